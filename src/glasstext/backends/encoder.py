@@ -1,0 +1,258 @@
+"""Texts → embedding matrix, with pooling, length-sorted batching and a cache.
+
+Any Hugging Face encoder (BERT-like) or causal LM can serve: a causal LM's
+hidden states are pooled the same way, as the Aug-imodels paper did with its
+larger LLMs. Every vector computed is stored in the persistent cache, keyed by
+the model's identity and every setting that changes the vector, so a second
+run over the same texts does no forward pass at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from glasstext.backends.cache import EmbeddingCache, SqliteStore, default_store, namespace_of
+from glasstext.backends.registry import DEFAULT_ENCODER, ResolvedModel, resolve_model
+from glasstext.backends.runtime import (
+    Precision,
+    import_torch,
+    show_progress,
+    torch_dtype,
+    torch_threads,
+)
+from glasstext.validation import check_texts
+
+Pooling = Literal["mean", "cls", "last"]
+CacheSetting = bool | str | os.PathLike[str] | SqliteStore | None
+
+
+def resolve_store(cache: CacheSetting) -> SqliteStore | None:
+    """Turn a user's cache setting into a store.
+
+    ``True`` is the shared default store, ``False``/``None`` no cache, a path a
+    store in that file, and a :class:`SqliteStore` itself.
+    """
+    if cache is True:
+        return default_store()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, SqliteStore):
+        return cache
+    return SqliteStore(cache)
+
+
+class Encoder:
+    """Embed texts with a transformer, pooled over real tokens.
+
+    Parameters
+    ----------
+    model : str, default="all-MiniLM-L6-v2"
+        An offline alias, a hub id or a local folder (see
+        :func:`glasstext.backends.registry.resolve_model`).
+    pooling : {"mean", "cls", "last"}, default="mean"
+        Mean over non-padding tokens, the first token, or the last real token
+        (the natural choice for a causal LM).
+    layer : int, default=-1
+        Which hidden layer to pool (``-1`` is the last).
+    prefix : str, default=""
+        Text prepended to every input (e.g. an instruction for an LLM encoder).
+    max_length : int, default=128
+        Inputs are truncated to this many tokens.
+    batch_size : int, default=256
+        Texts per forward pass; texts are sorted by length first so a batch
+        holds texts of similar length and little padding.
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` runs the model in bfloat16 (faster on CPUs with AVX-512
+        BF16); vectors are always returned as float32.
+    normalize : bool, default=False
+        Scale each vector to unit length.
+    n_threads : int or None, default=None
+        torch threads to use while encoding (``None`` leaves torch's setting).
+    progress : bool or None, default=None
+        Show a progress bar; ``None`` shows one only on an interactive terminal.
+    cache : bool, path or SqliteStore, default=True
+        Where computed vectors are stored (``True``: the shared default cache).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_ENCODER,
+        *,
+        pooling: Pooling = "mean",
+        layer: int = -1,
+        prefix: str = "",
+        max_length: int = 128,
+        batch_size: int = 256,
+        precision: Precision = "fp32",
+        normalize: bool = False,
+        n_threads: int | None = None,
+        progress: bool | None = None,
+        cache: CacheSetting = True,
+    ) -> None:
+        if pooling not in ("mean", "cls", "last"):
+            raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
+        if batch_size < 1 or max_length < 1:
+            raise ValueError("batch_size and max_length must be positive")
+        self.model = model
+        self.pooling = pooling
+        self.layer = layer
+        self.prefix = prefix
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.precision = precision
+        self.normalize = normalize
+        self.n_threads = n_threads
+        self.progress = progress
+        self.resolved: ResolvedModel = resolve_model(model)
+        store = resolve_store(cache)
+        self._cache = EmbeddingCache(store, self.namespace) if store is not None else None
+        self._net: Any = None
+        self._tokenizer: Any = None
+        self.n_encoded = 0  # texts that went through a forward pass
+        self.n_cache_hits = 0
+
+    # -- identity -----------------------------------------------------------
+    @property
+    def namespace(self) -> str:
+        """Cache namespace: everything that determines a vector."""
+        return namespace_of(
+            kind="embedding",
+            model=self.resolved.identity,
+            pooling=self.pooling,
+            layer=self.layer,
+            prefix=self.prefix,
+            max_length=self.max_length,
+            precision=self.precision,
+            normalize=self.normalize,
+        )
+
+    @property
+    def dim(self) -> int:
+        """Size of the vectors."""
+        self._load()
+        return int(self._net.config.hidden_size)
+
+    # -- loading ------------------------------------------------------------
+    def _load(self) -> None:
+        if self._net is not None:
+            return
+        import_torch()
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+        if tokenizer.pad_token is None:  # causal LMs often have none
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"
+        net = AutoModel.from_pretrained(self.resolved.path, dtype=torch_dtype(self.precision))
+        net.eval()
+        self._tokenizer, self._net = tokenizer, net
+
+    # -- encoding -----------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts.
+
+        Parameters
+        ----------
+        texts : sequence of str
+
+        Returns
+        -------
+        numpy.ndarray of shape (len(texts), dim), float32
+            Row ``i`` is the vector of ``texts[i]``; repeated texts are
+            computed once.
+        """
+        items = check_texts(texts)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        unique = list(dict.fromkeys(items))
+        found = self._cache.get(unique) if self._cache is not None else {}
+        self.n_cache_hits += len(found)
+        missing = [t for t in unique if t not in found]
+        if missing:
+            vectors = self._forward(missing)
+            if self._cache is not None:
+                self._cache.put(missing, vectors)
+            found.update(zip(missing, vectors, strict=True))
+        return np.stack([found[t] for t in items]).astype(np.float32, copy=False)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """Run the model over ``texts`` in length-sorted batches."""
+        self._load()
+        torch = import_torch()
+        from tqdm.auto import tqdm
+
+        inputs = [self.prefix + t for t in texts]
+        lengths = self._token_lengths(inputs)
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(texts), self._net.config.hidden_size), dtype=np.float32)
+        bar = tqdm(
+            total=len(texts),
+            desc="embedding",
+            unit="text",
+            disable=not show_progress(self.progress),
+        )
+        with torch_threads(self.n_threads), torch.inference_mode(), bar:
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                out[idx] = self._embed_batch([inputs[i] for i in idx])
+                bar.update(len(idx))
+        self.n_encoded += len(texts)
+        return out
+
+    def _token_lengths(self, texts: list[str]) -> np.ndarray:
+        enc = self._tokenizer(
+            texts, truncation=True, max_length=self.max_length, add_special_tokens=True
+        )
+        return np.fromiter((len(ids) for ids in enc["input_ids"]), dtype=np.int64, count=len(texts))
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self._tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        want_layers = self.layer != -1
+        result = self._net(**enc, output_hidden_states=want_layers)
+        hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
+        pooled = self._pool(hidden.float(), enc["attention_mask"])
+        if self.normalize:
+            pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return pooled.numpy()
+
+    def _pool(self, hidden: Any, mask: Any) -> Any:
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        if self.pooling == "last":
+            last = mask.sum(dim=1) - 1  # right padding: last real token
+            return hidden[range(hidden.shape[0]), last]
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+    def __repr__(self) -> str:
+        return (
+            f"Encoder(model={os.fspath(self.model)!r}, pooling={self.pooling!r}, "
+            f"precision={self.precision!r})"
+        )
+
+
+_shared: dict[str, Encoder] = {}
+
+
+def get_encoder(encoder: str | os.PathLike[str] | Encoder, **settings: Any) -> Encoder:
+    """An :class:`Encoder` for a name, reusing a loaded one with the same settings.
+
+    Methods call this rather than building encoders so a model is loaded once
+    per process however many estimators use it.
+    """
+    if isinstance(encoder, Encoder):
+        return encoder
+    key = namespace_of(model=os.fspath(encoder), **settings)
+    if key not in _shared:
+        _shared[key] = Encoder(encoder, **settings)
+    return _shared[key]

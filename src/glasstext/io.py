@@ -1,0 +1,141 @@
+"""Safe save and load of fitted models: JSON + safetensors, never pickle.
+
+A saved model is a folder holding ``model.json`` (class, parameters, learned
+metadata, checksums) and ``arrays.safetensors`` (every numeric array). Loading
+runs no code from the files, needs neither torch nor the language model, and
+checks the checksums so a truncated or edited file is reported instead of
+silently giving wrong predictions. Saving writes a temporary folder and renames
+it into place, so an interrupted save never destroys an earlier good copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+_CONFIG = "model.json"
+_ARRAYS = "arrays.safetensors"
+
+
+class ModelFileError(ValueError):
+    """A saved model is missing, corrupt, or not the kind of model expected."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    kind: str,
+    config: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+) -> Path:
+    """Write a model folder atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder to create or replace.
+    kind : str
+        The model's class name, checked on load.
+    config : dict
+        JSON-serialisable parameters and metadata.
+    arrays : dict of str to numpy.ndarray
+        Numeric arrays (stored with safetensors).
+
+    Returns
+    -------
+    Path
+        The folder written.
+    """
+    from safetensors.numpy import save_file
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / _ARRAYS))
+        document = {
+            "format": "glasstext-model",
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "arrays_sha256": _sha256(tmp / _ARRAYS),
+            "config": config,
+        }
+        (tmp / _CONFIG).write_text(json.dumps(document, indent=1, ensure_ascii=False), "utf-8")
+        _swap_into_place(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _swap_into_place(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new``; the old copy survives until the new one is in."""
+    if target.exists() and not target.is_dir():
+        raise ModelFileError(f"{target} exists and is not a folder")
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_model(
+    path: str | os.PathLike[str], kind: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a model folder written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelFileError
+        The folder or a file is missing, the JSON is unreadable, the arrays do
+        not match their checksum, or the model is of another kind.
+    """
+    from safetensors.numpy import load_file
+
+    folder = Path(path)
+    config_path, arrays_path = folder / _CONFIG, folder / _ARRAYS
+    if not folder.is_dir():
+        raise ModelFileError(f"no saved model at {folder}: not a folder")
+    for needed in (config_path, arrays_path):
+        if not needed.is_file():
+            raise ModelFileError(f"saved model at {folder} is incomplete: {needed.name} missing")
+    try:
+        document = json.loads(config_path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{config_path} is corrupt: {exc}") from exc
+    if not isinstance(document, dict) or document.get("format") != "glasstext-model":
+        raise ModelFileError(f"{config_path} is not a glasstext model file")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{folder} uses format version {document.get('format_version')}, "
+            f"this glasstext reads version {FORMAT_VERSION}"
+        )
+    if document.get("kind") != kind:
+        raise ModelFileError(f"{folder} holds a {document.get('kind')}, not a {kind}")
+    if _sha256(arrays_path) != document.get("arrays_sha256"):
+        raise ModelFileError(f"{arrays_path} is corrupt: its checksum does not match")
+    try:
+        arrays = load_file(str(arrays_path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelFileError(f"{arrays_path} is unreadable: {exc}") from exc
+    config = document.get("config")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{config_path} has no model configuration")
+    return config, arrays

@@ -1,0 +1,700 @@
+"""Aug-Linear: a linear model on summed n-gram embeddings, read as a table.
+
+Aug-Linear (the Aug-GAM of Singh et al., "Augmenting Interpretable Models with
+LLMs during Training", 2023) represents a document as the sum of the LM
+embeddings of its n-grams and fits a linear model on that sum. Because the sum
+is linear, the model decomposes exactly::
+
+    f(x) = b + w · Σ_g count(g, x) · e(g) = b + Σ_g count(g, x) · (w · e(g))
+
+so each n-gram ``g`` carries one number (one per class for multiclass), and
+prediction is a table lookup: no language model is needed after fitting.
+
+Differences from the reference implementation, by design:
+
+- each unique n-gram is embedded once (through the persistent cache), not each
+  occurrence;
+- intercepts are part of every output (``predict``, ``predict_proba``,
+  ``decision_function`` and ``explain`` agree exactly);
+- an n-gram never seen in training is never dropped silently: it is embedded
+  (``unseen="embed"``) or backed off to its sub-n-grams (``unseen="backoff"``),
+  and a warning says how many there were.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from glasstext.backends.encoder import CacheSetting, Encoder, get_encoder
+from glasstext.backends.registry import DEFAULT_ENCODER
+from glasstext.backends.runtime import Precision, blas_threads
+from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.text import (
+    NgramVocabulary,
+    check_ngram_range,
+    ngrams_of_tokens,
+    sub_ngrams,
+    tokenize,
+)
+from glasstext.validation import check_documents, check_target, check_texts
+
+UnseenPolicy = Literal["backoff", "embed"]
+
+
+class UnseenNgramWarning(UserWarning):
+    """Texts held n-grams that the fitted table does not contain."""
+
+
+@dataclass
+class UnseenReport:
+    """What happened to n-grams absent from the table, for a batch of texts.
+
+    Attributes
+    ----------
+    n_ngrams : int
+        N-gram occurrences in the texts.
+    n_unseen : int
+        Occurrences absent from the table when prediction started.
+    n_embedded : int
+        Unseen occurrences that were embedded and added to the table.
+    n_backed_off : int
+        Unseen occurrences valued by backing off to their sub-n-grams.
+    n_zero : int
+        Unseen occurrences with nothing to back off to: they contribute 0.
+    """
+
+    n_ngrams: int = 0
+    n_unseen: int = 0
+    n_embedded: int = 0
+    n_backed_off: int = 0
+    n_zero: int = 0
+
+    def message(self) -> str:
+        """A one-line account of the unseen n-grams."""
+        return (
+            f"{self.n_unseen} of {self.n_ngrams} n-gram occurrences were not in the table: "
+            f"{self.n_embedded} embedded, {self.n_backed_off} backed off to sub-n-grams, "
+            f"{self.n_zero} with no known part (contribute 0)"
+        )
+
+
+@dataclass
+class Explanation:
+    """A prediction written as a sum: intercept plus one term per n-gram.
+
+    ``decision == intercept + sum(value for _, value in contributions)`` holds
+    to float precision. For multiclass models every value is an array with one
+    entry per class (in ``classes`` order).
+
+    Attributes
+    ----------
+    text : str
+    intercept : float or numpy.ndarray
+    contributions : list of (str, float or numpy.ndarray)
+        One entry per distinct n-gram of the text (its value times its count),
+        largest magnitude first.
+    decision : float or numpy.ndarray
+        The model's decision value (log-odds, class scores, or the regression
+        prediction).
+    prediction : Any
+        The predicted class or value.
+    sources : dict of str to str
+        How each n-gram was valued: ``"table"``, ``"embedded"``, ``"backoff"``
+        or ``"unseen"`` (no known part, value 0).
+    counts : dict of str to int
+        Occurrences of each n-gram in the text.
+    classes : list or None
+        Class labels, for classifiers.
+    """
+
+    text: str
+    intercept: float | np.ndarray
+    contributions: list[tuple[str, float | np.ndarray]]
+    decision: float | np.ndarray
+    prediction: Any
+    sources: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    classes: list[Any] | None = None
+
+    def top(self, k: int = 10, class_index: int | None = None) -> list[tuple[str, float]]:
+        """The ``k`` contributions of largest magnitude (for one class if multiclass)."""
+        pairs = [(g, float(_pick(v, class_index))) for g, v in self.contributions]
+        return sorted(pairs, key=lambda p: -abs(p[1]))[:k]
+
+    def __str__(self) -> str:
+        cls_idx = None
+        if self.classes is not None and np.ndim(self.decision) == 1:
+            cls_idx = int(np.argmax(self.decision))
+        lines = [f"prediction: {self.prediction!r}   text: {self.text[:80]!r}"]
+        lines.append(f"  {'intercept':<28} {float(_pick(self.intercept, cls_idx)):+.3f}")
+        for g, v in self.top(12, cls_idx):
+            tag = "" if self.sources.get(g) == "table" else f" ({self.sources.get(g)})"
+            lines.append(f"  {g + tag:<28} {v:+.3f}")
+        if len(self.contributions) > 12:
+            lines.append(f"  ... {len(self.contributions) - 12} more")
+        lines.append(f"  {'= decision':<28} {float(_pick(self.decision, cls_idx)):+.3f}")
+        return "\n".join(lines)
+
+
+def _pick(value: float | np.ndarray, index: int | None) -> float:
+    return float(value if np.ndim(value) == 0 else np.asarray(value)[index or 0])
+
+
+class _AugLinearBase(BaseEstimator):
+    """Shared machinery of :class:`AugLinearClassifier` and :class:`AugLinearRegressor`."""
+
+    _task: ClassVar[str]
+
+    def __init__(
+        self,
+        encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
+        ngram_range: tuple[int, int] = (1, 2),
+        *,
+        unseen: UnseenPolicy = "backoff",
+        vocabulary: Sequence[str] | None = None,
+        min_count: int = 1,
+        pooling: Literal["mean", "cls", "last"] = "mean",
+        layer: int = -1,
+        prefix: str = "",
+        precision: Precision = "fp32",
+        batch_size: int = 256,
+        cv: int = 5,
+        n_threads: int | None = None,
+        progress: bool | None = None,
+        cache: CacheSetting = True,
+        random_state: int | None = 0,
+    ) -> None:
+        self.encoder = encoder
+        self.ngram_range = ngram_range
+        self.unseen = unseen
+        self.vocabulary = vocabulary
+        self.min_count = min_count
+        self.pooling = pooling
+        self.layer = layer
+        self.prefix = prefix
+        self.precision = precision
+        self.batch_size = batch_size
+        self.cv = cv
+        self.n_threads = n_threads
+        self.progress = progress
+        self.cache = cache
+        self.random_state = random_state
+
+    # -- helpers --------------------------------------------------------------
+    def _get_encoder(self) -> Encoder:
+        return get_encoder(
+            self.encoder,
+            pooling=self.pooling,
+            layer=self.layer,
+            prefix=self.prefix,
+            precision=self.precision,
+            batch_size=self.batch_size,
+            n_threads=self.n_threads,
+            progress=self.progress,
+            cache=self.cache,
+        )
+
+    def _doc_ngrams(self, texts: Sequence[str]) -> list[list[str]]:
+        ngram_range = check_ngram_range(self.ngram_range)
+        return [ngrams_of_tokens(tokenize(t), ngram_range) for t in texts]
+
+    def _check_params(self) -> None:
+        check_ngram_range(self.ngram_range)
+        if self.unseen not in ("backoff", "embed"):
+            raise ValueError(f"unseen must be 'backoff' or 'embed', got {self.unseen!r}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {self.min_count}")
+
+    def _backoff_entries(self, vocab: NgramVocabulary) -> list[str]:
+        """Words to embed beyond the training n-grams, so backoff has a floor.
+
+        With ``ngram_range=(1, n)`` the words are already there; with a range
+        that starts above 1 the words of the training n-grams are added (they
+        are never counted as features, only used for unseen n-grams).
+        """
+        extra: list[str] = []
+        if check_ngram_range(self.ngram_range)[0] > 1:
+            extra.extend(dict.fromkeys(w for g in vocab.ngrams for w in g.split(" ")))
+        if self.vocabulary is not None:
+            extra.extend(self._normalise_vocabulary(self.vocabulary))
+        return extra
+
+    @staticmethod
+    def _normalise_vocabulary(entries: Iterable[str]) -> list[str]:
+        """Tokenize user-given words/n-grams the same way texts are tokenized."""
+        out = []
+        for entry in check_texts(list(entries), "vocabulary"):
+            words = tokenize(entry)
+            if words:
+                out.append(" ".join(words))
+        return out
+
+    # -- fitting ----------------------------------------------------------------
+    def _fit_table(self, X: Any, y: Any) -> np.ndarray:
+        self._check_params()
+        texts = check_documents(X)
+        target = check_target(y, len(texts), self._task)
+        docs = self._doc_ngrams(texts)
+        vocab = NgramVocabulary.from_documents(docs, self.min_count)
+        if len(vocab) == 0:
+            raise ValueError("the training texts contain no words to build n-grams from")
+        vocab.add(self._backoff_entries(vocab))
+        encoder = self._get_encoder()
+        embeddings = encoder.encode(vocab.ngrams).astype(np.float64)
+        counts, _ = vocab.count_matrix(docs)
+        doc_vectors = np.asarray(counts @ embeddings)
+        weights, intercept = self._fit_linear(doc_vectors, target)
+        self.vocabulary_ = vocab
+        self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
+        self.intercept_ = intercept  # (n_outputs,)
+        self.coef_table_ = embeddings @ weights.T  # (n_ngrams, n_outputs)
+        self.embedding_dim_ = embeddings.shape[1]
+        self.n_ngrams_embedded_ = len(vocab)
+        return target
+
+    def _fit_linear(
+        self, doc_vectors: np.ndarray, target: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit on standardised vectors, then fold the scaling into the weights."""
+        mean = doc_vectors.mean(axis=0)
+        scale = doc_vectors.std(axis=0)
+        scale[scale == 0] = 1.0
+        standardised = (doc_vectors - mean) / scale
+        with blas_threads(1):  # avoid fighting torch's threads over the cores
+            coef, intercept = self._fit_standardised(standardised, target)
+        weights = coef / scale
+        return weights, intercept - weights @ mean
+
+    def _fit_standardised(
+        self, Z: np.ndarray, target: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- the table ------------------------------------------------------------
+    def _decision_matrix(
+        self, texts: Sequence[str], collect: bool = False
+    ) -> tuple[np.ndarray, UnseenReport, list[dict[str, tuple[str, np.ndarray]]]]:
+        """Decision values for texts, with an account of unseen n-grams.
+
+        Returns the (n_texts, n_outputs) decisions, the unseen report and, when
+        ``collect``, per text the valuation of every unseen n-gram.
+        """
+        check_is_fitted(self, "coef_table_")
+        docs = self._doc_ngrams(texts)
+        counts, unknown = self.vocabulary_.count_matrix(docs)
+        report = UnseenReport(n_ngrams=sum(len(d) for d in docs))
+        report.n_unseen = sum(len(u) for u in unknown)
+        if report.n_unseen and self.unseen == "embed":
+            new = list(dict.fromkeys(g for u in unknown for g in u))
+            self.extend_vocabulary(new, _tokenized=True)
+            report.n_embedded = report.n_unseen
+            counts, unknown = self.vocabulary_.count_matrix(docs)
+        scores = np.asarray(counts @ self.coef_table_) + self.intercept_
+        details: list[dict[str, tuple[str, np.ndarray]]] = [{} for _ in texts]
+        if any(unknown):
+            memo: dict[str, np.ndarray | None] = {}
+            for i, missing in enumerate(unknown):
+                for g in missing:
+                    value = self._backoff_value(g, memo)
+                    if value is None:
+                        report.n_zero += 1
+                        details[i][g] = ("unseen", np.zeros(self.coef_table_.shape[1]))
+                    else:
+                        report.n_backed_off += 1
+                        scores[i] += value
+                        details[i][g] = ("backoff", value)
+        return scores, report, (details if collect else [])
+
+    def _backoff_value(self, ngram: str, memo: dict[str, np.ndarray | None]) -> np.ndarray | None:
+        """Value of an unseen n-gram: the mean of its (n-1)-grams' values, recursively.
+
+        With mean pooling an n-gram's embedding is close to the average of its
+        parts', and the table is linear in the embedding, so averaging the
+        parts' values approximates the missing entry. ``None`` when no part is
+        known at any order.
+        """
+        if ngram in memo:
+            return memo[ngram]
+        j = self.vocabulary_.index.get(ngram)
+        if j is not None:
+            value: np.ndarray | None = self.coef_table_[j]
+        else:
+            parts = [self._backoff_value(p, memo) for p in sub_ngrams(ngram)]
+            known = [p for p in parts if p is not None]
+            value = np.mean(known, axis=0) if known else None
+        memo[ngram] = value
+        return value
+
+    def _warn_unseen(self, report: UnseenReport) -> None:
+        if report.n_unseen:
+            warnings.warn(report.message(), UnseenNgramWarning, stacklevel=3)
+
+    def _decision(self, X: Any) -> np.ndarray:
+        texts = check_documents(X)
+        scores, report, _ = self._decision_matrix(texts)
+        self._warn_unseen(report)
+        return scores
+
+    def unseen_report(self, X: Any) -> UnseenReport:
+        """Count the n-grams of ``X`` that the table lacks, without predicting.
+
+        Nothing is embedded: the counts describe the table as it is.
+        """
+        check_is_fitted(self, "coef_table_")
+        docs = self._doc_ngrams(check_documents(X))
+        _, unknown = self.vocabulary_.count_matrix(docs)
+        report = UnseenReport(n_ngrams=sum(len(d) for d in docs))
+        report.n_unseen = sum(len(u) for u in unknown)
+        memo: dict[str, np.ndarray | None] = {}
+        for g in (g for u in unknown for g in u):
+            if self._backoff_value(g, memo) is None:
+                report.n_zero += 1
+            else:
+                report.n_backed_off += 1
+        return report
+
+    def extend_vocabulary(self, ngrams: Iterable[str], *, _tokenized: bool = False) -> int:
+        """Embed extra n-grams (or words) and add them to the table.
+
+        Widening the table ahead of time (e.g. with a domain word list) lets
+        table-only prediction meet fewer unseen n-grams. Needs the encoder.
+
+        Returns
+        -------
+        int
+            How many entries were added.
+        """
+        check_is_fitted(self, "coef_table_")
+        entries = list(ngrams) if _tokenized else self._normalise_vocabulary(ngrams)
+        new = [g for g in dict.fromkeys(entries) if g not in self.vocabulary_]
+        if not new:
+            return 0
+        vectors = self._get_encoder().encode(new).astype(np.float64)
+        if vectors.shape[1] != self.coef_.shape[1]:
+            raise ValueError(
+                f"encoder gives {vectors.shape[1]}-d vectors, the model was fit on "
+                f"{self.coef_.shape[1]}-d ones"
+            )
+        self.vocabulary_.add(new)
+        self.coef_table_ = np.vstack([self.coef_table_, vectors @ self.coef_.T])
+        self.n_ngrams_embedded_ += len(new)
+        return len(new)
+
+    # -- reading the model ------------------------------------------------------
+    def _explain(self, text: str) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
+        (text,) = check_documents([text], "text")
+        scores, _, details = self._decision_matrix([text], collect=True)
+        counts = Counter(self._doc_ngrams([text])[0])
+        contributions: list[tuple[str, np.ndarray]] = []
+        sources: dict[str, str] = {}
+        for g, c in counts.items():
+            j = self.vocabulary_.index.get(g)
+            if j is not None:
+                value, source = self.coef_table_[j], "table"
+            else:
+                source, value = details[0][g]
+            contributions.append((g, c * value))
+            sources[g] = source
+        contributions.sort(key=lambda p: -float(np.abs(p[1]).max()))
+        return scores[0], self.intercept_, contributions, sources, dict(counts)
+
+    def _in_range_rows(self) -> np.ndarray:
+        lo, hi = check_ngram_range(self.ngram_range)
+        lengths = np.fromiter((g.count(" ") + 1 for g in self.vocabulary_.ngrams), dtype=np.int64)
+        return np.flatnonzero((lengths >= lo) & (lengths <= hi))
+
+    # -- persistence ------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the fitted model to a folder (JSON + safetensors, no pickle).
+
+        The folder is all that table-only prediction needs: loading it needs
+        neither torch nor the encoder.
+        """
+        check_is_fitted(self, "coef_table_")
+        params = self.get_params()
+        if not isinstance(params["encoder"], str | os.PathLike):
+            raise TypeError("only models whose encoder is a name or a folder can be saved")
+        params["encoder"] = os.fspath(params["encoder"])
+        if not isinstance(params["cache"], bool):
+            params["cache"] = True
+        params["ngram_range"] = list(check_ngram_range(params["ngram_range"]))
+        if params["vocabulary"] is not None:
+            params["vocabulary"] = list(params["vocabulary"])
+        config = {
+            "params": params,
+            "vocabulary": self.vocabulary_.ngrams,
+            "embedding_dim": int(self.embedding_dim_),
+            **self._extra_config(),
+        }
+        arrays = {
+            "coef_table": self.coef_table_,
+            "intercept": np.asarray(self.intercept_, dtype=np.float64),
+            "coef": self.coef_,
+        }
+        return save_model(path, type(self).__name__, config, arrays)
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Load a model saved with :meth:`save`.
+
+        Raises
+        ------
+        glasstext.io.ModelFileError
+            The folder is missing, corrupt, or holds another kind of model.
+        """
+        config, arrays = load_model(path, cls.__name__)
+        try:
+            params = dict(config["params"])
+            params["ngram_range"] = tuple(params["ngram_range"])
+            model = cls(**params)
+            model.vocabulary_ = NgramVocabulary(config["vocabulary"])
+            model.coef_table_ = arrays["coef_table"]
+            model.intercept_ = arrays["intercept"]
+            model.coef_ = arrays["coef"]
+            model.embedding_dim_ = int(config["embedding_dim"])
+            model.n_ngrams_embedded_ = len(model.vocabulary_)
+            model._restore_extra(config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
+        n_rows, n_out = model.coef_table_.shape
+        if n_rows != len(model.vocabulary_) or model.intercept_.shape != (n_out,):
+            raise ModelFileError(f"{path} is corrupt: table and vocabulary sizes differ")
+        return model
+
+    def _restore_extra(self, config: dict[str, Any]) -> None:
+        pass
+
+
+class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
+    """Aug-Linear classifier: logistic regression on summed n-gram embeddings.
+
+    Fitting embeds every distinct n-gram of the training texts once (through
+    the persistent cache), sums them per document, and fits a logistic
+    regression whose regularisation is chosen by cross-validation. The fitted
+    model is a table with one value per n-gram (per class when there are more
+    than two), and prediction is a lookup in that table.
+
+    Parameters
+    ----------
+    encoder : str or path-like, default="all-MiniLM-L6-v2"
+        The language model that embeds n-grams: an offline alias, a hub id or
+        a local folder (an encoder or a causal LM).
+    ngram_range : (int, int), default=(1, 2)
+        Smallest and largest n-gram length.
+    unseen : {"backoff", "embed"}, default="backoff"
+        What to do at prediction time with an n-gram absent from the table.
+        ``"backoff"`` is table-only: the n-gram is valued as the mean of its
+        two (n-1)-grams, recursively, and 0 when no part is known.
+        ``"embed"`` embeds it with the encoder and adds it to the table.
+        Either way a :class:`UnseenNgramWarning` reports the counts.
+    vocabulary : sequence of str, optional
+        Extra words or n-grams to embed into the table at fit time, so
+        table-only prediction meets fewer unseen n-grams.
+    min_count : int, default=1
+        Training n-grams seen fewer times are left out of the features.
+    pooling, layer, prefix, precision, batch_size
+        Encoder settings (see :class:`glasstext.backends.encoder.Encoder`).
+    cv : int, default=5
+        Cross-validation folds for choosing the regularisation strength.
+    n_threads : int, optional
+        torch threads while embedding.
+    progress : bool, optional
+        Progress bar while embedding (default: only on a terminal).
+    cache : bool, path or SqliteStore, default=True
+        The embedding cache (``True``: glasstext's shared cache).
+    random_state : int, optional
+        Seed for the cross-validation splits.
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray
+        Class labels.
+    vocabulary_ : glasstext.text.NgramVocabulary
+        The n-grams of the table, in row order.
+    coef_table_ : numpy.ndarray of shape (n_ngrams, n_outputs)
+        The value of each n-gram (``n_outputs`` is 1 for binary problems, the
+        number of classes otherwise).
+    intercept_ : numpy.ndarray of shape (n_outputs,)
+    coef_ : numpy.ndarray of shape (n_outputs, embedding_dim)
+        The linear weights on the summed embedding (used to value new n-grams).
+
+    Examples
+    --------
+    >>> from glasstext import AugLinearClassifier
+    >>> model = AugLinearClassifier(ngram_range=(1, 2)).fit(texts, labels)  # doctest: +SKIP
+    >>> print(model.explain("a gorgeous, witty film"))  # doctest: +SKIP
+    """
+
+    _task = "classification"
+
+    def fit(self, X: Any, y: Any) -> AugLinearClassifier:
+        """Fit on texts ``X`` (a list or Series of strings) and labels ``y``."""
+        self._fit_table(X, y)
+        return self
+
+    def _fit_standardised(self, Z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.model_selection import StratifiedKFold
+
+        self.classes_, encoded = np.unique(target, return_inverse=True)
+        n_folds = min(self.cv, int(np.bincount(encoded).min()))
+        if n_folds < 2:
+            raise ValueError("each class needs at least two examples for cross-validation")
+        folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+        clf = LogisticRegressionCV(Cs=10, cv=folds, max_iter=3000, scoring="accuracy")
+        clf.fit(Z, encoded)
+        self.C_ = float(np.ravel(clf.C_)[0])
+        return clf.coef_, clf.intercept_
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log-odds of the positive class (binary) or per-class scores (multiclass).
+
+        Equal to ``intercept_`` plus the table values of the text's n-grams.
+        """
+        scores = self._decision(X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, intercept included, columns in ``classes_`` order."""
+        scores = self._decision(X)
+        return _probabilities(scores)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each text."""
+        scores = self._decision(X)
+        return self.classes_[_winner(scores)]
+
+    def explain(self, text: str) -> Explanation:
+        """Write the prediction for ``text`` as intercept plus n-gram contributions."""
+        decision, intercept, contributions, sources, counts = self._explain(text)
+        binary = decision.shape[0] == 1
+        return Explanation(
+            text=text,
+            intercept=float(intercept[0]) if binary else intercept.copy(),
+            contributions=[(g, float(v[0]) if binary else v) for g, v in contributions],
+            decision=float(decision[0]) if binary else decision,
+            prediction=self.classes_[_winner(decision[None, :])[0]],
+            sources=sources,
+            counts=counts,
+            classes=list(self.classes_),
+        )
+
+    def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:
+        """The ``k`` n-grams that push hardest toward each class.
+
+        For a binary model the first class gets the most negative values and
+        the second the most positive; for multiclass, each class gets its own
+        column's largest values.
+        """
+        check_is_fitted(self, "coef_table_")
+        rows = self._in_range_rows()
+        ngrams = self.vocabulary_.ngrams
+        table = self.coef_table_[rows]
+        if table.shape[1] == 1:
+            order = np.argsort(table[:, 0], kind="stable")
+            neg = [(ngrams[rows[i]], float(table[i, 0])) for i in order[:k]]
+            pos = [(ngrams[rows[i]], float(table[i, 0])) for i in order[::-1][:k]]
+            return {self.classes_[0]: neg, self.classes_[1]: pos}
+        out = {}
+        for c, label in enumerate(self.classes_):
+            order = np.argsort(-table[:, c], kind="stable")[:k]
+            out[label] = [(ngrams[rows[i]], float(table[i, c])) for i in order]
+        return out
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"classes": self.classes_.tolist(), "C": self.C_}
+
+    def _restore_extra(self, config: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(config["classes"])
+        self.C_ = float(config["C"])
+
+
+class AugLinearRegressor(RegressorMixin, _AugLinearBase):
+    """Aug-Linear regressor: ridge regression on summed n-gram embeddings.
+
+    Same parameters and table as :class:`AugLinearClassifier`; the
+    regularisation is chosen by efficient leave-one-out cross-validation
+    (``RidgeCV``). ``predict(x)`` equals ``intercept_`` plus the table values of
+    the text's n-grams.
+    """
+
+    _task = "regression"
+
+    def fit(self, X: Any, y: Any) -> AugLinearRegressor:
+        """Fit on texts ``X`` and numeric targets ``y``."""
+        self._fit_table(X, y)
+        return self
+
+    def _fit_standardised(self, Z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import RidgeCV
+
+        reg = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit(Z, target)
+        self.alpha_ = float(reg.alpha_)
+        return reg.coef_[None, :], np.atleast_1d(reg.intercept_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values."""
+        return self._decision(X)[:, 0]
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Same as :meth:`predict`: the model's additive output."""
+        return self.predict(X)
+
+    def explain(self, text: str) -> Explanation:
+        """Write the prediction for ``text`` as intercept plus n-gram contributions."""
+        decision, intercept, contributions, sources, counts = self._explain(text)
+        return Explanation(
+            text=text,
+            intercept=float(intercept[0]),
+            contributions=[(g, float(v[0])) for g, v in contributions],
+            decision=float(decision[0]),
+            prediction=float(decision[0]),
+            sources=sources,
+            counts=counts,
+        )
+
+    def top_ngrams(self, k: int = 10) -> dict[str, list[tuple[str, float]]]:
+        """The ``k`` n-grams that raise (``"positive"``) and lower (``"negative"``) the output."""
+        check_is_fitted(self, "coef_table_")
+        rows = self._in_range_rows()
+        values = self.coef_table_[rows, 0]
+        order = np.argsort(values, kind="stable")
+        ngrams = self.vocabulary_.ngrams
+        return {
+            "positive": [(ngrams[rows[i]], float(values[i])) for i in order[::-1][:k]],
+            "negative": [(ngrams[rows[i]], float(values[i])) for i in order[:k]],
+        }
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha_}
+
+    def _restore_extra(self, config: dict[str, Any]) -> None:
+        self.alpha_ = float(config["alpha"])
+
+
+def _probabilities(scores: np.ndarray) -> np.ndarray:
+    if scores.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1.0 - p, p])
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _winner(scores: np.ndarray) -> np.ndarray:
+    if scores.shape[1] == 1:
+        return (scores[:, 0] > 0).astype(np.int64)
+    return np.argmax(scores, axis=1)

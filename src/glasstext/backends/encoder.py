@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -241,16 +241,31 @@ class Encoder:
         )
 
 
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Anything that turns texts into a float matrix, one row per text."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` as a ``(len(texts), dim)`` float32 array."""
+        ...
+
+
 _shared: dict[str, Encoder] = {}
 
 
-def get_encoder(encoder: str | os.PathLike[str] | Encoder, **settings: Any) -> Encoder:
-    """An :class:`Encoder` for a name, reusing a loaded one with the same settings.
+def get_encoder(encoder: str | os.PathLike[str] | TextEncoder, **settings: Any) -> TextEncoder:
+    """An encoder for a name, reusing a loaded one with the same settings.
 
     Methods call this rather than building encoders so a model is loaded once
-    per process however many estimators use it.
+    per process however many estimators use it. An object that already has an
+    ``encode`` method (an :class:`Encoder`, or a user's own) is used as is.
     """
-    if isinstance(encoder, Encoder):
+    if not isinstance(encoder, str | os.PathLike):  # str has an .encode() of its own
+        if not isinstance(encoder, TextEncoder):
+            raise TypeError(
+                f"encoder must be a model name, a folder or an object with .encode(), "
+                f"got {type(encoder).__name__}"
+            )
         return encoder
     key = namespace_of(model=os.fspath(encoder), **settings)
     if key not in _shared:

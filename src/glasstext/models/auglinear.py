@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from glasstext.backends.encoder import CacheSetting, Encoder, get_encoder
+from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import Precision, blas_threads
 from glasstext.io import ModelFileError, load_model, save_model
@@ -157,7 +157,7 @@ class _AugLinearBase(BaseEstimator):
 
     def __init__(
         self,
-        encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
+        encoder: str | os.PathLike[str] | TextEncoder = DEFAULT_ENCODER,
         ngram_range: tuple[int, int] = (1, 2),
         *,
         unseen: UnseenPolicy = "backoff",
@@ -191,7 +191,7 @@ class _AugLinearBase(BaseEstimator):
         self.random_state = random_state
 
     # -- helpers --------------------------------------------------------------
-    def _get_encoder(self) -> Encoder:
+    def _get_encoder(self) -> TextEncoder:
         return get_encoder(
             self.encoder,
             pooling=self.pooling,
@@ -489,9 +489,11 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
 
     Parameters
     ----------
-    encoder : str or path-like, default="all-MiniLM-L6-v2"
+    encoder : str, path-like or encoder object, default="all-MiniLM-L6-v2"
         The language model that embeds n-grams: an offline alias, a hub id or
-        a local folder (an encoder or a causal LM).
+        a local folder (an encoder or a causal LM), or any object with an
+        ``encode(texts) -> array`` method. Only models whose encoder is a name
+        or a folder can be saved.
     ngram_range : (int, int), default=(1, 2)
         Smallest and largest n-gram length.
     unseen : {"backoff", "embed"}, default="backoff"
@@ -555,7 +557,11 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             raise ValueError("each class needs at least two examples for cross-validation")
         folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
         clf = LogisticRegressionCV(Cs=10, cv=folds, max_iter=3000, scoring="accuracy")
-        clf.fit(Z, encoded)
+        with warnings.catch_warnings():
+            # scikit-learn 1.9 announces new defaults that do not change an L2 fit,
+            # and a simplification of fitted attributes we read in both forms.
+            warnings.simplefilter("ignore", FutureWarning)
+            clf.fit(Z, encoded)
         self.C_ = float(np.ravel(clf.C_)[0])
         return clf.coef_, clf.intercept_
 

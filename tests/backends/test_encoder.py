@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from glasstext.backends.cache import SqliteStore
+from glasstext.backends.encoder import Encoder, get_encoder
+
+
+def _manual_mean_pool(folder, text):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    net = AutoModel.from_pretrained(folder).eval()
+    with torch.inference_mode():
+        out = net(**tok([text], return_tensors="pt")).last_hidden_state[0]
+    return out.mean(0).numpy()
+
+
+def test_mean_pooling_ignores_padding(tiny_bert_dir, store):
+    enc = Encoder(tiny_bert_dir, cache=store, batch_size=8)
+    texts = ["good", "the movie was very very boring and dull", "bad film"]
+    batched = enc.encode(texts)
+    assert batched.dtype == np.float32 and batched.shape == (3, 16)
+    for i, t in enumerate(texts):
+        np.testing.assert_allclose(batched[i], _manual_mean_pool(tiny_bert_dir, t), atol=1e-5)
+
+
+def test_order_is_preserved_and_duplicates_computed_once(tiny_bert_dir, store):
+    enc = Encoder(tiny_bert_dir, cache=store, batch_size=2)
+    texts = ["a very long long long text", "b", "a very long long long text", "c d"]
+    out = enc.encode(texts)
+    np.testing.assert_array_equal(out[0], out[2])
+    assert enc.n_encoded == 3
+    single = Encoder(tiny_bert_dir, cache=False).encode(["c d"])
+    np.testing.assert_allclose(out[3], single[0], atol=1e-5)
+
+
+def test_second_call_runs_no_forward_pass(tiny_bert_dir, tmp_path):
+    path = tmp_path / "c.sqlite"
+    first = Encoder(tiny_bert_dir, cache=SqliteStore(path))
+    v1 = first.encode(["good movie", "bad plot"])
+    again = Encoder(tiny_bert_dir, cache=SqliteStore(path))
+    v2 = again.encode(["bad plot", "good movie"])
+    assert again.n_encoded == 0 and again.n_cache_hits == 2
+    assert again._net is None  # the model was never even loaded
+    np.testing.assert_array_equal(v1[::-1], v2)
+
+
+def test_settings_that_change_vectors_change_the_cache_key(tiny_bert_dir, store):
+    mean = Encoder(tiny_bert_dir, cache=store)
+    cls = Encoder(tiny_bert_dir, cache=store, pooling="cls")
+    prefixed = Encoder(tiny_bert_dir, cache=store, prefix="the ")
+    assert len({mean.namespace, cls.namespace, prefixed.namespace}) == 3
+    a, b = mean.encode(["good film"]), cls.encode(["good film"])
+    assert not np.allclose(a, b)
+    assert cls.n_encoded == 1
+
+
+def test_cls_and_last_pooling(tiny_bert_dir):
+    text = "the plot was fun"
+    cls = Encoder(tiny_bert_dir, pooling="cls", cache=False).encode([text, "bad"])
+    last = Encoder(tiny_bert_dir, pooling="last", cache=False).encode([text, "bad"])
+    alone_last = Encoder(tiny_bert_dir, pooling="last", cache=False).encode([text])
+    np.testing.assert_allclose(last[0], alone_last[0], atol=1e-5)
+    assert not np.allclose(cls[0], last[0])
+
+
+def test_bf16_is_close_to_fp32(tiny_bert_dir):
+    texts = ["good movie", "the acting was terrible and boring"]
+    fp32 = Encoder(tiny_bert_dir, cache=False).encode(texts)
+    bf16 = Encoder(tiny_bert_dir, cache=False, precision="bf16").encode(texts)
+    cos = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert bf16.dtype == np.float32 and cos.min() > 0.99
+
+
+def test_normalize(tiny_bert_dir):
+    out = Encoder(tiny_bert_dir, cache=False, normalize=True).encode(["good", "bad film"])
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_bad_inputs(tiny_bert_dir):
+    enc = Encoder(tiny_bert_dir, cache=False)
+    with pytest.raises(TypeError, match="single string"):
+        enc.encode("good")
+    with pytest.raises(TypeError, match=r"texts\[1\] is NoneType"):
+        enc.encode(["good", None])
+    assert enc.encode([]).shape == (0, 16)
+    with pytest.raises(ValueError, match="pooling"):
+        Encoder(tiny_bert_dir, pooling="max")
+
+
+def test_get_encoder_shares_instances_and_passes_objects_through(tiny_bert_dir):
+    a = get_encoder(tiny_bert_dir, pooling="mean", cache=False)
+    b = get_encoder(tiny_bert_dir, pooling="mean", cache=False)
+    assert a is b
+    assert get_encoder(a) is a
+
+
+@pytest.mark.integration
+def test_minilm_offline_alias_gives_sentence_embeddings(store):
+    enc = Encoder("all-MiniLM-L6-v2", cache=store)
+    v = enc.encode(["a wonderful film", "a marvelous movie", "tax forms are due in april"])
+    assert v.shape == (3, 384)
+    cos = v @ v.T / np.outer(np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=1))
+    assert cos[0, 1] > cos[0, 2] + 0.3
+
+
+@pytest.mark.integration
+def test_causal_lm_serves_as_encoder(store):
+    enc = Encoder("SmolLM2-135M-Instruct", cache=store, pooling="mean")
+    v = enc.encode(["great", "terrible movie"])
+    assert v.shape == (2, 576) and np.isfinite(v).all()

@@ -1,0 +1,359 @@
+import json
+import subprocess
+import sys
+import warnings
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from glasstext import AugLinearClassifier, AugLinearRegressor, UnseenNgramWarning
+from glasstext.io import ModelFileError
+from glasstext.text import extract_ngrams
+
+POS = ["good", "great", "fine", "awesome", "lovely", "fun"]
+NEG = ["bad", "awful", "terrible", "boring", "dull"]
+FILLER = ["movie", "film", "plot", "acting", "the", "a", "is", "was", "and", "very", "story"]
+
+
+class FakeEncoder:
+    """Deterministic word vectors; an n-gram is the mean of its words, like mean pooling."""
+
+    dim = 12
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def word_vector(self, word):
+        rng = np.random.default_rng(zlib.crc32(word.encode()))
+        v = rng.normal(size=self.dim)
+        v[0] = 2.0 if word in POS else -2.0 if word in NEG else 0.0
+        return v
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        return np.array(
+            [np.mean([self.word_vector(w) for w in t.split()], axis=0) for t in texts],
+            dtype=np.float32,
+        ).reshape(len(texts), self.dim)
+
+
+def make_texts(n, seed=0, classes=2):
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for i in range(n):
+        label = i % classes
+        words = list(rng.choice(FILLER, size=4))
+        if classes == 2:
+            words.insert(int(rng.integers(0, 4)), str(rng.choice(POS if label else NEG)))
+        else:
+            pool = [POS, NEG, ["story", "plot"]][label]
+            words.insert(int(rng.integers(0, 4)), str(rng.choice(pool)))
+        X.append(" ".join(words))
+        y.append(label)
+    return X, np.array(y)
+
+
+@pytest.fixture
+def data():
+    return make_texts(120)
+
+
+@pytest.fixture
+def fitted(data):
+    X, y = data
+    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2)).fit(X, y)
+
+
+def manual_decision(model, text):
+    total = model.intercept_.copy()
+    for g in extract_ngrams(text, model.ngram_range):
+        total = total + model.coef_table_[model.vocabulary_.index[g]]
+    return total
+
+
+def test_sklearn_contract(data):
+    enc = FakeEncoder()
+    model = AugLinearClassifier(encoder=enc, ngram_range=[1, 3], cv=3)
+    assert model.get_params()["ngram_range"] == [1, 3]  # stored untouched
+    twin = clone(model)
+    assert twin.get_params()["cv"] == 3 and twin is not model
+    model.set_params(cv=4)
+    assert model.cv == 4
+    X, y = data
+    assert model.fit(X, y) is model
+    assert list(model.classes_) == [0, 1]
+    assert not hasattr(twin, "coef_table_")
+
+
+def test_learns_the_planted_signal(fitted):
+    X_test, y_test = make_texts(60, seed=1)
+    assert fitted.score(X_test, y_test) > 0.9
+    top = fitted.top_ngrams(3)
+    assert all(any(w in g.split() for w in POS) for g, _ in top[1])
+    assert all(any(w in g.split() for w in NEG) for g, _ in top[0])
+
+
+def test_decision_is_intercept_plus_table_sum(fitted, data):
+    texts = data[0][:10]  # every n-gram is in the table
+    got = fitted.decision_function(texts)
+    want = [manual_decision(fitted, t)[0] for t in texts]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_outputs_agree_with_each_other(fitted):
+    texts, _ = make_texts(20, seed=3)
+    d = fitted.decision_function(texts)
+    p = fitted.predict_proba(texts)
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-d)))
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    np.testing.assert_array_equal(fitted.predict(texts), fitted.classes_[(d > 0).astype(int)])
+
+
+def test_explain_sums_to_decision(fitted):
+    text = "the movie was very good and the plot was good"
+    e = fitted.explain(text)
+    assert e.intercept == pytest.approx(float(fitted.intercept_[0]))
+    total = e.intercept + sum(v for _, v in e.contributions)
+    assert total == pytest.approx(fitted.decision_function([text])[0], abs=1e-10)
+    assert e.decision == pytest.approx(total)
+    assert e.counts["good"] == 2
+    assert dict(e.contributions)["good"] == pytest.approx(
+        2 * manual_decision(fitted, "good")[0] - 2 * fitted.intercept_[0]
+    )
+    assert "good" in str(e)
+
+
+def test_multiclass_with_string_labels():
+    X, y = make_texts(150, classes=3)
+    names = np.array(["pos", "neg", "meh"])[y]
+    model = AugLinearClassifier(encoder=FakeEncoder()).fit(X, names)
+    assert sorted(model.classes_) == ["meh", "neg", "pos"]
+    assert model.coef_table_.shape[1] == 3
+    texts = X[:9]
+    d = model.decision_function(texts)
+    want = np.array([manual_decision(model, t) for t in texts])
+    np.testing.assert_allclose(d, want, rtol=1e-10)
+    p = model.predict_proba(texts)
+    np.testing.assert_allclose(p, np.exp(d) / np.exp(d).sum(1, keepdims=True))
+    np.testing.assert_array_equal(model.predict(texts), model.classes_[d.argmax(1)])
+    e = model.explain(texts[0])
+    np.testing.assert_allclose(e.intercept + sum(v for _, v in e.contributions), d[0])
+    assert set(model.top_ngrams(2)) == {"meh", "neg", "pos"}
+
+
+def test_pandas_series_input(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder()).fit(pd.Series(X), pd.Series(y))
+    assert model.predict(pd.Series(X[:3])).shape == (3,)
+
+
+def test_unseen_ngrams_back_off_to_their_parts_and_are_reported(fitted):
+    text = "good story"  # "good story" is a bigram never seen in training
+    assert "good story" not in fitted.vocabulary_
+    with pytest.warns(UnseenNgramWarning, match="1 of 3 n-gram occurrences"):
+        d = fitted.decision_function([text])[0]
+    values = {g: fitted.coef_table_[fitted.vocabulary_.index[g], 0] for g in ("good", "story")}
+    backoff = (values["good"] + values["story"]) / 2
+    assert d == pytest.approx(fitted.intercept_[0] + values["good"] + values["story"] + backoff)
+    e = fitted.explain(text)
+    assert e.sources["good story"] == "backoff"
+    report = fitted.unseen_report([text, "zzz qqq"])
+    assert (report.n_unseen, report.n_backed_off, report.n_zero) == (4, 1, 3)
+
+
+def test_completely_unknown_text_gets_the_intercept(fitted):
+    with pytest.warns(UnseenNgramWarning):
+        d = fitted.decision_function(["zzz qqq"])[0]
+    assert d == pytest.approx(fitted.intercept_[0])
+    assert fitted.explain("zzz").sources == {"zzz": "unseen"}
+
+
+def test_unseen_embed_extends_the_table(data):
+    X, y = data
+    enc = FakeEncoder()
+    model = AugLinearClassifier(encoder=enc, unseen="embed").fit(X, y)
+    n_before = len(model.vocabulary_)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = model.decision_function(["good story"])[0]
+    assert "1 embedded" in str(caught[0].message)
+    assert len(model.vocabulary_) == n_before + 1
+    new_value = enc.encode(["good story"])[0].astype(np.float64) @ model.coef_[0]
+    assert model.coef_table_[-1, 0] == pytest.approx(new_value)
+    assert d == pytest.approx(manual_decision(model, "good story")[0])
+
+
+def test_vocabulary_widens_the_table_ahead_of_time(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), vocabulary=["Good Story!"]).fit(X, y)
+    assert "good story" in model.vocabulary_
+    assert model.unseen_report(["good story"]).n_unseen == 0
+    assert model.extend_vocabulary(["lovely plot", "good"]) == 1
+
+
+def test_bigram_only_model_backs_off_to_words(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(2, 2)).fit(X, y)
+    assert "good" in model.vocabulary_  # embedded for backoff only
+    assert all(" " in g for g, _ in model.top_ngrams(50)[1])
+    assert model.unseen_report(["good story"]).n_backed_off == 1
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "match"),
+    [
+        ([], [], ValueError, "empty"),
+        (["good", "  "], [0, 1], ValueError, "blank"),
+        (["good", None], [0, 1], TypeError, r"X\[1\]"),
+        ("good bad", [0, 1], TypeError, "single string"),
+        (["good", "bad"], [1, 1], ValueError, "single class"),
+        (["good", "bad", "fine"], [0, 1], ValueError, "3 texts but y has 2"),
+        (["good", "bad"], [0.0, np.nan], ValueError, "NaN"),
+        (["good", "bad"], [0, None], ValueError, "missing"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(X, y, error, match):
+    with pytest.raises(error, match=match):
+        AugLinearClassifier(encoder=FakeEncoder()).fit(X, y)
+
+
+def test_bad_params_and_unfitted_use(fitted):
+    X, y = make_texts(20)
+    with pytest.raises(ValueError, match="ngram_range"):
+        AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(2, 1)).fit(X, y)
+    with pytest.raises(ValueError, match="unseen"):
+        AugLinearClassifier(encoder=FakeEncoder(), unseen="drop").fit(X, y)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        AugLinearClassifier(encoder=FakeEncoder()).predict(["good"])
+    with pytest.raises(ValueError, match="empty"):
+        fitted.predict([])
+
+
+def test_regressor_is_additive():
+    X, y = make_texts(100)
+    target = y * 3.0 - 1.0 + np.random.default_rng(0).normal(scale=0.1, size=len(y))
+    model = AugLinearRegressor(encoder=FakeEncoder()).fit(X, target)
+    texts, labels = X[:10], y[:10]
+    pred = model.predict(texts)
+    np.testing.assert_allclose(pred, [manual_decision(model, t)[0] for t in texts], rtol=1e-10)
+    assert np.corrcoef(pred, labels)[0, 1] > 0.9
+    e = model.explain(texts[0])
+    assert e.intercept + sum(v for _, v in e.contributions) == pytest.approx(pred[0])
+    assert set(model.top_ngrams(3)) == {"positive", "negative"}
+    with pytest.raises(ValueError, match="numbers"):
+        AugLinearRegressor(encoder=FakeEncoder()).fit(X, ["a"] * len(X))
+
+
+# -- persistence --------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(tiny_bert_dir, tmp_path, store):
+    X, y = make_texts(80)
+    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=store).fit(X, y)
+    path = model.save(tmp_path / "model")
+    return model, path
+
+
+def test_save_load_predicts_identically(saved):
+    model, path = saved
+    loaded = AugLinearClassifier.load(path)
+    texts = [*make_texts(20, seed=4)[0], "good story zzz"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        np.testing.assert_array_equal(
+            loaded.decision_function(texts), model.decision_function(texts)
+        )
+        np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    assert loaded.get_params()["ngram_range"] == (1, 2)
+    assert not (path / "model.pkl").exists()
+
+
+def test_loaded_model_predicts_without_torch(saved):
+    model, path = saved
+    texts = make_texts(15, seed=6)[0] + ["good story zzz"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        want = model.decision_function(texts).tolist()
+    script = f"""
+import json, sys, warnings
+
+class BlockTorch:  # behaves as if torch and transformers were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers"):
+            raise ImportError(f"blocked: {{name}}")
+        return None
+
+sys.meta_path.insert(0, BlockTorch())
+try:
+    import torch
+    raise SystemExit("torch imported despite the block")
+except ImportError:
+    pass
+warnings.simplefilter("ignore")
+from glasstext import AugLinearClassifier
+m = AugLinearClassifier.load({str(path)!r})
+print(json.dumps(m.decision_function({texts!r}).tolist()))
+assert "torch" not in sys.modules
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == want
+
+
+def test_corrupt_saved_models_raise_clear_errors(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(ModelFileError, match="not a folder"):
+        AugLinearClassifier.load(tmp_path / "nowhere")
+    with pytest.raises(ModelFileError, match="holds a AugLinearClassifier"):
+        AugLinearRegressor.load(path)
+    arrays = path / "arrays.safetensors"
+    blob = bytearray(arrays.read_bytes())
+    blob[-5] ^= 0xFF
+    arrays.write_bytes(bytes(blob))
+    with pytest.raises(ModelFileError, match="checksum"):
+        AugLinearClassifier.load(path)
+    (path / "model.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="corrupt"):
+        AugLinearClassifier.load(path)
+    arrays.unlink()
+    with pytest.raises(ModelFileError, match="arrays.safetensors missing"):
+        AugLinearClassifier.load(path)
+
+
+def test_saving_over_a_model_replaces_it(saved):
+    model, path = saved
+    model.save(path)
+    assert AugLinearClassifier.load(path).coef_table_.shape == model.coef_table_.shape
+    assert not [p.name for p in path.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_model_with_encoder_object_cannot_be_saved(fitted, tmp_path):
+    with pytest.raises(TypeError, match="encoder is a name or a folder"):
+        fitted.save(tmp_path / "m")
+
+
+# -- the real offline encoder ----------------------------------------------------
+
+
+@pytest.mark.integration
+def test_rotten_tomatoes_with_minilm(tmp_path):
+    from glasstext.backends.cache import SqliteStore
+    from glasstext.datasets import load
+
+    ds = load("rotten_tomatoes").subset(300, 200)
+    store = SqliteStore(tmp_path / "c.sqlite")
+    model = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        acc = model.score(ds.X_test, ds.y_test)
+    assert acc > 0.62
+    warm = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
+    np.testing.assert_allclose(warm.coef_table_, model.coef_table_)

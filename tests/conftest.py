@@ -28,7 +28,32 @@ def store(tmp_path: Path):
     s.close()
 
 
-TINY_WORDS = ["good", "great", "fine", "awesome", "lovely", "bad", "awful", "terrible", "boring", "dull", "movie", "film", "plot", "acting", "the", "a", "is", "was", "and", "not", "very", "really", "story", "fun"]
+TINY_WORDS = [
+    "good",
+    "great",
+    "fine",
+    "awesome",
+    "lovely",
+    "bad",
+    "awful",
+    "terrible",
+    "boring",
+    "dull",
+    "movie",
+    "film",
+    "plot",
+    "acting",
+    "the",
+    "a",
+    "is",
+    "was",
+    "and",
+    "not",
+    "very",
+    "really",
+    "story",
+    "fun",
+]
 
 
 def build_tiny_bert(folder: Path, seed: int = 0) -> Path:

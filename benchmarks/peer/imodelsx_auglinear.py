@@ -83,31 +83,48 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 class _EmbeddingCounter:
-    """Counts rows passed through every encoder that imodelsX loads."""
+    """Counts rows passed through every encoder that imodelsX loads, and when."""
 
     def __init__(self) -> None:
         self.rows = 0
         self.calls = 0
-        self.models_loaded = 0
+        self.load_starts: list[float] = []  # perf_counter when each encoder load began
+        self.last_forward_end: list[float] = []  # per load: end of its last forward
 
-    def hook(self, _module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def pre_hook(self, _module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Forward pre-hook: add the batch's row count."""
         ids = kwargs.get("input_ids", args[0] if args else None)
         if ids is not None:
             self.rows += int(ids.shape[0])
         self.calls += 1
 
+    def post_hook(self, *_args: Any) -> None:
+        """Forward hook: note when the latest forward of the latest encoder ended."""
+        self.last_forward_end[-1] = time.perf_counter()
+
     def attach(self, clf: Any) -> None:
-        """Wrap ``clf._get_model_and_tokenizer`` so each loaded encoder gets the hook."""
+        """Wrap ``clf._get_model_and_tokenizer`` so each loaded encoder gets the hooks."""
         original = clf._get_model_and_tokenizer
 
         def wrapped() -> tuple[Any, Any]:
+            self.load_starts.append(time.perf_counter())
             model, tokenizer = original()
-            model.register_forward_pre_hook(self.hook, with_kwargs=True)
-            self.models_loaded += 1
+            self.last_forward_end.append(time.perf_counter())
+            model.register_forward_pre_hook(self.pre_hook, with_kwargs=True)
+            model.register_forward_hook(self.post_hook)
             return model, tokenizer
 
         clf._get_model_and_tokenizer = wrapped
+
+    def fit_phases(self, fit_start: float, fit_end: float) -> dict[str, float] | None:
+        """Split a fit into imodelsX's three stages (needs its two encoder loads)."""
+        if len(self.load_starts) < 2:
+            return None
+        return {
+            "embed_documents": round(self.last_forward_end[0] - fit_start, 3),
+            "linear_model": round(self.load_starts[1] - self.last_forward_end[0], 3),
+            "ngram_table": round(fit_end - self.load_starts[1], 3),
+        }
 
 
 def _accuracy(y_pred: Any, y_true: list[Any]) -> float:
@@ -140,7 +157,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     clf.fit(x_train, y_train)
-    fit_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    fit_seconds = t1 - t0
+    fit_phases = counter.fit_phases(t0, t1)
     fit_cpu_seconds = time.process_time() - cpu0
     load_after = os.getloadavg()[0]
     n_embeddings_fit = counter.rows
@@ -175,7 +194,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "predict_seconds": round(predict_seconds, 3),
         "test_ngram_extension_seconds": extend_rounded,
         "n_embeddings_test_ngrams": n_embeddings_test,
-        "n_encoder_loads": counter.models_loaded,
+        "fit_phases_seconds": fit_phases,
+        "n_encoder_loads": len(counter.load_starts),
         "import_seconds": round(import_seconds, 3),
         "torch_version": torch.__version__,
         "torch_threads": torch.get_num_threads(),

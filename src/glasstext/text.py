@@ -175,10 +175,135 @@ class NgramVocabulary:
                     indices.append(j)
             indptr.append(len(indices))
             unknown.append(missing)
-        data = np.ones(len(indices), dtype=dtype)
+        data: np.ndarray = np.ones(len(indices), dtype=dtype)
         mat = sp.csr_matrix(
             (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
             shape=(len(docs), len(self.ngrams)),
         )
         mat.sum_duplicates()  # repeated n-grams become counts
         return mat, unknown
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """Every n-gram occurrence in a batch of texts, located in a vocabulary.
+
+    Attributes
+    ----------
+    doc : numpy.ndarray of int
+        Which text each occurrence is in.
+    start : numpy.ndarray of int
+        Position of its first word in ``words`` (the batch's words, flattened).
+    order : numpy.ndarray of int
+        Its length in words.
+    row : numpy.ndarray of int
+        Its index in the vocabulary, or -1 when the vocabulary lacks it.
+    words : list of str
+        All words of the batch, text after text.
+    word_ids : numpy.ndarray of int
+        Each word's id in the index (-1 for a word no vocabulary n-gram uses).
+    n_docs : int
+    """
+
+    doc: np.ndarray
+    start: np.ndarray
+    order: np.ndarray
+    row: np.ndarray
+    words: list[str]
+    word_ids: np.ndarray
+    n_docs: int
+
+    def ngram(self, i: int) -> str:
+        """The text of occurrence ``i``."""
+        s = int(self.start[i])
+        return " ".join(self.words[s : s + int(self.order[i])])
+
+
+class NgramIndex:
+    """Vectorised lookup of n-grams: a batch of texts in, table rows out.
+
+    Words get integer ids and an n-gram becomes the integer
+    ``id_1 * W**(n-1) + ... + id_n`` (``W`` the number of words), so finding
+    every occurrence of every n-gram in a batch is a few numpy operations
+    instead of a dictionary lookup per n-gram in Python. Used for table-only
+    prediction, where it is the whole cost.
+
+    Parameters
+    ----------
+    ngrams : sequence of str
+        The vocabulary, in row order (as produced by :func:`ngrams_of_tokens`).
+    """
+
+    def __init__(self, ngrams: Sequence[str]) -> None:
+        split = [g.split(" ") for g in ngrams]
+        self.word_index: dict[str, int] = {}
+        for words in split:
+            for w in words:
+                self.word_index.setdefault(w, len(self.word_index))
+        self.base = max(len(self.word_index), 1)
+        self.max_order = max((len(w) for w in split), default=1)
+        if self.base**self.max_order >= 2**62:
+            raise ValueError("vocabulary too large for integer n-gram keys")
+        self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        by_order: dict[int, tuple[list[int], list[int]]] = {}
+        for row, words in enumerate(split):
+            key = 0
+            for w in words:
+                key = key * self.base + self.word_index[w]
+            keys, rows = by_order.setdefault(len(words), ([], []))
+            keys.append(key)
+            rows.append(row)
+        for order, (keys, rows) in by_order.items():
+            k = np.asarray(keys, dtype=np.int64)
+            sort = np.argsort(k, kind="stable")
+            self._keys[order] = (k[sort], np.asarray(rows, dtype=np.int64)[sort])
+
+    def words_of(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Tokenize a batch: the flat word list, word ids and words per text."""
+        findall = _WORD_RE.findall
+        per_doc = [" ".join(findall(t)).lower().split() for t in texts]
+        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+        words = [w for doc in per_doc for w in doc]
+        get = self.word_index.get
+        ids = np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        return words, ids, lengths
+
+    def lookup(self, ids: np.ndarray, start: np.ndarray, order: int) -> np.ndarray:
+        """Rows of the n-grams of length ``order`` starting at ``start`` (-1: absent)."""
+        rows = np.full(len(start), -1, dtype=np.int64)
+        if order not in self._keys or len(start) == 0:
+            return rows
+        key = np.zeros(len(start), dtype=np.int64)
+        valid = np.ones(len(start), dtype=bool)
+        for j in range(order):
+            part = ids[start + j]
+            valid &= part >= 0
+            key = key * self.base + np.maximum(part, 0)
+        keys, key_rows = self._keys[order]
+        pos = np.searchsorted(keys, key)
+        pos = np.minimum(pos, len(keys) - 1)
+        hit = valid & (keys[pos] == key)
+        rows[hit] = key_rows[pos[hit]]
+        return rows
+
+    def occurrences(self, texts: Sequence[str], ngram_range: NgramRange) -> Occurrences:
+        """Every n-gram occurrence of the texts with ``min_n <= n <= max_n``."""
+        words, ids, lengths = self.words_of(texts)
+        doc_of_word = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        lo, hi = ngram_range
+        for n in range(lo, hi + 1):
+            if len(words) < n:
+                break
+            start = np.arange(len(words) - n + 1, dtype=np.int64)
+            start = start[doc_of_word[start] == doc_of_word[start + n - 1]]
+            parts.append(
+                (start, np.full(len(start), n, dtype=np.int64), self.lookup(ids, start, n))
+            )
+        if parts:
+            start = np.concatenate([p[0] for p in parts])
+            order = np.concatenate([p[1] for p in parts])
+            row = np.concatenate([p[2] for p in parts])
+        else:
+            start = order = row = np.zeros(0, dtype=np.int64)
+        return Occurrences(doc_of_word[start], start, order, row, words, ids, len(texts))

@@ -324,7 +324,7 @@ def test_corrupt_saved_models_raise_clear_errors(saved, tmp_path):
     with pytest.raises(ModelFileError, match="corrupt"):
         AugLinearClassifier.load(path)
     arrays.unlink()
-    with pytest.raises(ModelFileError, match="arrays.safetensors missing"):
+    with pytest.raises(ModelFileError, match=r"arrays\.safetensors missing"):
         AugLinearClassifier.load(path)
 
 

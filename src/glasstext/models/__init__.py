@@ -1,5 +1,9 @@
 """Interpretable estimators: fit with a language model, predict without one."""
 
+import os
+from typing import Any
+
+from glasstext.io import saved_kind
 from glasstext.models.auglinear import (
     AugLinearClassifier,
     AugLinearRegressor,
@@ -8,10 +12,24 @@ from glasstext.models.auglinear import (
     UnseenReport,
 )
 
+_LOADABLE = {cls.__name__: cls for cls in (AugLinearClassifier, AugLinearRegressor)}
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """Load any saved glasstext model, whatever its class."""
+    kind = saved_kind(path)
+    if kind not in _LOADABLE:
+        from glasstext.io import ModelFileError
+
+        raise ModelFileError(f"{path} holds a {kind}, which this glasstext cannot load")
+    return _LOADABLE[kind].load(path)
+
+
 __all__ = [
     "AugLinearClassifier",
     "AugLinearRegressor",
     "Explanation",
     "UnseenNgramWarning",
     "UnseenReport",
+    "load_model",
 ]

@@ -40,10 +40,11 @@ from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import Precision, blas_threads
 from glasstext.io import ModelFileError, load_model, save_model
 from glasstext.text import (
+    NgramIndex,
     NgramVocabulary,
+    Occurrences,
     check_ngram_range,
     ngrams_of_tokens,
-    sub_ngrams,
     tokenize,
 )
 from glasstext.validation import check_documents, check_target, check_texts
@@ -148,6 +149,29 @@ class Explanation:
 
 def _pick(value: float | np.ndarray, index: int | None) -> float:
     return float(value if np.ndim(value) == 0 else np.asarray(value)[index or 0])
+
+
+_TABLE, _EMBEDDED, _BACKOFF, _ZERO = 0, 1, 2, 3
+_SOURCE_NAMES = {_TABLE: "table", _EMBEDDED: "embedded", _BACKOFF: "backoff", _ZERO: "unseen"}
+
+
+@dataclass
+class _Scored:
+    """Per-occurrence values of a batch, and how each was obtained."""
+
+    occurrences: Occurrences
+    values: np.ndarray  # (n_occurrences, n_outputs)
+    source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
+    n_embedded: int
+
+    def report(self) -> UnseenReport:
+        return UnseenReport(
+            n_ngrams=len(self.source),
+            n_unseen=int((self.source != _TABLE).sum()),
+            n_embedded=self.n_embedded,
+            n_backed_off=int((self.source == _BACKOFF).sum()),
+            n_zero=int((self.source == _ZERO).sum()),
+        )
 
 
 class _AugLinearBase(BaseEstimator):
@@ -281,59 +305,81 @@ class _AugLinearBase(BaseEstimator):
         raise NotImplementedError
 
     # -- the table ------------------------------------------------------------
-    def _decision_matrix(
-        self, texts: Sequence[str], collect: bool = False
-    ) -> tuple[np.ndarray, UnseenReport, list[dict[str, tuple[str, np.ndarray]]]]:
-        """Decision values for texts, with an account of unseen n-grams.
+    def _index(self) -> NgramIndex:
+        """The vectorised n-gram lookup of the current table (rebuilt when it grows)."""
+        cached = getattr(self, "_ngram_index", None)
+        if cached is None or cached[0] != len(self.vocabulary_):
+            cached = (len(self.vocabulary_), NgramIndex(self.vocabulary_.ngrams))
+            self._ngram_index = cached
+        return cached[1]
 
-        Returns the (n_texts, n_outputs) decisions, the unseen report and, when
-        ``collect``, per text the valuation of every unseen n-gram.
+    def _score_occurrences(self, texts: Sequence[str]) -> _Scored:
+        """Value every n-gram occurrence of ``texts`` from the table.
+
+        Occurrences absent from the table are embedded first (``unseen="embed"``)
+        or valued by backoff; the result says which, occurrence by occurrence.
         """
         check_is_fitted(self, "coef_table_")
-        docs = self._doc_ngrams(texts)
-        counts, unknown = self.vocabulary_.count_matrix(docs)
-        report = UnseenReport(n_ngrams=sum(len(d) for d in docs))
-        report.n_unseen = sum(len(u) for u in unknown)
-        if report.n_unseen and self.unseen == "embed":
-            new = list(dict.fromkeys(g for u in unknown for g in u))
+        ngram_range = check_ngram_range(self.ngram_range)
+        occ = self._index().occurrences(texts, ngram_range)
+        n_embedded = 0
+        if self.unseen == "embed" and (occ.row < 0).any():
+            new = list(dict.fromkeys(occ.ngram(int(i)) for i in np.flatnonzero(occ.row < 0)))
             self.extend_vocabulary(new, _tokenized=True)
-            report.n_embedded = report.n_unseen
-            counts, unknown = self.vocabulary_.count_matrix(docs)
-        scores = np.asarray(counts @ self.coef_table_) + self.intercept_
-        details: list[dict[str, tuple[str, np.ndarray]]] = [{} for _ in texts]
-        if any(unknown):
-            memo: dict[str, np.ndarray | None] = {}
-            for i, missing in enumerate(unknown):
-                for g in missing:
-                    value = self._backoff_value(g, memo)
-                    if value is None:
-                        report.n_zero += 1
-                        details[i][g] = ("unseen", np.zeros(self.coef_table_.shape[1]))
-                    else:
-                        report.n_backed_off += 1
-                        scores[i] += value
-                        details[i][g] = ("backoff", value)
-        return scores, report, (details if collect else [])
+            n_embedded = int((occ.row < 0).sum())
+            embedded_before = occ.row < 0
+            occ = self._index().occurrences(texts, ngram_range)
+        values = np.zeros((len(occ.row), self.coef_table_.shape[1]))
+        source = np.full(len(occ.row), _TABLE, dtype=np.int8)
+        known = occ.row >= 0
+        values[known] = self.coef_table_[occ.row[known]]
+        if n_embedded:
+            source[embedded_before] = _EMBEDDED
+        missing = np.flatnonzero(~known)
+        for n in np.unique(occ.order[missing]):
+            sel = missing[occ.order[missing] == n]
+            backoff, found = self._backoff(occ.word_ids, occ.start[sel], int(n))
+            values[sel] = backoff
+            source[sel] = np.where(found, _BACKOFF, _ZERO)
+        return _Scored(occ, values, source, n_embedded)
 
-    def _backoff_value(self, ngram: str, memo: dict[str, np.ndarray | None]) -> np.ndarray | None:
-        """Value of an unseen n-gram: the mean of its (n-1)-grams' values, recursively.
+    def _backoff(
+        self, ids: np.ndarray, start: np.ndarray, order: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values of n-grams with backoff, and whether any part of each was known.
 
-        With mean pooling an n-gram's embedding is close to the average of its
-        parts', and the table is linear in the embedding, so averaging the
-        parts' values approximates the missing entry. ``None`` when no part is
-        known at any order.
+        An n-gram absent from the table is valued as the mean of its two
+        (n-1)-grams' values, recursively, counting only the parts that are
+        known. With mean pooling an n-gram's embedding is close to the average
+        of its parts', and the table is linear in the embedding, so this
+        approximates the missing entry. No known part at any order: value 0.
         """
-        if ngram in memo:
-            return memo[ngram]
-        j = self.vocabulary_.index.get(ngram)
-        if j is not None:
-            value: np.ndarray | None = self.coef_table_[j]
-        else:
-            parts = [self._backoff_value(p, memo) for p in sub_ngrams(ngram)]
-            known = [p for p in parts if p is not None]
-            value = np.mean(known, axis=0) if known else None
-        memo[ngram] = value
-        return value
+        rows = self._index().lookup(ids, start, order)
+        values = np.zeros((len(start), self.coef_table_.shape[1]))
+        found = rows >= 0
+        values[found] = self.coef_table_[rows[found]]
+        missing = np.flatnonzero(~found)
+        if order > 1 and missing.size:
+            left, left_ok = self._backoff(ids, start[missing], order - 1)
+            right, right_ok = self._backoff(ids, start[missing] + 1, order - 1)
+            n_known = left_ok.astype(np.int64) + right_ok
+            ok = n_known > 0
+            total = left * left_ok[:, None] + right * right_ok[:, None]
+            values[missing[ok]] = total[ok] / n_known[ok][:, None]
+            found[missing[ok]] = True
+        return values, found
+
+    def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport]:
+        """Decision values ``(n_texts, n_outputs)`` and the account of unseen n-grams."""
+        scored = self._score_occurrences(texts)
+        doc = scored.occurrences.doc
+        scores = np.column_stack(
+            [
+                np.bincount(doc, weights=scored.values[:, c], minlength=len(texts))
+                for c in range(scored.values.shape[1])
+            ]
+        )
+        return scores + self.intercept_, scored.report()
 
     def _warn_unseen(self, report: UnseenReport) -> None:
         if report.n_unseen:
@@ -341,27 +387,24 @@ class _AugLinearBase(BaseEstimator):
 
     def _decision(self, X: Any) -> np.ndarray:
         texts = check_documents(X)
-        scores, report, _ = self._decision_matrix(texts)
+        scores, report = self._decision_matrix(texts)
         self._warn_unseen(report)
         return scores
 
     def unseen_report(self, X: Any) -> UnseenReport:
-        """Count the n-grams of ``X`` that the table lacks, without predicting.
+        """Count the n-grams of ``X`` that the table lacks, and how they would be valued.
 
-        Nothing is embedded: the counts describe the table as it is.
+        Nothing is embedded, whatever ``unseen`` says: the counts describe the
+        table as it is (with ``unseen="embed"`` every unseen one would be
+        embedded instead).
         """
-        check_is_fitted(self, "coef_table_")
-        docs = self._doc_ngrams(check_documents(X))
-        _, unknown = self.vocabulary_.count_matrix(docs)
-        report = UnseenReport(n_ngrams=sum(len(d) for d in docs))
-        report.n_unseen = sum(len(u) for u in unknown)
-        memo: dict[str, np.ndarray | None] = {}
-        for g in (g for u in unknown for g in u):
-            if self._backoff_value(g, memo) is None:
-                report.n_zero += 1
-            else:
-                report.n_backed_off += 1
-        return report
+        texts = check_documents(X)
+        policy = self.unseen
+        try:
+            self.unseen = "backoff"
+            return self._score_occurrences(texts).report()
+        finally:
+            self.unseen = policy
 
     def extend_vocabulary(self, ngrams: Iterable[str], *, _tokenized: bool = False) -> int:
         """Embed extra n-grams (or words) and add them to the table.
@@ -379,7 +422,7 @@ class _AugLinearBase(BaseEstimator):
         new = [g for g in dict.fromkeys(entries) if g not in self.vocabulary_]
         if not new:
             return 0
-        vectors = self._get_encoder().encode(new).astype(np.float64)
+        vectors = np.asarray(self._get_encoder().encode(new), dtype=np.float64)
         if vectors.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"encoder gives {vectors.shape[1]}-d vectors, the model was fit on "
@@ -393,20 +436,19 @@ class _AugLinearBase(BaseEstimator):
     # -- reading the model ------------------------------------------------------
     def _explain(self, text: str) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
         (text,) = check_documents([text], "text")
-        scores, _, details = self._decision_matrix([text], collect=True)
-        counts = Counter(self._doc_ngrams([text])[0])
-        contributions: list[tuple[str, np.ndarray]] = []
+        scored = self._score_occurrences([text])
+        occ = scored.occurrences
+        totals: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}
-        for g, c in counts.items():
-            j = self.vocabulary_.index.get(g)
-            if j is not None:
-                value, source = self.coef_table_[j], "table"
-            else:
-                source, value = details[0][g]
-            contributions.append((g, c * value))
-            sources[g] = source
-        contributions.sort(key=lambda p: -float(np.abs(p[1]).max()))
-        return scores[0], self.intercept_, contributions, sources, dict(counts)
+        counts: Counter[str] = Counter()
+        for i in range(len(occ.row)):
+            g = occ.ngram(i)
+            totals[g] = totals.get(g, 0.0) + scored.values[i]
+            sources[g] = _SOURCE_NAMES[scored.source[i]]
+            counts[g] += 1
+        contributions = sorted(totals.items(), key=lambda p: -float(np.abs(p[1]).max()))
+        decision = self.intercept_ + scored.values.sum(axis=0)
+        return decision, self.intercept_, contributions, sources, dict(counts)
 
     def _in_range_rows(self) -> np.ndarray:
         lo, hi = check_ngram_range(self.ngram_range)
@@ -592,10 +634,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             intercept=float(intercept[0]) if binary else intercept.copy(),
             contributions=[(g, float(v[0]) if binary else v) for g, v in contributions],
             decision=float(decision[0]) if binary else decision,
-            prediction=self.classes_[_winner(decision[None, :])[0]],
+            prediction=_python_scalar(self.classes_[_winner(decision[None, :])[0]]),
             sources=sources,
             counts=counts,
-            classes=list(self.classes_),
+            classes=[_python_scalar(c) for c in self.classes_],
         )
 
     def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:
@@ -689,6 +731,11 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
 
     def _restore_extra(self, config: dict[str, Any]) -> None:
         self.alpha_ = float(config["alpha"])
+
+
+def _python_scalar(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (for readable printing and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _probabilities(scores: np.ndarray) -> np.ndarray:

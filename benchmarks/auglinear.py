@@ -1,0 +1,345 @@
+"""Aug-Linear benchmark: accuracy, fit time and inference speed.
+
+Compares glasstext's Aug-Linear with TF-IDF + LR, bag-of-n-grams + LR and
+sentence embedding + LR (same encoder) on Rotten Tomatoes and Reuters R8, and
+with imodelsX 1.0.14's ``AugLinearClassifier`` (same MiniLM folder, same
+2,000 / 1,000 split, run in its own virtual environment in the same run).
+
+    python benchmarks/auglinear.py             # full run (~20-30 min on 2 cores)
+    python benchmarks/auglinear.py --quick     # small data, a smoke test
+    python benchmarks/auglinear.py --skip-peer # without imodelsX
+
+Prints one JSON object and writes it to ``benchmarks/results/auglinear.json``
+(``--out`` to change). Every figure is measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glasstext import AugLinearClassifier, UnseenNgramWarning
+from glasstext.backends.cache import SqliteStore
+from glasstext.backends.encoder import Encoder
+from glasstext.backends.registry import resolve_model
+from glasstext.baselines import SentenceEmbeddingLogistic, bag_of_ngrams_logistic, tfidf_logistic
+from glasstext.datasets import TextDataset, load
+from glasstext.text import extract_ngrams
+
+REPO = Path(__file__).resolve().parent.parent
+PEER_SETUP = REPO / "benchmarks" / "peer" / "setup_imodelsx.sh"
+PEER_SCRIPT = REPO / "benchmarks" / "peer" / "imodelsx_auglinear.py"
+PEER_PYTHON = REPO / ".bench" / "imodelsx-venv" / "bin" / "python"
+ENCODER = "all-MiniLM-L6-v2"
+NGRAM_RANGE = (1, 2)
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries only the JSON."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def accuracy(pred: Any, truth: Any) -> float:
+    return round(float(np.mean(np.asarray(pred) == np.asarray(truth))), 4)
+
+
+def quiet_score(model: Any, X: list[str], y: Any) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        return accuracy(model.predict(X), y)
+
+
+# -- our fit, cold and warm ---------------------------------------------------------
+
+
+def fit_cold_and_warm(ds: TextDataset, store_dir: Path) -> dict[str, Any]:
+    """Fit on a fresh cache (cold: model load + every n-gram embedded), then again (warm)."""
+    store = SqliteStore(store_dir / "cache.sqlite")
+    start = time.perf_counter()
+    cold = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
+    cold.fit(ds.X_train, ds.y_train)
+    cold_seconds = time.perf_counter() - start
+    encoder = cold._get_encoder()
+    assert isinstance(encoder, Encoder)
+    n_cold, forward_cold = encoder.n_encoded, encoder.forward_seconds
+
+    start = time.perf_counter()
+    warm = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
+    warm.fit(ds.X_train, ds.y_train)
+    warm_seconds = time.perf_counter() - start
+    warm_forward = encoder.n_encoded - n_cold
+    same = bool(np.allclose(warm.coef_table_, cold.coef_table_))
+
+    embed_model = AugLinearClassifier(
+        ENCODER, NGRAM_RANGE, cache=store, progress=False, unseen="embed"
+    ).fit(ds.X_train, ds.y_train)
+    return {
+        "model": cold,
+        "cold_fit_seconds": round(cold_seconds, 2),
+        "warm_fit_seconds": round(warm_seconds, 3),
+        "ngrams_embedded_cold": n_cold,
+        "forward_seconds_cold": round(forward_cold, 2),
+        "ngram_embeddings_per_s": round(n_cold / forward_cold, 1),
+        "forward_passes_warm": warm_forward,
+        "warm_table_equals_cold": same,
+        "accuracy_table_only": quiet_score(cold, ds.X_test, ds.y_test),
+        "accuracy_unseen_embedded": quiet_score(embed_model, ds.X_test, ds.y_test),
+        "unseen_test_ngrams": cold.unseen_report(ds.X_test).__dict__,
+    }
+
+
+# -- the peer ---------------------------------------------------------------------
+
+
+def run_peer(ds: TextDataset, blas_one: bool) -> dict[str, Any]:
+    """imodelsX AugLinearClassifier on the same split, in its own venv."""
+    if not PEER_PYTHON.exists():
+        log("setting up the imodelsX environment (once)")
+        subprocess.run(["bash", str(PEER_SETUP)], check=True)
+    spec = {
+        "X_train": ds.X_train,
+        "y_train": ds.y_train.tolist(),
+        "X_test": ds.X_test,
+        "y_test": ds.y_test.tolist(),
+        "ngrams": NGRAM_RANGE[1],
+        "all_ngrams": NGRAM_RANGE[0] == 1,
+        "model_path": resolve_model(ENCODER).path,
+        "embed_test_ngrams": True,
+    }
+    env = dict(os.environ)
+    if blas_one:
+        env["OPENBLAS_NUM_THREADS"] = "1"
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(spec, fh)
+    try:
+        out = subprocess.run(
+            [str(PEER_PYTHON), str(PEER_SCRIPT), fh.name],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.unlink(fh.name)
+    if out.returncode != 0:
+        raise RuntimeError(f"imodelsX run failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# -- accuracy against baselines ---------------------------------------------------
+
+
+def compare_methods(ds: TextDataset, store: SqliteStore) -> dict[str, Any]:
+    """Test accuracy of Aug-Linear and the baselines on one split."""
+    log(f"{ds.name}: {len(ds.X_train)} train / {len(ds.X_test)} test")
+    result: dict[str, Any] = {"n_train": len(ds.X_train), "n_test": len(ds.X_test)}
+    start = time.perf_counter()
+    model = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
+    model.fit(ds.X_train, ds.y_train)
+    result["aug_linear_fit_seconds"] = round(time.perf_counter() - start, 1)
+    result["aug_linear"] = quiet_score(model, ds.X_test, ds.y_test)
+    result["aug_linear_table_ngrams"] = len(model.vocabulary_)
+    model.set_params(unseen="embed")
+    result["aug_linear_unseen_embedded"] = quiet_score(model, ds.X_test, ds.y_test)
+    result["tfidf_lr"] = accuracy(
+        tfidf_logistic(ds.X_train, ds.y_train).predict(ds.X_test), ds.y_test
+    )
+    bow = bag_of_ngrams_logistic(ds.X_train, ds.y_train)
+    result["bag_of_ngrams_lr"] = accuracy(bow.predict(ds.X_test), ds.y_test)
+    sentence = SentenceEmbeddingLogistic(Encoder(ENCODER, cache=store, progress=False))
+    result["sentence_embedding_lr"] = round(
+        sentence.fit(ds.X_train, ds.y_train).score(ds.X_test, ds.y_test), 4
+    )
+    log(f"{ds.name}: {result}")
+    return result
+
+
+# -- inference speed ----------------------------------------------------------------
+
+
+def docs_per_second(fn: Any, texts: list[str], min_seconds: float = 2.0) -> float:
+    """Throughput of ``fn(texts)``, repeating until ``min_seconds`` have passed."""
+    fn(texts[:10])  # warm-up
+    runs, start = 0, time.perf_counter()
+    while True:
+        fn(texts)
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return runs * len(texts) / elapsed
+
+
+def inference_speed(model: AugLinearClassifier, texts: list[str], n_encoder: int) -> dict[str, Any]:
+    """Table lookups against the encoder, on the same test texts."""
+    table_model = AugLinearClassifier.load(model.save(Path(tempfile.mkdtemp()) / "m"))
+
+    def table(batch: list[str]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnseenNgramWarning)
+            table_model.decision_function(batch)
+
+    table_rate = docs_per_second(table, texts)
+    encoder = Encoder(ENCODER, cache=False, progress=False)
+    sample = texts[:n_encoder]
+    encoder.encode(sample[:4])  # load before timing
+
+    # The same Aug-Linear decision computed with the encoder: embed each
+    # document's n-grams (no cache), as a model without a table must.
+    start = time.perf_counter()
+    for text in sample:
+        encoder.encode(list(dict.fromkeys(extract_ngrams(text, NGRAM_RANGE))))
+    ngram_rate = len(sample) / (time.perf_counter() - start)
+    # A whole-document embedding, the cheapest use of the encoder at all.
+    start = time.perf_counter()
+    encoder.encode(sample)
+    sentence_rate = len(sample) / (time.perf_counter() - start)
+    return {
+        "table_only_docs_per_s": round(table_rate, 1),
+        "encoder_ngram_docs_per_s": round(ngram_rate, 2),
+        "encoder_whole_text_docs_per_s": round(sentence_rate, 1),
+        "table_vs_encoder_ngram_ratio": round(table_rate / ngram_rate, 1),
+        "table_vs_encoder_whole_text_ratio": round(table_rate / sentence_rate, 1),
+        "n_docs_timed_encoder": len(sample),
+    }
+
+
+_RSS_SCRIPT = """
+import resource, sys, warnings
+warnings.simplefilter("ignore")
+kind, path = sys.argv[1], sys.argv[2]
+texts = ["a thoroughly enjoyable film", "dull and lifeless"] * 50
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if kind == "table":
+    from glasstext import AugLinearClassifier
+    AugLinearClassifier.load(path).predict(texts)
+else:
+    from glasstext.backends.encoder import Encoder
+    Encoder(path, cache=False, progress=False).encode(texts)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, "torch" in sys.modules)
+"""
+
+
+def size_and_memory(model: AugLinearClassifier) -> dict[str, Any]:
+    """Disk size and peak memory of the saved table model against the encoder."""
+    folder = model.save(Path(tempfile.mkdtemp()) / "m")
+    encoder_folder = Path(resolve_model(ENCODER).path)
+    result: dict[str, Any] = {
+        "table_model_mb": round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6, 2),
+        "encoder_mb": round(
+            sum(f.stat().st_size for f in encoder_folder.rglob("*") if f.is_file()) / 1e6, 2
+        ),
+    }
+    for kind, path in (("table", folder), ("encoder", ENCODER)):
+        out = subprocess.run(
+            [sys.executable, "-c", _RSS_SCRIPT, kind, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        _, after, torch_loaded = out.stdout.split()
+        result[f"{kind}_peak_rss_mb"] = round(int(after) / 1024, 1)
+        result[f"{kind}_process_imports_torch"] = torch_loaded == "True"
+    result["table_vs_encoder_peak_rss_ratio"] = round(
+        result["table_peak_rss_mb"] / result["encoder_peak_rss_mb"], 3
+    )
+    return result
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small data, no peer")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run imodelsX")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "auglinear.json"))
+    args = parser.parse_args()
+
+    results: dict[str, Any] = {
+        "benchmark": "auglinear",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        },
+        "settings": {"encoder": ENCODER, "ngram_range": list(NGRAM_RANGE), "quick": args.quick},
+    }
+    rt = load("rotten_tomatoes")
+    n_train, n_test = (300, 200) if args.quick else (2000, 1000)
+    small = rt.subset(n_train, n_test)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        log(f"cold and warm fit on Rotten Tomatoes {n_train}/{n_test}")
+        ours = fit_cold_and_warm(small, tmp_path / "cold")
+        model = ours.pop("model")
+        results["rt_2000_1000"] = {"glasstext": ours}
+        log(json.dumps(ours))
+
+        if not (args.quick or args.skip_peer):
+            log("imodelsX AugLinearClassifier on the same split (default threads)")
+            peer = run_peer(small, blas_one=False)
+            log(json.dumps(peer))
+            log("imodelsX again with OPENBLAS_NUM_THREADS=1")
+            peer_blas1 = run_peer(small, blas_one=True)
+            log(json.dumps(peer_blas1))
+            results["rt_2000_1000"]["imodelsx"] = peer
+            results["rt_2000_1000"]["imodelsx_openblas_1_thread"] = peer_blas1
+            best_peer = min(peer["fit_seconds"], peer_blas1["fit_seconds"])
+            results["cold_fit_speedup_vs_imodelsx"] = round(best_peer / ours["cold_fit_seconds"], 1)
+            results["warm_fit_speedup_vs_imodelsx"] = round(best_peer / ours["warm_fit_seconds"], 1)
+            results["peer_fit_seconds_used_for_speedup"] = best_peer
+            results["accuracy_vs_imodelsx"] = {
+                "glasstext_table_only": ours["accuracy_table_only"],
+                "imodelsx_table_only": peer["accuracy_table_only"],
+                "glasstext_unseen_embedded": ours["accuracy_unseen_embedded"],
+                "imodelsx_test_ngrams_embedded": peer.get("accuracy_with_test_ngrams"),
+            }
+        results["ngram_embeddings_per_s"] = ours["ngram_embeddings_per_s"]
+
+        store = SqliteStore(tmp_path / "shared" / "cache.sqlite")
+        results["accuracy"] = {
+            "rotten_tomatoes_2000_1000": compare_methods(small, store),
+        }
+        full = rt.subset(600, 400) if args.quick else rt
+        results["accuracy"]["rotten_tomatoes_full"] = compare_methods(full, store)
+        r8 = load("reuters_r8")
+        results["accuracy"]["reuters_r8"] = compare_methods(
+            r8.subset(300, 200) if args.quick else r8, store
+        )
+
+        log("inference speed")
+        speed = inference_speed(model, list(rt.X_test), n_encoder=50 if args.quick else 200)
+        results["inference"] = speed
+        results["table_vs_encoder_docs_per_s_ratio"] = speed["table_vs_encoder_ngram_ratio"]
+        results["table_vs_encoder_whole_text_docs_per_s_ratio"] = speed[
+            "table_vs_encoder_whole_text_ratio"
+        ]
+        log("size and memory")
+        results["size_and_memory"] = size_and_memory(model)
+
+    text = json.dumps(results, indent=2)
+    print(text)
+    if not args.quick or args.out != parser.get_default("out"):
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

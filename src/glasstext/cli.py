@@ -1,0 +1,266 @@
+"""The ``glasstext`` command: a thin layer over the public Python API.
+
+Every command calls the same functions a Python user would; nothing here
+computes anything the library does not expose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from glasstext.io import ModelFileError
+
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, ModelFileError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except _USER_ERRORS as exc:
+        print(f"glasstext: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- parser ---------------------------------------------------------------------
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glasstext",
+        description="Readable text models fit with language models.",
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    fit = sub.add_parser("fit", help="fit an interpretable model")
+    fit_sub = fit.add_subparsers(metavar="METHOD")
+    aug = fit_sub.add_parser("auglinear", help="Aug-Linear: a table of n-gram values")
+    _add_data_arguments(aug)
+    aug.add_argument("--task", choices=["classification", "regression"], default=None)
+    aug.add_argument("--encoder", default="all-MiniLM-L6-v2", help="alias, hub id or folder")
+    aug.add_argument("--ngram-range", nargs=2, type=int, default=[1, 2], metavar=("MIN", "MAX"))
+    aug.add_argument("--unseen", choices=["backoff", "embed"], default="backoff")
+    aug.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    aug.add_argument("--out", required=True, help="folder to save the fitted model to")
+    aug.set_defaults(run=_run_fit_auglinear)
+
+    pred = sub.add_parser("predict", help="predict with a saved model")
+    pred.add_argument("model", help="folder of a saved model")
+    _add_text_input(pred)
+    pred.add_argument("--proba", action="store_true", help="print class probabilities")
+    pred.add_argument("--output", help="write JSON lines here instead of standard output")
+    pred.set_defaults(run=_run_predict)
+
+    exp = sub.add_parser("explain", help="explain predictions of a saved model")
+    exp.add_argument("model", help="folder of a saved model")
+    _add_text_input(exp)
+    exp.add_argument("--top", type=int, default=12, help="contributions to show")
+    exp.add_argument("--json", action="store_true", help="print JSON")
+    exp.set_defaults(run=_run_explain)
+
+    demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
+    demo.add_argument("--n-train", type=int, default=None, help="training rows (default all)")
+    demo.add_argument("--n-test", type=int, default=None, help="test rows (default all)")
+    demo.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    demo.add_argument("--out", default=None, help="also save the fitted model here")
+    demo.set_defaults(run=_run_demo)
+
+    models = sub.add_parser("models", help="list the offline model aliases")
+    models.set_defaults(run=_run_models)
+
+    data = sub.add_parser("datasets", help="list the built-in datasets")
+    data.set_defaults(run=_run_datasets)
+
+    cache = sub.add_parser("cache", help="inspect or prune the embedding/LM cache")
+    cache.add_argument("action", choices=["info", "prune", "clear"])
+    cache.add_argument("--max-mb", type=float, default=None, help="with prune: size to keep")
+    cache.set_defaults(run=_run_cache)
+    return parser
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="a built-in dataset (see `glasstext datasets`)")
+    src.add_argument("--train", help="CSV / TSV / JSONL / parquet file with texts and labels")
+    p.add_argument("--test", help="test file (default: a seeded 80/20 split of --train)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--n-train", type=int, default=None, help="use the first N training rows")
+    p.add_argument("--n-test", type=int, default=None, help="use the first N test rows")
+
+
+def _add_text_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("texts", nargs="*", help="texts to process")
+    p.add_argument("--input", help="file of texts (CSV / TSV / JSONL / parquet)")
+    p.add_argument("--text-column", default="text")
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def _load_data(args: argparse.Namespace) -> Any:
+    from glasstext import datasets
+
+    if args.dataset:
+        ds = datasets.load(args.dataset)
+    else:
+        ds = datasets.load_file(
+            args.train, args.text_column, args.label_column, test_path=args.test
+        )
+    return ds.subset(args.n_train, args.n_test)
+
+
+def _run_fit_auglinear(args: argparse.Namespace) -> int:
+    from glasstext import AugLinearClassifier, AugLinearRegressor
+
+    ds = _load_data(args)
+    task = args.task or ("classification" if ds.is_classification else "regression")
+    cls = AugLinearClassifier if task == "classification" else AugLinearRegressor
+    model = cls(
+        encoder=args.encoder,
+        ngram_range=tuple(args.ngram_range),
+        unseen=args.unseen,
+        precision=args.precision,
+    )
+    start = time.perf_counter()
+    model.fit(ds.X_train, ds.y_train)
+    seconds = time.perf_counter() - start
+    print(f"fit {cls.__name__} on {len(ds.X_train)} texts in {seconds:.1f} s")
+    print(f"table: {len(model.vocabulary_)} n-grams")
+    if len(ds.X_test):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = model.score(ds.X_test, ds.y_test)
+        metric = "accuracy" if task == "classification" else "R^2"
+        print(f"test {metric}: {score:.4f} ({len(ds.X_test)} texts)")
+        print(model.unseen_report(ds.X_test).message())
+    path = model.save(args.out)
+    print(f"saved to {path}")
+    return 0
+
+
+def _read_input_texts(args: argparse.Namespace) -> list[str]:
+    from glasstext.datasets import read_texts
+
+    texts = list(args.texts)
+    if args.input:
+        texts.extend(read_texts(args.input, args.text_column))
+    if not texts:
+        raise ValueError("give texts as arguments or a file with --input")
+    return texts
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from glasstext.models import load_model
+
+    model = load_model(args.model)
+    texts = _read_input_texts(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predictions = model.predict(texts)
+        proba = model.predict_proba(texts) if args.proba else None
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for i, text in enumerate(texts):
+            row: dict[str, Any] = {"text": text, "prediction": _jsonable(predictions[i])}
+            if proba is not None:
+                row["proba"] = {
+                    str(c): round(float(p), 6)
+                    for c, p in zip(model.classes_, proba[i], strict=True)
+                }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    for w in caught[:1]:
+        print(f"note: {w.message}", file=sys.stderr)
+    return 0
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from glasstext.models import load_model
+
+    model = load_model(args.model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explanations = [model.explain(t) for t in _read_input_texts(args)]
+    for e in explanations:
+        if args.json:
+            print(json.dumps(_explanation_dict(e, args.top), ensure_ascii=False))
+        else:
+            print(e)
+            print()
+    return 0
+
+
+def _explanation_dict(e: Any, top: int) -> dict[str, Any]:
+    return {
+        "text": e.text,
+        "prediction": _jsonable(e.prediction),
+        "decision": _jsonable(e.decision),
+        "intercept": _jsonable(e.intercept),
+        "contributions": [[g, _jsonable(v)] for g, v in e.contributions[:top]],
+        "sources": {g: e.sources[g] for g, _ in e.contributions[:top]},
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from glasstext.demo import run_demo
+
+    run_demo(n_train=args.n_train, n_test=args.n_test, encoder=args.encoder, out=args.out)
+    return 0
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from glasstext.backends.registry import available_aliases, carrier_status
+
+    for alias in available_aliases():
+        print(f"{alias:<24} {carrier_status(alias)}")
+    return 0
+
+
+def _run_datasets(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+
+    for name in datasets.available():
+        print(name)
+    return 0
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from glasstext.backends.cache import default_store
+
+    store = default_store()
+    if args.action == "clear":
+        store.clear()
+    elif args.action == "prune":
+        if args.max_mb is None:
+            raise ValueError("cache prune needs --max-mb")
+        removed = store.prune(int(args.max_mb * 1024**2))
+        print(f"removed {removed} entries")
+    stats = store.stats()
+    print(f"{store.path}: {stats.entries} entries, {stats.bytes / 1024**2:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -538,8 +538,10 @@ class LanguageModel(abc.ABC):
             ``total`` and ``n_tokens`` per text; ``mean`` is their ratio.
         """
         items = _check_texts(texts, "texts")
-        cache = self._json_cache("score_texts")
-        values = self._cached(items, cache, self._score_texts_uncached) if items else []
+        values: list[Any] = []
+        if items:
+            cache = self._json_cache("score_texts")
+            values = self._cached(items, cache, self._score_texts_uncached)
         total = np.array([float(v[0]) for v in values], dtype=np.float64)
         n_tokens = np.array([int(v[1]) for v in values], dtype=np.int64)
         return TextScores(total=total, n_tokens=n_tokens)
@@ -578,7 +580,11 @@ def _load_weights(resolved: ResolvedModel, precision: Precision) -> _Loaded:
 
 
 def release_models() -> None:
-    """Forget every loaded model and shared LM object, so their memory can be freed."""
+    """Forget the loaded models and the shared LM objects of :func:`get_lm`.
+
+    Their memory is freed once no other reference remains: a
+    :class:`LocalCausalLM` that already loaded a model keeps using it.
+    """
     _LOADED.clear()
     _SHARED_LMS.clear()
 
@@ -834,7 +840,7 @@ class LocalCausalLM(LanguageModel):
         if n:
             warnings.warn(
                 f"{n} input(s) longer than {limit} tokens lost their beginning",
-                stacklevel=4,
+                stacklevel=2,
             )
 
     # -- progress and threads -----------------------------------------------------
@@ -922,11 +928,12 @@ class LocalCausalLM(LanguageModel):
     ) -> list[float]:
         prompts = list(dict.fromkeys(p for p, _ in pairs))
         continuations = list(dict.fromkeys(c for _, c in pairs))
-        if any(p.endswith((" ", "\t")) for p in prompts):
+        wrapped = chat and self._has_chat_template()
+        if not wrapped and any(p.endswith((" ", "\t")) for p in prompts):
             warnings.warn(
                 "a prompt ends with a space: prompt and continuation are tokenized "
                 "separately, so put the space at the start of the continuation instead",
-                stacklevel=3,
+                stacklevel=2,
             )
         prompt_ids = dict(zip(prompts, self._encode_prompts(prompts, chat), strict=True))
         cont_ids = dict(zip(continuations, self._encode_plain(continuations), strict=True))
@@ -980,7 +987,7 @@ class LocalCausalLM(LanguageModel):
 
     def _plan_batches(self, units: Sequence[_ScoringUnit]) -> list[list[int]]:
         """Batches of unit indices, longest first, bounded in size and logit memory."""
-        vocab = int(self.model.get_output_embeddings().weight.shape[0])
+        vocab = self._vocab_size()
         order = sorted(range(len(units)), key=lambda i: -len(units[i].context))
         batches: list[list[int]] = []
         current: list[int] = []
@@ -996,6 +1003,12 @@ class LocalCausalLM(LanguageModel):
         if current:
             batches.append(current)
         return batches
+
+    def _vocab_size(self) -> int:
+        head = self.model.get_output_embeddings()
+        if head is not None and hasattr(head, "weight"):
+            return int(head.weight.shape[0])
+        return int(self.model.config.get_text_config().vocab_size)
 
     def _run_units(self, units: list[_ScoringUnit]) -> list[list[float]]:
         """Summed log-probabilities of every target of every unit."""

@@ -96,3 +96,81 @@ def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of a tiny random BERT encoder (session-wide)."""
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+TINY_CORPUS = [
+    "the movie was good and the acting was great",
+    "the film was bad and the plot was boring",
+    "a lovely story with a fun cast",
+    "an awful script, a dull and terrible ending",
+    "positive negative neutral review sentiment answer",
+    "Review: the movie was fine. Sentiment: positive",
+    "Review: the plot was dull. Sentiment: negative",
+]
+TINY_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _train_bpe_tokenizer(chat_template: str | None):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=340,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    raw.train_from_iterator(TINY_CORPUS, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+    )
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    return tokenizer
+
+
+def build_tiny_llama(folder: Path, chat_template: str | None) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _train_bpe_tokenizer(chat_template)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        initializer_range=0.2,  # peaked logits: no near-ties in greedy decoding
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config).eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random Llama causal LM with a chat template (session-wide)."""
+    return str(build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), TINY_CHAT_TEMPLATE))
+
+
+@pytest.fixture(scope="session")
+def tiny_plain_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same kind of model, with a tokenizer that has no chat template."""
+    return str(build_tiny_llama(tmp_path_factory.mktemp("tiny-llama-plain"), None))

@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import functools
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import TINY_CORPUS
 from glasstext.backends import lm as lm_module
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.lm import LanguageModel, LocalCausalLM, get_lm, release_models
 
-CORPUS = [
-    "the movie was good and the acting was great",
-    "the film was bad and the plot was boring",
-    "a lovely story with a fun cast",
-    "an awful script, a dull and terrible ending",
-    "positive negative neutral review sentiment answer",
-    "Review: the movie was fine. Sentiment: positive",
-    "Review: the plot was dull. Sentiment: negative",
-]
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 PROMPTS = [
     "Review: the movie was good. Sentiment:",
     "the plot",
@@ -39,69 +26,6 @@ PROMPTS = [
     "a",
 ]
 CONTINUATIONS = [" positive", " negative", " the movie was great", ""]
-
-
-def _train_tokenizer(chat_template: str | None):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=340,
-        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    raw.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        bos_token="<|im_start|>",
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-    )
-    if chat_template is not None:
-        tokenizer.chat_template = chat_template
-    return tokenizer
-
-
-def _save_tiny_model(folder: Path, chat_template: str | None) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = _train_tokenizer(chat_template)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        initializer_range=0.2,  # peaked logits: no near-ties in greedy decoding
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config).eval()
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_lm_dir(tmp_path_factory) -> str:
-    """A tiny random Llama with a chat template."""
-    return str(_save_tiny_model(tmp_path_factory.mktemp("tiny-llama"), CHAT_TEMPLATE))
-
-
-@pytest.fixture(scope="module")
-def tiny_plain_lm_dir(tmp_path_factory) -> str:
-    """The same kind of model, with a tokenizer that has no chat template."""
-    return str(_save_tiny_model(tmp_path_factory.mktemp("tiny-llama-plain"), None))
 
 
 @pytest.fixture(autouse=True)
@@ -191,12 +115,12 @@ def test_second_call_runs_no_forward_pass_and_returns_identical_values(tiny_lm_d
     path = tmp_path / "lm.sqlite"
     first = LocalCausalLM(tiny_lm_dir, cache=SqliteStore(path))
     v1 = first.continuation_logprobs(PROMPTS, CONTINUATIONS)
-    s1 = first.score_texts(CORPUS[:3])
+    s1 = first.score_texts(TINY_CORPUS[:3])
     g1 = first.generate(PROMPTS[:2], max_new_tokens=5)
     release_models()
     again = LocalCausalLM(tiny_lm_dir, cache=SqliteStore(path))
     v2 = again.continuation_logprobs(PROMPTS, CONTINUATIONS)
-    s2 = again.score_texts(CORPUS[:3])
+    s2 = again.score_texts(TINY_CORPUS[:3])
     g2 = again.generate(PROMPTS[:2], max_new_tokens=5)
     np.testing.assert_array_equal(v1, v2)
     np.testing.assert_array_equal(s1.total, s2.total)
@@ -251,7 +175,7 @@ def test_label_probs_rows_sum_to_one(tiny_lm_dir, store):
 
 def test_long_prompts_lose_their_beginning_with_a_warning(tiny_lm_dir):
     lm = LocalCausalLM(tiny_lm_dir, cache=False, max_length=8)
-    long_prompt = " ".join(CORPUS)
+    long_prompt = " ".join(TINY_CORPUS)
     with pytest.warns(UserWarning, match="lost their beginning"):
         out = lm.continuation_logprobs([long_prompt], [" positive"])
     assert np.isfinite(out).all()
@@ -347,9 +271,9 @@ def test_zero_new_tokens_and_empty_inputs(tiny_lm_dir):
 
 def test_errors_name_the_problem(tiny_lm_dir):
     lm = LocalCausalLM(tiny_lm_dir, cache=False)
-    with pytest.raises(TypeError, match="not a single str"):
+    with pytest.raises(TypeError, match="not a single string"):
         lm.generate("one prompt")
-    with pytest.raises(TypeError, match=r"prompts\[1\] must be a str, got int"):
+    with pytest.raises(TypeError, match=r"prompts\[1\] is int, expected str"):
         lm.generate(["fine", 3])  # type: ignore[list-item]
     with pytest.raises(TypeError, match=r"continuations\[0\]"):
         lm.continuation_logprobs(["a"], [None])  # type: ignore[list-item]

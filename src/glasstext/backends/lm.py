@@ -61,6 +61,7 @@ from glasstext.backends.runtime import (
     torch_dtype,
     torch_threads,
 )
+from glasstext.validation import check_texts
 
 __all__ = [
     "GenerationRequest",
@@ -165,23 +166,10 @@ class _Usage:
 # -- input checks ------------------------------------------------------------------
 
 
-def _check_texts(texts: Sequence[str], what: str) -> list[str]:
-    """A list of the texts, or a TypeError naming the first one that is not a string."""
-    if isinstance(texts, str | bytes):
-        raise TypeError(
-            f"{what} must be a sequence of strings, not a single {type(texts).__name__}"
-        )
-    items = list(texts)
-    for i, text in enumerate(items):
-        if not isinstance(text, str):
-            raise TypeError(f"{what}[{i}] must be a str, got {type(text).__name__}")
-    return items
-
-
 def _check_stop(stop: str | Sequence[str] | None) -> tuple[str, ...]:
     if stop is None:
         return ()
-    items = [stop] if isinstance(stop, str) else _check_texts(stop, "stop")
+    items = [stop] if isinstance(stop, str) else check_texts(stop, "stop")
     if any(not s for s in items):
         raise ValueError("stop strings must not be empty")
     return tuple(items)
@@ -397,7 +385,7 @@ class LanguageModel(abc.ABC):
         list of str
             The new text of each prompt, stripped of surrounding whitespace.
         """
-        items = _check_texts(prompts, "prompts")
+        items = check_texts(prompts, "prompts")
         request = _make_request(max_new_tokens, temperature, seed, chat, stop)
         if not items:
             return []
@@ -440,8 +428,8 @@ class LanguageModel(abc.ABC):
             Sum of the natural-log token probabilities of each continuation
             (0 for an empty continuation).
         """
-        prompt_items = _check_texts(prompts, "prompts")
-        cont_items = _check_texts(continuations, "continuations")
+        prompt_items = check_texts(prompts, "prompts")
+        cont_items = check_texts(continuations, "continuations")
         out = np.zeros((len(prompt_items), len(cont_items)), dtype=np.float64)
         if out.size == 0:
             return out
@@ -469,8 +457,8 @@ class LanguageModel(abc.ABC):
         -------
         ndarray of shape (n_pairs,)
         """
-        prompt_items = _check_texts(prompts, "prompts")
-        cont_items = _check_texts(continuations, "continuations")
+        prompt_items = check_texts(prompts, "prompts")
+        cont_items = check_texts(continuations, "continuations")
         if len(prompt_items) != len(cont_items):
             raise ValueError(
                 f"prompts and continuations must have the same length, "
@@ -514,7 +502,7 @@ class LanguageModel(abc.ABC):
         ndarray of shape (n_prompts, n_labels)
             Rows sum to one.
         """
-        if not _check_texts(labels, "labels"):
+        if not check_texts(labels, "labels"):
             raise ValueError("label_probs needs at least one label")
         logp = self.continuation_logprobs(prompts, labels, chat=chat)
         if logp.shape[0] == 0:
@@ -537,7 +525,7 @@ class LanguageModel(abc.ABC):
         TextScores
             ``total`` and ``n_tokens`` per text; ``mean`` is their ratio.
         """
-        items = _check_texts(texts, "texts")
+        items = check_texts(texts, "texts")
         values: list[Any] = []
         if items:
             cache = self._json_cache("score_texts")

@@ -354,6 +354,6 @@ def test_rotten_tomatoes_with_minilm(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
         acc = model.score(ds.X_test, ds.y_test)
-    assert acc > 0.62
+    assert acc > 0.58  # 300 training snippets: well above chance, far from the full-data figure
     warm = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
     np.testing.assert_allclose(warm.coef_table_, model.coef_table_)

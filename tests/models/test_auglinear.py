@@ -357,3 +357,18 @@ def test_rotten_tomatoes_with_minilm(tmp_path):
     assert acc > 0.58  # 300 training snippets: well above chance, far from the full-data figure
     warm = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
     np.testing.assert_allclose(warm.coef_table_, model.coef_table_)
+
+
+def test_refit_on_other_data_uses_the_new_table(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder()).fit(X, y)
+    model.decision_function(X[:3])  # builds the lookup index
+    # Same n-grams in another order: same table size, different rows.
+    X2, y2 = X[::-1], (1 - y)[::-1]
+    flipped = AugLinearClassifier(encoder=FakeEncoder()).fit(X2, y2)
+    model.fit(X2, y2)
+    assert (
+        model.vocabulary_.ngrams
+        != AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).vocabulary_.ngrams
+    )
+    np.testing.assert_allclose(model.decision_function(X[:5]), flipped.decision_function(X[:5]))

@@ -307,11 +307,13 @@ class _AugLinearBase(BaseEstimator):
     # -- the table ------------------------------------------------------------
     def _index(self) -> NgramIndex:
         """The vectorised n-gram lookup of the current table (rebuilt when it grows)."""
+        vocab = self.vocabulary_
         cached = getattr(self, "_ngram_index", None)
-        if cached is None or cached[0] != len(self.vocabulary_):
-            cached = (len(self.vocabulary_), NgramIndex(self.vocabulary_.ngrams))
+        # A refit replaces the vocabulary object; extend_vocabulary grows it.
+        if cached is None or cached[0] is not vocab or cached[1] != len(vocab):
+            cached = (vocab, len(vocab), NgramIndex(vocab.ngrams))
             self._ngram_index = cached
-        return cached[1]
+        return cached[2]
 
     def _score_occurrences(self, texts: Sequence[str]) -> _Scored:
         """Value every n-gram occurrence of ``texts`` from the table.

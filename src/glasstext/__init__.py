@@ -1,17 +1,32 @@
 """glasstext: readable text models fit with language models.
 
-Importing glasstext is light: torch and transformers load only when a model
-actually needs the language model, so table-only prediction runs without them.
+Importing glasstext is light: the estimators (and scikit-learn) load on first
+use, and torch and transformers only when a model actually needs a language
+model, so ``glasstext --help`` starts fast and table-only prediction runs
+without torch.
 """
 
-from glasstext.models.auglinear import (
-    AugLinearClassifier,
-    AugLinearRegressor,
-    Explanation,
-    UnseenNgramWarning,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glasstext.models.auglinear import (
+        AugLinearClassifier,
+        AugLinearRegressor,
+        Explanation,
+        UnseenNgramWarning,
+    )
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "AugLinearClassifier": "glasstext.models.auglinear",
+    "AugLinearRegressor": "glasstext.models.auglinear",
+    "Explanation": "glasstext.models.auglinear",
+    "UnseenNgramWarning": "glasstext.models.auglinear",
+}
 
 __all__ = [
     "AugLinearClassifier",
@@ -20,3 +35,15 @@ __all__ = [
     "UnseenNgramWarning",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'glasstext' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,6 +14,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from glasstext.io import ModelFileError
 
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, ModelFileError)
@@ -135,15 +137,20 @@ def _run_fit_auglinear(args: argparse.Namespace) -> int:
         unseen=args.unseen,
         precision=args.precision,
     )
+    y_train, y_test = ds.y_train, ds.y_test
+    if task == "classification" and ds.target_names:
+        # Fit on the label names, so saved models predict "spam", not 1.
+        names = np.asarray(ds.target_names)
+        y_train, y_test = names[y_train], names[y_test]
     start = time.perf_counter()
-    model.fit(ds.X_train, ds.y_train)
+    model.fit(ds.X_train, y_train)
     seconds = time.perf_counter() - start
     print(f"fit {cls.__name__} on {len(ds.X_train)} texts in {seconds:.1f} s")
     print(f"table: {len(model.vocabulary_)} n-grams")
     if len(ds.X_test):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = model.score(ds.X_test, ds.y_test)
+            score = model.score(ds.X_test, y_test)
         metric = "accuracy" if task == "classification" else "R^2"
         print(f"test {metric}: {score:.4f} ({len(ds.X_test)} texts)")
         print(model.unseen_report(ds.X_test).message())

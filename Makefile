@@ -53,7 +53,7 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 bench: setup
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/auglinear.py
+	$(BIN)/python benchmarks/auglinear.py
 
 clean:
 	rm -rf $(VENV) .bench .cache .pytest_cache .mypy_cache .ruff_cache

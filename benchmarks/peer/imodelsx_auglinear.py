@@ -46,6 +46,7 @@ import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -213,6 +214,8 @@ def main(argv: list[str]) -> int:
         return 2
     with open(argv[1], encoding="utf-8") as fh:
         spec = json.load(fh)
+    # On SIGTERM exit through the finally below, so the temporary HF folder goes too.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         with _stdout_to_stderr():
             result = run(spec)

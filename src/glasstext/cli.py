@@ -55,7 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
     aug.add_argument("--encoder", default="all-MiniLM-L6-v2", help="alias, hub id or folder")
     aug.add_argument("--ngram-range", nargs=2, type=int, default=[1, 2], metavar=("MIN", "MAX"))
     aug.add_argument("--unseen", choices=["backoff", "embed"], default="backoff")
-    aug.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    aug.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
     aug.add_argument("--out", required=True, help="folder to save the fitted model to")
     aug.set_defaults(run=_run_fit_auglinear)
 

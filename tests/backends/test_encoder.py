@@ -17,7 +17,7 @@ def _manual_mean_pool(folder, text):
 
 
 def test_mean_pooling_ignores_padding(tiny_bert_dir, store):
-    enc = Encoder(tiny_bert_dir, cache=store, batch_size=8)
+    enc = Encoder(tiny_bert_dir, cache=store, batch_size=8, precision="fp32")
     texts = ["good", "the movie was very very boring and dull", "bad film"]
     batched = enc.encode(texts)
     assert batched.dtype == np.float32 and batched.shape == (3, 16)
@@ -26,12 +26,12 @@ def test_mean_pooling_ignores_padding(tiny_bert_dir, store):
 
 
 def test_order_is_preserved_and_duplicates_computed_once(tiny_bert_dir, store):
-    enc = Encoder(tiny_bert_dir, cache=store, batch_size=2)
+    enc = Encoder(tiny_bert_dir, cache=store, batch_size=2, precision="fp32")
     texts = ["a very long long long text", "b", "a very long long long text", "c d"]
     out = enc.encode(texts)
     np.testing.assert_array_equal(out[0], out[2])
     assert enc.n_encoded == 3
-    single = Encoder(tiny_bert_dir, cache=False).encode(["c d"])
+    single = Encoder(tiny_bert_dir, cache=False, precision="fp32").encode(["c d"])
     np.testing.assert_allclose(out[3], single[0], atol=1e-5)
 
 
@@ -58,16 +58,20 @@ def test_settings_that_change_vectors_change_the_cache_key(tiny_bert_dir, store)
 
 def test_cls_and_last_pooling(tiny_bert_dir):
     text = "the plot was fun"
-    cls = Encoder(tiny_bert_dir, pooling="cls", cache=False).encode([text, "bad"])
-    last = Encoder(tiny_bert_dir, pooling="last", cache=False).encode([text, "bad"])
-    alone_last = Encoder(tiny_bert_dir, pooling="last", cache=False).encode([text])
+    cls = Encoder(tiny_bert_dir, pooling="cls", cache=False, precision="fp32").encode([text, "bad"])
+    last = Encoder(tiny_bert_dir, pooling="last", cache=False, precision="fp32").encode(
+        [text, "bad"]
+    )
+    alone_last = Encoder(tiny_bert_dir, pooling="last", cache=False, precision="fp32").encode(
+        [text]
+    )
     np.testing.assert_allclose(last[0], alone_last[0], atol=1e-5)
     assert not np.allclose(cls[0], last[0])
 
 
 def test_bf16_is_close_to_fp32(tiny_bert_dir):
     texts = ["good movie", "the acting was terrible and boring"]
-    fp32 = Encoder(tiny_bert_dir, cache=False).encode(texts)
+    fp32 = Encoder(tiny_bert_dir, cache=False, precision="fp32").encode(texts)
     bf16 = Encoder(tiny_bert_dir, cache=False, precision="bf16").encode(texts)
     cos = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert bf16.dtype == np.float32 and cos.min() > 0.99
@@ -110,3 +114,16 @@ def test_causal_lm_serves_as_encoder(store):
     enc = Encoder("SmolLM2-135M-Instruct", cache=store, pooling="mean")
     v = enc.encode(["great", "terrible movie"])
     assert v.shape == (2, 576) and np.isfinite(v).all()
+
+
+def test_precision_auto_follows_the_cpu(tiny_bert_dir, monkeypatch):
+    from glasstext.backends import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert Encoder(tiny_bert_dir, cache=False).precision == "bf16"
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    fp32 = Encoder(tiny_bert_dir, cache=False)
+    assert fp32.precision == "fp32"
+    assert '"precision":"fp32"' in fp32.namespace
+    with pytest.raises(ValueError, match="precision"):
+        Encoder(tiny_bert_dir, precision="fp16")

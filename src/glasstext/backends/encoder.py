@@ -20,7 +20,9 @@ from glasstext.backends.cache import EmbeddingCache, SqliteStore, default_store,
 from glasstext.backends.registry import DEFAULT_ENCODER, ResolvedModel, resolve_model
 from glasstext.backends.runtime import (
     Precision,
+    PrecisionSetting,
     import_torch,
+    resolve_precision,
     show_progress,
     torch_dtype,
     torch_threads,
@@ -66,9 +68,12 @@ class Encoder:
     batch_size : int, default=256
         Texts per forward pass; texts are sorted by length first so a batch
         holds texts of similar length and little padding.
-    precision : {"fp32", "bf16"}, default="fp32"
-        ``"bf16"`` runs the model in bfloat16 (faster on CPUs with AVX-512
-        BF16); vectors are always returned as float32.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        ``"bf16"`` runs the model in bfloat16; ``"auto"`` chooses it only on
+        CPUs with native bf16 instructions (AVX-512 BF16, AMX), where it is
+        faster at equal accuracy, and float32 elsewhere. The precision in use
+        is ``self.precision`` and is part of the cache key. Vectors are always
+        returned as float32.
     normalize : bool, default=False
         Scale each vector to unit length.
     n_threads : int or None, default=None
@@ -88,7 +93,7 @@ class Encoder:
         prefix: str = "",
         max_length: int = 128,
         batch_size: int = 256,
-        precision: Precision = "fp32",
+        precision: PrecisionSetting = "auto",
         normalize: bool = False,
         n_threads: int | None = None,
         progress: bool | None = None,
@@ -104,7 +109,7 @@ class Encoder:
         self.prefix = prefix
         self.max_length = max_length
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision: Precision = resolve_precision(precision)
         self.normalize = normalize
         self.n_threads = n_threads
         self.progress = progress

@@ -9,11 +9,13 @@ and estimators limit BLAS threads around scikit-learn calls.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Iterator
 from typing import Any, Literal
 
 Precision = Literal["fp32", "bf16"]
+PrecisionSetting = Literal["auto", "fp32", "bf16"]
 
 
 def import_torch() -> Any:
@@ -61,6 +63,40 @@ def torch_dtype(precision: Precision) -> Any:
     if precision not in table:
         raise ValueError(f"precision must be one of {sorted(table)}, got {precision!r}")
     return table[precision]
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU computes in bfloat16 natively (AVX-512 BF16 or AMX).
+
+    Read from ``/proc/cpuinfo``; elsewhere (or on error) the answer is no, so
+    bfloat16 is never chosen where it would be emulated and slow.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str) -> Precision:
+    """Turn a precision setting into the one to run with.
+
+    ``"auto"`` is bfloat16 on CPUs with native bf16 instructions and float32
+    elsewhere. On this project's reference machine (Zen 4, AVX-512 BF16),
+    bf16 embeds n-grams 1.4x faster with the same Aug-Linear accuracy (see
+    benchmarks/results/auglinear.json); without native support it would be
+    emulated, so float32 is kept.
+    """
+    if precision == "auto":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    return "bf16" if precision == "bf16" else "fp32"
 
 
 def show_progress(progress: bool | None) -> bool:

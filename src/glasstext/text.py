@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -261,11 +262,15 @@ class NgramIndex:
     def words_of(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Tokenize a batch: the flat word list, word ids and words per text."""
         findall = _WORD_RE.findall
-        per_doc = [" ".join(findall(t)).lower().split() for t in texts]
+        per_doc = [findall(t) for t in texts]
         lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-        words = [w for doc in per_doc for w in doc]
-        get = self.word_index.get
-        ids = np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        flat = list(chain.from_iterable(per_doc))
+        # One lower() over the space-joined words equals lowering each word
+        # (words hold no spaces), at a fraction of the per-word cost.
+        words = " ".join(flat).lower().split(" ") if flat else []
+        ids = np.fromiter(
+            map(self.word_index.get, words, repeat(-1)), dtype=np.int64, count=len(words)
+        )
         return words, ids, lengths
 
     def lookup(self, ids: np.ndarray, start: np.ndarray, order: int) -> np.ndarray:

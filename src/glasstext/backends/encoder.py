@@ -149,7 +149,10 @@ class Encoder:
             return
         import_torch()
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        if not show_progress(self.progress):
+            hf_logging.disable_progress_bar()  # its weight-loading bars, not ours
         tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         if tokenizer.pad_token is None:  # causal LMs often have none
             tokenizer.pad_token = tokenizer.eos_token

@@ -47,14 +47,16 @@ def run_demo(
         f"{len(ds.X_test)} test snippets), encoder {encoder}\n"
     )
 
+    names = np.asarray(ds.target_names)  # fit on "negative"/"positive", not 0/1
+    y_train, y_test = names[ds.y_train], names[ds.y_test]
     start = time.perf_counter()
     model = AugLinearClassifier(encoder=encoder, ngram_range=(1, 2))
-    model.fit(ds.X_train, ds.y_train)
+    model.fit(ds.X_train, y_train)
     fit_seconds = time.perf_counter() - start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
         predicted = model.predict(ds.X_test)
-    accuracy = float(np.mean(predicted == ds.y_test))
+    accuracy = float(np.mean(predicted == y_test))
 
     start = time.perf_counter()
     baseline = tfidf_logistic(ds.X_train, ds.y_train)
@@ -74,15 +76,14 @@ def run_demo(
     )
     write(f"Test texts: {unseen.message()}.\n")
 
-    names = ds.target_names
     top = model.top_ngrams(10)
-    for label in (1, 0):
-        pairs = ", ".join(f"{g} ({v:+.2f})" for g, v in top[model.classes_[label]])
-        write(f"Top n-grams for {names[label]!r}: {pairs}")
+    for label in ("positive", "negative"):
+        pairs = ", ".join(f"{g} ({v:+.2f})" for g, v in top[label])
+        write(f"Top n-grams for {label!r}: {pairs}")
 
     write("\nThree test reviews, each prediction written as a sum:\n")
-    for i in _pick_examples(predicted, ds.y_test):
-        write(f"[true label: {names[int(ds.y_test[i])]}]")
+    for i in _pick_examples(predicted, y_test):
+        write(f"[true label: {y_test[i]}]")
         write(str(model.explain(ds.X_test[i])))
         write("")
     if out is not None:
@@ -99,8 +100,8 @@ def _pick_examples(predicted: np.ndarray, truth: np.ndarray) -> list[int]:
     """A correct positive, a correct negative and a mistake, when they exist."""
     picks: list[int] = []
     for wanted in (
-        lambda i: predicted[i] == truth[i] == 1,
-        lambda i: predicted[i] == truth[i] == 0,
+        lambda i: predicted[i] == truth[i] == "positive",
+        lambda i: predicted[i] == truth[i] == "negative",
         lambda i: predicted[i] != truth[i],
     ):
         found = next((i for i in range(len(truth)) if wanted(i) and i not in picks), None)

@@ -1,11 +1,11 @@
 import pytest
 
 from glasstext.text import (
+    NgramIndex,
     NgramVocabulary,
     check_ngram_range,
     extract_ngrams,
     ngrams_of_tokens,
-    sub_ngrams,
     tokenize,
     tokenize_with_spans,
 )
@@ -38,12 +38,6 @@ def test_bad_ngram_range_is_rejected(bad):
         check_ngram_range(bad)
 
 
-def test_sub_ngrams():
-    assert sub_ngrams("a b c") == ["a b", "b c"]
-    assert sub_ngrams("a b") == ["a", "b"]
-    assert sub_ngrams("a") == []
-
-
 def test_vocabulary_counts_repeats_and_reports_unknown():
     docs = [["a", "b", "a"], ["c"], []]
     vocab = NgramVocabulary.from_documents(docs[:1])
@@ -69,3 +63,33 @@ def test_vocabulary_is_deterministic_on_many_documents():
     assert a.ngrams == b.ngrams
     counts, _ = a.count_matrix(docs)
     assert counts.sum() == sum(len(d) for d in docs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't LOVE it, 100%!",
+        "ΟΔΟΣ Σοφίας and İstanbul’s well-known café",
+        "tabs\tand\nnewlines   and ＦＵＬＬ width",
+        "",
+        "!!! ...",
+    ],
+)
+def test_batch_lookup_tokenizes_exactly_like_tokenize(text):
+    # Fit uses tokenize(); table-only prediction uses NgramIndex: they must agree.
+    index = NgramIndex(["a"])
+    words, _, lengths = index.words_of([text, "x y"])
+    assert words == [*tokenize(text), "x", "y"]
+    assert lengths.tolist() == [len(tokenize(text)), 2]
+
+
+def test_index_finds_every_occurrence_like_ngrams_of_tokens():
+    docs = ["the good film", "good good film", "a film"]
+    vocab = NgramVocabulary.from_documents([extract_ngrams(d, (1, 2)) for d in docs[:2]])
+    occ = NgramIndex(vocab.ngrams).occurrences(docs, (1, 2))
+    found = sorted((int(occ.doc[i]), occ.ngram(i)) for i in range(len(occ.row)))
+    want = sorted((d, g) for d, t in enumerate(docs) for g in extract_ngrams(t, (1, 2)))
+    assert found == want
+    rows = {occ.ngram(i): int(occ.row[i]) for i in range(len(occ.row))}
+    assert rows["a"] == -1 and rows["a film"] == -1
+    assert rows["good film"] == vocab.index["good film"]

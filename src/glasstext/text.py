@@ -92,17 +92,6 @@ def extract_ngrams(text: str, ngram_range: NgramRange = (1, 1)) -> list[str]:
     return ngrams_of_tokens(tokenize(text), ngram_range)
 
 
-def sub_ngrams(ngram: str) -> list[str]:
-    """The two (n-1)-grams inside an n-gram: ``"a b c"`` -> ``["a b", "b c"]``.
-
-    A unigram has none. Used to back off from an n-gram that a model never saw.
-    """
-    words = ngram.split(" ")
-    if len(words) < 2:
-        return []
-    return [" ".join(words[:-1]), " ".join(words[1:])]
-
-
 class NgramVocabulary:
     """A fixed, ordered set of n-grams with fast document-term counting.
 

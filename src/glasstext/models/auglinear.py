@@ -315,7 +315,7 @@ class _AugLinearBase(BaseEstimator):
             self._ngram_index = cached
         return cached[2]
 
-    def _score_occurrences(self, texts: Sequence[str]) -> _Scored:
+    def _score_occurrences(self, texts: Sequence[str], embed_unseen: bool) -> _Scored:
         """Value every n-gram occurrence of ``texts`` from the table.
 
         Occurrences absent from the table are embedded first (``unseen="embed"``)
@@ -325,7 +325,7 @@ class _AugLinearBase(BaseEstimator):
         ngram_range = check_ngram_range(self.ngram_range)
         occ = self._index().occurrences(texts, ngram_range)
         n_embedded = 0
-        if self.unseen == "embed" and (occ.row < 0).any():
+        if embed_unseen and (occ.row < 0).any():
             new = list(dict.fromkeys(occ.ngram(int(i)) for i in np.flatnonzero(occ.row < 0)))
             self.extend_vocabulary(new, _tokenized=True)
             n_embedded = int((occ.row < 0).sum())
@@ -373,7 +373,7 @@ class _AugLinearBase(BaseEstimator):
 
     def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport]:
         """Decision values ``(n_texts, n_outputs)`` and the account of unseen n-grams."""
-        scored = self._score_occurrences(texts)
+        scored = self._score_occurrences(texts, self.unseen == "embed")
         doc = scored.occurrences.doc
         scores = np.column_stack(
             [
@@ -400,13 +400,7 @@ class _AugLinearBase(BaseEstimator):
         table as it is (with ``unseen="embed"`` every unseen one would be
         embedded instead).
         """
-        texts = check_documents(X)
-        policy = self.unseen
-        try:
-            self.unseen = "backoff"
-            return self._score_occurrences(texts).report()
-        finally:
-            self.unseen = policy
+        return self._score_occurrences(check_documents(X), embed_unseen=False).report()
 
     def extend_vocabulary(self, ngrams: Iterable[str], *, _tokenized: bool = False) -> int:
         """Embed extra n-grams (or words) and add them to the table.
@@ -438,7 +432,7 @@ class _AugLinearBase(BaseEstimator):
     # -- reading the model ------------------------------------------------------
     def _explain(self, text: str) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
         (text,) = check_documents([text], "text")
-        scored = self._score_occurrences([text])
+        scored = self._score_occurrences([text], self.unseen == "embed")
         occ = scored.occurrences
         totals: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}

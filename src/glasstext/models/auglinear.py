@@ -385,7 +385,8 @@ class _AugLinearBase(BaseEstimator):
 
     def _warn_unseen(self, report: UnseenReport) -> None:
         if report.n_unseen:
-            warnings.warn(report.message(), UnseenNgramWarning, stacklevel=3)
+            # warn -> _warn_unseen -> _decision -> predict/... -> the caller
+            warnings.warn(report.message(), UnseenNgramWarning, stacklevel=4)
 
     def _decision(self, X: Any) -> np.ndarray:
         texts = check_documents(X)

@@ -267,6 +267,29 @@ def _take(items: Sequence[str], order: np.ndarray) -> list[str]:
 # --------------------------------------------------------------------------
 
 
+def _indexed_dataset(
+    name: str,
+    texts: Sequence[str],
+    labels: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
+    target_names: list[str],
+    description: str,
+    **extra: Any,
+) -> TextDataset:
+    """A dataset from one pool of rows and the train / test indices into it."""
+    train, test = split
+    return TextDataset(
+        name=name,
+        X_train=_take(texts, train),
+        y_train=labels[train],
+        X_test=_take(texts, test),
+        y_test=labels[test],
+        target_names=target_names,
+        description=description,
+        **extra,
+    )
+
+
 def _data_file(dataset: str, carrier: tuple[str, str], relative: str) -> Path:
     """Locate a data file inside an installed distribution without importing it."""
     dist, version = carrier
@@ -312,14 +335,13 @@ def _load_rotten_tomatoes() -> TextDataset:
         "scores_test keep the raw score. Stratified 80/20 split, hash seed "
         f"{SPLIT_SEED}: {len(train)} train / {len(test)} test."
     )
-    return TextDataset(
-        name="rotten_tomatoes",
-        X_train=_take(texts, train),
-        y_train=labels[train],
-        X_test=_take(texts, test),
-        y_test=labels[test],
-        target_names=["negative", "positive"],
-        description=description,
+    return _indexed_dataset(
+        "rotten_tomatoes",
+        texts,
+        labels,
+        (train, test),
+        ["negative", "positive"],
+        description,
         scores_train=scores[train],
         scores_test=scores[test],
     )
@@ -363,15 +385,7 @@ def _load_sms_spam() -> TextDataset:
         "duplicate messages are kept. Stratified 80/20 split, hash seed "
         f"{SPLIT_SEED}: {len(train)} train / {len(test)} test."
     )
-    return TextDataset(
-        name="sms_spam",
-        X_train=_take(texts, train),
-        y_train=labels[train],
-        X_test=_take(texts, test),
-        y_test=labels[test],
-        target_names=["ham", "spam"],
-        description=description,
-    )
+    return _indexed_dataset("sms_spam", texts, labels, (train, test), ["ham", "spam"], description)
 
 
 def _read_sms_rows(path: Path) -> tuple[list[str], list[str], np.ndarray, int]:
@@ -670,18 +684,11 @@ def _split_file_dataset(
     groups = labels if target_names else np.zeros(len(labels), dtype=np.int64)
     train, test = _split(groups, [str(i) for i in range(len(texts))], test_size, seed, "file")
     kind = "stratified" if target_names else "unstratified"
-    return TextDataset(
-        name=path.stem,
-        X_train=_take(texts, train),
-        y_train=labels[train],
-        X_test=_take(texts, test),
-        y_test=labels[test],
-        target_names=target_names,
-        description=(
-            f"Loaded from {path}: {len(texts)} rows, {kind} split with test_size="
-            f"{test_size} and seed {seed}: {len(train)} train / {len(test)} test."
-        ),
+    description = (
+        f"Loaded from {path}: {len(texts)} rows, {kind} split with test_size="
+        f"{test_size} and seed {seed}: {len(train)} train / {len(test)} test."
     )
+    return _indexed_dataset(path.stem, texts, labels, (train, test), target_names, description)
 
 
 def _read_labelled_file(

@@ -196,8 +196,11 @@ class Encoder:
         from tqdm.auto import tqdm
 
         started = time.perf_counter()
-        inputs = [self.prefix + t for t in texts]
-        lengths = self._token_lengths(inputs)
+        # Tokenize once: the lengths order the batches, the ids fill them.
+        token_ids = self._tokenizer(
+            [self.prefix + t for t in texts], truncation=True, max_length=self.max_length
+        )["input_ids"]
+        lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(texts), self._net.config.hidden_size), dtype=np.float32)
         bar = tqdm(
@@ -209,26 +212,14 @@ class Encoder:
         with torch_threads(self.n_threads), torch.inference_mode(), bar:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                out[idx] = self._embed_batch([inputs[i] for i in idx])
+                out[idx] = self._embed_batch([token_ids[i] for i in idx])
                 bar.update(len(idx))
         self.n_encoded += len(texts)
         self.forward_seconds += time.perf_counter() - started
         return out
 
-    def _token_lengths(self, texts: list[str]) -> np.ndarray:
-        enc = self._tokenizer(
-            texts, truncation=True, max_length=self.max_length, add_special_tokens=True
-        )
-        return np.fromiter((len(ids) for ids in enc["input_ids"]), dtype=np.int64, count=len(texts))
-
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        enc = self._tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
+    def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
+        enc = self._tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")
         want_layers = self.layer != -1
         result = self._net(**enc, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state

@@ -4,3 +4,38 @@ Nothing here knows about a particular method; every method asks these modules
 for the models it needs, so offline resolution, caching, precision and threads
 are handled once.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glasstext.backends.openai_compat import (
+        LMResponseError,
+        LMServerError,
+        LogprobsUnsupportedError,
+        OpenAICompatibleLM,
+    )
+
+# Loaded on first access, so importing one backend module stays light.
+_LAZY = {
+    "LMResponseError": "glasstext.backends.openai_compat",
+    "LMServerError": "glasstext.backends.openai_compat",
+    "LogprobsUnsupportedError": "glasstext.backends.openai_compat",
+    "OpenAICompatibleLM": "glasstext.backends.openai_compat",
+}
+
+__all__ = ["LMResponseError", "LMServerError", "LogprobsUnsupportedError", "OpenAICompatibleLM"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'glasstext.backends' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

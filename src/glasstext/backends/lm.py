@@ -5,8 +5,9 @@ Every method that asks a generative model something goes through
 compare the log-probabilities of label words, prompt search does both. The base
 class owns what every backend needs (input checks, a persistent cache, counts
 of the calls spent); a backend only supplies the uncached computation.
-:class:`LocalCausalLM` runs a Hugging Face model in this process; an
-OpenAI-compatible HTTP backend can later implement the same two methods.
+:class:`LocalCausalLM` runs a Hugging Face model in this process;
+:class:`~glasstext.backends.openai_compat.OpenAICompatibleLM` asks an
+OpenAI-compatible server (vLLM, say) over HTTP.
 
 Caching
 -------
@@ -1066,9 +1067,11 @@ def get_lm(
     ----------
     model : str, path-like, LanguageModel or None, default=None
         A model name for :class:`LocalCausalLM` (``None``: the default
-        generator), or a ready instance, returned unchanged.
+        generator); ``"openai:MODEL"`` or ``"openai:MODEL@BASE_URL"`` for an
+        :class:`~glasstext.backends.openai_compat.OpenAICompatibleLM` with
+        default settings; or a ready instance, returned unchanged.
     precision : {"fp32", "bf16"}, default="fp32"
-        Precision of a newly created local model.
+        Precision of a newly created local model (ignored for a server).
 
     Returns
     -------
@@ -1076,6 +1079,13 @@ def get_lm(
     """
     if isinstance(model, LanguageModel):
         return model
+    if isinstance(model, str) and model.startswith("openai:"):
+        from glasstext.backends.openai_compat import OpenAICompatibleLM
+
+        remote = _SHARED_LMS.get((model, "server"))
+        if remote is None:
+            remote = _SHARED_LMS[(model, "server")] = OpenAICompatibleLM.from_spec(model)
+        return remote
     name = DEFAULT_GENERATOR if model is None else os.fspath(model)
     key = (name, precision)
     lm = _SHARED_LMS.get(key)

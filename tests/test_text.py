@@ -93,3 +93,21 @@ def test_index_finds_every_occurrence_like_ngrams_of_tokens():
     rows = {occ.ngram(i): int(occ.row[i]) for i in range(len(occ.row))}
     assert rows["a"] == -1 and rows["a film"] == -1
     assert rows["good film"] == vocab.index["good film"]
+
+
+def test_phrase_matcher_matches_whole_words_case_insensitively():
+    from glasstext.text import PhraseMatcher
+
+    m = PhraseMatcher(["good", "not good", "Movies", "xyz abc", "", "good"])
+    got = m.matrix(["A GOOD film, not good!", "goodness", "movies are fun"]).toarray()
+    assert got.tolist() == [[1, 1, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]]
+    assert m.matrix([]).shape == (0, 6)
+    assert PhraseMatcher([]).matrix(["x"]).shape == (1, 0)
+
+
+def test_phrase_matcher_with_stems():
+    from glasstext.text import PhraseMatcher
+
+    m = PhraseMatcher(["movie", "runs", "running late"], stem=True)
+    got = m.matrix(["Movies running", "movie run", "he runs late", "Moving"]).toarray()
+    assert got.tolist() == [[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 0]]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Explanation,
         UnseenNgramWarning,
     )
+    from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor
 
 __version__ = "0.1.0"
 
@@ -26,11 +27,15 @@ _LAZY = {
     "AugLinearRegressor": "glasstext.models.auglinear",
     "Explanation": "glasstext.models.auglinear",
     "UnseenNgramWarning": "glasstext.models.auglinear",
+    "AugTreeClassifier": "glasstext.models.augtree",
+    "AugTreeRegressor": "glasstext.models.augtree",
 }
 
 __all__ = [
     "AugLinearClassifier",
     "AugLinearRegressor",
+    "AugTreeClassifier",
+    "AugTreeRegressor",
     "Explanation",
     "UnseenNgramWarning",
     "__version__",

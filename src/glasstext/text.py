@@ -8,10 +8,12 @@ apostrophes kept (``don't`` stays one word) so n-grams read naturally.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -301,3 +303,85 @@ class NgramIndex:
         else:
             start = order = row = np.zeros(0, dtype=np.int64)
         return Occurrences(doc_of_word[start], start, order, row, words, ids, len(texts))
+
+
+# -- phrase matching -------------------------------------------------------------------
+
+
+def stem_words(words: Sequence[str]) -> list[str]:
+    """English Snowball stems of lower-cased words (``"movies"`` → ``"movi"``)."""
+    return list(_english_stemmer().stemWords(list(words)))
+
+
+@functools.cache
+def _english_stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def normalize_phrase(phrase: str, stem: bool = False) -> str:
+    """The matching key of a phrase: its words, lower-cased (and stemmed), space-joined."""
+    words = tokenize(phrase)
+    return " ".join(stem_words(words) if stem else words)
+
+
+class PhraseMatcher:
+    """Which texts contain which phrases, matched on whole words.
+
+    A phrase matches a text when its words occur in the text consecutively,
+    compared case-insensitively with the project's one tokenizer (so
+    ``"good"`` matches ``"Good!"`` but not ``"goodness"``). With ``stem=True``
+    words are compared by their English Snowball stems (``"movies"`` matches
+    ``"movie"``). Matching is vectorised with :class:`NgramIndex`, which is
+    what makes tree inference plain string matching at table speed.
+
+    Parameters
+    ----------
+    phrases : sequence of str
+        The phrases, in column order. Phrases with no words never match.
+    stem : bool, default=False
+        Compare stems instead of words.
+    """
+
+    def __init__(self, phrases: Sequence[str], stem: bool = False) -> None:
+        self.phrases = list(phrases)
+        self.stem = stem
+        self.keys = [normalize_phrase(p, stem) for p in self.phrases]
+        distinct = sorted({k for k in self.keys if k})
+        self._column_of_key = {k: i for i, k in enumerate(distinct)}
+        self._index = NgramIndex(distinct) if distinct else None
+        self._max_order = max((k.count(" ") + 1 for k in distinct), default=1)
+        # key column -> every phrase column with that key (synonyms after normalising)
+        self._columns = np.array([self._column_of_key.get(k, -1) for k in self.keys])
+
+    def _prepare(self, texts: Sequence[str]) -> Sequence[str]:
+        if not self.stem:
+            return texts
+        return [" ".join(stem_words(tokenize(t))) for t in texts]
+
+    def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Binary matrix of shape ``(n_texts, n_phrases)``: 1 where the phrase occurs."""
+        n_docs, n_phrases = len(texts), len(self.phrases)
+        if self._index is None or n_docs == 0:
+            return sp.csr_matrix((n_docs, n_phrases), dtype=np.int8)
+        occ = self._index.occurrences(self._prepare(texts), (1, self._max_order))
+        hit = occ.row >= 0
+        by_key = sp.csr_matrix(
+            (np.ones(int(hit.sum()), dtype=np.int8), (occ.doc[hit], occ.row[hit])),
+            shape=(n_docs, len(self._column_of_key)),
+        )
+        by_key.sum_duplicates()
+        by_key.data[:] = 1
+        # Spread key columns back to phrase columns (usually the identity).
+        valid = self._columns >= 0
+        spread = sp.csr_matrix(
+            (
+                np.ones(int(valid.sum()), dtype=np.int8),
+                (self._columns[valid], np.flatnonzero(valid)),
+            ),
+            shape=(len(self._column_of_key), n_phrases),
+        )
+        out = (by_key @ spread).tocsr()
+        out.data[:] = 1
+        return out.astype(np.int8)

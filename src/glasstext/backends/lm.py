@@ -264,6 +264,11 @@ class LanguageModel(abc.ABC):
         self.cache = cache
         self._usage = _Usage()
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> LanguageModel:
+        # A backend is a shared resource (weights, cache connection), not
+        # estimator state: scikit-learn's clone() must share it, not copy it.
+        return self
+
     # -- what subclasses provide ---------------------------------------------------
     @property
     @abc.abstractmethod

@@ -11,8 +11,12 @@ from glasstext.models.auglinear import (
     UnseenNgramWarning,
     UnseenReport,
 )
+from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
 
-_LOADABLE = {cls.__name__: cls for cls in (AugLinearClassifier, AugLinearRegressor)}
+_LOADABLE: dict[str, Any] = {
+    cls.__name__: cls
+    for cls in (AugLinearClassifier, AugLinearRegressor, AugTreeClassifier, AugTreeRegressor)
+}
 
 
 def load_model(path: str | os.PathLike[str]) -> Any:
@@ -28,7 +32,10 @@ def load_model(path: str | os.PathLike[str]) -> Any:
 __all__ = [
     "AugLinearClassifier",
     "AugLinearRegressor",
+    "AugTreeClassifier",
+    "AugTreeRegressor",
     "Explanation",
+    "TreeExplanation",
     "UnseenNgramWarning",
     "UnseenReport",
     "load_model",

@@ -108,3 +108,31 @@ def test_demo_runs_on_a_small_slice(tmp_path, capsys):
     assert printed.count("= decision") == 3
     assert 0.5 < figures["accuracy"] <= 1.0
     assert (tmp_path / "demo-model" / "model.json").is_file()
+    assert "Aug-Tree" in printed and "contains any of {" in printed
+    assert "decision path" in printed and 0.0 < figures["tree_accuracy"] <= 1.0
+
+
+def test_fit_augtree_then_show_predict_explain(tmp_path, train_csv, monkeypatch, capsys):
+    monkeypatch.setenv("GLASSTEXT_HOME", str(tmp_path / "home"))
+    out = tmp_path / "tree"
+    args = ["fit", "augtree", "--train", str(train_csv), "--expansion", "none", "--out", str(out)]
+    code = main([*args, "--max-depth", "2", "--min-samples-leaf", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "contains any of {" in printed and "test accuracy" in printed and "saved to" in printed
+    assert main(["show", str(out)]) == 0
+    assert "contains any of {" in capsys.readouterr().out
+    assert main(["predict", str(out), "a bad film", "--proba"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert set(row["proba"]) == {"neg", "pos"}
+    assert main(["explain", str(out), "a bad film", "--json"]) == 0
+    path = json.loads(capsys.readouterr().out)["path"]
+    assert path and {"phrases", "matched", "answer"} <= set(path[0])
+    assert main(["explain", str(out), "a bad film"]) == 0
+    assert "contains any of" in capsys.readouterr().out
+
+
+def test_show_auglinear_lists_top_ngrams(fitted_dir, capsys):
+    assert main(["show", str(fitted_dir), "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "neg:" in printed and "pos:" in printed

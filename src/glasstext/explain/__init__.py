@@ -1,0 +1,69 @@
+"""Explanations of any text classifier: LIME, KernelSHAP, occlusion, proxies, metrics.
+
+Every explainer is built on a scorer - a model that maps texts to class
+probabilities (see :mod:`glasstext.explain.scorers`) - or on anything
+:func:`as_scorer` accepts (an estimator with ``predict_proba``, a function from
+a list of texts to probabilities). ``explain(text)`` returns an
+:class:`Attribution`: a score per word, the base value, the explained class
+and the model calls spent.
+
+>>> from glasstext.explain import LMScorer, KernelShapExplainer  # doctest: +SKIP
+>>> target = LMScorer("gemma-3-270m")            # zero-shot sentiment  # doctest: +SKIP
+>>> KernelShapExplainer(target, n_samples=300).explain("A gorgeous, witty film.")  # doctest: +SKIP
+
+See ``docs/explain.md`` for the methods, the proxy decision rule and the
+definitions of the faithfulness metrics.
+"""
+
+from __future__ import annotations
+
+from glasstext.explain.attribution import Attribution, ProxyReport
+from glasstext.explain.base import Explainer
+from glasstext.explain.kernelshap import KernelShapExplainer
+from glasstext.explain.lime import LimeExplainer
+from glasstext.explain.metrics import (
+    Faithfulness,
+    comprehensiveness,
+    deletion_auc,
+    faithfulness,
+    insertion_auc,
+    rank_agreement,
+    sufficiency,
+    top_k_agreement,
+)
+from glasstext.explain.occlusion import OcclusionExplainer
+from glasstext.explain.proxy import ProxyExplainer
+from glasstext.explain.scorers import (
+    SENTIMENT_LABELS,
+    SENTIMENT_TEMPLATE,
+    CallableScorer,
+    EstimatorScorer,
+    LMScorer,
+    Scorer,
+    as_scorer,
+)
+
+__all__ = [
+    "SENTIMENT_LABELS",
+    "SENTIMENT_TEMPLATE",
+    "Attribution",
+    "CallableScorer",
+    "EstimatorScorer",
+    "Explainer",
+    "Faithfulness",
+    "KernelShapExplainer",
+    "LMScorer",
+    "LimeExplainer",
+    "OcclusionExplainer",
+    "ProxyExplainer",
+    "ProxyReport",
+    "Scorer",
+    "as_scorer",
+    "comprehensiveness",
+    "deletion_auc",
+    "faithfulness",
+    "insertion_auc",
+    "rank_agreement",
+    "sufficiency",
+    "top_k_agreement",
+]

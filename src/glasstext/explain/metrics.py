@@ -1,0 +1,272 @@
+"""Faithfulness of an attribution, measured against a chosen model.
+
+The shared yardstick of every explainer in the project. Words are ranked by
+score, highest first (the words that push hardest toward the explained class;
+ties keep text order), and the chosen model's probability ``f`` of the
+explained class is measured on texts built with the attribution's own masking
+(deletion or its mask string):
+
+- **comprehensiveness** (AOPC, DeYoung et al. 2020): the mean over fractions
+  ``q`` (default 10%, 20%, ..., 100%) of ``f(x) - f(x without its top q of
+  words)``. Higher is better: the top words carry the prediction.
+- **sufficiency** (AOPC): the mean of ``f(x) - f(only the top q of words)``.
+  Lower is better: the top words alone keep the prediction.
+- **deletion AUC** (Petsiuk et al. 2018): area under ``f`` as words are
+  removed one by one in rank order, over the fraction removed in [0, 1]. Lower
+  is better.
+- **insertion AUC**: area under ``f`` as words are added one by one in rank
+  order to the fully masked text. Higher is better.
+
+The top ``q`` of ``n`` words is ``ceil(q * n)`` words (at least one). For two
+attributions of the same text, :func:`top_k_agreement` and
+:func:`rank_agreement` measure how much they agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from glasstext.explain.attribution import Attribution
+from glasstext.explain.perturb import render_many
+from glasstext.explain.scorers import as_scorer
+
+__all__ = [
+    "DEFAULT_FRACTIONS",
+    "Faithfulness",
+    "comprehensiveness",
+    "deletion_auc",
+    "faithfulness",
+    "insertion_auc",
+    "rank_agreement",
+    "sufficiency",
+    "top_k_agreement",
+]
+
+DEFAULT_FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """All faithfulness metrics of one attribution against one model.
+
+    Attributes
+    ----------
+    comprehensiveness, sufficiency : float
+        AOPC over the fractions (higher / lower is better).
+    deletion_auc, insertion_auc : float
+        Areas under the probability curves (lower / higher is better).
+    value : float
+        The model's probability of the explained class for the full text.
+    n_calls : int
+        Texts the model evaluated to measure them.
+    """
+
+    comprehensiveness: float
+    sufficiency: float
+    deletion_auc: float
+    insertion_auc: float
+    value: float
+    n_calls: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+
+def _check_fractions(fractions: Sequence[float]) -> list[float]:
+    items = [float(f) for f in fractions]
+    if not items or any(not 0.0 < f <= 1.0 for f in items):
+        raise ValueError(f"fractions must be non-empty and in (0, 1], got {list(fractions)}")
+    return items
+
+
+def _top_counts(fractions: Sequence[float], n_units: int) -> list[int]:
+    return [min(n_units, max(1, math.ceil(f * n_units - 1e-9))) for f in fractions]
+
+
+def _curve_counts(n_units: int, max_steps: int | None) -> np.ndarray:
+    """0, ..., n_units words (or ``max_steps + 1`` evenly spaced counts)."""
+    if max_steps is None or max_steps >= n_units:
+        return np.arange(n_units + 1)
+    if max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1 or None, got {max_steps}")
+    return np.unique(np.round(np.linspace(0, n_units, max_steps + 1)).astype(np.int64))
+
+
+def _masks(order: np.ndarray, counts: Sequence[int] | np.ndarray, keep_top: bool) -> np.ndarray:
+    """Rows keeping only (``keep_top``) or removing the first ``k`` ranked units."""
+    n_units = len(order)
+    masks = np.full((len(counts), n_units), not keep_top, dtype=bool)
+    for row, k in enumerate(counts):
+        masks[row, order[: int(k)]] = keep_top
+    return masks
+
+
+def _area(counts: np.ndarray, values: np.ndarray, n_units: int) -> float:
+    x = counts / n_units
+    return float(np.sum((values[1:] + values[:-1]) / 2.0 * np.diff(x)))
+
+
+class _Evaluator:
+    """Builds every text a set of metrics needs and scores them in one call."""
+
+    def __init__(self, attribution: Attribution, model: Any) -> None:
+        if not isinstance(attribution, Attribution):
+            raise TypeError(f"expected an Attribution, got {type(attribution).__name__}")
+        self.attribution = attribution
+        self.scorer = as_scorer(model)
+        self.order = attribution.ranking()
+        self.n_units = len(attribution)
+        self.requests: list[np.ndarray] = []
+
+    def add(self, counts: Sequence[int] | np.ndarray, keep_top: bool) -> int:
+        self.requests.append(_masks(self.order, counts, keep_top))
+        return len(self.requests) - 1
+
+    def run(self) -> tuple[float, list[np.ndarray], int]:
+        a = self.attribution
+        masks = np.vstack(self.requests) if self.requests else np.zeros((0, self.n_units), bool)
+        texts = [a.text, *render_many(a.units, masks, a.mask_token)]
+        before = self.scorer.n_calls
+        probs = self.scorer(texts)
+        n_calls = self.scorer.n_calls - before
+        if a.explained_class >= probs.shape[1]:
+            raise ValueError(
+                f"the model has {probs.shape[1]} classes; the attribution explains "
+                f"class {a.explained_class}"
+            )
+        values = probs[:, a.explained_class]
+        out, start = [], 1
+        for block in self.requests:
+            out.append(values[start : start + len(block)])
+            start += len(block)
+        return float(values[0]), out, n_calls
+
+
+def comprehensiveness(
+    attribution: Attribution, model: Any, fractions: Sequence[float] = DEFAULT_FRACTIONS
+) -> float:
+    """AOPC comprehensiveness: mean drop of ``f`` when the top words are removed.
+
+    Parameters
+    ----------
+    attribution : Attribution
+    model : Scorer, estimator or callable
+        The model the metric is computed against (not necessarily the one explained).
+    fractions : sequence of float, default=(0.1, 0.2, ..., 1.0)
+
+    Returns
+    -------
+    float
+    """
+    ev = _Evaluator(attribution, model)
+    ev.add(_top_counts(_check_fractions(fractions), ev.n_units), keep_top=False)
+    full, (removed,), _ = ev.run()
+    return float(np.mean(full - removed))
+
+
+def sufficiency(
+    attribution: Attribution, model: Any, fractions: Sequence[float] = DEFAULT_FRACTIONS
+) -> float:
+    """AOPC sufficiency: mean drop of ``f`` when only the top words are kept (lower is better)."""
+    ev = _Evaluator(attribution, model)
+    ev.add(_top_counts(_check_fractions(fractions), ev.n_units), keep_top=True)
+    full, (kept,), _ = ev.run()
+    return float(np.mean(full - kept))
+
+
+def deletion_auc(attribution: Attribution, model: Any, max_steps: int | None = None) -> float:
+    """Area under ``f`` as words are removed in rank order (lower is better).
+
+    ``max_steps`` bounds the number of texts for long texts (evenly spaced counts).
+    """
+    ev = _Evaluator(attribution, model)
+    counts = _curve_counts(ev.n_units, max_steps)
+    ev.add(counts, keep_top=False)
+    _, (curve,), _ = ev.run()
+    return _area(counts, curve, ev.n_units)
+
+
+def insertion_auc(attribution: Attribution, model: Any, max_steps: int | None = None) -> float:
+    """Area under ``f`` as words are added in rank order to the masked text (higher is better)."""
+    ev = _Evaluator(attribution, model)
+    counts = _curve_counts(ev.n_units, max_steps)
+    ev.add(counts, keep_top=True)
+    _, (curve,), _ = ev.run()
+    return _area(counts, curve, ev.n_units)
+
+
+def faithfulness(
+    attribution: Attribution,
+    model: Any,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    max_steps: int | None = None,
+) -> Faithfulness:
+    """Every metric at once, from one batched scoring call (shared texts scored once)."""
+    ev = _Evaluator(attribution, model)
+    tops = _top_counts(_check_fractions(fractions), ev.n_units)
+    counts = _curve_counts(ev.n_units, max_steps)
+    ev.add(tops, keep_top=False)
+    ev.add(tops, keep_top=True)
+    ev.add(counts, keep_top=False)
+    ev.add(counts, keep_top=True)
+    full, (removed, kept, deletion, insertion), n_calls = ev.run()
+    return Faithfulness(
+        comprehensiveness=float(np.mean(full - removed)),
+        sufficiency=float(np.mean(full - kept)),
+        deletion_auc=_area(counts, deletion, ev.n_units),
+        insertion_auc=_area(counts, insertion, ev.n_units),
+        value=full,
+        n_calls=n_calls,
+    )
+
+
+def _check_same_units(a: Attribution, b: Attribution) -> None:
+    if a.text != b.text or a.spans != b.spans:
+        raise ValueError("the two attributions must explain the same text with the same words")
+
+
+def top_k_agreement(a: Attribution, b: Attribution, k: int = 5, by: str = "abs") -> float:
+    """Share of the ``k`` top words of ``a`` that are among the ``k`` top words of ``b``.
+
+    Parameters
+    ----------
+    a, b : Attribution
+        Attributions of the same text (same units).
+    k : int, default=5
+        Capped at the number of words.
+    by : {"abs", "signed"}, default="abs"
+        Rank by magnitude of the score, or by the score itself.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    _check_same_units(a, b)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if by not in ("abs", "signed"):
+        raise ValueError(f"by must be 'abs' or 'signed', got {by!r}")
+    k = min(k, len(a))
+
+    def top(x: Attribution) -> set[int]:
+        key = -np.abs(x.scores) if by == "abs" else -x.scores
+        return {int(i) for i in np.argsort(key, kind="stable")[:k]}
+
+    return len(top(a) & top(b)) / k
+
+
+def rank_agreement(a: Attribution, b: Attribution) -> float:
+    """Spearman rank correlation of the two attributions' scores (``nan`` if one is constant)."""
+    from scipy.stats import rankdata
+
+    _check_same_units(a, b)
+    ra, rb = rankdata(a.scores), rankdata(b.scores)
+    if len(a) < 2 or np.ptp(ra) == 0 or np.ptp(rb) == 0:
+        return math.nan
+    return float(np.corrcoef(ra, rb)[0, 1])

@@ -1,0 +1,139 @@
+"""A standalone HTML view of an attribution: the text, its words shaded by score.
+
+The page has no external assets (inline CSS, no scripts, no fonts or images
+to fetch) and every piece of text is HTML-escaped, so it opens anywhere and a
+text cannot inject markup. Blue words push toward the explained class, red
+words away from it; the stronger the shade, the larger ``|score|`` relative to
+the largest. Hovering a word shows its score.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from glasstext.explain.attribution import Attribution
+
+__all__ = ["attribution_html", "save_html"]
+
+_POSITIVE = (33, 102, 172)
+_NEGATIVE = (178, 24, 43)
+_MAX_ALPHA = 0.8
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 52em; color: #222; line-height: 1.5; padding: 0 1em; }
+h1 { font-size: 1.3em; }
+.text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd; border-radius: 6px;
+        padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
+.w { border-radius: 3px; padding: 0.1em 0.05em; }
+.meta { color: #555; font-size: 0.92em; }
+.meta td { padding: 0.1em 1em 0.1em 0; }
+.legend span { padding: 0.1em 0.5em; border-radius: 3px; margin-right: 0.6em; }
+table.top { border-collapse: collapse; margin-top: 0.5em; }
+table.top td, table.top th { padding: 0.15em 0.8em; border-bottom: 1px solid #eee;
+                             text-align: left; }
+table.top td.num { text-align: right; font-variant-numeric: tabular-nums; }
+"""
+
+
+def _shade(score: float, scale: float) -> str:
+    """Background colour of a word with ``score`` (``scale``: the largest |score|)."""
+    if scale <= 0 or score == 0:
+        return "transparent"
+    r, g, b = _POSITIVE if score > 0 else _NEGATIVE
+    alpha = _MAX_ALPHA * min(abs(score) / scale, 1.0)
+    return f"rgba({r}, {g}, {b}, {alpha:.3f})"
+
+
+def _text_html(attribution: Attribution) -> str:
+    scores = attribution.scores
+    scale = float(abs(scores).max()) if len(scores) else 0.0
+    text = attribution.text
+    parts: list[str] = []
+    pos = 0
+    for (start, end), score in zip(attribution.spans, scores, strict=True):
+        parts.append(escape(text[pos:start]))
+        parts.append(
+            f'<span class="w" style="background:{_shade(float(score), scale)}" '
+            f'title="{float(score):+.4f}">{escape(text[start:end])}</span>'
+        )
+        pos = end
+    parts.append(escape(text[pos:]))
+    return "".join(parts)
+
+
+def _meta_rows(attribution: Attribution) -> list[tuple[str, str]]:
+    a = attribution
+    name = a.class_name if a.class_name is not None else str(a.explained_class)
+    rows = [
+        ("method", a.method + (" (word segments)" if a.grouped else "")),
+        ("explained class", name),
+        ("probability", f"{a.value:.4f}"),
+        ("base value", f"{a.base_value:.4f}"),
+        ("masking", "deletion" if a.mask_token is None else f"replaced by {a.mask_token!r}"),
+        ("model calls", f"{a.n_calls} ({a.n_texts} distinct texts, {a.n_samples} samples)"),
+    ]
+    if a.proxy is not None:
+        p = a.proxy
+        rows.append(
+            (
+                "proxy decision",
+                f"{p.decision}: agreement {p.agreement:.3f} vs threshold {p.threshold} "
+                f"on {p.n_screened} screened texts; target calls {p.target_calls}, "
+                f"proxy calls {p.proxy_calls}",
+            )
+        )
+    return rows
+
+
+def attribution_html(attribution: Attribution, title: str | None = None, top: int = 10) -> str:
+    """A complete, standalone HTML page showing ``attribution``.
+
+    Parameters
+    ----------
+    attribution : Attribution
+    title : str, optional
+        Page heading (default: the method and class).
+    top : int, default=10
+        Rows of the table of largest scores.
+
+    Returns
+    -------
+    str
+    """
+    a = attribution
+    name = a.class_name if a.class_name is not None else str(a.explained_class)
+    heading = title if title is not None else f"Why the model says {name!r}"
+    meta = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in _meta_rows(a))
+    rows = "".join(
+        f'<tr><td>{escape(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in a.top(top)
+    )
+    legend = (
+        f'<p class="legend"><span style="background:{_shade(1.0, 1.0)}">toward {escape(name)}'
+        f'</span><span style="background:{_shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{escape(heading)}</h1>\n{legend}\n"
+        f'<div class="text">{_text_html(a)}</div>\n'
+        f'<table class="meta">{meta}</table>\n'
+        f'<h2 style="font-size:1.05em">Largest scores</h2>\n'
+        f'<table class="top"><tr><th>word</th><th>score</th></tr>{rows}</table>\n'
+        "</body>\n</html>\n"
+    )
+
+
+def save_html(
+    attribution: Attribution, path: str | os.PathLike[str], title: str | None = None
+) -> Path:
+    """Write :func:`attribution_html` to ``path`` as UTF-8 and return the path."""
+    out = Path(path)
+    out.write_text(attribution_html(attribution, title=title), encoding="utf-8")
+    return out

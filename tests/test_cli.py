@@ -110,6 +110,8 @@ def test_demo_runs_on_a_small_slice(tmp_path, capsys):
     assert (tmp_path / "demo-model" / "model.json").is_file()
     assert "Aug-Tree" in printed and "contains any of {" in printed
     assert "decision path" in printed and 0.0 < figures["tree_accuracy"] <= 1.0
+    assert "most similar training sentences" in printed
+    assert 0.0 < figures["protolm_accuracy"] <= 1.0
 
 
 def test_fit_augtree_then_show_predict_explain(tmp_path, train_csv, monkeypatch, capsys):

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from glasstext.backends.finetune import finetune_encoder
     from glasstext.models.auglinear import (
         AugLinearClassifier,
         AugLinearRegressor,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         UnseenNgramWarning,
     )
     from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor
+    from glasstext.models.protolm import ProtoLMClassifier
 
 __version__ = "0.1.0"
 
@@ -29,6 +31,8 @@ _LAZY = {
     "UnseenNgramWarning": "glasstext.models.auglinear",
     "AugTreeClassifier": "glasstext.models.augtree",
     "AugTreeRegressor": "glasstext.models.augtree",
+    "ProtoLMClassifier": "glasstext.models.protolm",
+    "finetune_encoder": "glasstext.backends.finetune",
 }
 
 __all__ = [
@@ -37,8 +41,10 @@ __all__ = [
     "AugTreeClassifier",
     "AugTreeRegressor",
     "Explanation",
+    "ProtoLMClassifier",
     "UnseenNgramWarning",
     "__version__",
+    "finetune_encoder",
 ]
 
 

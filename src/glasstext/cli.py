@@ -80,6 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tree.add_argument("--random-state", type=int, default=None)
     tree.add_argument("--out", required=True, help="folder to save the fitted model to")
     tree.set_defaults(run=_run_fit_augtree)
+    _add_fit_protolm_parser(fit_sub)
 
     show = sub.add_parser("show", help="print a saved model in readable form")
     show.add_argument("model", help="folder of a saved model")
@@ -100,6 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--json", action="store_true", help="print JSON")
     exp.set_defaults(run=_run_explain)
     _add_explain_llm_parser(sub)
+    _add_finetune_parser(sub)
 
     demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
     demo.add_argument("--n-train", type=int, default=None, help="training rows (default all)")
@@ -300,6 +302,8 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def _explanation_dict(e: Any, top: int) -> dict[str, Any]:
+    if hasattr(e, "to_dict"):  # Proto-LM: prototypes, logits and attention
+        return dict(e.to_dict(top))
     if hasattr(e, "steps"):  # a tree's decision path
         return {
             "text": e.text,
@@ -443,6 +447,136 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
         "html": str(path),
     }
     print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+# -- finetune and fit protolm: training transformers on a CPU ---------------------------
+
+
+def _add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
+    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="alias, hub id or folder")
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=5e-5, help="encoder's peak rate")
+    p.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    p.add_argument("--freeze-layers", type=int, default=0, help="lowest layers kept frozen")
+    p.add_argument("--validation-fraction", type=float, default=0.1)
+    p.add_argument("--patience", type=int, default=1, help="epochs without improvement")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+
+
+def _add_finetune_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune an encoder on labelled texts (CPU) into a model folder",
+        description="Fine-tune an encoder with a pooled linear head, with a validation "
+        "split and early stopping; the folder works wherever an encoder is accepted "
+        "(e.g. glasstext fit auglinear --encoder FOLDER).",
+    )
+    _add_data_arguments(p)
+    p.add_argument("--task", choices=["classification", "regression"], default=None)
+    _add_training_arguments(p, epochs=3)
+    p.add_argument(
+        "--ngram-weight",
+        type=float,
+        default=0.0,
+        help="for Aug-Linear: also train the head on each text's n-grams embedded alone",
+    )
+    p.add_argument("--out", required=True, help="folder to write the fine-tuned encoder to")
+    p.set_defaults(run=_run_finetune)
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from glasstext import finetune_encoder
+    from glasstext.backends.finetune import FinetunedModel, finetune_info
+
+    ds = _load_data(args)
+    task: Any = args.task or ("classification" if ds.is_classification else "regression")
+    y_train, y_test = _named_labels(ds, task)
+    folder = finetune_encoder(
+        ds.X_train,
+        y_train,
+        encoder=args.encoder,
+        output_dir=args.out,
+        task=task,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        freeze_layers=args.freeze_layers,
+        validation_fraction=args.validation_fraction,
+        patience=args.patience,
+        ngram_weight=args.ngram_weight,
+        seed=args.seed,
+        n_threads=args.threads,
+    )
+    info = finetune_info(folder)
+    print(
+        f"fine-tuned {args.encoder} on {info['n_train']} texts "
+        f"({info['n_validation']} held out) in {info['seconds']:.1f} s"
+    )
+    for record in info["history"]:
+        figures = ", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch")
+        print(f"  epoch {record['epoch']}: {figures}")
+    print(f"kept epoch {info['best_epoch']} (lowest validation loss)")
+    if len(ds.X_test):
+        score = FinetunedModel(folder, n_threads=args.threads).score(ds.X_test, y_test)
+        metric = "accuracy" if task == "classification" else "R^2"
+        print(f"test {metric} of the fine-tuned model: {score:.4f} ({len(ds.X_test)} texts)")
+    print(f"saved to {folder}")
+    print(f"use it as an encoder: glasstext fit auglinear --encoder {folder} ...")
+    return 0
+
+
+def _add_fit_protolm_parser(fit_sub: Any) -> None:
+    p = fit_sub.add_parser(
+        "protolm", help="Proto-LM: a transformer that classifies by similar training sentences"
+    )
+    _add_data_arguments(p)
+    p.add_argument("--n-prototypes-per-class", type=int, default=5)
+    _add_training_arguments(p, epochs=3)
+    p.add_argument("--warmup-epochs", type=int, default=1, help="encoder frozen")
+    p.add_argument("--last-layer-epochs", type=int, default=20, help="after projection")
+    p.add_argument("--out", required=True, help="folder to save the fitted model to")
+    p.set_defaults(run=_run_fit_protolm)
+
+
+def _run_fit_protolm(args: argparse.Namespace) -> int:
+    from glasstext import ProtoLMClassifier
+
+    ds = _load_data(args)
+    if not ds.is_classification:
+        raise ValueError("Proto-LM is a classifier: the dataset's labels are not classes")
+    y_train, y_test = _named_labels(ds, "classification")
+    model = ProtoLMClassifier(
+        encoder=args.encoder,
+        n_prototypes_per_class=args.n_prototypes_per_class,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        warmup_epochs=args.warmup_epochs,
+        epochs=args.epochs,
+        last_layer_epochs=args.last_layer_epochs,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        patience=args.patience,
+        freeze_layers=args.freeze_layers,
+        random_state=args.seed,
+        n_threads=args.threads,
+    )
+    model.fit(ds.X_train, y_train)
+    print(f"fit ProtoLMClassifier on {len(ds.X_train)} texts in {model.fit_seconds_:.1f} s")
+    for record in model.history_:
+        if record["stage"] != "last-layer" and "validation_accuracy" in record:
+            print(
+                f"  {record['stage']} {record['epoch']}: "
+                f"validation accuracy {record['validation_accuracy']:.4f}"
+            )
+    print(model.export_text())
+    if len(ds.X_test):
+        print(f"test accuracy: {model.score(ds.X_test, y_test):.4f} ({len(ds.X_test)} texts)")
+    path = model.save(args.out)
+    print(f"saved to {path}")
     return 0
 
 

@@ -6,6 +6,9 @@
 2. Aug-Tree with the packaged SmolLM2 expanding its keywords, against the
    same tree without expansion: the tree printed as phrase sets, one review's
    decision path.
+3. Proto-LM, kept short for a CPU (MiniLM fine-tuned for two epochs on a few
+   hundred reviews): its prototypes, each a real training review, and one
+   test review explained by the training reviews it resembles.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from glasstext import AugLinearClassifier, AugTreeClassifier, UnseenNgramWarning
+from glasstext import (
+    AugLinearClassifier,
+    AugTreeClassifier,
+    ProtoLMClassifier,
+    UnseenNgramWarning,
+)
 from glasstext.baselines import tfidf_logistic
 from glasstext.datasets import load
 
@@ -29,6 +37,7 @@ def run_demo(
     encoder: str | os.PathLike[str] = "all-MiniLM-L6-v2",
     out: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
+    protolm: bool = True,
 ) -> dict[str, Any]:
     """Run the demo and return its figures.
 
@@ -42,6 +51,8 @@ def run_demo(
         Also save the fitted model to this folder.
     stream : file-like, optional
         Where to print (default: standard output).
+    protolm : bool, default=True
+        Include the (short) Proto-LM section.
     """
     write = _printer(stream or sys.stdout)
     ds = load("rotten_tomatoes").subset(n_train, n_test)
@@ -92,12 +103,16 @@ def run_demo(
     if out is not None:
         write(f"model saved to {model.save(out)}")
     tree = _tree_section(ds.X_train, y_train, ds.X_test, y_test, write)
+    proto: dict[str, Any] = {}
+    if protolm:
+        proto = _protolm_section(ds.X_train, y_train, ds.X_test, y_test, encoder, write)
     return {
         "accuracy": accuracy,
         "baseline_accuracy": baseline_accuracy,
         "fit_seconds": fit_seconds,
         "n_ngrams": len(model.vocabulary_),
         **tree,
+        **proto,
     }
 
 
@@ -123,6 +138,44 @@ def _tree_section(
     write(f"[true label: {y_test[i]}] {X_test[i]}")
     write(str(tree.explain(X_test[i])))
     return {"tree_accuracy": scores["llm"], "keyword_tree_accuracy": scores["none"]}
+
+
+def _protolm_section(
+    X_train: list[str],
+    y_train: np.ndarray,
+    X_test: list[str],
+    y_test: np.ndarray,
+    encoder: str | os.PathLike[str],
+    write: Any,
+    n_train: int = 600,
+    n_test: int = 200,
+) -> dict[str, Any]:
+    """Proto-LM on a few hundred reviews, two short epochs: prototypes are real reviews."""
+    X_fit, y_fit = X_train[:n_train], y_train[:n_train]
+    X_eval, y_eval = X_test[:n_test], y_test[:n_test]
+    write(
+        f"\nProto-LM: MiniLM fine-tuned with a prototype layer, kept short for a CPU "
+        f"({len(X_fit)} training reviews, two epochs; benchmarks/protolm.py has the full run)\n"
+    )
+    model = ProtoLMClassifier(
+        encoder=encoder,
+        n_prototypes_per_class=3,
+        max_length=48,
+        epochs=2,
+        learning_rate=1e-4,
+    )
+    model.fit(X_fit, y_fit)
+    accuracy = float(model.score(X_eval, y_eval))
+    write(f"{'model':<34} {'test accuracy':>13} {'fit (s)':>8}")
+    write(f"{'Proto-LM (MiniLM, 3 per class)':<34} {accuracy:>13.3f} {model.fit_seconds_:>8.1f}")
+    write(f"(first {len(X_eval)} test reviews)\n")
+    write(model.export_text(max_chars=80))
+    predicted = model.predict(X_eval)
+    i = next((i for i in range(len(X_eval)) if predicted[i] == y_eval[i]), 0)
+    write("\nOne test review, explained by the training reviews it is most like:\n")
+    write(f"[true label: {y_eval[i]}]")
+    write(str(model.explain(X_eval[i], k=3)))
+    return {"protolm_accuracy": accuracy, "protolm_fit_seconds": model.fit_seconds_}
 
 
 def _pick_examples(predicted: np.ndarray, truth: np.ndarray) -> list[int]:

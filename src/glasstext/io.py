@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ def save_model(
     kind: str,
     config: dict[str, Any],
     arrays: dict[str, np.ndarray],
+    write_extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a model folder atomically.
 
@@ -55,6 +57,12 @@ def save_model(
         JSON-serialisable parameters and metadata.
     arrays : dict of str to numpy.ndarray
         Numeric arrays (stored with safetensors).
+    write_extra : callable, optional
+        Called with the (temporary) folder before it is moved into place, to
+        write further files, such as a fine-tuned encoder saved with
+        ``save_pretrained`` in a sub-folder. Every file it writes is
+        checksummed in ``model.json`` and verified by :func:`load_model`, and
+        it is part of the same atomic replacement. It must write no pickle.
 
     Returns
     -------
@@ -68,13 +76,20 @@ def save_model(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / _ARRAYS))
-        document = {
+        document: dict[str, Any] = {
             "format": "glasstext-model",
             "format_version": FORMAT_VERSION,
             "kind": kind,
             "arrays_sha256": _sha256(tmp / _ARRAYS),
             "config": config,
         }
+        if write_extra is not None:
+            write_extra(tmp)
+            document["files_sha256"] = {
+                f.relative_to(tmp).as_posix(): _sha256(f)
+                for f in sorted(tmp.rglob("*"))
+                if f.is_file() and f.name not in (_ARRAYS, _CONFIG)
+            }
         (tmp / _CONFIG).write_text(json.dumps(document, indent=1, ensure_ascii=False), "utf-8")
         _swap_into_place(tmp, target)
     finally:
@@ -131,6 +146,7 @@ def load_model(
         raise ModelFileError(f"{folder} holds a {document.get('kind')}, not a {kind}")
     if _sha256(arrays_path) != document.get("arrays_sha256"):
         raise ModelFileError(f"{arrays_path} is corrupt: its checksum does not match")
+    _check_extra_files(folder, document.get("files_sha256"))
     try:
         arrays = load_file(str(arrays_path))
     except Exception as exc:  # safetensors raises its own error types
@@ -139,6 +155,23 @@ def load_model(
     if not isinstance(config, dict):
         raise ModelFileError(f"{config_path} has no model configuration")
     return config, arrays
+
+
+def _check_extra_files(folder: Path, expected: Any) -> None:
+    """Verify the files a ``write_extra`` hook wrote (none: nothing to check)."""
+    if expected is None:
+        return
+    if not isinstance(expected, dict):
+        raise ModelFileError(f"{folder / _CONFIG} has a malformed file list")
+    for relative, digest in expected.items():
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts:
+            raise ModelFileError(f"{folder / _CONFIG} lists a file outside the model: {relative}")
+        path = folder / relative
+        if not path.is_file():
+            raise ModelFileError(f"saved model at {folder} is incomplete: {relative} missing")
+        if _sha256(path) != digest:
+            raise ModelFileError(f"{path} is corrupt: its checksum does not match")
 
 
 def saved_kind(path: str | os.PathLike[str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -270,7 +271,11 @@ def get_encoder(encoder: str | os.PathLike[str] | TextEncoder, **settings: Any) 
                 f"got {type(encoder).__name__}"
             )
         return encoder
-    key = namespace_of(model=os.fspath(encoder), **settings)
+    name = os.fspath(encoder)
+    # A local folder is keyed by its files too: a model re-saved (fine-tuned
+    # again) into the same folder is loaded afresh, not served from memory.
+    model_key = resolve_model(name).identity if Path(name).expanduser().is_dir() else name
+    key = namespace_of(model=model_key, **settings)
     if key not in _shared:
         _shared[key] = Encoder(encoder, **settings)
     return _shared[key]

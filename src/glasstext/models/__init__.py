@@ -12,10 +12,17 @@ from glasstext.models.auglinear import (
     UnseenReport,
 )
 from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
+from glasstext.models.protolm import ProtoExplanation, ProtoLMClassifier
 
 _LOADABLE: dict[str, Any] = {
     cls.__name__: cls
-    for cls in (AugLinearClassifier, AugLinearRegressor, AugTreeClassifier, AugTreeRegressor)
+    for cls in (
+        AugLinearClassifier,
+        AugLinearRegressor,
+        AugTreeClassifier,
+        AugTreeRegressor,
+        ProtoLMClassifier,
+    )
 }
 
 
@@ -35,6 +42,8 @@ __all__ = [
     "AugTreeClassifier",
     "AugTreeRegressor",
     "Explanation",
+    "ProtoExplanation",
+    "ProtoLMClassifier",
     "TreeExplanation",
     "UnseenNgramWarning",
     "UnseenReport",

@@ -1,0 +1,1252 @@
+"""Proto-LM: a transformer classifier whose every decision reads "this text is like these texts".
+
+Proto-LM (Xie, Vosoughi & Hassanpour, "Proto-LM: A Prototypical Network-Based
+Framework for Built-in Interpretability in Large Language Models", Findings of
+EMNLP 2023) puts a prototype layer on top of a language model::
+
+    tokens --encoder--> h_1..h_T --token attention--> z = Σ_t a_t h_t / ||·||
+    d_j = ||z - p_j||²                     (one prototype p_j per row, unit length)
+    s_j = log((d_j + 1) / (d_j + 1e-4))     (ProtoPNet's similarity: large when close)
+    logits = W s                           (no bias: logits are exactly Σ_j W[:, j] s_j)
+
+Training pulls each text toward the prototypes of its class and away from
+the others. After training, every prototype is **projected** onto its nearest
+training text of its class, so each one *is* a training sentence and an
+explanation names real sentences with their share of each class logit.
+
+What is fixed with respect to the public code (see ``docs/protolm.md``):
+
+- prototypes are projected onto training texts (the public code never does,
+  so its prototypes are vectors nobody can read), and ``explain`` retrieves
+  the sentences;
+- padding is masked in the token attention (the public code lets padding
+  tokens take attention weight);
+- the cluster and separation costs are applied to *distances*, with the signs
+  of ProtoPNet (the public code applies them to similarities, which pushes a
+  text away from its own class's prototypes), and the separation cost is
+  bounded by a margin so it cannot run away;
+- it runs on a CPU (no hard-coded CUDA), seeded and repeatable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from glasstext.backends.registry import DEFAULT_ENCODER
+from glasstext.backends.runtime import import_torch, torch_threads
+from glasstext.backends.training import (
+    EarlyStopping,
+    adamw,
+    freeze_lower_layers,
+    length_batches,
+    linear_warmup_schedule,
+    load_trainable,
+    pad_batch,
+    progress_bar,
+    seeded,
+    tokenize_texts,
+    validation_split,
+)
+from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.validation import check_documents, check_target
+
+__all__ = [
+    "AttentionFaithfulness",
+    "ProtoExplanation",
+    "ProtoLMClassifier",
+    "PrototypeMatch",
+    "attention_faithfulness",
+]
+
+#: ProtoPNet's epsilon in the log similarity.
+SIMILARITY_EPS = 1e-4
+_ENCODER_FOLDER = "encoder"
+
+
+def similarity_from_distance(distance: np.ndarray) -> np.ndarray:
+    """ProtoPNet's similarity ``log((d + 1) / (d + 1e-4))`` of squared distances."""
+    d = np.asarray(distance, dtype=np.float64)
+    return np.asarray(np.log((d + 1.0) / (d + SIMILARITY_EPS)))
+
+
+# -- explanations ------------------------------------------------------------------
+
+
+@dataclass
+class PrototypeMatch:
+    """One prototype's part in a prediction.
+
+    Attributes
+    ----------
+    prototype : int
+        Row of the prototype (in ``prototypes_``).
+    sentence : str
+        The training text the prototype was projected onto.
+    label : Any
+        The prototype's class.
+    train_index : int
+        Position of ``sentence`` in the texts given to ``fit``.
+    similarity : float
+        ``log((d + 1) / (d + 1e-4))`` of the squared distance ``d``.
+    distance : float
+        Squared Euclidean distance between the unit-length embeddings.
+    contributions : numpy.ndarray of shape (n_classes,)
+        ``W[c, prototype] * similarity``: what this prototype adds to each class logit.
+    """
+
+    prototype: int
+    sentence: str
+    label: Any
+    train_index: int
+    similarity: float
+    distance: float
+    contributions: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "prototype": self.prototype,
+            "sentence": self.sentence,
+            "label": _plain(self.label),
+            "train_index": self.train_index,
+            "similarity": float(self.similarity),
+            "distance": float(self.distance),
+            "contributions": [float(v) for v in self.contributions],
+        }
+
+
+@dataclass
+class ProtoExplanation:
+    """A Proto-LM prediction: the training sentences it resembles and the words it read.
+
+    ``logits == contributions.sum(axis=0)`` holds to float precision (the
+    last layer has no bias): every class logit is the sum of the prototypes'
+    contributions.
+
+    Attributes
+    ----------
+    text : str
+    prediction : Any
+        The predicted class.
+    classes : list
+        Class labels, in logit order.
+    logits : numpy.ndarray of shape (n_classes,)
+    probabilities : numpy.ndarray of shape (n_classes,)
+    prototypes : list of PrototypeMatch
+        The ``k`` most similar prototypes, most similar first.
+    similarities : numpy.ndarray of shape (n_prototypes,)
+        Similarity to every prototype.
+    contributions : numpy.ndarray of shape (n_prototypes, n_classes)
+        Every prototype's contribution to every class logit.
+    tokens : list of (str, float)
+        The model's tokens (special tokens included) and their attention weights (sum 1).
+    words : list of (str, float)
+        The text's words and the attention on their tokens (special tokens' share left out).
+    """
+
+    text: str
+    prediction: Any
+    classes: list[Any]
+    logits: np.ndarray
+    probabilities: np.ndarray
+    prototypes: list[PrototypeMatch]
+    similarities: np.ndarray
+    contributions: np.ndarray
+    tokens: list[tuple[str, float]] = field(default_factory=list)
+    words: list[tuple[str, float]] = field(default_factory=list)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary (``top`` limits the words listed)."""
+        words = sorted(self.words, key=lambda p: -p[1])[:top] if top else self.words
+        return {
+            "text": self.text,
+            "prediction": _plain(self.prediction),
+            "classes": [_plain(c) for c in self.classes],
+            "logits": [float(v) for v in self.logits],
+            "probabilities": [float(v) for v in self.probabilities],
+            "prototypes": [p.to_dict() for p in self.prototypes],
+            "words": [[w, float(a)] for w, a in words],
+            "tokens": [[t, float(a)] for t, a in self.tokens],
+        }
+
+    def __str__(self) -> str:
+        pred = self.classes.index(self.prediction) if self.prediction in self.classes else 0
+        prob = float(self.probabilities[pred])
+        lines = [f"prediction: {self.prediction!r} (p={prob:.3f})   text: {self.text[:80]!r}"]
+        lines.append("  most similar training sentences (similarity, share of the logit):")
+        for m in self.prototypes:
+            share = float(m.contributions[pred])
+            lines.append(
+                f"    [{_plain(m.label)}] {m.similarity:6.3f} {share:+7.3f}  {m.sentence[:70]!r}"
+            )
+        others = float(self.contributions[:, pred].sum()) - sum(
+            float(m.contributions[pred]) for m in self.prototypes
+        )
+        if len(self.prototypes) < len(self.similarities):
+            lines.append(f"    ... other prototypes {others:+.3f}")
+        logits = ", ".join(
+            f"{_plain(c)}: {float(v):+.3f}" for c, v in zip(self.classes, self.logits, strict=True)
+        )
+        lines.append(f"  logits (sums of the contributions): {logits}")
+        if self.words:
+            top = sorted(self.words, key=lambda p: -p[1])[:8]
+            lines.append("  attention: " + ", ".join(f"{w} {a:.2f}" for w, a in top))
+        return "\n".join(lines)
+
+
+# -- the network (plain torch modules in a ModuleDict) -----------------------------------
+
+
+def _build_parts(net: Any, n_classes: int, n_per_class: int, attention_dim: int) -> Any:
+    """encoder + token attention + prototypes + last layer, initialised ProtoPNet-style."""
+    torch = import_torch()
+    hidden = int(net.config.hidden_size)
+    n_prototypes = n_classes * n_per_class
+    attention = torch.nn.Sequential(
+        torch.nn.Linear(hidden, attention_dim),
+        torch.nn.Tanh(),
+        torch.nn.Linear(attention_dim, 1, bias=False),
+    )
+    torch.nn.init.zeros_(attention[2].weight)  # uniform attention at first: mean pooling
+    last_layer = torch.nn.Linear(n_prototypes, n_classes, bias=False)
+    identity = torch.zeros(n_classes, n_prototypes)
+    identity[torch.arange(n_prototypes) // n_per_class, torch.arange(n_prototypes)] = 1.0
+    with torch.no_grad():
+        last_layer.weight.copy_(identity - 0.5 * (1.0 - identity))  # +1 own class, -0.5 others
+    prototypes = torch.nn.ParameterDict(
+        {"vectors": torch.nn.Parameter(torch.randn(n_prototypes, hidden) * 0.01)}
+    )
+    return torch.nn.ModuleDict(
+        {
+            "encoder": net,
+            "attention": attention,
+            "prototypes": prototypes,
+            "last_layer": last_layer,
+        }
+    )
+
+
+def _hidden(parts: Any, batch: dict[str, Any]) -> Any:
+    return parts["encoder"](**batch).last_hidden_state
+
+
+def _pool(parts: Any, hidden: Any, mask: Any) -> tuple[Any, Any]:
+    """Token attention with padding masked → unit-length text vectors, and the weights."""
+    torch = import_torch()
+    scores = parts["attention"](hidden).squeeze(-1)
+    scores = scores.masked_fill(mask == 0, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=1) * mask.to(scores.dtype)
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    pooled = (weights.unsqueeze(-1) * hidden).sum(dim=1)
+    return torch.nn.functional.normalize(pooled, dim=1), weights
+
+
+def _prototype_vectors(parts: Any) -> Any:
+    torch = import_torch()
+    return torch.nn.functional.normalize(parts["prototypes"]["vectors"], dim=1)
+
+
+def _distances(z: Any, prototypes: Any) -> Any:
+    """Squared distances between unit vectors: ``2 - 2 cos``, in [0, 4]."""
+    return (2.0 - 2.0 * z @ prototypes.T).clamp_min(0.0)
+
+
+def _similarities(d: Any) -> Any:
+    torch = import_torch()
+    return torch.log((d + 1.0) / (d + SIMILARITY_EPS))
+
+
+# -- the estimator ---------------------------------------------------------------------
+
+
+class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
+    """Proto-LM: a fine-tuned transformer that classifies by similarity to training sentences.
+
+    Parameters
+    ----------
+    encoder : str or path-like, default="all-MiniLM-L6-v2"
+        The transformer to fine-tune: an offline alias, a hub id or a local
+        folder (for example one written by
+        :func:`~glasstext.backends.finetune.finetune_encoder`).
+    n_prototypes_per_class : int, default=5
+        Prototypes of each class; after fitting each is a training text of
+        its class (distinct texts: each class needs at least this many).
+    max_length : int, default=128
+        Texts are truncated to this many tokens.
+    batch_size : int, default=32
+    warmup_epochs : int, default=1
+        Stage 1: the encoder is frozen; the token attention and the
+        prototypes are trained.
+    epochs : int, default=3
+        Stage 2 (joint): encoder, attention and prototypes are trained
+        together, with early stopping on the validation split.
+    last_layer_epochs : int, default=20
+        Stage 4, after the projection (stage 3): only the last layer is
+        trained, on similarities computed once (cheap), with a learning rate
+        ten times ``head_learning_rate``.
+    learning_rate : float, default=5e-5
+        Peak learning rate of the encoder in stage 2 (linear warm-up over
+        the first 10% of its steps, then linear decay).
+    head_learning_rate : float, default=1e-3
+        Learning rate of the attention and prototypes (stages 1-2); the
+        last layer (stage 4) uses ten times this.
+    weight_decay : float, default=0.01
+    attention_dim : int, default=128
+        Width of the token-attention layer ``v·tanh(W h_t + b)``.
+    cluster_weight : float, default=0.8
+        Weight of the cluster cost: mean over texts of the squared distance
+        to the nearest prototype of the text's own class (pulls texts
+        toward their class's prototypes). ProtoPNet's value.
+    separation_weight : float, default=0.08
+        Weight of the separation cost, *subtracted*: mean over texts of
+        ``min(distance to the nearest other-class prototype, separation_margin)``
+        (pushes texts away from other classes' prototypes). ProtoPNet's value.
+    separation_margin : float, default=1.0
+        The bound on the separation distance (squared distance between unit
+        vectors, so in [0, 4]; 1.0 is a cosine of 0.5): once a text is that
+        far from every other class's prototypes, separation stops pushing,
+        so the term cannot run away. The diversity term uses the same margin.
+    diversity_weight : float, default=0.0
+        Optional: weight of the mean over same-class prototype pairs of
+        ``max(0, separation_margin - distance)``, which keeps a class's
+        prototypes apart (so they project onto different kinds of sentences).
+    l1_weight : float, default=1e-4
+        Stage 4: L1 penalty on the last layer's weights from each prototype
+        to the classes other than its own (ProtoPNet's value), so each
+        prototype mainly votes for its own class.
+    validation_fraction : float, default=0.1
+        Share of the texts held out (stratified, seeded) for early stopping
+        on the validation cross-entropy in stages 2 and 4.
+    patience : int, default=1
+        Epochs without a lower validation loss before a stage stops.
+    freeze_layers : int, default=0
+        Keep the embeddings and this many lowest transformer layers frozen
+        throughout.
+    random_state : int or None, default=0
+        Seeds prototype initialisation, dropout, the split and the batch
+        order; the same seed gives the same model. ``None``: a fresh seed.
+    n_threads : int, optional
+        torch threads during fit and prediction.
+    progress : bool, optional
+        Progress bars (default: only on a terminal).
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray
+    prototypes_ : list of dict
+        One per prototype: ``{"prototype", "sentence", "class", "train_index"}``.
+    prototype_vectors_ : numpy.ndarray of shape (n_prototypes, hidden_size)
+        Unit-length; row ``j`` equals ``embed([prototypes_[j]["sentence"]])[0]``.
+    prototype_classes_ : numpy.ndarray of shape (n_prototypes,)
+        Class index of each prototype.
+    last_layer_ : numpy.ndarray of shape (n_classes, n_prototypes)
+        Logits are ``last_layer_ @ similarities``.
+    history_ : list of dict
+        Losses and validation figures per stage and epoch.
+    fit_seconds_ : float
+
+    Examples
+    --------
+    >>> model = ProtoLMClassifier(n_prototypes_per_class=5).fit(texts, labels)  # doctest: +SKIP
+    >>> print(model.explain("a gorgeous, witty film"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
+        n_prototypes_per_class: int = 5,
+        *,
+        max_length: int = 128,
+        batch_size: int = 32,
+        warmup_epochs: int = 1,
+        epochs: int = 3,
+        last_layer_epochs: int = 20,
+        learning_rate: float = 5e-5,
+        head_learning_rate: float = 1e-3,
+        weight_decay: float = 0.01,
+        attention_dim: int = 128,
+        cluster_weight: float = 0.8,
+        separation_weight: float = 0.08,
+        separation_margin: float = 1.0,
+        diversity_weight: float = 0.0,
+        l1_weight: float = 1e-4,
+        validation_fraction: float = 0.1,
+        patience: int = 1,
+        freeze_layers: int = 0,
+        random_state: int | None = 0,
+        n_threads: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.n_prototypes_per_class = n_prototypes_per_class
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.warmup_epochs = warmup_epochs
+        self.epochs = epochs
+        self.last_layer_epochs = last_layer_epochs
+        self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
+        self.weight_decay = weight_decay
+        self.attention_dim = attention_dim
+        self.cluster_weight = cluster_weight
+        self.separation_weight = separation_weight
+        self.separation_margin = separation_margin
+        self.diversity_weight = diversity_weight
+        self.l1_weight = l1_weight
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.freeze_layers = freeze_layers
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    # -- checks ------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if not isinstance(self.encoder, str | os.PathLike) or not os.fspath(self.encoder):
+            raise TypeError(
+                "encoder must be a model name or a folder (Proto-LM fine-tunes the "
+                f"transformer itself), got {type(self.encoder).__name__}"
+            )
+        ints = {
+            "n_prototypes_per_class": (self.n_prototypes_per_class, 1),
+            "max_length": (self.max_length, 2),
+            "batch_size": (self.batch_size, 1),
+            "warmup_epochs": (self.warmup_epochs, 0),
+            "epochs": (self.epochs, 0),
+            "last_layer_epochs": (self.last_layer_epochs, 0),
+            "attention_dim": (self.attention_dim, 1),
+            "patience": (self.patience, 0),
+            "freeze_layers": (self.freeze_layers, 0),
+        }
+        for name, (value, minimum) in ints.items():
+            is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            if not is_int or value < minimum:
+                raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        rates: dict[str, Any] = {
+            "learning_rate": self.learning_rate,
+            "head_learning_rate": self.head_learning_rate,
+        }
+        for name, value in rates.items():
+            if not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        weights: dict[str, Any] = {
+            "weight_decay": self.weight_decay,
+            "cluster_weight": self.cluster_weight,
+            "separation_weight": self.separation_weight,
+            "diversity_weight": self.diversity_weight,
+            "l1_weight": self.l1_weight,
+        }
+        for name, value in weights.items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not 0 < self.separation_margin <= 4:
+            raise ValueError(
+                f"separation_margin must be in (0, 4] (squared distance between unit "
+                f"vectors), got {self.separation_margin!r}"
+            )
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
+            )
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> ProtoLMClassifier:
+        """Train in four stages: warm-up, joint training, projection, last layer.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Training texts.
+        y : array-like
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        TypeError, ValueError
+            Bad texts or labels (empty, not strings, NaN labels, a single
+            class, different lengths), bad settings, or a class with fewer
+            distinct texts than ``n_prototypes_per_class``.
+        """
+        self._check_params()
+        texts = check_documents(X)
+        target = check_target(y, len(texts), "classification")
+        classes, encoded = np.unique(target, return_inverse=True)
+        k = int(self.n_prototypes_per_class)
+        for c, label in enumerate(classes):
+            n_distinct = len({texts[i] for i in np.flatnonzero(encoded == c)})
+            if n_distinct < k:
+                raise ValueError(
+                    f"class {_plain(label)!r} has {n_distinct} distinct training text(s), fewer "
+                    f"than n_prototypes_per_class={k}: every prototype becomes a distinct "
+                    "training text of its class"
+                )
+        seed = (
+            int(self.random_state)
+            if self.random_state is not None
+            else int(np.random.SeedSequence().generate_state(1)[0])
+        )
+        started = time.perf_counter()
+        torch = import_torch()
+        with torch_threads(self.n_threads), seeded(seed) as rng:
+            tokenizer, net = load_trainable(self.encoder)
+            freeze_lower_layers(net, int(self.freeze_layers))
+            parts = _build_parts(net, len(classes), k, int(self.attention_dim))
+            ids = tokenize_texts(tokenizer, texts, int(self.max_length))
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            train_idx, val_idx = validation_split(
+                encoded, float(self.validation_fraction), seed, stratify=True
+            )
+            labels = torch.as_tensor(encoded, dtype=torch.long)
+            run = _Run(self, parts, tokenizer, ids, lengths, labels, train_idx, val_idx, rng)
+            run.initialise_prototypes(texts, encoded, k)
+            run.warm_up()
+            run.joint()
+            embeddings = run.embed_rows(np.arange(len(texts)))
+            records = run.project(texts, encoded, embeddings, classes)
+            run.last_layer(embeddings)
+        self._set_fitted(parts, tokenizer, classes, records, run.history)
+        self.fit_seconds_ = round(time.perf_counter() - started, 3)
+        return self
+
+    def _set_fitted(
+        self,
+        parts: Any,
+        tokenizer: Any,
+        classes: np.ndarray,
+        records: list[dict[str, Any]],
+        history: list[dict[str, Any]],
+    ) -> None:
+        parts.eval()
+        self._parts = parts
+        self._tokenizer = tokenizer
+        self.classes_ = classes
+        self.prototypes_ = records
+        k = int(self.n_prototypes_per_class)
+        self.prototype_classes_ = np.repeat(np.arange(len(classes)), k)
+        self.prototype_vectors_ = _prototype_vectors(parts).detach().numpy().copy()
+        self.last_layer_ = parts["last_layer"].weight.detach().numpy().copy()
+        self.history_ = history
+
+    # -- prediction ------------------------------------------------------------------
+    def _forward_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length embeddings and logits of ``texts``, in order."""
+        check_is_fitted(self, "prototype_vectors_")
+        torch = import_torch()
+        parts, tokenizer = self._parts, self._tokenizer
+        ids = tokenize_texts(tokenizer, list(texts), int(self.max_length))
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        z_out = np.empty((len(ids), self.prototype_vectors_.shape[1]), dtype=np.float32)
+        logits_out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
+        parts.eval()
+        with torch_threads(self.n_threads), torch.inference_mode():
+            protos = _prototype_vectors(parts)
+            for rows in length_batches(lengths, max(64, int(self.batch_size))):
+                batch = pad_batch(tokenizer, [ids[i] for i in rows])
+                z, _ = _pool(parts, _hidden(parts, batch), batch["attention_mask"])
+                logits = parts["last_layer"](_similarities(_distances(z, protos)))
+                z_out[rows] = z.numpy()
+                logits_out[rows] = logits.numpy()
+        return z_out, logits_out
+
+    def embed(self, X: Any) -> np.ndarray:
+        """The unit-length, attention-pooled vectors the prototypes are compared with."""
+        return self._forward_texts(check_documents(X))[0]
+
+    def logits(self, X: Any) -> np.ndarray:
+        """Class logits, shape ``(n_texts, n_classes)``: ``last_layer_ @ similarities``."""
+        return self._forward_texts(check_documents(X))[1].astype(np.float64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logit difference (binary: positive class minus the other), or the logits."""
+        logits = self.logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (softmax of the logits), columns in ``classes_`` order."""
+        logits = self.logits(X)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each text."""
+        winners = self.logits(X).argmax(axis=1)
+        return np.asarray(self.classes_[winners])
+
+    # -- reading the model -------------------------------------------------------------
+    def explain(self, text: str, k: int = 5) -> ProtoExplanation:
+        """The prototypes (training sentences) behind the prediction for ``text``.
+
+        Parameters
+        ----------
+        text : str
+        k : int, default=5
+            Prototypes listed, most similar first (``contributions`` and
+            ``similarities`` always cover all of them).
+
+        Returns
+        -------
+        ProtoExplanation
+            ``logits == contributions.sum(axis=0)``.
+        """
+        check_is_fitted(self, "prototype_vectors_")
+        (text,) = check_documents([text], "text")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an int >= 1, got {k!r}")
+        z, weights, token_ids, offsets = self._attend(text)
+        d = np.clip(2.0 - 2.0 * (self.prototype_vectors_.astype(np.float64) @ z), 0.0, None)
+        sims = similarity_from_distance(d)
+        contributions = (self.last_layer_.astype(np.float64) * sims[None, :]).T
+        logits = contributions.sum(axis=0)
+        e = np.exp(logits - logits.max())
+        probs = e / e.sum()
+        pred = int(np.argmax(logits))
+        order = np.argsort(-sims, kind="stable")[: min(k, len(sims))]
+        matches = [
+            PrototypeMatch(
+                prototype=int(j),
+                sentence=str(self.prototypes_[j]["sentence"]),
+                label=self.classes_[self.prototype_classes_[j]],
+                train_index=int(self.prototypes_[j]["train_index"]),
+                similarity=float(sims[j]),
+                distance=float(d[j]),
+                contributions=contributions[j].copy(),
+            )
+            for j in order
+        ]
+        tokens = self._tokenizer.convert_ids_to_tokens(token_ids)
+        return ProtoExplanation(
+            text=text,
+            prediction=_plain(self.classes_[pred]),
+            classes=[_plain(c) for c in self.classes_],
+            logits=logits,
+            probabilities=probs,
+            prototypes=matches,
+            similarities=sims,
+            contributions=contributions,
+            tokens=[(str(t), float(w)) for t, w in zip(tokens, weights, strict=True)],
+            words=self._word_weights(text, weights, offsets),
+        )
+
+    def _attend(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int], list[Any] | None]:
+        """One text's embedding, token attention, token ids and character offsets."""
+        torch = import_torch()
+        tokenizer = self._tokenizer
+        kwargs: dict[str, Any] = {"truncation": True, "max_length": int(self.max_length)}
+        offsets = None
+        if getattr(tokenizer, "is_fast", False):
+            enc = tokenizer(text, return_offsets_mapping=True, **kwargs)
+            offsets = [tuple(o) for o in enc["offset_mapping"]]
+        else:
+            enc = tokenizer(text, **kwargs)
+        token_ids = list(enc["input_ids"])
+        self._parts.eval()
+        with torch_threads(self.n_threads), torch.inference_mode():
+            batch = pad_batch(tokenizer, [token_ids])
+            z, weights = _pool(self._parts, _hidden(self._parts, batch), batch["attention_mask"])
+        return (
+            z[0].numpy().astype(np.float64),
+            weights[0].numpy().astype(np.float64),
+            token_ids,
+            offsets,
+        )
+
+    def _word_weights(
+        self, text: str, weights: np.ndarray, offsets: list[Any] | None
+    ) -> list[tuple[str, float]]:
+        """Attention summed over the tokens of each word (empty without offsets)."""
+        if offsets is None:
+            return []
+        from glasstext.explain.perturb import make_units
+
+        units = make_units(text, None)
+        totals = np.zeros(len(units))
+        starts = np.array([s for s, _ in units.spans])
+        ends = np.array([e for _, e in units.spans])
+        for (s, e), w in zip(offsets, weights, strict=True):
+            if e <= s:
+                continue
+            hit = np.flatnonzero((starts < e) & (ends > s))
+            if hit.size:
+                totals[hit] += w / hit.size
+        return [(word, float(t)) for word, t in zip(units.words, totals, strict=True)]
+
+    def attention_attribution(self, text: str) -> Any:
+        """The token attention as an :class:`~glasstext.explain.Attribution` over words.
+
+        Each word scores the attention on its tokens; the explained class is
+        the predicted one. Feed it to the shared faithfulness metrics
+        (:func:`glasstext.explain.comprehensiveness`, ``sufficiency``) or
+        compare it with LIME (:func:`attention_faithfulness`).
+
+        Raises
+        ------
+        ValueError
+            The tokenizer gives no character offsets (not a fast tokenizer).
+        """
+        from glasstext.explain.attribution import Attribution
+        from glasstext.explain.perturb import make_units
+
+        e = self.explain(text, k=1)
+        if not e.words:
+            raise ValueError("word-level attention needs a fast tokenizer (character offsets)")
+        units = make_units(e.text, None)
+        cls = int(np.argmax(e.logits))
+        return Attribution(
+            text=e.text,
+            words=units.words,
+            spans=units.spans,
+            scores=np.array([a for _, a in e.words]),
+            base_value=0.0,
+            value=float(e.probabilities[cls]),
+            explained_class=cls,
+            class_name=str(e.classes[cls]),
+            method="attention",
+            n_calls=1,
+            n_texts=1,
+            n_samples=0,
+        )
+
+    def export_text(self, max_chars: int = 90) -> str:
+        """The prototypes as text: each class's training sentences and weights."""
+        check_is_fitted(self, "prototype_vectors_")
+        lines = [
+            f"Proto-LM: {len(self.prototypes_)} prototypes, each a training sentence "
+            f"(encoder {os.fspath(self.encoder)})"
+        ]
+        for c, label in enumerate(self.classes_):
+            lines.append(f"class {_plain(label)!r}:")
+            for j in np.flatnonzero(self.prototype_classes_ == c):
+                rec = self.prototypes_[j]
+                lines.append(
+                    f"  #{j:<3} weight {float(self.last_layer_[c, j]):+.3f}  "
+                    f"[train {rec['train_index']}] {rec['sentence'][:max_chars]!r}"
+                )
+        return "\n".join(lines)
+
+    # -- persistence -------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save to a folder: JSON, safetensors, and the fine-tuned encoder (no pickle).
+
+        The encoder is written with ``save_pretrained`` (safetensors and the
+        tokenizer's JSON files) into ``encoder/`` inside the folder, in the
+        same atomic write as the rest; every file is checksummed.
+        """
+        check_is_fitted(self, "prototype_vectors_")
+        params = self.get_params()
+        params["encoder"] = os.fspath(params["encoder"])
+        parts = self._parts
+        arrays = {
+            key: value.detach().numpy().copy()
+            for key, value in parts.state_dict().items()
+            if not key.startswith("encoder.")
+        }
+        config = {
+            "params": params,
+            "classes": [_plain(c) for c in self.classes_],
+            "prototypes": self.prototypes_,
+            "history": self.history_,
+            "fit_seconds": self.fit_seconds_,
+            "encoder_folder": _ENCODER_FOLDER,
+        }
+
+        def write_encoder(folder: Path) -> None:
+            target = folder / _ENCODER_FOLDER
+            parts["encoder"].save_pretrained(target)
+            self._tokenizer.save_pretrained(target)
+
+        return save_model(path, type(self).__name__, config, arrays, write_encoder)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ProtoLMClassifier:
+        """Load a model saved with :meth:`save` (it predicts exactly as before).
+
+        Raises
+        ------
+        glasstext.io.ModelFileError
+            The folder is missing, incomplete, corrupt, or holds another kind of model.
+        """
+        config, arrays = load_model(path, cls.__name__)
+        torch = import_torch()
+        try:
+            model = cls(**config["params"])
+            classes = np.asarray(config["classes"])
+            encoder_dir = Path(path) / str(config["encoder_folder"])
+            if not encoder_dir.is_dir():
+                raise ValueError(f"{encoder_dir.name}/ is missing")
+            tokenizer, net = load_trainable(encoder_dir)
+            parts = _build_parts(
+                net, len(classes), int(model.n_prototypes_per_class), int(model.attention_dim)
+            )
+            state = {k: torch.as_tensor(v) for k, v in arrays.items()}
+            missing, unexpected = parts.load_state_dict(state, strict=False)
+            missing = [k for k in missing if not k.startswith("encoder.")]
+            if missing or unexpected:
+                raise ValueError(f"arrays do not match: missing {missing}, unexpected {unexpected}")
+            model._set_fitted(parts, tokenizer, classes, list(config["prototypes"]), [])
+            model.history_ = list(config.get("history", []))
+            model.fit_seconds_ = float(config.get("fit_seconds", 0.0))
+        except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
+        if len(model.prototypes_) != len(model.prototype_classes_):
+            raise ModelFileError(f"{path} is corrupt: prototype records and vectors differ")
+        return model
+
+
+# -- training stages -----------------------------------------------------------------
+
+
+class _Run:
+    """The state of one fit, stage by stage (kept out of the estimator's attributes)."""
+
+    def __init__(
+        self,
+        model: ProtoLMClassifier,
+        parts: Any,
+        tokenizer: Any,
+        ids: list[list[int]],
+        lengths: np.ndarray,
+        labels: Any,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        torch = import_torch()
+        self.m = model
+        self.parts = parts
+        self.tokenizer = tokenizer
+        self.ids = ids
+        self.lengths = lengths
+        self.labels = labels
+        self.train_idx = train_idx
+        self.val_idx = val_idx
+        self.rng = rng
+        self.history: list[dict[str, Any]] = []
+        n_classes = parts["last_layer"].weight.shape[0]
+        n_prototypes = parts["last_layer"].weight.shape[1]
+        k = n_prototypes // n_classes
+        self.identity = torch.zeros(n_prototypes, n_classes)
+        self.identity[torch.arange(n_prototypes), torch.arange(n_prototypes) // k] = 1.0
+        self.batch_size = int(model.batch_size)
+
+    # embedding ------------------------------------------------------------------------
+    def embed_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Unit-length embeddings of the given texts in eval mode (no gradient)."""
+        torch = import_torch()
+        parts = self.parts
+        was_training = parts.training
+        parts.eval()
+        out = np.empty((len(rows), parts["prototypes"]["vectors"].shape[1]), dtype=np.float32)
+        with torch.inference_mode():
+            for batch_rows in length_batches(self.lengths[rows], max(64, self.batch_size)):
+                batch = pad_batch(self.tokenizer, [self.ids[rows[i]] for i in batch_rows])
+                z, _ = _pool(parts, _hidden(parts, batch), batch["attention_mask"])
+                out[batch_rows] = z.numpy()
+        parts.train(was_training)
+        return out
+
+    def initialise_prototypes(self, texts: list[str], encoded: np.ndarray, k: int) -> None:
+        """Start each prototype at the embedding of a random training text of its class."""
+        torch = import_torch()
+        chosen = []
+        for c in range(self.identity.shape[1]):
+            pool = self.train_idx[encoded[self.train_idx] == c]
+            if len(pool) == 0:
+                pool = np.flatnonzero(encoded == c)
+            distinct = list({texts[i]: i for i in pool}.values())
+            replace = len(distinct) < k
+            chosen.extend(self.rng.choice(distinct, size=k, replace=replace).tolist())
+        vectors = self.embed_rows(np.asarray(chosen, dtype=np.int64))
+        with torch.no_grad():
+            self.parts["prototypes"]["vectors"].copy_(torch.as_tensor(vectors))
+
+    # losses ---------------------------------------------------------------------------
+    def losses(self, z: Any, rows: np.ndarray) -> tuple[Any, dict[str, float]]:
+        """Cross-entropy + cluster − bounded separation (+ diversity) of a batch."""
+        torch = import_torch()
+        m = self.m
+        protos = _prototype_vectors(self.parts)
+        d = _distances(z, protos)
+        logits = self.parts["last_layer"](_similarities(d))
+        y = self.labels[torch.as_tensor(rows)]
+        ce = torch.nn.functional.cross_entropy(logits, y)
+        own = self.identity[:, y].T.bool()  # (batch, n_prototypes)
+        far = torch.full_like(d, 8.0)  # above any squared distance between unit vectors
+        cluster = torch.where(own, d, far).min(dim=1).values.mean()
+        nearest_other = torch.where(own, far, d).min(dim=1).values
+        separation = nearest_other.clamp(max=float(m.separation_margin)).mean()
+        total = ce + float(m.cluster_weight) * cluster - float(m.separation_weight) * separation
+        parts = {
+            "cross_entropy": float(ce.detach()),
+            "cluster": float(cluster.detach()),
+            "separation": float(separation.detach()),
+        }
+        if m.diversity_weight > 0:
+            diversity = self.diversity(protos)
+            total = total + float(m.diversity_weight) * diversity
+            parts["diversity"] = float(diversity.detach())
+        return total, parts
+
+    def diversity(self, protos: Any) -> Any:
+        """Mean over same-class prototype pairs of ``max(0, margin - distance)``."""
+        torch = import_torch()
+        n_classes = self.identity.shape[1]
+        k = protos.shape[0] // n_classes
+        if k < 2:
+            return protos.sum() * 0.0
+        grouped = protos.view(n_classes, k, -1)
+        d = (2.0 - 2.0 * grouped @ grouped.transpose(1, 2)).clamp_min(0.0)
+        upper = torch.triu(torch.ones(k, k, dtype=torch.bool), diagonal=1)
+        return torch.relu(float(self.m.separation_margin) - d[:, upper]).mean()
+
+    def validation_loss(self) -> dict[str, float]:
+        """Cross-entropy and accuracy on the validation texts."""
+        torch = import_torch()
+        z = torch.as_tensor(self.embed_rows(self.val_idx))
+        with torch.inference_mode():
+            logits = self.parts["last_layer"](
+                _similarities(_distances(z, _prototype_vectors(self.parts)))
+            )
+            y = self.labels[torch.as_tensor(self.val_idx)]
+            ce = float(torch.nn.functional.cross_entropy(logits, y))
+            acc = float((logits.argmax(1) == y).float().mean())
+        return {"validation_loss": round(ce, 6), "validation_accuracy": round(acc, 6)}
+
+    # stages -----------------------------------------------------------------------------
+    def _epochs(
+        self,
+        stage: str,
+        n_epochs: int,
+        optimizer: Any,
+        schedule: Any,
+        train_encoder: bool,
+        stopper: EarlyStopping | None,
+    ) -> None:
+        torch = import_torch()
+        parts = self.parts
+        for epoch in range(1, n_epochs + 1):
+            parts.train()
+            if not train_encoder:
+                parts["encoder"].eval()
+            batches = length_batches(self.lengths[self.train_idx], self.batch_size, self.rng)
+            sums: dict[str, float] = {}
+            desc = f"Proto-LM {stage} {epoch}/{n_epochs}"
+            bar = progress_bar(len(batches), desc, self.m.progress)
+            with bar:
+                for b in batches:
+                    rows = self.train_idx[b]
+                    batch = pad_batch(self.tokenizer, [self.ids[i] for i in rows])
+                    if train_encoder:
+                        hidden = _hidden(parts, batch)
+                    else:
+                        with torch.no_grad():
+                            hidden = _hidden(parts, batch)
+                    z, _ = _pool(parts, hidden, batch["attention_mask"])
+                    loss, terms = self.losses(z, rows)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(parts.parameters(), 1.0)
+                    optimizer.step()
+                    if schedule is not None:
+                        schedule.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    terms["loss"] = float(loss.detach())
+                    for key, value in terms.items():
+                        sums[key] = sums.get(key, 0.0) + value * len(rows)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{terms['loss']:.4f}")
+            n = max(1, len(self.train_idx))
+            record: dict[str, Any] = {"stage": stage, "epoch": epoch}
+            record.update({k: round(v / n, 6) for k, v in sums.items()})
+            stop = False
+            if len(self.val_idx):
+                record.update(self.validation_loss())
+                if stopper is not None:
+                    stop = stopper.update(record["validation_loss"], parts)
+            self.history.append(record)
+            if stop:
+                break
+
+    def _head_parameters(self) -> list[tuple[str, Any]]:
+        return [
+            *(("attention." + n, p) for n, p in self.parts["attention"].named_parameters()),
+            *(("prototypes." + n, p) for n, p in self.parts["prototypes"].named_parameters()),
+        ]
+
+    def warm_up(self) -> None:
+        """Stage 1: the encoder frozen; attention and prototypes learn."""
+        n_epochs = int(self.m.warmup_epochs)
+        if n_epochs == 0:
+            return
+        self.parts["last_layer"].weight.requires_grad_(False)
+        optimizer = adamw([(self._head_parameters(), float(self.m.head_learning_rate))], 0.0)
+        self._epochs("warm-up", n_epochs, optimizer, None, train_encoder=False, stopper=None)
+        self.parts["last_layer"].weight.requires_grad_(True)
+
+    def joint(self) -> None:
+        """Stage 2: encoder, attention and prototypes together, with early stopping."""
+        n_epochs = int(self.m.epochs)
+        if n_epochs == 0:
+            return
+        m = self.m
+        self.parts["last_layer"].weight.requires_grad_(False)
+        optimizer = adamw(
+            [
+                (self.parts["encoder"].named_parameters(), float(m.learning_rate)),
+                (self._head_parameters(), float(m.head_learning_rate)),
+            ],
+            float(m.weight_decay),
+        )
+        total = n_epochs * math.ceil(len(self.train_idx) / self.batch_size)
+        schedule = linear_warmup_schedule(optimizer, round(0.1 * total), total)
+        stopper = EarlyStopping(int(m.patience))
+        self._epochs("joint", n_epochs, optimizer, schedule, train_encoder=True, stopper=stopper)
+        stopper.restore(self.parts)
+        self.parts["last_layer"].weight.requires_grad_(True)
+
+    def project(
+        self, texts: list[str], encoded: np.ndarray, embeddings: np.ndarray, classes: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """Stage 3: move every prototype onto its nearest training text of its class.
+
+        Prototypes of a class take distinct texts: the prototypes closest to
+        a text choose first (greedy), so two prototypes never show the same
+        sentence. Returns the records of ``prototypes_``.
+        """
+        torch = import_torch()
+        protos = _prototype_vectors(self.parts).detach().numpy().astype(np.float64)
+        k = protos.shape[0] // len(classes)
+        new = np.empty_like(protos, dtype=np.float32)
+        records: list[dict[str, Any]] = [{} for _ in range(protos.shape[0])]
+        for c, label in enumerate(classes):
+            first: dict[str, int] = {}  # each distinct text once, at its first position
+            for position in np.flatnonzero(encoded == c):
+                first.setdefault(texts[position], int(position))
+            candidates = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+            z = embeddings[candidates].astype(np.float64)
+            rows = np.arange(c * k, (c + 1) * k)
+            d = np.clip(2.0 - 2.0 * protos[rows] @ z.T, 0.0, None)  # (k, n_candidates)
+            taken: set[int] = set()
+            for r in np.argsort(d.min(axis=1), kind="stable"):
+                col = next(int(x) for x in np.argsort(d[r], kind="stable") if int(x) not in taken)
+                taken.add(col)
+                j, i = int(rows[r]), int(candidates[col])
+                new[j] = embeddings[i]
+                records[j] = {
+                    "prototype": j,
+                    "sentence": texts[i],
+                    "class": _plain(label),
+                    "train_index": i,
+                    "distance_before_projection": round(float(d[r, col]), 6),
+                }
+        with torch.no_grad():
+            self.parts["prototypes"]["vectors"].copy_(torch.as_tensor(new))
+        return records
+
+    def last_layer(self, embeddings: np.ndarray) -> None:
+        """Stage 4: the last layer alone, on similarities computed once; L1 on wrong-class weights.
+
+        The encoder, attention and prototypes are fixed now, so every text's
+        similarities are computed once and the epochs cost almost nothing.
+        """
+        torch = import_torch()
+        m = self.m
+        n_epochs = int(m.last_layer_epochs)
+        if n_epochs == 0:
+            return
+        with torch.no_grad():
+            z = torch.as_tensor(embeddings)
+            sims = _similarities(_distances(z, _prototype_vectors(self.parts)))
+        layer = self.parts["last_layer"]
+        wrong = (1.0 - self.identity).T  # (n_classes, n_prototypes)
+        optimizer = torch.optim.Adam(layer.parameters(), lr=10.0 * float(m.head_learning_rate))
+        stopper = EarlyStopping(int(m.patience))
+        val = torch.as_tensor(self.val_idx)
+        for epoch in range(1, n_epochs + 1):
+            total, ce_total = 0.0, 0.0
+            for b in length_batches(np.zeros(len(self.train_idx)), self.batch_size, self.rng):
+                rows = torch.as_tensor(self.train_idx[b])
+                logits = layer(sims[rows])
+                ce = torch.nn.functional.cross_entropy(logits, self.labels[rows])
+                loss = ce + float(m.l1_weight) * (layer.weight * wrong).abs().sum()
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                total += float(loss.detach()) * len(b)
+                ce_total += float(ce.detach()) * len(b)
+            n = max(1, len(self.train_idx))
+            record: dict[str, Any] = {
+                "stage": "last-layer",
+                "epoch": epoch,
+                "loss": round(total / n, 6),
+                "cross_entropy": round(ce_total / n, 6),
+            }
+            stop = False
+            if len(val):
+                with torch.no_grad():
+                    logits = layer(sims[val])
+                    y = self.labels[val]
+                    v_ce = float(torch.nn.functional.cross_entropy(logits, y))
+                    acc = float((logits.argmax(1) == y).float().mean())
+                record["validation_loss"] = round(v_ce, 6)
+                record["validation_accuracy"] = round(acc, 6)
+                stop = stopper.update(v_ce, layer)
+            self.history.append(record)
+            if stop:
+                break
+        stopper.restore(layer)
+
+
+# -- faithfulness of the attention --------------------------------------------------------
+
+
+@dataclass
+class AttentionFaithfulness:
+    """Comprehensiveness and sufficiency of three word rankings of the same model.
+
+    ``attention`` ranks words by Proto-LM's token attention, ``lime`` by a
+    LIME explanation of the same model's predicted class, ``random`` by a
+    seeded random order (the floor). Comprehensiveness (higher is better)
+    and sufficiency (lower is better) are the project's shared AOPC metrics
+    (:mod:`glasstext.explain.metrics`), averaged over the texts.
+
+    Attributes
+    ----------
+    n_texts : int
+    lime_samples : int
+    attention, lime, random : dict of str to float
+        ``{"comprehensiveness": ..., "sufficiency": ...}`` means.
+    per_text : list of dict
+    model_calls : int
+        Texts the model scored for all of it.
+    seconds : float
+    """
+
+    n_texts: int
+    lime_samples: int
+    attention: dict[str, float]
+    lime: dict[str, float]
+    random: dict[str, float]
+    per_text: list[dict[str, Any]]
+    model_calls: int
+    seconds: float
+
+    def to_dict(self, per_text: bool = False) -> dict[str, Any]:
+        """A JSON-ready dictionary (per-text figures on request)."""
+        out = {
+            "n_texts": self.n_texts,
+            "lime_samples": self.lime_samples,
+            "attention": self.attention,
+            "lime": self.lime,
+            "random": self.random,
+            "model_calls": self.model_calls,
+            "seconds": self.seconds,
+        }
+        if per_text:
+            out["per_text"] = self.per_text
+        return out
+
+
+def attention_faithfulness(
+    model: ProtoLMClassifier,
+    texts: Sequence[str],
+    *,
+    lime_samples: int = 300,
+    fractions: Sequence[float] | None = None,
+    seed: int = 0,
+) -> AttentionFaithfulness:
+    """How faithful Proto-LM's token attention is, next to LIME on the same model.
+
+    For each text the three rankings (attention, LIME, random) are scored
+    with :func:`glasstext.explain.comprehensiveness` and
+    :func:`glasstext.explain.sufficiency` against the model itself, for its
+    predicted class; one scorer (with its text cache) serves everything.
+
+    Parameters
+    ----------
+    model : ProtoLMClassifier
+        A fitted model.
+    texts : sequence of str
+    lime_samples : int, default=300
+        LIME's perturbed texts per explanation.
+    fractions : sequence of float, optional
+        The metrics' fractions of top words (default 0.1, ..., 1.0).
+    seed : int, default=0
+        Seeds LIME and the random ranking.
+
+    Returns
+    -------
+    AttentionFaithfulness
+    """
+    from glasstext.explain.attribution import Attribution
+    from glasstext.explain.lime import LimeExplainer
+    from glasstext.explain.metrics import DEFAULT_FRACTIONS, comprehensiveness, sufficiency
+    from glasstext.explain.scorers import EstimatorScorer
+
+    check_is_fitted(model, "prototype_vectors_")
+    items = check_documents(texts, "texts")
+    chosen = tuple(fractions) if fractions is not None else DEFAULT_FRACTIONS
+    started = time.perf_counter()
+    scorer = EstimatorScorer(model, batch_size=256)
+    lime = LimeExplainer(scorer, n_samples=lime_samples, seed=seed, max_units=None)
+    rng = np.random.default_rng(seed)
+    per_text: list[dict[str, Any]] = []
+    for text in items:
+        attention = model.attention_attribution(text)
+        lime_attr = lime.explain(text, target_class=attention.explained_class)
+        shuffled = Attribution(
+            text=attention.text,
+            words=attention.words,
+            spans=attention.spans,
+            scores=rng.random(len(attention)),
+            base_value=0.0,
+            value=attention.value,
+            explained_class=attention.explained_class,
+            class_name=attention.class_name,
+            method="random",
+            n_calls=0,
+            n_texts=0,
+            n_samples=0,
+        )
+        row: dict[str, Any] = {"text": text, "n_words": len(attention)}
+        rankings = (("attention", attention), ("lime", lime_attr), ("random", shuffled))
+        for name, attribution in rankings:
+            row[name] = {
+                "comprehensiveness": comprehensiveness(attribution, scorer, chosen),
+                "sufficiency": sufficiency(attribution, scorer, chosen),
+            }
+        per_text.append(row)
+
+    def mean(name: str) -> dict[str, float]:
+        return {
+            metric: round(float(np.mean([r[name][metric] for r in per_text])), 6)
+            for metric in ("comprehensiveness", "sufficiency")
+        }
+
+    return AttentionFaithfulness(
+        n_texts=len(items),
+        lime_samples=lime_samples,
+        attention=mean("attention"),
+        lime=mean("lime"),
+        random=mean("random"),
+        per_text=per_text,
+        model_calls=scorer.n_calls,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (for printing and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -91,19 +91,39 @@ class SqliteStore:
         # A connection must not cross a fork: reopen in a child process.
         if self._conn is None or self._pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=120.0, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS entries ("
-                " ns TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
-                " nbytes INTEGER NOT NULL, last_used REAL NOT NULL,"
-                " PRIMARY KEY (ns, key)) WITHOUT ROWID"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS entries_lru ON entries(last_used)")
-            conn.commit()
-            self._conn, self._pid = conn, os.getpid()
+            self._conn, self._pid = self._open_with_retries(), os.getpid()
         return self._conn
+
+    def _open_with_retries(self, attempts: int = 100) -> sqlite3.Connection:
+        # Two processes creating the same new database at once can get
+        # "database is locked" from the journal-mode switch, which SQLite does
+        # not always route through the busy timeout: retry the set-up briefly.
+        for attempt in range(attempts):
+            conn = sqlite3.connect(self.path, timeout=120.0, check_same_thread=False)
+            try:
+                self._set_up(conn)
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 + 0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _set_up(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS entries ("
+            " ns TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+            " nbytes INTEGER NOT NULL, last_used REAL NOT NULL,"
+            " PRIMARY KEY (ns, key)) WITHOUT ROWID"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS entries_lru ON entries(last_used)")
+        conn.commit()
 
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""

@@ -184,3 +184,8 @@ def saved_kind(path: str | os.PathLike[str]) -> str:
         return str(document["kind"])
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{config_path} is corrupt: {exc}") from exc
+
+
+def python_scalar(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (for readable printing and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value

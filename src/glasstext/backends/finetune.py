@@ -49,6 +49,7 @@ from glasstext.backends.training import (
     tokenize_texts,
     validation_split,
 )
+from glasstext.io import python_scalar
 from glasstext.text import check_ngram_range, extract_ngrams
 from glasstext.validation import check_documents, check_target
 
@@ -348,7 +349,7 @@ def finetune_encoder(
         "base_model": os.fspath(encoder),
         "base_identity": resolve_model(encoder).identity,
         "task": chosen,
-        "classes": [_plain(c) for c in classes] if classes is not None else None,
+        "classes": [python_scalar(c) for c in classes] if classes is not None else None,
         "target_mean": center,
         "target_std": scale,
         "n_train": len(train_idx),
@@ -481,10 +482,6 @@ def _validation_metric(outputs: Any, wanted: Any, task: str) -> dict[str, float]
     residual = float(((outputs[:, 0] - wanted) ** 2).sum())
     total = float(((wanted - wanted.mean()) ** 2).sum()) or 1.0
     return {"validation_r2": round(1.0 - residual / total, 6)}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[str, Any]) -> Path:

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import PrecisionSetting, blas_threads
-from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.io import ModelFileError, load_model, python_scalar, save_model
 from glasstext.text import (
     NgramIndex,
     NgramVocabulary,
@@ -636,10 +636,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             intercept=float(intercept[0]) if binary else intercept.copy(),
             contributions=[(g, float(v[0]) if binary else v) for g, v in contributions],
             decision=float(decision[0]) if binary else decision,
-            prediction=_python_scalar(self.classes_[_winner(decision[None, :])[0]]),
+            prediction=python_scalar(self.classes_[_winner(decision[None, :])[0]]),
             sources=sources,
             counts=counts,
-            classes=[_python_scalar(c) for c in self.classes_],
+            classes=[python_scalar(c) for c in self.classes_],
         )
 
     def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:
@@ -733,11 +733,6 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
 
     def _restore_extra(self, config: dict[str, Any]) -> None:
         self.alpha_ = float(config["alpha"])
-
-
-def _python_scalar(value: Any) -> Any:
-    """A numpy scalar as the plain Python value (for readable printing and JSON)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _probabilities(scores: np.ndarray) -> np.ndarray:

@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import show_progress
 from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
-from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.io import ModelFileError, load_model, python_scalar, save_model
 from glasstext.text import PhraseMatcher, check_ngram_range, ngrams_of_tokens, tokenize
 from glasstext.validation import check_documents, check_target, check_texts
 
@@ -619,7 +619,7 @@ class _AugTreeBase(BaseEstimator):
         if not 0 <= tree_index < len(self.trees_):
             raise ValueError(f"tree_index must be in [0, {len(self.trees_)}), got {tree_index}")
         steps, leaf = self._path(text, tree_index)
-        prediction = _python_scalar(self.predict([text])[0])
+        prediction = python_scalar(self.predict([text])[0])
         return TreeExplanation(
             text,
             steps,
@@ -840,13 +840,13 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         return self._explain(text, tree_index)
 
     def _class_list(self) -> list[Any] | None:
-        return [_python_scalar(c) for c in self.classes_]
+        return [python_scalar(c) for c in self.classes_]
 
     def _leaf_label(self, value: np.ndarray) -> str:
-        return str(_python_scalar(self.classes_[int(np.argmax(value))]))
+        return str(python_scalar(self.classes_[int(np.argmax(value))]))
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"classes": [_python_scalar(c) for c in self.classes_]}
+        return {"classes": [python_scalar(c) for c in self.classes_]}
 
     def _restore_extra(self, config: dict[str, Any]) -> None:
         self.classes_ = np.asarray(config["classes"])
@@ -953,10 +953,6 @@ def _value_text(value: np.ndarray, classes: list[Any] | None) -> str:
     if classes is None:
         return f"mean {float(value[0]):.4g}"
     return ", ".join(f"{c} {v:.2f}" for c, v in zip(classes, value, strict=True))
-
-
-def _python_scalar(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _usage_of(expander: Any) -> dict[str, int]:

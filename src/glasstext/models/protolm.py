@@ -58,6 +58,7 @@ from glasstext.backends.training import (
     validation_split,
 )
 from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.io import python_scalar as _plain
 from glasstext.validation import check_documents, check_target
 
 __all__ = [
@@ -1245,8 +1246,3 @@ def attention_faithfulness(
         model_calls=scorer.n_calls,
         seconds=round(time.perf_counter() - started, 2),
     )
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the plain Python value (for printing and JSON)."""
-    return value.item() if isinstance(value, np.generic) else value

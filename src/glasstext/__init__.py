@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from glasstext.backends.finetune import finetune_encoder
+    from glasstext.explain.iprompt import explain_dataset
+    from glasstext.explain.sasc import explain_module
+    from glasstext.explain.summaries import summarize_model
     from glasstext.models.auglinear import (
         AugLinearClassifier,
         AugLinearRegressor,
@@ -33,6 +36,9 @@ _LAZY = {
     "AugTreeRegressor": "glasstext.models.augtree",
     "ProtoLMClassifier": "glasstext.models.protolm",
     "finetune_encoder": "glasstext.backends.finetune",
+    "explain_dataset": "glasstext.explain.iprompt",
+    "explain_module": "glasstext.explain.sasc",
+    "summarize_model": "glasstext.explain.summaries",
 }
 
 __all__ = [
@@ -44,7 +50,10 @@ __all__ = [
     "ProtoLMClassifier",
     "UnseenNgramWarning",
     "__version__",
+    "explain_dataset",
+    "explain_module",
     "finetune_encoder",
+    "summarize_model",
 ]
 
 

@@ -71,6 +71,7 @@ __all__ = [
     "TextScores",
     "get_lm",
     "release_models",
+    "usage_delta",
 ]
 
 Tensor = Any  # torch.Tensor; torch is imported only when a model is used
@@ -162,6 +163,11 @@ class _Usage:
     n_forward_texts: int = 0
     n_forward_batches: int = 0
     n_cache_hits: int = 0
+
+
+def usage_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Counters of ``after`` minus those of ``before``: the work done in between."""
+    return {k: int(after[k]) - int(before.get(k, 0)) for k in after}
 
 
 # -- input checks ------------------------------------------------------------------

@@ -41,6 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
+from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import show_progress
 from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
@@ -535,7 +536,7 @@ class _AugTreeBase(BaseEstimator):
         self.trees_ = trees
         self.vocabulary_size_ = len(data.vocabulary)
         self.expansions_ = {k: list(v) for k, v in data.expansions.items()}
-        self.expansion_usage_ = _usage_delta(before, _usage_of(expander))
+        self.expansion_usage_ = usage_delta(before, _usage_of(expander))
         self.fit_seconds_ = time.perf_counter() - started
         self._matcher_cache = None
 
@@ -958,10 +959,6 @@ def _value_text(value: np.ndarray, classes: list[Any] | None) -> str:
 def _usage_of(expander: Any) -> dict[str, int]:
     usage = getattr(expander, "usage", None)
     return dict(usage()) if callable(usage) else {}
-
-
-def _usage_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: int(after[k]) - int(before.get(k, 0)) for k in after}
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:

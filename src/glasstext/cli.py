@@ -101,6 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--json", action="store_true", help="print JSON")
     exp.set_defaults(run=_run_explain)
     _add_explain_llm_parser(sub)
+    _add_summarize_parser(sub)
     _add_finetune_parser(sub)
 
     demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
@@ -577,6 +578,54 @@ def _run_fit_protolm(args: argparse.Namespace) -> int:
         print(f"test accuracy: {model.score(ds.X_test, y_test):.4f} ({len(ds.X_test)} texts)")
     path = model.save(args.out)
     print(f"saved to {path}")
+    return 0
+
+
+# -- summarize: an LM-written summary of a saved Aug-Linear / Aug-Tree model ---------
+
+
+def _add_summarize_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "summarize",
+        help="an LM-written summary of what drives each class of a saved model",
+        description="Summarize a saved Aug-Linear or Aug-Tree model: for each class, a "
+        "language model names the common theme of the top n-grams (or phrase sets) "
+        "that push toward it, listed under the summary.",
+    )
+    p.add_argument("model", help="folder of a saved Aug-Linear or Aug-Tree model")
+    p.add_argument(
+        "--lm",
+        default=None,
+        help="alias, folder, hub id or openai:MODEL@BASE_URL "
+        "(default: the packaged SmolLM2-135M-Instruct)",
+    )
+    p.add_argument("--k", type=int, default=15, help="n-grams or phrase sets per class")
+    p.add_argument(
+        "--context", default=None, help='where the texts come from, e.g. "movie reviews"'
+    )
+    p.add_argument("--max-new-tokens", type=int, default=32, help="longest answer, in tokens")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_summarize)
+
+
+def _run_summarize(args: argparse.Namespace) -> int:
+    from glasstext.backends.openai_compat import LMServerError
+    from glasstext.explain.summaries import summarize_model
+    from glasstext.models import load_model
+
+    model = load_model(args.model)
+    try:
+        summary = summarize_model(
+            model,
+            args.lm,
+            k=args.k,
+            context=args.context,
+            max_new_tokens=args.max_new_tokens,
+        )
+    except LMServerError as exc:
+        print(f"glasstext: error: the language model failed: {exc}", file=sys.stderr)
+        return 1
+    print(summary.to_json(indent=2) if args.json else summary)
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from glasstext.backends.lm import LanguageModel, get_lm, usage_delta
 
 __all__ = [
+    "ExplanationError",
     "UsageMeter",
     "clean_concept",
     "clean_sentence",
@@ -35,6 +36,10 @@ _CONCEPT_LEAD_INS = re.compile(
 )
 _LEADING_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
 _QUOTES = "\"'`“”‘’*"
+
+
+class ExplanationError(RuntimeError):
+    """The language model gave nothing an explanation can be made from."""
 
 
 def resolve_lm(lm: str | LanguageModel | None) -> LanguageModel:
@@ -66,8 +71,10 @@ def clean_concept(answer: str, max_words: int = 8) -> str:
         text = _CONCEPT_LEAD_INS.sub("", text).strip().strip(_QUOTES).strip()
         text = _LEADING_ARTICLE.sub("", text)
     text = re.sub(r"\s+", " ", text).strip(" .,:;!?-" + _QUOTES)
-    words = text.split()[:max_words]
-    return " ".join(words).lower()
+    # Small models repeat themselves: "food, drink, drink, drink" -> "food, drink".
+    items = list(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+    words = ", ".join(items).split()[:max_words]
+    return " ".join(words).strip(" ,;:").lower()
 
 
 def clean_sentence(answer: str) -> str:

@@ -138,3 +138,118 @@ def test_show_auglinear_lists_top_ngrams(fitted_dir, capsys):
     assert main(["show", str(fitted_dir), "--top", "3"]) == 0
     printed = capsys.readouterr().out
     assert "neg:" in printed and "pos:" in printed
+
+
+def test_summarize_a_saved_model_with_a_fake_lm(fitted_dir, monkeypatch, capsys):
+    from glasstext.backends.lm import LanguageModel
+    from glasstext.explain import summaries
+
+    class ThemeLM(LanguageModel):
+        def __init__(self):
+            super().__init__(cache=False)
+            self.batches = []
+
+        @property
+        def identity(self):
+            return "theme-lm"
+
+        def _output_settings(self):
+            return {}
+
+        def _generate_uncached(self, prompts, request):
+            self.batches.append(list(prompts))
+            return ["words of a class" for _ in prompts]
+
+        def _continuation_logprobs_uncached(self, pairs, chat):
+            raise AssertionError
+
+    lm = ThemeLM()
+    asked = []
+    monkeypatch.setattr(summaries, "resolve_lm", lambda name: asked.append(name) or lm)
+    assert main(["summarize", str(fitted_dir), "--k", "3", "--lm", "some-lm"]) == 0
+    printed = capsys.readouterr().out
+    assert "class 'neg': words of a class" in printed and "class 'pos':" in printed
+    assert asked == ["some-lm"] and len(lm.batches) == 1
+    assert main(["summarize", str(fitted_dir), "--context", "movie reviews", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["label"] for c in data["classes"]] == ["neg", "pos"]
+    assert "from movie reviews" in lm.batches[-1][0]
+    assert main(["summarize", str(fitted_dir), "--k", "0"]) == 2
+    assert "k must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:.*lost their beginning")  # the tiny LM's 256-token window
+def test_summarize_with_a_tiny_local_lm_and_a_failing_server(
+    tmp_path, train_csv, tiny_lm_dir, monkeypatch, capsys
+):
+    import socket
+
+    monkeypatch.setenv("GLASSTEXT_HOME", str(tmp_path / "home"))
+    out = tmp_path / "tree"
+    args = ["fit", "augtree", "--train", str(train_csv), "--expansion", "none", "--out", str(out)]
+    assert main([*args, "--max-depth", "2", "--min-samples-leaf", "1"]) == 0
+    capsys.readouterr()
+    command = ["summarize", str(out), "--lm", tiny_lm_dir, "--max-new-tokens", "4", "--json"]
+    assert main(command) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["model_kind"] == "AugTreeClassifier" and first["lm_usage"]["n_generate_calls"] >= 1
+    assert any(c["evidence"] for c in first["classes"])
+    assert main(command) == 0  # the answers now come from the persistent cache
+    second = json.loads(capsys.readouterr().out)
+    assert second["lm_usage"]["n_generate_calls"] == 0
+    assert second["classes"] == first["classes"]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["summarize", str(out), "--lm", f"openai:m@http://127.0.0.1:{port}/v1"]) == 1
+    assert "the language model failed" in capsys.readouterr().err
+
+
+def test_explain_module_on_a_saved_model(fitted_dir, train_csv, monkeypatch, capsys):
+    from explain.nl_fakes import ThemeLM
+    from glasstext.explain import sasc
+
+    lm = ThemeLM()
+    monkeypatch.setattr(sasc, "resolve_lm", lambda name: lm)
+    command = ["explain-module", str(fitted_dir), "--corpus", str(train_csv), "--output", "pos"]
+    assert main([*command, "--n-synthetic", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["explanations"] and data["n_ngrams"] > 0
+    assert data["lm_usage"]["n_generate_calls"] == len(lm.prompts) > 0
+    assert main([*command, "--n-synthetic", "2"]) == 0
+    assert "The module responds to:" in capsys.readouterr().out
+    assert main([*command[:-1], "maybe"]) == 2
+    assert "not a class of the module" in capsys.readouterr().err
+    assert main([*command, "--text-column", "nope"]) == 2
+    assert "column 'nope' not found" in capsys.readouterr().err
+
+
+def test_explain_dataset_from_a_file(tmp_path, monkeypatch, capsys):
+    from explain.nl_fakes import AdditionLM, addition_data
+    from glasstext.explain import iprompt
+
+    monkeypatch.setattr(iprompt, "resolve_lm", lambda name: AdditionLM())
+    X, y = addition_data(20)
+    path = tmp_path / "pairs.csv"
+    path.write_text("question,answer\n" + "".join(f"{a},{b}\n" for a, b in zip(X, y, strict=True)))
+    command = ["explain-dataset", str(path), "--input-column", "question"]
+    assert main([*command, "--output-column", "answer", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "add" in data["prompts"][0]["prompt"] and data["prompts"][0]["test_accuracy"] == 1.0
+    assert main(command) == 2  # no "output" column
+    assert "column 'output' not found" in capsys.readouterr().err
+
+
+def test_an_lm_that_gives_nothing_usable_exits_1(tmp_path, monkeypatch, capsys):
+    from explain.nl_fakes import AdditionLM, addition_data
+    from glasstext.explain import iprompt
+
+    monkeypatch.setattr(iprompt, "resolve_lm", lambda name: AdditionLM(empty=True))
+    X, y = addition_data(8)
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(
+        "".join(json.dumps({"input": a, "output": b}) + "\n" for a, b in zip(X, y, strict=True))
+    )
+    assert main(["explain-dataset", str(path)]) == 1
+    assert "no usable prompt" in capsys.readouterr().err

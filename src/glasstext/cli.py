@@ -33,8 +33,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _USER_ERRORS as exc:
         print(f"glasstext: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        if not _is_language_model_failure(exc):
+            raise
+        print(f"glasstext: error: the language model failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _is_language_model_failure(exc: RuntimeError) -> bool:
+    """A server error, or an LM that gave nothing usable (their modules are loaded if raised)."""
+    compat = sys.modules.get("glasstext.backends.openai_compat")
+    nl = sys.modules.get("glasstext.explain.nl")
+    return bool(
+        (compat is not None and isinstance(exc, compat.LMServerError))
+        or (nl is not None and isinstance(exc, nl.ExplanationError))
+    )
 
 
 # -- parser ---------------------------------------------------------------------
@@ -102,6 +117,8 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(run=_run_explain)
     _add_explain_llm_parser(sub)
     _add_summarize_parser(sub)
+    _add_explain_module_parser(sub)
+    _add_explain_dataset_parser(sub)
     _add_finetune_parser(sub)
 
     demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
@@ -593,12 +610,7 @@ def _add_summarize_parser(sub: Any) -> None:
         "that push toward it, listed under the summary.",
     )
     p.add_argument("model", help="folder of a saved Aug-Linear or Aug-Tree model")
-    p.add_argument(
-        "--lm",
-        default=None,
-        help="alias, folder, hub id or openai:MODEL@BASE_URL "
-        "(default: the packaged SmolLM2-135M-Instruct)",
-    )
+    _add_lm_argument(p)
     p.add_argument("--k", type=int, default=15, help="n-grams or phrase sets per class")
     p.add_argument(
         "--context", default=None, help='where the texts come from, e.g. "movie reviews"'
@@ -609,23 +621,108 @@ def _add_summarize_parser(sub: Any) -> None:
 
 
 def _run_summarize(args: argparse.Namespace) -> int:
-    from glasstext.backends.openai_compat import LMServerError
     from glasstext.explain.summaries import summarize_model
     from glasstext.models import load_model
 
     model = load_model(args.model)
-    try:
-        summary = summarize_model(
-            model,
-            args.lm,
-            k=args.k,
-            context=args.context,
-            max_new_tokens=args.max_new_tokens,
-        )
-    except LMServerError as exc:
-        print(f"glasstext: error: the language model failed: {exc}", file=sys.stderr)
-        return 1
+    summary = summarize_model(
+        model, args.lm, k=args.k, context=args.context, max_new_tokens=args.max_new_tokens
+    )
     print(summary.to_json(indent=2) if args.json else summary)
+    return 0
+
+
+def _add_lm_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lm",
+        default=None,
+        help="alias, folder, hub id or openai:MODEL@BASE_URL "
+        "(default: the packaged SmolLM2-135M-Instruct)",
+    )
+
+
+def _add_explain_module_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "explain-module",
+        help="SASC: what a saved model's output responds to, in words, checked on data",
+        description="Score every n-gram of a corpus with a saved model's output, ask a "
+        "language model for the common theme of the top ones, and rank the themes by how "
+        "much more the output responds to texts about them than to texts that are not.",
+    )
+    p.add_argument("model", help="folder of a saved model")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="a built-in dataset whose training texts are the corpus")
+    src.add_argument("--corpus", help="CSV / TSV / JSONL / parquet file of texts")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--n-texts", type=int, default=2000, help="use the first N texts")
+    p.add_argument("--output", default=None, help="the class whose probability is explained")
+    _add_lm_argument(p)
+    p.add_argument("--n-summaries", type=int, default=5)
+    p.add_argument("--n-synthetic", type=int, default=8, help="texts written per explanation")
+    p.add_argument("--max-ngrams", type=int, default=10_000)
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_explain_module)
+
+
+def _run_explain_module(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+    from glasstext.explain.sasc import explain_module
+    from glasstext.models import load_model
+
+    model = load_model(args.model)
+    if args.dataset:
+        corpus = datasets.load(args.dataset).X_train
+    else:
+        corpus = datasets.read_texts(args.corpus, args.text_column)
+    result = explain_module(
+        model,
+        corpus[: args.n_texts],
+        args.lm,
+        output=args.output,
+        n_summaries=args.n_summaries,
+        n_synthetic=args.n_synthetic,
+        max_ngrams=args.max_ngrams,
+        random_state=args.random_state,
+        progress=None,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
+def _add_explain_dataset_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "explain-dataset",
+        help="prompt search: the instruction that best explains input/output pairs",
+        description="Search for the natural-language instruction that, put before each "
+        "input, makes a language model give the right output (iPrompt-style).",
+    )
+    p.add_argument("data", help="CSV / TSV / JSONL / parquet file of input/output pairs")
+    p.add_argument("--input-column", default="input")
+    p.add_argument("--output-column", default="output")
+    _add_lm_argument(p)
+    p.add_argument("--n-candidates", type=int, default=8, help="new candidates per round")
+    p.add_argument("--max-iterations", type=int, default=4)
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_explain_dataset)
+
+
+def _run_explain_dataset(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+    from glasstext.explain.iprompt import explain_dataset
+
+    inputs, outputs = datasets.read_labelled(args.data, args.input_column, args.output_column)
+    result = explain_dataset(
+        inputs,
+        outputs,
+        args.lm,
+        n_candidates=args.n_candidates,
+        max_iterations=args.max_iterations,
+        random_state=args.random_state,
+        progress=None,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
     return 0
 
 

@@ -702,6 +702,17 @@ def _read_labelled_file(
     return texts, labels
 
 
+def read_labelled(
+    path: str | Path, text_column: str, label_column: str
+) -> tuple[list[str], list[Any]]:
+    """The texts and raw label values (or outputs) of two columns of a file.
+
+    Raises ``ValueError`` for a missing file or column, empty or non-string
+    texts and missing labels (naming the rows), like :func:`load_file`.
+    """
+    return _read_labelled_file(Path(path), text_column, label_column)
+
+
 def read_texts(path: str | Path, text_column: str) -> list[str]:
     """The texts of one column of a CSV / TSV / JSONL / parquet file.
 

@@ -6,7 +6,11 @@
 2. Aug-Tree with the packaged SmolLM2 expanding its keywords, against the
    same tree without expansion: the tree printed as phrase sets, one review's
    decision path.
-3. Proto-LM, kept short for a CPU (MiniLM fine-tuned for two epochs on a few
+3. Explanations in words, by SmolLM2: a summary of what drives each class of
+   the Aug-Linear model; SASC on its "positive" output (which concepts it
+   responds to, each checked on texts the LM writes); a prompt search that
+   finds the rule behind country -> capital pairs.
+4. Proto-LM, kept short for a CPU (MiniLM fine-tuned for two epochs on a few
    hundred reviews): its prototypes, each a real training review, and one
    test review explained by the training reviews it resembles.
 """
@@ -38,6 +42,7 @@ def run_demo(
     out: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
     protolm: bool = True,
+    language: bool = True,
 ) -> dict[str, Any]:
     """Run the demo and return its figures.
 
@@ -53,6 +58,8 @@ def run_demo(
         Where to print (default: standard output).
     protolm : bool, default=True
         Include the (short) Proto-LM section.
+    language : bool, default=True
+        Include the section of explanations in words (summary, SASC, prompt search).
     """
     write = _printer(stream or sys.stdout)
     ds = load("rotten_tomatoes").subset(n_train, n_test)
@@ -103,6 +110,7 @@ def run_demo(
     if out is not None:
         write(f"model saved to {model.save(out)}")
     tree = _tree_section(ds.X_train, y_train, ds.X_test, y_test, write)
+    words = _language_section(model, ds.X_train, write) if language else {}
     proto: dict[str, Any] = {}
     if protolm:
         proto = _protolm_section(ds.X_train, y_train, ds.X_test, y_test, encoder, write)
@@ -112,6 +120,7 @@ def run_demo(
         "fit_seconds": fit_seconds,
         "n_ngrams": len(model.vocabulary_),
         **tree,
+        **words,
         **proto,
     }
 
@@ -138,6 +147,38 @@ def _tree_section(
     write(f"[true label: {y_test[i]}] {X_test[i]}")
     write(str(tree.explain(X_test[i])))
     return {"tree_accuracy": scores["llm"], "keyword_tree_accuracy": scores["none"]}
+
+
+_CAPITALS = [
+    ("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Egypt", "Cairo"),
+    ("Spain", "Madrid"), ("Germany", "Berlin"), ("Russia", "Moscow"), ("Greece", "Athens"),
+    ("Norway", "Oslo"), ("Poland", "Warsaw"), ("Austria", "Vienna"), ("Portugal", "Lisbon"),
+    ("Ireland", "Dublin"), ("Canada", "Ottawa"), ("Kenya", "Nairobi"), ("Peru", "Lima"),
+]  # fmt: skip
+
+
+def _language_section(model: AugLinearClassifier, X_train: list[str], write: Any) -> dict[str, Any]:
+    """Explanations in words, written by the packaged SmolLM2 and checked against data."""
+    from glasstext import explain_dataset, explain_module, summarize_model
+
+    write("\nExplanations in words, by SmolLM2-135M (small: read them with its scores)\n")
+    summary = summarize_model(model, context="movie reviews", k=12)
+    write(str(summary))
+    write("\nSASC: what does the model's 'positive' output respond to?\n")
+    sasc = explain_module(
+        model, X_train[:1500], output="positive", n_synthetic=4, max_ngrams=5000, progress=False
+    )
+    write(str(sasc))
+    write("\nPrompt search: which instruction explains country -> capital pairs?\n")
+    search = explain_dataset(
+        [c for c, _ in _CAPITALS], [p for _, p in _CAPITALS], max_iterations=2, progress=False
+    )
+    write(str(search))
+    return {
+        "sasc_best": sasc.best.text,
+        "sasc_best_score": sasc.best.score,
+        "prompt_search_best": search.best.prompt,
+    }
 
 
 def _protolm_section(

@@ -324,7 +324,7 @@ def test_to_dict_is_json_serialisable_and_str_lists_the_evidence(linear):
 def test_unsupported_and_unfitted_models_and_bad_arguments(linear):
     from sklearn.linear_model import LogisticRegression
 
-    with pytest.raises(TypeError, match="supports AugLinearClassifier.*got LogisticRegression"):
+    with pytest.raises(TypeError, match=r"supports AugLinearClassifier.*got LogisticRegression"):
         summarize_model(LogisticRegression(), ThemeLM())
     with pytest.raises(TypeError, match="got str"):
         summarize_model("model", ThemeLM())

@@ -226,7 +226,11 @@ def _split(n: int, n_search: int, n_test: int, rng: np.random.Generator) -> _Spl
     order = [int(i) for i in rng.permutation(n)]
     n_test = max(1, min(n_test, n // 4))
     n_search = max(1, min(n_search, (n - n_test) // 2))
-    test, search, rest = order[:n_test], order[n_test : n_test + n_search], order[n_test + n_search :]
+    test, search, rest = (
+        order[:n_test],
+        order[n_test : n_test + n_search],
+        order[n_test + n_search :],
+    )
     return _Splits(search=search, test=test, shots=rest or search)
 
 
@@ -270,15 +274,17 @@ class _Search:
     def _meta_prompt(self, template_index: int, start: str) -> str:
         shots = self._shots()
         if self.chat:
-            examples = "".join(f"Input: {self.inputs[i]}\nOutput: {self.outputs[i]}\n" for i in shots)
+            examples = "".join(
+                f"Input: {self.inputs[i]}\nOutput: {self.outputs[i]}\n" for i in shots
+            )
             return _CHAT_PROPOSAL.format(examples=examples, start="")
         meta, example, _ = _PROPOSAL_TEMPLATES[template_index]
-        examples = "".join(example.format(input=self.inputs[i], output=self.outputs[i]) for i in shots)
+        examples = "".join(
+            example.format(input=self.inputs[i], output=self.outputs[i]) for i in shots
+        )
         return meta.format(examples=examples, start=start)
 
-    def generate_candidates(
-        self, starts: list[tuple[int, str]], iteration: int
-    ) -> list[str]:
+    def generate_candidates(self, starts: list[tuple[int, str]], iteration: int) -> list[str]:
         """Candidates continuing each ``(template, start)``; the start is kept in the prompt."""
         prompts = [self._meta_prompt(t, start) for t, start in starts]
         answers = self.lm.generate(

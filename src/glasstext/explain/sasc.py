@@ -56,6 +56,7 @@ SUMMARY_PROMPT = (
     "Phrases: {phrases}\n"
     "Common theme:"
 )
+_SUMMARY_DEMO_ANSWERS = frozenset({"clothing", "tools"})
 CHAT_SUMMARY_PROMPT = (
     "Here is a list of phrases:\n{phrases}\n"
     "What is the common theme of these phrases? Answer with a few words only."
@@ -64,9 +65,21 @@ CHAT_SUMMARY_PROMPT = (
 # the synthetic-text prompts, rotated so each prompt variant shows different ones.
 _DEMOS = (
     ("clothing", "She wore a wool coat and a red scarf.", "He painted the fence pale green."),
-    ("tools", "He fixed the shelf with a hammer and a few nails.", "She smiled and read the letter again."),
-    ("furniture", "They moved the old sofa next to the oak bookcase.", "The meeting was moved to a later date."),
-    ("musical instruments", "The band played guitar and drums all night.", "They talked quietly while the kettle boiled."),
+    (
+        "tools",
+        "He fixed the shelf with a hammer and a few nails.",
+        "She smiled and read the letter again.",
+    ),
+    (
+        "furniture",
+        "They moved the old sofa next to the oak bookcase.",
+        "The meeting was moved to a later date.",
+    ),
+    (
+        "musical instruments",
+        "The band played guitar and drums all night.",
+        "They talked quietly while the kettle boiled.",
+    ),
 )
 CHAT_TEXT_WITH_PROMPT = "Write one short sentence about {concept}. Reply with the sentence only."
 CHAT_TEXT_WITHOUT_PROMPT = (
@@ -146,9 +159,10 @@ class ModuleResponse:
         k = values.shape[1]
         if self.output is None:
             if k > 2:
+                labels = f", or one of {list(self._classes)}" if self._classes else ""
                 raise ValueError(
                     f"the module returns {k} outputs per text: choose one with output= "
-                    f"(an index{', or one of ' + repr(list(self._classes)) if self._classes else ''})"
+                    f"(an index{labels})"
                 )
             return values[:, k - 1]
         return values[:, self._output_index(k)]
@@ -177,8 +191,10 @@ def _module_function(module: Any) -> tuple[Callable[[list[str]], Any], tuple[Any
             "a module is a function from texts to numbers; to explain a language "
             "model's output, wrap it, e.g. in glasstext.explain.LMScorer(lm, template, labels)"
         )
-    if isinstance(module, Scorer) or hasattr(module, "predict_proba") or hasattr(
-        module, "decision_function"
+    if (
+        isinstance(module, Scorer)
+        or hasattr(module, "predict_proba")
+        or hasattr(module, "decision_function")
     ):
         scorer = as_scorer(module)
         classes = scorer.classes
@@ -318,7 +334,7 @@ def corpus_ngrams(
     low, high = check_ngram_range(ngram_range)
     doc_freq: Counter[str] = Counter()
     for text in corpus:
-        doc_freq.update(set(extract_ngrams(text, (low, high))))
+        doc_freq.update(dict.fromkeys(extract_ngrams(text, (low, high)), 1))  # corpus order
     words = [g for g in doc_freq if " " not in g] if low == 1 else []
     longer = sorted(
         (g for g, c in doc_freq.items() if " " in g and c >= 2),
@@ -359,14 +375,12 @@ def _propose(
     evidence: dict[str, dict[str, float]] = {}
     for answer, subset in zip(answers, subsets, strict=True):
         concept = clean_concept(answer)
-        if not concept:
-            continue
+        if not concept or (not chat and concept in _SUMMARY_DEMO_ANSWERS):
+            continue  # empty, or a copy of a worked example's answer
         counts[concept] += 1
         evidence.setdefault(concept, {}).update(subset)
     ranked = sorted(counts, key=lambda c: -counts[c])  # stable: first proposed wins ties
-    return [
-        (c, counts[c], sorted(evidence[c].items(), key=lambda kv: -kv[1])[:10]) for c in ranked
-    ]
+    return [(c, counts[c], sorted(evidence[c].items(), key=lambda kv: -kv[1])[:10]) for c in ranked]
 
 
 # -- step 3: synthetic texts and scores ------------------------------------------------------
@@ -403,9 +417,7 @@ def _synthetic_texts(
     without_texts: list[list[str]] = [[] for _ in concepts]
     for round_ in sorted({r for _, r in slots}):
         variants = [v for v, r in slots if r == round_]
-        prompts = [
-            p for c in concepts for v in variants for p in _text_prompts(c, v, chat)
-        ]
+        prompts = [p for c in concepts for v in variants for p in _text_prompts(c, v, chat)]
         outputs = lm.generate(
             prompts, max_new_tokens=32, temperature=0.8, seed=seed + round_, chat=chat, stop="\n"
         )

@@ -7,7 +7,12 @@ from explain.nl_fakes import FOOD, ThemeLM, food_corpus, food_module, unreachabl
 from glasstext import explain_module
 from glasstext.backends.openai_compat import LMServerError
 from glasstext.explain.nl import ExplanationError
-from glasstext.explain.sasc import ModuleResponse, corpus_ngrams, score_explanations
+from glasstext.explain.sasc import (
+    ModuleResponse,
+    corpus_ngrams,
+    score_explanations,
+    top_responses,
+)
 
 
 def run(lm=None, **kwargs):
@@ -148,3 +153,12 @@ def test_packaged_lm_explains_a_food_detector():
     result = explain_module(food_module, corpus, n_summaries=3, n_synthetic=4, progress=False)
     control = score_explanations(food_module, ["sports"], scale=result.scale, n_synthetic=4)[0]
     assert result.best.score > control.score
+
+
+def test_top_responses_skip_the_floor_and_prefer_short_ngrams():
+    ngrams = ["the goal", "a", "goal", "is", "team", "big team win", "of", "to", "it"]
+    responses = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0])
+    top = top_responses(ngrams, responses, 10)
+    assert [g for g, _ in top] == ["big team win", "goal", "team", "the goal"]
+    flat = top_responses(["a", "b"], np.zeros(2), 5)  # nothing above the median: keep all
+    assert [g for g, _ in flat] == ["a", "b"]

@@ -345,6 +345,22 @@ def corpus_ngrams(
     return (words + longer)[:max_ngrams]
 
 
+def top_responses(ngrams: Sequence[str], responses: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The ``k`` n-grams the module responds to most, above its median response.
+
+    A module that responds to few n-grams (a keyword detector) would otherwise
+    fill the list with n-grams at its floor ("a", "is"), which says nothing
+    about it and misleads the summaries. Equal responses go to the shorter
+    n-gram first: "goal" is cleaner evidence than "the goal".
+    """
+    median = float(np.median(responses))
+    above = np.flatnonzero(responses > median)
+    pool = above if above.size else np.arange(len(ngrams))
+    lengths = np.array([ngrams[int(i)].count(" ") for i in pool])
+    order = pool[np.lexsort((lengths, -responses[pool]))][:k]
+    return [(ngrams[int(i)], float(responses[int(i)])) for i in order]
+
+
 # -- step 2: summaries ----------------------------------------------------------------------
 
 
@@ -557,7 +573,8 @@ def explain_module(
     max_ngrams : int, default=10000
         Most n-grams scored by the module (see :func:`corpus_ngrams`).
     n_top_ngrams : int, default=30
-        The n-grams with the highest responses that summaries are drawn from.
+        The n-grams with the highest responses (above the median response)
+        that summaries are drawn from; see :func:`top_responses`.
     n_summaries : int, default=5
         Random subsets of the top n-grams the LM summarizes (one call each).
     subset_size : int, default=15
@@ -615,8 +632,7 @@ def explain_module(
         raise ValueError(
             "the module gives every corpus n-gram the same response: there is nothing to explain"
         )
-    order = np.argsort(-responses, kind="stable")[:n_top_ngrams]
-    top = [(ngrams[int(i)], float(responses[int(i)])) for i in order]
+    top = top_responses(ngrams, responses, n_top_ngrams)
     _advance(bar, "summarize")
 
     rng = np.random.default_rng(seed)

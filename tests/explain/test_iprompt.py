@@ -113,3 +113,11 @@ def test_packaged_lm_search_runs_end_to_end():
     )
     assert result.prompts and result.best.test_accuracy is not None
     assert result.baseline.test_loglik is not None
+
+
+def test_chat_mode_proposes_with_an_instruction():
+    lm = AdditionLM()
+    result = run(lm, chat=True, max_iterations=2)
+    assert "add" in result.best.prompt.lower()
+    proposals = [p for p in lm.prompts if not p.endswith("Output:")]
+    assert proposals and all(p.endswith("Reply with the instruction only.") for p in proposals)

@@ -162,3 +162,16 @@ def test_top_responses_skip_the_floor_and_prefer_short_ngrams():
     assert [g for g, _ in top] == ["big team win", "goal", "team", "the goal"]
     flat = top_responses(["a", "b"], np.zeros(2), 5)  # nothing above the median: keep all
     assert [g for g, _ in flat] == ["a", "b"]
+
+
+def test_a_regressor_is_explained_through_its_prediction():
+    class Regressor:
+        _estimator_type = "regressor"
+
+        def predict(self, texts):
+            return np.array([5.0 * ("pizza" in t) - 2.0 for t in texts])
+
+        def decision_function(self, texts):
+            raise AssertionError("a regressor's prediction is used as it is")
+
+    assert ModuleResponse(Regressor())(["pizza", "car"]).tolist() == [3.0, -2.0]

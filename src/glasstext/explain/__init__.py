@@ -1,4 +1,10 @@
-"""Explanations of any text classifier: LIME, KernelSHAP, occlusion, proxies, metrics.
+"""Explanations of any text classifier, and explanations in words.
+
+Word attributions: LIME, KernelSHAP, occlusion, proxies, faithfulness metrics.
+In words: :func:`explain_module` (SASC: what a text module responds to),
+:func:`explain_dataset` (prompt search: the instruction behind input/output
+pairs) and :func:`summarize_model` (what drives each class of an Aug-Linear or
+Aug-Tree model); see ``docs/nl_explanations.md``.
 
 Every explainer is built on a scorer - a model that maps texts to class
 probabilities (see :mod:`glasstext.explain.scorers`) - or on anything
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 from glasstext.explain.attribution import Attribution, ProxyReport
 from glasstext.explain.base import Explainer
+from glasstext.explain.iprompt import DatasetExplanation, PromptCandidate, explain_dataset
 from glasstext.explain.kernelshap import KernelShapExplainer
 from glasstext.explain.lime import LimeExplainer
 from glasstext.explain.metrics import (
@@ -31,8 +38,16 @@ from glasstext.explain.metrics import (
     sufficiency,
     top_k_agreement,
 )
+from glasstext.explain.nl import ExplanationError
 from glasstext.explain.occlusion import OcclusionExplainer
 from glasstext.explain.proxy import ProxyExplainer
+from glasstext.explain.sasc import (
+    ConceptExplanation,
+    ModuleExplanation,
+    ModuleResponse,
+    explain_module,
+    score_explanations,
+)
 from glasstext.explain.scorers import (
     SENTIMENT_LABELS,
     SENTIMENT_TEMPLATE,
@@ -42,28 +57,41 @@ from glasstext.explain.scorers import (
     Scorer,
     as_scorer,
 )
+from glasstext.explain.summaries import ClassSummary, ModelSummary, summarize_model
 
 __all__ = [
     "SENTIMENT_LABELS",
     "SENTIMENT_TEMPLATE",
     "Attribution",
     "CallableScorer",
+    "ClassSummary",
+    "ConceptExplanation",
+    "DatasetExplanation",
     "EstimatorScorer",
     "Explainer",
+    "ExplanationError",
     "Faithfulness",
     "KernelShapExplainer",
     "LMScorer",
     "LimeExplainer",
+    "ModelSummary",
+    "ModuleExplanation",
+    "ModuleResponse",
     "OcclusionExplainer",
+    "PromptCandidate",
     "ProxyExplainer",
     "ProxyReport",
     "Scorer",
     "as_scorer",
     "comprehensiveness",
     "deletion_auc",
+    "explain_dataset",
+    "explain_module",
     "faithfulness",
     "insertion_auc",
     "rank_agreement",
+    "score_explanations",
     "sufficiency",
+    "summarize_model",
     "top_k_agreement",
 ]

@@ -37,7 +37,14 @@ import numpy as np
 
 from glasstext.backends.lm import LanguageModel
 from glasstext.backends.runtime import show_progress
-from glasstext.explain.nl import ExplanationError, UsageMeter, clean_sentence, resolve_lm
+from glasstext.explain.nl import (
+    ExplanationError,
+    UsageMeter,
+    check_positive_int,
+    check_seed,
+    clean_sentence,
+    resolve_lm,
+)
 from glasstext.validation import check_texts
 
 __all__ = ["DatasetExplanation", "PromptCandidate", "explain_dataset"]
@@ -309,6 +316,8 @@ class _Search:
 
     def mutation_starts(self, kept: list[PromptCandidate], n: int) -> list[tuple[int, str]]:
         """Kept prompts cut at a random word, to be continued from new examples."""
+        if self.chat:  # a chat answer cannot be made to continue a given start: resample
+            return self.fresh_starts(n)
         starts = []
         for j in range(n):
             words = kept[j % len(kept)].prompt.split()
@@ -473,10 +482,8 @@ def explain_dataset(
         ("n_test", n_test),
         ("n_final", n_final),
     ]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if isinstance(random_state, bool) or not isinstance(random_state, int):
-        raise TypeError(f"random_state must be an int, got {random_state!r}")
+        check_positive_int(value, name)
+    random_state = check_seed(random_state)
     model = resolve_lm(lm)
     meter = UsageMeter(model)
     rng = np.random.default_rng(random_state)

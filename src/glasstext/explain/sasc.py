@@ -35,7 +35,14 @@ import numpy as np
 
 from glasstext.backends.lm import LanguageModel
 from glasstext.backends.runtime import show_progress
-from glasstext.explain.nl import ExplanationError, UsageMeter, clean_concept, resolve_lm
+from glasstext.explain.nl import (
+    ExplanationError,
+    UsageMeter,
+    check_positive_int,
+    check_seed,
+    clean_concept,
+    resolve_lm,
+)
 from glasstext.text import NgramRange, check_ngram_range, extract_ngrams
 from glasstext.validation import check_texts
 
@@ -97,8 +104,9 @@ class ModuleResponse:
     ----------
     module : callable, estimator or Scorer
         A function from a list of texts to an array of shape ``(n,)`` or
-        ``(n, k)``; or an estimator with ``predict_proba``/``decision_function``
-        (its class probabilities are used, see :func:`~glasstext.explain.as_scorer`).
+        ``(n, k)``; a regressor (its ``predict``); or a classifier with
+        ``predict_proba``/``decision_function`` (its class probabilities, see
+        :func:`~glasstext.explain.as_scorer`).
     output : int, str or None, default=None
         Which column of a two-dimensional output is the module: an index, or a
         class label of a scorer that has class names. ``None`` takes the only
@@ -115,9 +123,7 @@ class ModuleResponse:
     def __init__(self, module: Any, output: int | str | None = None, batch_size: int = 256) -> None:
         self.module = module
         self.output = output
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.batch_size = batch_size
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         self.n_calls = 0
         self._fn, self._classes = _module_function(module)
 
@@ -191,6 +197,8 @@ def _module_function(module: Any) -> tuple[Callable[[list[str]], Any], tuple[Any
             "a module is a function from texts to numbers; to explain a language "
             "model's output, wrap it, e.g. in glasstext.explain.LMScorer(lm, template, labels)"
         )
+    if getattr(module, "_estimator_type", None) == "regressor" and hasattr(module, "predict"):
+        return module.predict, None  # its prediction itself, not squashed into a probability
     if (
         isinstance(module, Scorer)
         or hasattr(module, "predict_proba")
@@ -488,9 +496,9 @@ def score_explanations(
         [(str(e), 0, []) for e in check_texts(explanations, "explanations")],
         resolve_lm(lm),
         scale,
-        _check_positive(n_synthetic, "n_synthetic"),
+        check_positive_int(n_synthetic, "n_synthetic"),
         chat,
-        _seed_of(random_state),
+        check_seed(random_state),
     )
 
 
@@ -616,8 +624,8 @@ def explain_module(
         ("max_explanations", max_explanations),
         ("n_synthetic", n_synthetic),
     ]:
-        _check_positive(value, name)
-    seed = _seed_of(random_state)
+        check_positive_int(value, name)
+    seed = check_seed(random_state)
     model = resolve_lm(lm)
     meter = UsageMeter(model)
     respond = ModuleResponse(module, output, batch_size)
@@ -658,18 +666,6 @@ def explain_module(
         lm_usage=meter.spent(),
         seconds=meter.seconds(),
     )
-
-
-def _check_positive(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
-def _seed_of(random_state: Any) -> int:
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
-        raise TypeError(f"random_state must be an int, got {random_state!r}")
-    return int(random_state)
 
 
 def _steps_bar(progress: bool | None) -> Any:

@@ -36,7 +36,6 @@ SmolLM2-135M-Instruct continues this far more reliably than a chat request.
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.lm import LanguageModel
-from glasstext.explain.nl import UsageMeter, clean_concept, resolve_lm
+from glasstext.explain.nl import UsageMeter, check_positive_int, clean_concept, resolve_lm
 from glasstext.io import python_scalar
 
 __all__ = [
@@ -258,8 +257,8 @@ def summarize_model(
         The language-model server failed (backend errors are not swallowed).
     """
     kind, task = _model_kind(model)
-    k = _positive_int(k, "k")
-    max_new_tokens = _positive_int(max_new_tokens, "max_new_tokens")
+    k = check_positive_int(k, "k")
+    max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
     if context is not None and not isinstance(context, str):
         raise TypeError(f"context must be a str or None, got {type(context).__name__}")
     context = context.strip() if context else None
@@ -322,18 +321,6 @@ def _model_kind(model: Any) -> tuple[str, str]:
         "summarize_model supports AugLinearClassifier, AugLinearRegressor, "
         f"AugTreeClassifier and AugTreeRegressor models, got {type(model).__name__}"
     )
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be >= 1, got {number}")
-    return int(number)
 
 
 def _linear_evidence(model: Any, k: int, task: str) -> list[tuple[Any, Evidence]]:

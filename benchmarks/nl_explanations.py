@@ -51,7 +51,7 @@ import numpy as np
 from glasstext import explain_dataset, explain_module
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import get_encoder
-from glasstext.backends.lm import LocalCausalLM, release_models
+from glasstext.backends.lm import LocalCausalLM, release_models, usage_delta
 from glasstext.datasets import load
 from glasstext.explain.sasc import score_explanations
 from glasstext.text import PhraseMatcher, tokenize
@@ -253,7 +253,7 @@ def run_modules(lm: LocalCausalLM, texts: list[str], encoder: Any, quick: bool) 
             "unrelated_control": {"text": UNRELATED, "score": control.score},
             "top_ngrams": [g for g, _ in result.top_ngrams[:10]],
             "module_calls": result.module_calls,
-            "lm_usage": _delta(before, lm.usage()),
+            "lm_usage": usage_delta(before, lm.usage()),
             "seconds": round(seconds, 1),
         }
         print(f"  module {name}: rank {rank}; {[e.text for e in result.explanations]}", flush=True)
@@ -292,15 +292,11 @@ def run_datasets(lm: LocalCausalLM, encoder: Any, quick: bool) -> dict[str, Any]
             "n_candidates": len(result.prompts),
             "n_iterations": result.n_iterations,
             "n_test": result.n_test,
-            "lm_usage": _delta(before, lm.usage()),
+            "lm_usage": usage_delta(before, lm.usage()),
             "seconds": round(seconds, 1),
         }
         print(f"  dataset {name}: {best.prompt!r} acc {best.test_accuracy}", flush=True)
     return out
-
-
-def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: after[k] - before.get(k, 0) for k in after}
 
 
 def _calls(usage: dict[str, int]) -> int:

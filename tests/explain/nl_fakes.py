@@ -32,17 +32,18 @@ def food_module(texts: list[str]) -> np.ndarray:
     return np.asarray(PhraseMatcher(FOOD).matrix(texts).sum(axis=1), dtype=float).ravel()
 
 
-class ThemeLM(LanguageModel):
-    """Answers SASC prompts: names food when it sees food words, writes texts about a topic."""
+class _ScriptedLM(LanguageModel):
+    """A fake LM that answers each prompt by a rule (``_answer``) and records the prompts."""
 
-    def __init__(self, cache=False, answer=None):
+    name = "scripted"
+
+    def __init__(self, cache=False):
         super().__init__(cache=cache)
-        self.answer = answer  # a fixed answer to every summary prompt, when given
         self.prompts: list[str] = []
 
     @property
     def identity(self) -> str:
-        return "scripted-themes"
+        return self.name
 
     def _output_settings(self):
         return {}
@@ -50,6 +51,19 @@ class ThemeLM(LanguageModel):
     def _generate_uncached(self, prompts, request):
         self.prompts.extend(prompts)
         return [self._answer(p, request.seed or 0) for p in prompts]
+
+    def _answer(self, prompt: str, seed: int) -> str:
+        raise NotImplementedError
+
+
+class ThemeLM(_ScriptedLM):
+    """Answers SASC prompts: names food when it sees food words, writes texts about a topic."""
+
+    name = "scripted-themes"
+
+    def __init__(self, cache=False, answer=None):
+        super().__init__(cache=cache)
+        self.answer = answer  # a fixed answer to every summary prompt, when given
 
     def _answer(self, prompt: str, seed: int) -> str:
         if prompt.endswith("Common theme:"):
@@ -75,24 +89,14 @@ def _last_input(prompt: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-class AdditionLM(LanguageModel):
+class AdditionLM(_ScriptedLM):
     """Proposes prompts (some about adding) and prefers correct sums after an 'add' prompt."""
+
+    name = "scripted-addition"
 
     def __init__(self, cache=False, empty=False):
         super().__init__(cache=cache)
         self.empty = empty
-        self.prompts: list[str] = []
-
-    @property
-    def identity(self) -> str:
-        return "scripted-addition"
-
-    def _output_settings(self):
-        return {}
-
-    def _generate_uncached(self, prompts, request):
-        self.prompts.extend(prompts)
-        return [self._answer(p, request.seed or 0) for p in prompts]
 
     def _answer(self, prompt: str, seed: int) -> str:
         if self.empty:

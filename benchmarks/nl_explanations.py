@@ -53,6 +53,7 @@ from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import get_encoder
 from glasstext.backends.lm import LocalCausalLM, release_models, usage_delta
 from glasstext.datasets import load
+from glasstext.explain.nl import ExplanationError
 from glasstext.explain.sasc import score_explanations
 from glasstext.text import PhraseMatcher, tokenize
 
@@ -221,10 +222,23 @@ def run_modules(lm: LocalCausalLM, texts: list[str], encoder: Any, quick: bool) 
     for name, module in found.items():
         before = lm.usage()
         started = time.perf_counter()
-        result = explain_module(
-            module, texts, lm=lm, random_state=SEED, progress=False,
-            max_ngrams=3000 if quick else 10_000,
-        )  # fmt: skip
+        try:
+            result = explain_module(
+                module, texts, lm=lm, random_state=SEED, progress=False,
+                max_ngrams=3000 if quick else 10_000,
+            )  # fmt: skip
+        except ExplanationError as exc:  # the LM proposed nothing usable: a miss, recorded
+            out[name] = {
+                "planted_concept_rank": None,
+                "in_top_3": False,
+                "error": str(exc),
+                "explanations": [],
+                "top_explanation_score": None,
+                "lm_usage": usage_delta(before, lm.usage()),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            print(f"  module {name}: {exc}", flush=True)
+            continue
         control = score_explanations(
             module, [UNRELATED], lm=lm, scale=result.scale, random_state=SEED
         )[0]
@@ -311,9 +325,11 @@ def summarise_lm(modules_out: dict[str, Any], datasets_out: dict[str, Any]) -> d
         "planted_ranked_first": sum(r == 1 for r in ranks),
         "planted_found_at_all": sum(r is not None for r in ranks),
         "top_beats_unrelated_control": sum(
-            m["top_explanation_score"] > m["unrelated_control"]["score"]
+            m["top_explanation_score"] is not None
+            and m["top_explanation_score"] > m["unrelated_control"]["score"]
             for m in modules_out.values()
         ),
+        "no_usable_explanation": sum("error" in m for m in modules_out.values()),
         "target_top3_for_half": sum(r is not None and r <= 3 for r in ranks) >= len(ranks) / 2,
         "datasets": len(datasets_out),
         "best_prompt_states_rule": sum(d["states_rule"] for d in datasets_out.values()),

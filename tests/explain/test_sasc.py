@@ -11,6 +11,7 @@ from glasstext.explain.sasc import (
     ModuleResponse,
     corpus_ngrams,
     score_explanations,
+    summary_prompt,
     top_responses,
 )
 
@@ -77,9 +78,19 @@ def test_corpus_ngrams_keep_every_word_first_and_frequent_phrases():
     assert corpus_ngrams(["one two three"], (1, 1), 2) == ["one", "two"]
 
 
-def test_an_lm_without_usable_answers_is_a_clear_error():
+@pytest.mark.parametrize("answer", ["  ...", " clothing", " Tools.", " pizza, bread, soup"])
+def test_an_lm_without_usable_answers_is_a_clear_error(answer):
+    # empty; a copy of a worked example's answer; the listed phrases read back
     with pytest.raises(ExplanationError, match="no usable explanation"):
-        run(ThemeLM(answer="  ..."))
+        run(ThemeLM(answer=answer))
+
+
+def test_summary_prompts_rotate_their_worked_examples():
+    first, second = summary_prompt(["a", "b"], 0), summary_prompt(["a", "b"], 1)
+    assert first.index("clothing") < first.index("tools")
+    assert second.index("tools") < second.index("clothing")
+    assert first.endswith("Phrases: a, b\nCommon theme:")
+    assert summary_prompt(["a", "b"], chat=True).startswith("Here is a list of phrases:\na\nb")
 
 
 def test_a_failing_lm_backend_surfaces_its_error():

@@ -25,7 +25,7 @@ __all__ = [
     "check_seed",
     "clean_concept",
     "clean_sentence",
-    "random_subsets",
+    "repeats_phrases",
     "resolve_lm",
 ]
 
@@ -100,6 +100,14 @@ def clean_concept(answer: str, max_words: int = 8) -> str:
     return " ".join(words).strip(" ,;:").lower()
 
 
+def repeats_phrases(answer: str, phrases: Sequence[str]) -> bool:
+    """Whether an answer only reads back the listed phrases ("2002, ten, 1999") instead of
+    naming what they share: at least two of its comma-separated items are listed phrases."""
+    listed = {p.strip().lower() for p in phrases}
+    items = [item.strip().lower() for item in answer.split(",") if item.strip()]
+    return len(items) >= 2 and sum(item in listed for item in items) >= 2
+
+
 def clean_sentence(answer: str) -> str:
     """The first line of an answer, whitespace collapsed, quotes removed, capitalised.
 
@@ -112,18 +120,6 @@ def clean_sentence(answer: str) -> str:
     if not text:
         return ""
     return text[0].upper() + text[1:]
-
-
-def random_subsets(
-    items: Sequence[Any], n_subsets: int, size: int, rng: np.random.Generator
-) -> list[list[Any]]:
-    """``n_subsets`` random subsets of ``items`` (each without repeats), in the items' order."""
-    size = min(size, len(items))
-    subsets = []
-    for _ in range(n_subsets):
-        picked = np.sort(rng.choice(len(items), size=size, replace=False))
-        subsets.append([items[int(i)] for i in picked])
-    return subsets
 
 
 class UsageMeter:

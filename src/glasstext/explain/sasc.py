@@ -41,6 +41,7 @@ from glasstext.explain.nl import (
     check_positive_int,
     check_seed,
     clean_concept,
+    repeats_phrases,
     resolve_lm,
 )
 from glasstext.text import NgramRange, check_ngram_range, extract_ngrams
@@ -53,40 +54,52 @@ __all__ = [
     "ModuleResponse",
     "explain_module",
     "score_explanations",
+    "summary_prompt",
 ]
 
-SUMMARY_PROMPT = (
-    "Phrases: shirt, wool coat, jeans, a pair of socks, leather jacket\n"
-    "Common theme: clothing\n\n"
-    "Phrases: hammer, screwdriver, drill, wrench, a saw\n"
-    "Common theme: tools\n\n"
-    "Phrases: {phrases}\n"
-    "Common theme:"
-)
-_SUMMARY_DEMO_ANSWERS = frozenset({"clothing", "tools"})
-CHAT_SUMMARY_PROMPT = (
-    "Here is a list of phrases:\n{phrases}\n"
-    "What is the common theme of these phrases? Answer with a few words only."
-)
-# (topic, a sentence about it, a sentence not about it): the worked examples of
-# the synthetic-text prompts, rotated so each prompt variant shows different ones.
+
+@dataclass(frozen=True)
+class _Demo:
+    """A worked example of the completion prompts: a topic, phrases and sentences."""
+
+    topic: str
+    phrases: str
+    about: str
+    not_about: str
+
+
+# Rotated so each prompt shows them in another order: a small base model tends
+# to copy the answer of one fixed example; an answer that copies any is dropped.
 _DEMOS = (
-    ("clothing", "She wore a wool coat and a red scarf.", "He painted the fence pale green."),
-    (
+    _Demo(
+        "clothing",
+        "shirt, wool coat, jeans, a pair of socks, leather jacket",
+        "She wore a wool coat and a red scarf.",
+        "He painted the fence pale green.",
+    ),
+    _Demo(
         "tools",
+        "hammer, screwdriver, drill, wrench, a saw",
         "He fixed the shelf with a hammer and a few nails.",
         "She smiled and read the letter again.",
     ),
-    (
+    _Demo(
         "furniture",
+        "sofa, oak table, bookshelf, armchair, a bed frame",
         "They moved the old sofa next to the oak bookcase.",
         "The meeting was moved to a later date.",
     ),
-    (
+    _Demo(
         "musical instruments",
+        "violin, piano, drums, an electric guitar, flute",
         "The band played guitar and drums all night.",
         "They talked quietly while the kettle boiled.",
     ),
+)
+_DEMO_TOPICS = frozenset(d.topic for d in _DEMOS)
+CHAT_SUMMARY_PROMPT = (
+    "Here is a list of phrases:\n{phrases}\n"
+    "What is the common theme of these phrases? Answer with a few words only."
 )
 CHAT_TEXT_WITH_PROMPT = "Write one short sentence about {concept}. Reply with the sentence only."
 CHAT_TEXT_WITHOUT_PROMPT = (
@@ -372,10 +385,23 @@ def top_responses(ngrams: Sequence[str], responses: np.ndarray, k: int) -> list[
 # -- step 2: summaries ----------------------------------------------------------------------
 
 
-def _summary_prompts(subsets: list[list[str]], chat: bool) -> list[str]:
-    template = CHAT_SUMMARY_PROMPT if chat else SUMMARY_PROMPT
-    joiner = "\n" if chat else ", "
-    return [template.format(phrases=joiner.join(s)) for s in subsets]
+def _rotated_demos(variant: int, n: int) -> list[_Demo]:
+    return [_DEMOS[(variant + j) % len(_DEMOS)] for j in range(n)]
+
+
+def summary_prompt(phrases: Sequence[str], variant: int = 0, chat: bool = False) -> str:
+    """The prompt asking for the common theme of ``phrases``.
+
+    In completion mode (the default) it shows the four worked examples, in an
+    order set by ``variant``, then ``Phrases: ...`` and ``Common theme:``.
+    """
+    if chat:
+        return CHAT_SUMMARY_PROMPT.format(phrases="\n".join(phrases))
+    demos = "".join(
+        f"Phrases: {d.phrases}\nCommon theme: {d.topic}\n\n"
+        for d in _rotated_demos(variant, len(_DEMOS))
+    )
+    return demos + f"Phrases: {', '.join(phrases)}\nCommon theme:"
 
 
 def _propose(
@@ -390,7 +416,7 @@ def _propose(
     size = min(subset_size, len(top))
     subsets = [[top[int(i)] for i in rng.permutation(len(top))[:size]] for _ in range(n_summaries)]
     answers = lm.generate(
-        _summary_prompts([[g for g, _ in s] for s in subsets], chat),
+        [summary_prompt([g for g, _ in s], j, chat) for j, s in enumerate(subsets)],
         max_new_tokens=16,
         chat=chat,
         stop="\n",
@@ -398,9 +424,10 @@ def _propose(
     counts: Counter[str] = Counter()
     evidence: dict[str, dict[str, float]] = {}
     for answer, subset in zip(answers, subsets, strict=True):
+        subset_phrases = [g for g, _ in subset]
         concept = clean_concept(answer)
-        if not concept or (not chat and concept in _SUMMARY_DEMO_ANSWERS):
-            continue  # empty, or a copy of a worked example's answer
+        if not concept or concept in _DEMO_TOPICS or repeats_phrases(concept, subset_phrases):
+            continue  # empty, a worked example's answer, or the list read back
         counts[concept] += 1
         evidence.setdefault(concept, {}).update(subset)
     ranked = sorted(counts, key=lambda c: -counts[c])  # stable: first proposed wins ties
@@ -417,9 +444,9 @@ def _text_prompts(concept: str, variant: int, chat: bool) -> tuple[str, str]:
             CHAT_TEXT_WITH_PROMPT.format(concept=concept),
             CHAT_TEXT_WITHOUT_PROMPT.format(concept=concept),
         )
-    demos = [_DEMOS[(variant + j) % len(_DEMOS)] for j in range(2)]
-    about = "".join(f"Topic: {t}\nSentence: {s}\n\n" for t, s, _ in demos)
-    not_about = "".join(f"A sentence not about {t}: {s}\n\n" for t, _, s in demos)
+    demos = _rotated_demos(variant, 2)
+    about = "".join(f"Topic: {d.topic}\nSentence: {d.about}\n\n" for d in demos)
+    not_about = "".join(f"A sentence not about {d.topic}: {d.not_about}\n\n" for d in demos)
     return (
         about + f"Topic: {concept}\nSentence:",
         not_about + f"A sentence not about {concept}:",

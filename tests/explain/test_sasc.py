@@ -186,3 +186,20 @@ def test_a_regressor_is_explained_through_its_prediction():
             raise AssertionError("a regressor's prediction is used as it is")
 
     assert ModuleResponse(Regressor())(["pizza", "car"]).tolist() == [3.0, -2.0]
+
+
+def test_the_same_items_in_another_order_are_one_candidate():
+    class TwoOrders(ThemeLM):
+        n_answered = 0
+
+        def _answer(self, prompt, seed):
+            if prompt.endswith("Common theme:"):
+                self.n_answered += 1
+                return " food, meals" if self.n_answered % 2 else " meals, food"
+            return super()._answer(prompt, seed)
+
+    lm = TwoOrders()
+    result = run(lm)
+    assert lm.n_answered == 5
+    assert len(result.explanations) == 1
+    assert result.best.n_proposals == 5 and result.best.text == "food, meals"

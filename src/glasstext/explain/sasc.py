@@ -423,11 +423,14 @@ def _propose(
     )
     counts: Counter[str] = Counter()
     evidence: dict[str, dict[str, float]] = {}
+    first_form: dict[frozenset[str], str] = {}
     for answer, subset in zip(answers, subsets, strict=True):
         subset_phrases = [g for g, _ in subset]
         concept = clean_concept(answer)
         if not concept or concept in _DEMO_TOPICS or repeats_phrases(concept, subset_phrases):
             continue  # empty, a worked example's answer, or the list read back
+        # "beauty, art" and "art, beauty" are one candidate, named as first proposed
+        concept = first_form.setdefault(frozenset(i.strip() for i in concept.split(",")), concept)
         counts[concept] += 1
         evidence.setdefault(concept, {}).update(subset)
     ranked = sorted(counts, key=lambda c: -counts[c])  # stable: first proposed wins ties

@@ -336,21 +336,24 @@ class _Search:
         head = f"{prompt}\n\n" if prompt else ""
         return [head + EXAMPLE_TEMPLATE.format(input=self.inputs[i]) for i in rows]
 
+    def logliks(self, prompts: list[str], rows: list[int]) -> list[float]:
+        """Mean log-probability of the correct outputs after each prompt (one batched call)."""
+        contexts = [c for p in prompts for c in self._contexts(p, rows)]
+        outputs = [" " + self.outputs[i] for _ in prompts for i in rows]
+        values = self.lm.pair_logprobs(contexts, outputs).reshape(len(prompts), len(rows))
+        return [float(v) for v in values.mean(axis=1)]
+
     def loglik(self, prompt: str, rows: list[int]) -> float:
-        values = self.lm.pair_logprobs(
-            self._contexts(prompt, rows), [" " + self.outputs[i] for i in rows]
-        )
-        return float(values.mean())
+        return self.logliks([prompt], rows)[0]
 
     def score_new(self, prompts: list[str], iteration: int, origin: str) -> None:
-        for prompt in prompts:
-            if prompt not in self.scored:
-                self.scored[prompt] = PromptCandidate(
-                    prompt=prompt,
-                    score=self.loglik(prompt, self.splits.search),
-                    iteration=iteration,
-                    origin=origin,
-                )
+        new = [p for p in dict.fromkeys(prompts) if p not in self.scored]
+        if not new:
+            return
+        for prompt, score in zip(new, self.logliks(new, self.splits.search), strict=True):
+            self.scored[prompt] = PromptCandidate(
+                prompt=prompt, score=score, iteration=iteration, origin=origin
+            )
 
     def ranked(self) -> list[PromptCandidate]:
         return sorted(self.scored.values(), key=lambda c: -c.score)

@@ -105,7 +105,7 @@ class AdditionLM(_ScriptedLM):
             a, b = _last_input(prompt)
             return str(a + b) if "add" in prompt.split("Input:")[0].lower() else "0"
         ideas = ["add the two numbers.", "write a short poem.", "count the letters."]
-        return " " + ideas[(len(prompt) + seed) % len(ideas)]
+        return ideas[(len(prompt) + seed) % len(ideas)]  # backends strip answers
 
     def _continuation_logprobs_uncached(self, pairs, chat):
         values = []

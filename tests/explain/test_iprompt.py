@@ -121,3 +121,13 @@ def test_chat_mode_proposes_with_an_instruction():
     assert "add" in result.best.prompt.lower()
     proposals = [p for p in lm.prompts if not p.endswith("Output:")]
     assert proposals and all(p.endswith("Reply with the instruction only.") for p in proposals)
+
+
+def test_proposal_prompts_end_without_a_trailing_space():
+    # a prompt ending in a space made the real BPE models answer with an empty line
+    lm = AdditionLM()
+    run(lm, max_iterations=3, patience=3)
+    proposals = [p for p in lm.prompts if not p.endswith("Output:")]
+    assert proposals and not any(p[-1].isspace() for p in proposals)
+    mutations = [p for p in proposals if not p.endswith(("Given an input,", "instruction was:"))]
+    assert mutations  # continued from a cut candidate, e.g. "... Given an input, add the"

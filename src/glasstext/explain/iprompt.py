@@ -52,17 +52,18 @@ __all__ = ["DatasetExplanation", "PromptCandidate", "explain_dataset"]
 # How an example is shown to the model when a prompt is scored.
 EXAMPLE_TEMPLATE = "Input: {input}\nOutput:"
 
-# Proposal prompts. Each shows examples and ends where the instruction starts;
-# ``{start}`` is empty for a fresh proposal and a cut candidate for a mutation.
-# The worked example (plurals) is unlike the benchmark's rules; a proposal that
-# merely copies it is dropped.
+# Proposal prompts. Each shows examples and ends where the instruction starts:
+# right after its lead, with no trailing space (a prompt ending in a space
+# makes a BPE model answer with an empty line), or after a cut candidate for a
+# mutation (``{start}``: "" or " first words"). The worked example (plurals)
+# is unlike the benchmark's rules; a proposal that merely copies it is dropped.
 _DEMO_INSTRUCTION = "Write the plural of the word."
 _PROPOSAL_TEMPLATES = (
-    ("{examples}\nTask: Given an input, {start}", "{input} -> {output}\n", "Given an input, "),
+    ("{examples}\nTask: Given an input,{start}", "{input} -> {output}\n", "Given an input,"),
     (
         "Input: cat\nOutput: cats\nInput: city\nOutput: cities\n"
         f"The instruction was: {_DEMO_INSTRUCTION}\n\n"
-        "{examples}The instruction was: {start}",
+        "{examples}The instruction was:{start}",
         "Input: {input}\nOutput: {output}\n",
         "",
     ),
@@ -289,7 +290,7 @@ class _Search:
         examples = "".join(
             example.format(input=self.inputs[i], output=self.outputs[i]) for i in shots
         )
-        return meta.format(examples=examples, start=start)
+        return meta.format(examples=examples, start=f" {start}" if start else "")
 
     def generate_candidates(self, starts: list[tuple[int, str]], iteration: int) -> list[str]:
         """Candidates continuing each ``(template, start)``; the start is kept in the prompt."""
@@ -305,7 +306,8 @@ class _Search:
         out = []
         for (t, start), answer in zip(starts, answers, strict=True):
             lead = "" if self.chat else _PROPOSAL_TEMPLATES[t][2]
-            prompt = clean_sentence(f"{lead}{start}{answer}")
+            # generate() strips the answer, so the pieces are joined with spaces
+            prompt = clean_sentence(" ".join(part for part in (lead, start, answer) if part))
             if _usable(prompt, lead):
                 out.append(prompt)
         return list(dict.fromkeys(out))
@@ -319,16 +321,16 @@ class _Search:
         if self.chat:  # a chat answer cannot be made to continue a given start: resample
             return self.fresh_starts(n)
         starts = []
+        lead = _PROPOSAL_TEMPLATES[0][2].split()
         for j in range(n):
             words = kept[j % len(kept)].prompt.split()
             cut = int(self.rng.integers(1, max(2, len(words))))
-            prefix = " ".join(words[:cut]) + " "
-            # Template 0 starts every prompt with its own lead; keep it out of the prefix.
-            lead = _PROPOSAL_TEMPLATES[0][2]
-            if prefix.startswith(lead):
-                starts.append((0, prefix[len(lead) :]))
+            prefix = words[:cut]
+            # Template 0 puts its lead before every prompt: continue there without it.
+            if prefix[: len(lead)] == lead:
+                starts.append((0, " ".join(prefix[len(lead) :])))
             else:
-                starts.append((1, prefix))
+                starts.append((1, " ".join(prefix)))
         return starts
 
     # -- scoring ---------------------------------------------------------------------
@@ -407,7 +409,7 @@ def _matches(answer: str, output: str) -> bool:
 
 def _usable(prompt: str, lead: str) -> bool:
     """A real instruction: more than the template's lead, not a copy of the worked example."""
-    body = prompt[len(lead) :].strip() if lead and prompt.startswith(lead.strip()) else prompt
+    body = prompt[len(lead) :] if lead and prompt.startswith(lead) else prompt
     return len(body.split()) >= 2 and _DEMO_INSTRUCTION.casefold() not in prompt.casefold()
 
 

@@ -6,7 +6,7 @@ import pytest
 from explain.nl_fakes import AdditionLM, addition_data, unreachable_server_lm
 from glasstext import explain_dataset
 from glasstext.backends.openai_compat import LMServerError
-from glasstext.explain.iprompt import _choices_for, _matches
+from glasstext.explain.iprompt import _choices_for, _matches, _usable
 from glasstext.explain.nl import ExplanationError
 
 
@@ -131,3 +131,10 @@ def test_proposal_prompts_end_without_a_trailing_space():
     assert proposals and not any(p[-1].isspace() for p in proposals)
     mutations = [p for p in proposals if not p.endswith(("Given an input,", "instruction was:"))]
     assert mutations  # continued from a cut candidate, e.g. "... Given an input, add the"
+
+
+def test_copies_of_the_worked_example_are_not_candidates():
+    assert not _usable("Write the plural of the word", "")
+    assert not _usable("Given an input, write the plural of the word.", "Given an input,")
+    assert not _usable("Given an input, add", "Given an input,")  # one word of its own
+    assert _usable("Given an input, add the numbers.", "Given an input,")

@@ -123,6 +123,8 @@ def test_bad_inputs_are_named():
         run(n_summaries=0)
     with pytest.raises(TypeError, match="random_state"):
         run(random_state=None)
+    with pytest.raises(ValueError, match="explanation is empty"):
+        score_explanations(food_module, ["food", " "], lm=ThemeLM())
 
 
 def test_module_outputs_are_chosen_by_index_or_class_label():

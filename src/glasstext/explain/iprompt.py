@@ -410,7 +410,8 @@ def _matches(answer: str, output: str) -> bool:
 def _usable(prompt: str, lead: str) -> bool:
     """A real instruction: more than the template's lead, not a copy of the worked example."""
     body = prompt[len(lead) :] if lead and prompt.startswith(lead) else prompt
-    return len(body.split()) >= 2 and _DEMO_INSTRUCTION.casefold() not in prompt.casefold()
+    demo = _DEMO_INSTRUCTION.rstrip(".").casefold()
+    return len(body.split()) >= 2 and demo not in prompt.casefold()
 
 
 def explain_dataset(

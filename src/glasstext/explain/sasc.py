@@ -521,9 +521,12 @@ def score_explanations(
     list of ConceptExplanation
         In the order given (not ranked), with ``n_proposals`` 0.
     """
+    concepts = [e.strip() for e in check_texts(explanations, "explanations")]
+    if not all(concepts):
+        raise ValueError("an explanation is empty: give the concepts to test as words")
     return _score(
         ModuleResponse(module, output),
-        [(str(e), 0, []) for e in check_texts(explanations, "explanations")],
+        [(c, 0, []) for c in concepts],
         resolve_lm(lm),
         scale,
         check_positive_int(n_synthetic, "n_synthetic"),

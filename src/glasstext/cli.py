@@ -121,7 +121,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_explain_dataset_parser(sub)
     _add_finetune_parser(sub)
 
-    demo = sub.add_parser("demo", help="fit Aug-Linear on Rotten Tomatoes, offline")
+    demo = sub.add_parser(
+        "demo", help="the offline tour on Rotten Tomatoes (what `make demo` runs)"
+    )
     demo.add_argument("--n-train", type=int, default=None, help="training rows (default all)")
     demo.add_argument("--n-test", type=int, default=None, help="test rows (default all)")
     demo.add_argument("--encoder", default="all-MiniLM-L6-v2")

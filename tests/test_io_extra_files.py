@@ -54,3 +54,19 @@ def test_models_without_extra_files_load_as_before(tmp_path):
     path = save_model(tmp_path / "m", "Kind", {}, {"x": np.zeros(1)})
     assert "files_sha256" not in json.loads((path / "model.json").read_text())
     load_model(path, "Kind")
+
+
+def test_jsonable_gives_strict_json_values():
+    import json
+    import math
+
+    import numpy as np
+
+    from glasstext.io import jsonable
+
+    assert jsonable(np.float32(0.5)) == 0.5 and type(jsonable(np.int64(3))) is int
+    assert jsonable(np.array([[1.0, np.nan], [np.inf, 2.0]])) == [[1.0, None], [None, 2.0]]
+    assert jsonable(float("nan")) is None and jsonable("text") == "text"
+    assert json.loads(
+        json.dumps(jsonable((np.float64(-math.inf), np.bool_(True))), allow_nan=False)
+    ) == [None, True]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.io import ModelFileError
+from glasstext.io import ModelFileError, jsonable
 
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, ModelFileError)
 
@@ -290,7 +290,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for i, text in enumerate(texts):
-            row: dict[str, Any] = {"text": text, "prediction": _jsonable(predictions[i])}
+            row: dict[str, Any] = {"text": text, "prediction": jsonable(predictions[i])}
             if proba is not None:
                 row["proba"] = {
                     str(c): round(float(p), 6)
@@ -327,26 +327,20 @@ def _explanation_dict(e: Any, top: int) -> dict[str, Any]:
     if hasattr(e, "steps"):  # a tree's decision path
         return {
             "text": e.text,
-            "prediction": _jsonable(e.prediction),
+            "prediction": jsonable(e.prediction),
             "path": [
                 {"phrases": s.phrases, "matched": s.matched, "answer": s.answer} for s in e.steps
             ],
-            "leaf_value": _jsonable(e.value),
+            "leaf_value": jsonable(e.value),
         }
     return {
         "text": e.text,
-        "prediction": _jsonable(e.prediction),
-        "decision": _jsonable(e.decision),
-        "intercept": _jsonable(e.intercept),
-        "contributions": [[g, _jsonable(v)] for g, v in e.contributions[:top]],
+        "prediction": jsonable(e.prediction),
+        "decision": jsonable(e.decision),
+        "intercept": jsonable(e.intercept),
+        "contributions": [[g, jsonable(v)] for g, v in e.contributions[:top]],
         "sources": {g: e.sources[g] for g, _ in e.contributions[:top]},
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -189,3 +190,16 @@ def saved_kind(path: str | os.PathLike[str]) -> str:
 def python_scalar(value: Any) -> Any:
     """A numpy scalar as the plain Python value (for readable printing and JSON)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def jsonable(value: Any) -> Any:
+    """A value ready for strict JSON: numpy scalars and arrays as Python values and
+    lists, and a non-finite float (NaN, infinity) as ``None``."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    value = python_scalar(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

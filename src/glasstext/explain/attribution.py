@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from glasstext.explain.perturb import Units
+from glasstext.io import jsonable
 
 __all__ = ["Attribution", "ProxyReport"]
 
@@ -53,7 +53,7 @@ class ProxyReport:
         """A JSON-ready dictionary."""
         return {
             "decision": self.decision,
-            "agreement": _finite_or_none(self.agreement),
+            "agreement": jsonable(self.agreement),
             "threshold": self.threshold,
             "n_screened": self.n_screened,
             "target_calls": self.target_calls,
@@ -175,7 +175,7 @@ class Attribution:
             "mask_token": self.mask_token,
             "grouped": self.grouped,
             "seed": self.seed,
-            "extras": {k: _jsonable(v) for k, v in self.extras.items()},
+            "extras": {k: jsonable(v) for k, v in self.extras.items()},
             "proxy": self.proxy.to_dict() if self.proxy else None,
         }
 
@@ -219,17 +219,3 @@ class Attribution:
         if len(self) > 10:
             lines.append(f"  ... {len(self) - 10} more")
         return "\n".join(lines)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -44,6 +44,7 @@ from glasstext.explain.nl import (
     repeats_phrases,
     resolve_lm,
 )
+from glasstext.io import jsonable
 from glasstext.text import NgramRange, check_ngram_range, extract_ngrams
 from glasstext.validation import check_texts
 
@@ -266,9 +267,9 @@ class ConceptExplanation:
         """JSON-able fields."""
         return {
             "text": self.text,
-            "score": _finite_or_none(self.score),
-            "mean_with": _finite_or_none(self.mean_with),
-            "mean_without": _finite_or_none(self.mean_without),
+            "score": jsonable(self.score),
+            "mean_with": jsonable(self.mean_with),
+            "mean_without": jsonable(self.mean_without),
             "n_proposals": self.n_proposals,
             "evidence": [[g, float(v)] for g, v in self.evidence],
             "texts_with": list(self.texts_with),
@@ -334,10 +335,6 @@ class ModuleExplanation:
             "lm_usage": dict(self.lm_usage),
             "seconds": self.seconds,
         }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 # -- step 1: n-grams and the module's response to them ------------------------------------

@@ -72,10 +72,7 @@ def save_model(
     """
     from safetensors.numpy import save_file
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    def write(tmp: Path) -> None:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / _ARRAYS))
         document: dict[str, Any] = {
             "format": "glasstext-model",
@@ -92,6 +89,22 @@ def save_model(
                 if f.is_file() and f.name not in (_ARRAYS, _CONFIG)
             }
         (tmp / _CONFIG).write_text(json.dumps(document, indent=1, ensure_ascii=False), "utf-8")
+
+    return write_folder_atomically(path, write)
+
+
+def write_folder_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Create or replace the folder ``path`` with what ``write`` puts in a temporary sibling.
+
+    The sibling is moved into place only once ``write`` has returned, and the
+    old folder survives until then, so a crash never leaves half a folder.
+    Used for every saved model and every fine-tuned encoder folder.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        write(tmp)
         _swap_into_place(tmp, target)
     finally:
         if tmp.exists():

@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -488,21 +486,16 @@ def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[s
     """Write the folder in a temporary sibling and swap it into place."""
     from safetensors.numpy import save_file
 
-    from glasstext.io import _swap_into_place
+    from glasstext.io import write_folder_atomically
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    def write(tmp: Path) -> None:
         net.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         state = {k: v.detach().cpu().numpy() for k, v in head.state_dict().items()}
         save_file(state, str(tmp / HEAD_FILE))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1, ensure_ascii=False), "utf-8")
-        _swap_into_place(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return write_folder_atomically(target, write)
 
 
 def finetune_info(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -28,6 +28,20 @@ def store(tmp_path: Path):
     s.close()
 
 
+_CSV_POS = ["good movie", "great fun film", "a lovely story", "awesome acting", "fine and fun"]
+_CSV_NEG = ["bad movie", "awful boring film", "a dull story", "terrible acting", "bad and dull"]
+
+
+@pytest.fixture
+def train_csv(tmp_path: Path) -> Path:
+    """A small labelled CSV (``text``, ``label`` in pos/neg) for the command-line tests."""
+    path = tmp_path / "train.csv"
+    rows = ["text,label"]
+    rows += [f"{t},pos" for t in _CSV_POS * 4] + [f"{t},neg" for t in _CSV_NEG * 4]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
 TINY_WORDS = [
     "good",
     "great",

@@ -4,17 +4,6 @@ import pytest
 
 from glasstext.cli import main
 
-POS = ["good movie", "great fun film", "a lovely story", "awesome acting", "fine and fun"]
-NEG = ["bad movie", "awful boring film", "a dull story", "terrible acting", "bad and dull"]
-
-
-@pytest.fixture
-def train_csv(tmp_path):
-    path = tmp_path / "train.csv"
-    rows = ["text,label"] + [f"{t},pos" for t in POS * 4] + [f"{t},neg" for t in NEG * 4]
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
 
 @pytest.fixture
 def fitted_dir(tmp_path, train_csv, tiny_bert_dir, monkeypatch, capsys):

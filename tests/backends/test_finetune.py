@@ -24,22 +24,13 @@ from glasstext.backends.training import (
     load_trainable,
     validation_split,
 )
+from synthetic import NEG, POS, planted_texts
 
-POS = ["good", "great", "fine", "awesome", "lovely", "fun"]
-NEG = ["bad", "awful", "terrible", "boring", "dull"]
 FILLER = ["movie", "film", "plot", "the", "a", "is", "was", "story"]
 
 
 def make_texts(n=80, seed=0):
-    rng = np.random.default_rng(seed)
-    X, y = [], []
-    for i in range(n):
-        label = i % 2
-        words = list(rng.choice(FILLER, size=3))
-        words.insert(int(rng.integers(0, 4)), str(rng.choice(POS if label else NEG)))
-        X.append(" ".join(words))
-        y.append("pos" if label else "neg")
-    return X, np.array(y)
+    return planted_texts(n, [NEG, POS], ["neg", "pos"], FILLER, 3, seed)
 
 
 FAST = {

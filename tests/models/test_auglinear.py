@@ -12,9 +12,8 @@ from sklearn.base import clone
 from glasstext import AugLinearClassifier, AugLinearRegressor, UnseenNgramWarning
 from glasstext.io import ModelFileError
 from glasstext.text import extract_ngrams
+from synthetic import NEG, POS, planted_texts
 
-POS = ["good", "great", "fine", "awesome", "lovely", "fun"]
-NEG = ["bad", "awful", "terrible", "boring", "dull"]
 FILLER = ["movie", "film", "plot", "acting", "the", "a", "is", "was", "and", "very", "story"]
 
 
@@ -41,19 +40,8 @@ class FakeEncoder:
 
 
 def make_texts(n, seed=0, classes=2):
-    rng = np.random.default_rng(seed)
-    X, y = [], []
-    for i in range(n):
-        label = i % classes
-        words = list(rng.choice(FILLER, size=4))
-        if classes == 2:
-            words.insert(int(rng.integers(0, 4)), str(rng.choice(POS if label else NEG)))
-        else:
-            pool = [POS, NEG, ["story", "plot"]][label]
-            words.insert(int(rng.integers(0, 4)), str(rng.choice(pool)))
-        X.append(" ".join(words))
-        y.append(label)
-    return X, np.array(y)
+    pools = [NEG, POS] if classes == 2 else [POS, NEG, ["story", "plot"]]
+    return planted_texts(n, pools, list(range(classes)), FILLER, 4, seed)
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from glasstext.backends.lm import LanguageModel
 from glasstext.expansion import EmbeddingExpander, LLMExpander
 from glasstext.io import ModelFileError
 from glasstext.text import PhraseMatcher
+from synthetic import NEG, POS, planted_texts
 
-POS = ["good", "great", "fine", "awesome", "lovely", "fun"]
-NEG = ["bad", "awful", "terrible", "boring", "dull"]
 FILLER = ["movie", "film", "plot", "acting", "story", "scene", "cast", "music"]
 SYNONYMS = {"good": POS[1:], "bad": NEG[1:]}
 
@@ -62,16 +61,8 @@ class FakeEncoder:
 
 
 def make_texts(n, seed=0, classes=2):
-    rng = np.random.default_rng(seed)
     pools = [NEG, POS, ["plot twist", "twist ending"]][:classes]
-    X, y = [], []
-    for i in range(n):
-        label = i % classes
-        words = list(rng.choice(FILLER, size=4))
-        words.insert(int(rng.integers(0, 4)), str(rng.choice(pools[label])))
-        X.append(" ".join(words))
-        y.append(label)
-    return X, np.array(y)
+    return planted_texts(n, pools, list(range(classes)), FILLER, 4, seed)
 
 
 @pytest.fixture

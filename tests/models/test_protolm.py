@@ -15,24 +15,14 @@ from glasstext.models.protolm import (
     attention_faithfulness,
     similarity_from_distance,
 )
+from synthetic import NEG, POS, planted_texts
 
-POS = ["good", "great", "fine", "awesome", "lovely", "fun"]
-NEG = ["bad", "awful", "terrible", "boring", "dull"]
 FILLER = ["movie", "film", "plot", "the", "a", "is", "was", "story"]
 
 
 def make_texts(n=96, seed=0, classes=2):
-    rng = np.random.default_rng(seed)
     pools = [NEG, POS, ["acting", "story"]][:classes]
-    names = ["neg", "pos", "neutral"][:classes]
-    X, y = [], []
-    for i in range(n):
-        label = i % classes
-        words = list(rng.choice(FILLER, size=3))
-        words.insert(int(rng.integers(0, 4)), str(rng.choice(pools[label])))
-        X.append(" ".join(words))
-        y.append(names[label])
-    return X, np.array(y)
+    return planted_texts(n, pools, ["neg", "pos", "neutral"], FILLER, 3, seed)
 
 
 FAST = {

@@ -23,6 +23,7 @@ from glasstext.backends.runtime import (
     Precision,
     PrecisionSetting,
     import_torch,
+    progress_bar,
     resolve_precision,
     show_progress,
     torch_dtype,
@@ -194,7 +195,6 @@ class Encoder:
         """Run the model over ``texts`` in length-sorted batches."""
         self._load()
         torch = import_torch()
-        from tqdm.auto import tqdm
 
         started = time.perf_counter()
         # Tokenize once: the lengths order the batches, the ids fill them.
@@ -204,12 +204,7 @@ class Encoder:
         lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(texts), self._net.config.hidden_size), dtype=np.float32)
-        bar = tqdm(
-            total=len(texts),
-            desc="embedding",
-            unit="text",
-            disable=not show_progress(self.progress),
-        )
+        bar = progress_bar(len(texts), "embedding", self.progress, "text")
         with torch_threads(self.n_threads), torch.inference_mode(), bar:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]

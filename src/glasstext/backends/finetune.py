@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from glasstext.backends.registry import DEFAULT_ENCODER, resolve_model
-from glasstext.backends.runtime import import_torch, torch_threads
+from glasstext.backends.runtime import import_torch, progress_bar, torch_threads
 from glasstext.backends.training import (
     EarlyStopping,
     adamw,
@@ -42,7 +42,6 @@ from glasstext.backends.training import (
     load_trainable,
     pad_batch,
     pool_hidden,
-    progress_bar,
     seeded,
     tokenize_texts,
     validation_split,
@@ -303,7 +302,7 @@ def finetune_encoder(
             parts.train()
             batches = [train_idx[b] for b in length_batches(lengths[train_idx], batch_size, rng)]
             total_loss = 0.0
-            bar = progress_bar(len(batches), f"fine-tuning {epoch}/{epochs}", progress)
+            bar = progress_bar(len(batches), f"fine-tuning {epoch}/{epochs}", progress, "batch")
             with bar:
                 for rows in batches:
                     outputs = _head_outputs(parts, tokenizer, [ids[i] for i in rows], pooling)

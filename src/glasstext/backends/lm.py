@@ -58,7 +58,7 @@ from glasstext.backends.registry import DEFAULT_GENERATOR, ResolvedModel, resolv
 from glasstext.backends.runtime import (
     Precision,
     import_torch,
-    show_progress,
+    progress_bar,
     torch_dtype,
     torch_threads,
 )
@@ -845,9 +845,7 @@ class LocalCausalLM(LanguageModel):
 
     # -- progress and threads -----------------------------------------------------
     def _progress_bar(self, total: int, desc: str) -> Any:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit="text", disable=not show_progress(self.progress))
+        return progress_bar(total, desc, self.progress, "text")
 
     # -- generation ------------------------------------------------------------------
     def _generate_uncached(self, prompts: list[str], request: GenerationRequest) -> list[str]:

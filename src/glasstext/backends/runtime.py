@@ -104,3 +104,13 @@ def show_progress(progress: bool | None) -> bool:
     if progress is None:
         return sys.stderr.isatty()
     return bool(progress)
+
+
+def progress_bar(total: int, desc: str, progress: bool | None, unit: str = "it") -> Any:
+    """A tqdm bar, shown only when ``progress`` resolves to True (a terminal by default).
+
+    A hidden bar is still a bar (its updates do nothing), so callers never test for one.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not show_progress(progress))

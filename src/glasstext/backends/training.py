@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from glasstext.backends.registry import resolve_model
-from glasstext.backends.runtime import import_torch, show_progress
+from glasstext.backends.runtime import import_torch
 
 __all__ = [
     "EarlyStopping",
@@ -35,7 +35,6 @@ __all__ = [
     "load_trainable",
     "pad_batch",
     "pool_hidden",
-    "progress_bar",
     "seeded",
     "tokenize_texts",
     "validation_split",
@@ -329,10 +328,3 @@ def seeded(seed: int) -> Iterator[np.random.Generator]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield np.random.default_rng(seed)
-
-
-def progress_bar(total: int, desc: str, progress: bool | None) -> Any:
-    """A tqdm bar, shown only when ``progress`` resolves to True (a terminal by default)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="batch", disable=not show_progress(progress))

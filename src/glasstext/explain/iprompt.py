@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from glasstext.backends.lm import LanguageModel
-from glasstext.backends.runtime import show_progress
+from glasstext.backends.runtime import progress_bar
 from glasstext.explain.nl import (
     ExplanationError,
     UsageMeter,
@@ -536,11 +536,7 @@ def _run_rounds(
     progress: bool | None,
 ) -> list[float]:
     """Propose, score, mutate; return the best score after each round."""
-    bar = None
-    if show_progress(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=max_iterations, desc="prompt search", unit="round")
+    bar = progress_bar(max_iterations, "prompt search", progress, "round")
     history: list[float] = []
     stale = 0
     for iteration in range(max_iterations):
@@ -557,11 +553,9 @@ def _run_rounds(
         best = ranked[0].score if ranked else -math.inf
         stale = stale + 1 if history and best <= history[-1] + 1e-6 else 0
         history.append(best)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"best log-lik {best:.2f}")
+        bar.update(1)
+        bar.set_postfix_str(f"best log-lik {best:.2f}")
         if stale >= patience:
             break
-    if bar is not None:
-        bar.close()
+    bar.close()
     return history

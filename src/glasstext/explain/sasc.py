@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from glasstext.backends.lm import LanguageModel
-from glasstext.backends.runtime import show_progress
+from glasstext.backends.runtime import progress_bar
 from glasstext.explain.nl import (
     ExplanationError,
     UsageMeter,
@@ -659,7 +659,8 @@ def explain_module(
     model = resolve_lm(lm)
     meter = UsageMeter(model)
     respond = ModuleResponse(module, output, batch_size)
-    bar = _steps_bar(progress)
+    bar = progress_bar(3, "SASC", progress, "step")
+    bar.set_postfix_str("score n-grams")
 
     ngrams = corpus_ngrams(items, ngram_range, max_ngrams)
     if not ngrams:
@@ -685,8 +686,7 @@ def explain_module(
     scored = _score(respond, candidates, model, scale, n_synthetic, chat, seed)
     ranked = sorted(scored, key=lambda e: -e.score if np.isfinite(e.score) else np.inf)
     _advance(bar, "done")
-    if bar is not None:
-        bar.close()
+    bar.close()
     return ModuleExplanation(
         explanations=ranked,
         top_ngrams=top,
@@ -698,17 +698,6 @@ def explain_module(
     )
 
 
-def _steps_bar(progress: bool | None) -> Any:
-    if not show_progress(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=3, desc="SASC", unit="step")
-    bar.set_postfix_str("score n-grams")
-    return bar
-
-
 def _advance(bar: Any, next_step: str) -> None:
-    if bar is not None:
-        bar.update(1)
-        bar.set_postfix_str(next_step)
+    bar.update(1)
+    bar.set_postfix_str(next_step)

@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
-from glasstext.backends.runtime import show_progress
+from glasstext.backends.runtime import progress_bar
 from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
 from glasstext.io import ModelFileError, load_model, python_scalar, save_model
 from glasstext.text import PhraseMatcher, check_ngram_range, ngrams_of_tokens, tokenize
@@ -311,8 +311,7 @@ class _Grower:
                     child = tree.add_node(len(child_rows), self._value(child_rows))
                     getattr(tree, side)[f.node] = child
                     frontier.append(_Frontier(child, child_rows, f.depth + 1))
-            if progress is not None:
-                progress.update(1)
+            progress.update(1)
         return tree
 
     def _value(self, rows: np.ndarray) -> np.ndarray:
@@ -522,7 +521,8 @@ class _AugTreeBase(BaseEstimator):
         expander = self._make_expander(data.vocabulary)
         before = _usage_of(expander)
         rng = np.random.default_rng(self.random_state)
-        progress = _progress_bar(self.progress, self.n_estimators * (self.max_depth + 1))
+        total = self.n_estimators * (self.max_depth + 1)
+        progress = progress_bar(total, "Aug-Tree levels", self.progress, "level")
         trees = []
         try:
             for _ in range(self.n_estimators):
@@ -531,8 +531,7 @@ class _AugTreeBase(BaseEstimator):
                     rows = np.sort(rng.integers(0, len(texts), size=len(texts)))
                 trees.append(_Grower(self, data, expander).grow(rows, progress))
         finally:
-            if progress is not None:
-                progress.close()
+            progress.close()
         self.trees_ = trees
         self.vocabulary_size_ = len(data.vocabulary)
         self.expansions_ = {k: list(v) for k, v in data.expansions.items()}
@@ -959,11 +958,3 @@ def _value_text(value: np.ndarray, classes: list[Any] | None) -> str:
 def _usage_of(expander: Any) -> dict[str, int]:
     usage = getattr(expander, "usage", None)
     return dict(usage()) if callable(usage) else {}
-
-
-def _progress_bar(progress: bool | None, total: int) -> Any:
-    if not show_progress(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="Aug-Tree levels", unit="level")

@@ -43,7 +43,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.registry import DEFAULT_ENCODER
-from glasstext.backends.runtime import import_torch, torch_threads
+from glasstext.backends.runtime import import_torch, progress_bar, torch_threads
 from glasstext.backends.training import (
     EarlyStopping,
     adamw,
@@ -52,7 +52,6 @@ from glasstext.backends.training import (
     linear_warmup_schedule,
     load_trainable,
     pad_batch,
-    progress_bar,
     seeded,
     tokenize_texts,
     validation_split,
@@ -945,7 +944,7 @@ class _Run:
             batches = length_batches(self.lengths[self.train_idx], self.batch_size, self.rng)
             sums: dict[str, float] = {}
             desc = f"Proto-LM {stage} {epoch}/{n_epochs}"
-            bar = progress_bar(len(batches), desc, self.m.progress)
+            bar = progress_bar(len(batches), desc, self.m.progress, "batch")
             with bar:
                 for b in batches:
                     rows = self.train_idx[b]

@@ -363,18 +363,17 @@ class _Search:
     def evaluate(self, candidate: PromptCandidate) -> None:
         """Test log-likelihood, generation accuracy and choice accuracy of a candidate."""
         rows = self.splits.test
-        candidate.test_loglik = self.loglik(candidate.prompt, rows)
         contexts = self._contexts(candidate.prompt, rows)
         answers = self.lm.generate(contexts, max_new_tokens=16, chat=False, stop="\n")
         hits = [_matches(a, self.outputs[i]) for a, i in zip(answers, rows, strict=True)]
         candidate.test_accuracy = float(np.mean(hits))
-        candidate.test_choice_accuracy = self._choice_accuracy(contexts, rows)
+        candidate.test_loglik, candidate.test_choice_accuracy = self._test_scores(contexts, rows)
 
-    def _choice_accuracy(self, contexts: list[str], rows: list[int]) -> float | None:
-        """How often the correct output is the likeliest of the test split's distinct outputs."""
+    def _test_scores(self, contexts: list[str], rows: list[int]) -> tuple[float, float | None]:
+        """Mean log-probability of the correct outputs, and how often each is likelier than
+        every other distinct output of the test split (``None`` when there is no other):
+        both from one batched call, the correct output first in each row's block."""
         distinct = sorted(set(self.outputs[i] for i in rows))
-        if len(distinct) < 2:
-            return None
         pairs: list[tuple[str, str]] = []
         sizes = []
         for context, i in zip(contexts, rows, strict=True):
@@ -382,12 +381,11 @@ class _Search:
             pairs.extend((context, " " + c) for c in choices)
             sizes.append(len(choices))
         values = self.lm.pair_logprobs([p for p, _ in pairs], [c for _, c in pairs])
-        hits, at = [], 0
-        for size in sizes:
-            block = values[at : at + size]
-            hits.append(bool(block[0] > block[1:].max()))  # the correct output is first
-            at += size
-        return float(np.mean(hits))
+        blocks = np.split(values, np.cumsum(sizes)[:-1])
+        loglik = float(np.mean([block[0] for block in blocks]))
+        if len(distinct) < 2:
+            return loglik, None
+        return loglik, float(np.mean([block[0] > block[1:].max() for block in blocks]))
 
 
 # Most outputs a test input's correct output competes with, itself included.

@@ -189,7 +189,7 @@ class ModuleResponse:
 
     def _output_index(self, k: int) -> int:
         output = self.output
-        if isinstance(output, str) and not isinstance(output, bool):
+        if isinstance(output, str):
             if not self._classes or output not in self._classes:
                 raise ValueError(
                     f"output={output!r} is not a class of the module"
@@ -543,7 +543,7 @@ def _score(
 ) -> list[ConceptExplanation]:
     texts = _synthetic_texts(lm, [c for c, _, _ in candidates], n_synthetic, seed, chat)
     flat = [t for pos, neg in texts for t in pos + neg]
-    values = respond(flat) if flat else np.zeros(0)
+    values = respond(flat)
     if scale is None:
         scale = float(np.std(values)) if values.size > 1 else 0.0
     unit = scale if scale > 0 else 1.0

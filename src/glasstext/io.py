@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from glasstext.exceptions import ModelFileError
+
 FORMAT_VERSION = 1
 _CONFIG = "model.json"
 _ARRAYS = "arrays.safetensors"
 
 
-class ModelFileError(ValueError):
-    """A saved model is missing, corrupt, or not the kind of model expected."""
+__all__ = ["ModelFileError", "jsonable", "load_model", "python_scalar", "save_model", "saved_kind"]
 
 
 def _sha256(path: Path) -> str:

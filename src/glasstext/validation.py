@@ -7,9 +7,14 @@ single class never turn into a silently wrong model.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+
+from glasstext.exceptions import InvalidParameterError
 
 
 def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) -> list[str]:
@@ -94,3 +99,148 @@ def _missing_positions(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == object:
         return np.flatnonzero([v is None or (isinstance(v, float) and np.isnan(v)) for v in arr])
     return np.zeros(0, dtype=np.int64)
+
+
+# -- declared parameter constraints -------------------------------------------------
+#
+# In the spirit of scikit-learn's ``_parameter_constraints``: an estimator
+# declares, per parameter, the kinds of value it accepts, and one function
+# checks them all before any long work starts, with a message that names the
+# parameter and what it accepts. Functions check their arguments with the same
+# pieces (``check_param``, ``check_int``, ``check_seed``).
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Numbers of a type within bounds (``None``: unbounded on that side).
+
+    ``kind=int`` accepts Python and numpy integers (never ``bool``);
+    ``kind=float`` accepts any real number, integers included.
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: Literal["both", "left", "right", "neither"] = "both"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int:
+            if not isinstance(value, int | np.integer):
+                return False
+        elif not isinstance(value, int | float | np.integer | np.floating) or np.isnan(value):
+            return False
+        left_ok = self.low is None or (
+            value >= self.low if self.closed in ("both", "left") else value > self.low
+        )
+        right_ok = self.high is None or (
+            value <= self.high if self.closed in ("both", "right") else value < self.high
+        )
+        return bool(left_ok and right_ok)
+
+    def __str__(self) -> str:
+        name = "an int" if self.kind is int else "a number"
+        lo = "" if self.low is None else ("[" if self.closed in ("both", "left") else "(")
+        hi = "" if self.high is None else ("]" if self.closed in ("both", "right") else ")")
+        if self.low is not None and self.high is not None:
+            return f"{name} in {lo}{self.low}, {self.high}{hi}"
+        if self.low is not None:
+            return f"{name} {'>=' if lo == '[' else '>'} {self.low}"
+        if self.high is not None:
+            return f"{name} {'<=' if hi == ']' else '<'} {self.high}"
+        return name
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (usually strings)."""
+
+    values: tuple[Any, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, Hashable) and not isinstance(value, bool) and value in self.values
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class HasMethods:
+    """An object with all of these methods (duck typing, e.g. ``encode``)."""
+
+    methods: tuple[str, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return all(callable(getattr(value, m, None)) for m in self.methods)
+
+    def __str__(self) -> str:
+        return "an object with " + ", ".join(f"{m}()" for m in self.methods)
+
+
+# A constraint: None (the value None), "boolean", "path" (str or os.PathLike),
+# a type (isinstance), or one of the classes above.
+Constraint = Any
+
+
+def _accepts(constraint: Constraint, value: Any) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, bool | np.bool_)
+    if constraint == "path":
+        return isinstance(value, str | os.PathLike)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint) and not (
+            constraint in (int, float) and isinstance(value, bool)
+        )
+    return bool(constraint.accepts(value))
+
+
+def _describe(constraint: Constraint) -> str:
+    if constraint is None:
+        return "None"
+    if constraint == "boolean":
+        return "a bool"
+    if constraint == "path":
+        return "a str or path"
+    if isinstance(constraint, type):
+        return f"a {constraint.__name__}"
+    return str(constraint)
+
+
+def check_param(value: Any, constraints: list[Constraint], name: str) -> Any:
+    """Return ``value`` if one of ``constraints`` accepts it, else raise.
+
+    Raises
+    ------
+    glasstext.exceptions.InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) naming the parameter, what it
+        accepts, and what it got.
+    """
+    if any(_accepts(c, value) for c in constraints):
+        return value
+    allowed = " or ".join(_describe(c) for c in constraints)
+    raise InvalidParameterError(f"{name} must be {allowed}, got {value!r:.80}")
+
+
+def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list[Constraint]]) -> None:
+    """Check every declared parameter of ``params`` (e.g. ``estimator.get_params()``)."""
+    for name, allowed in constraints.items():
+        if name in params:
+            check_param(params[name], allowed, name)
+
+
+def check_int(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as a Python int of at least ``minimum`` (numpy integers too, never bool)."""
+    check_param(value, [Interval(int, minimum, None)], name)
+    return int(value)
+
+
+def check_seed(value: Any, name: str = "random_state", *, allow_none: bool = False) -> int | None:
+    """An int seed; ``None`` only where ``allow_none`` (then fresh randomness is asked for)."""
+    allowed: list[Constraint] = [Interval(int)]
+    if allow_none:
+        allowed.append(None)
+    check_param(value, allowed, name)
+    return None if value is None else int(value)

@@ -84,6 +84,7 @@ from typing import Any, TypeVar
 
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.lm import GenerationRequest, LanguageModel, _truncate_at_stop
+from glasstext.exceptions import LMResponseError, LMServerError, LogprobsUnsupportedError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -111,29 +112,7 @@ _R = TypeVar("_R")
 # -- errors --------------------------------------------------------------------
 
 
-class LMServerError(RuntimeError):
-    """A request to a language-model server failed.
-
-    Attributes
-    ----------
-    url : str
-        The URL requested (without any user name or password).
-    status : int or None
-        The HTTP status, when the server answered with one.
-    """
-
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class LMResponseError(LMServerError):
-    """The server answered, but not with the JSON the protocol specifies."""
-
-
-class LogprobsUnsupportedError(LMServerError, NotImplementedError):
-    """The server does not return the log-probabilities of prompt tokens (``echo``)."""
+# The errors live in glasstext.exceptions (imported above) and are re-exported here.
 
 
 # -- small helpers ----------------------------------------------------------------

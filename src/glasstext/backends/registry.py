@@ -26,12 +26,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glasstext.backends.cache import default_home
+from glasstext.exceptions import MissingCarrierError
 
 Family = Literal["encoder", "causal", "unknown"]
-
-
-class MissingCarrierError(ImportError):
-    """An offline model alias was requested but its carrier package is absent."""
 
 
 @dataclass(frozen=True)

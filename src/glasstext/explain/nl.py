@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from glasstext.backends.lm import LanguageModel, get_lm, usage_delta
+from glasstext.exceptions import ExplanationError
 
 __all__ = [
     "ExplanationError",
@@ -39,10 +40,6 @@ _CONCEPT_LEAD_INS = re.compile(
 )
 _LEADING_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
 _QUOTES = "\"'`“”‘’*"
-
-
-class ExplanationError(RuntimeError):
-    """The language model gave nothing an explanation can be made from."""
 
 
 def resolve_lm(lm: str | LanguageModel | None) -> LanguageModel:

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import PrecisionSetting, blas_threads
+from glasstext.exceptions import UnseenNgramWarning
 from glasstext.io import ModelFileError, load_model, python_scalar, save_model
 from glasstext.text import (
     NgramIndex,
@@ -50,10 +51,6 @@ from glasstext.text import (
 from glasstext.validation import check_documents, check_target, check_texts
 
 UnseenPolicy = Literal["backoff", "embed"]
-
-
-class UnseenNgramWarning(UserWarning):
-    """Texts held n-grams that the fitted table does not contain."""
 
 
 @dataclass

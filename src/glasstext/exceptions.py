@@ -1,0 +1,78 @@
+"""Every error and warning glasstext raises on purpose, in one cheap-to-import place.
+
+Each class also derives from the built-in exception a caller would expect
+(``ValueError`` for a corrupt file, ``ImportError`` for a missing carrier
+package, ``RuntimeError`` for a failing language model), so existing
+``except`` clauses keep working. :class:`GlasstextError` is their common base:
+``except GlasstextError`` catches exactly the failures glasstext reports.
+
+The modules that raise them re-export them under their historical names
+(``glasstext.io.ModelFileError`` is this ``ModelFileError``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ExplanationError",
+    "GlasstextError",
+    "InvalidParameterError",
+    "LMResponseError",
+    "LMServerError",
+    "LogprobsUnsupportedError",
+    "MissingCarrierError",
+    "ModelFileError",
+    "UnseenNgramWarning",
+]
+
+
+class GlasstextError(Exception):
+    """Base of every error glasstext raises on purpose."""
+
+
+class InvalidParameterError(GlasstextError, ValueError, TypeError):
+    """A parameter has a value or type its constraints do not allow.
+
+    Both a ``ValueError`` and a ``TypeError``, as in scikit-learn, so callers
+    that catch either keep working.
+    """
+
+
+class ModelFileError(GlasstextError, ValueError):
+    """A saved model is missing, corrupt, or not the kind of model expected."""
+
+
+class MissingCarrierError(GlasstextError, ImportError):
+    """An offline alias whose carrier package is not installed (the message says how)."""
+
+
+class LMServerError(GlasstextError, RuntimeError):
+    """A request to a language-model server failed.
+
+    Attributes
+    ----------
+    url : str
+        The URL requested (without any user name or password).
+    status : int or None
+        The HTTP status, when the server answered with one.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class LMResponseError(LMServerError):
+    """The server answered, but not with the JSON the protocol specifies."""
+
+
+class LogprobsUnsupportedError(LMServerError, NotImplementedError):
+    """The server does not return the log-probabilities of prompt tokens (``echo``)."""
+
+
+class ExplanationError(GlasstextError, RuntimeError):
+    """The language model gave nothing an explanation can be made from."""
+
+
+class UnseenNgramWarning(UserWarning):
+    """Texts held n-grams that the fitted table does not contain."""

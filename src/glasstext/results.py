@@ -1,0 +1,63 @@
+"""The result protocol: what every explanation, report and summary offers a reader.
+
+Every result glasstext returns (an Aug-Linear :class:`LinearExplanation`, an
+Aug-Tree decision path, a Proto-LM explanation, an :class:`Attribution`, a
+proxy report, the explanations in words) implements :class:`Result`:
+
+- ``to_dict(top=None)``: a JSON-ready dict (numbers as Python floats,
+  non-finite values as ``None``); ``top`` keeps at most that many entries of
+  the result's ranked list (contributions, words, prototypes, ...), and is
+  ignored by results without one;
+- ``str(result)``: a readable text for a terminal;
+- ``to_html()``: a fragment of HTML for a notebook or a report page.
+
+:class:`ResultMixin` gives a dataclass the shared parts (``to_json``, a plain
+``to_html`` built from ``__str__`` that richer results override, and
+``_repr_html_`` so notebooks show the HTML); a result then writes only its
+``to_dict`` and ``__str__``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Result", "ResultMixin"]
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every glasstext result offers (see the module notes)."""
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dict; ``top`` bounds the result's ranked list."""
+        ...
+
+    def to_html(self) -> str:
+        """An HTML fragment showing the result."""
+        ...
+
+
+class ResultMixin:
+    """Shared pieces of the result protocol; subclasses write ``to_dict`` and ``__str__``."""
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_json(self, top: int | None = None, **kwargs: Any) -> str:
+        """``to_dict(top)`` as a JSON string (``kwargs`` go to :func:`json.dumps`)."""
+        kwargs.setdefault("ensure_ascii", False)
+        return json.dumps(self.to_dict(top), **kwargs)
+
+    def to_html(self) -> str:
+        """The terminal text in a ``<pre>`` block; results with a richer view override this."""
+        return f'<pre class="glasstext-result">{html.escape(str(self))}</pre>'
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def limit(items: list[Any], top: int | None) -> list[Any]:
+    """The first ``top`` items (all of them for ``None``)."""
+    return items if top is None else items[: max(int(top), 0)]

@@ -221,7 +221,8 @@ def check_param(value: Any, constraints: list[Constraint], name: str) -> Any:
     if any(_accepts(c, value) for c in constraints):
         return value
     allowed = " or ".join(_describe(c) for c in constraints)
-    raise InvalidParameterError(f"{name} must be {allowed}, got {value!r:.80}")
+    got = f"{type(value).__name__} {value!r:.60}" if isinstance(value, bool) else f"{value!r:.80}"
+    raise InvalidParameterError(f"{name} must be {allowed}, got {got}")
 
 
 def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list[Constraint]]) -> None:
@@ -233,7 +234,9 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list[Co
 
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
     """``value`` as a Python int of at least ``minimum`` (numpy integers too, never bool)."""
-    check_param(value, [Interval(int, minimum, None)], name)
+    check_param(value, [Interval(int)], name)
+    if value < minimum:
+        raise InvalidParameterError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 

@@ -94,23 +94,44 @@ def save_model(
     return write_folder_atomically(path, write)
 
 
-def write_folder_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def write_folder_atomically(
+    path: str | os.PathLike[str], write: Callable[[Path], None], *, replace: bool = True
+) -> Path:
     """Create or replace the folder ``path`` with what ``write`` puts in a temporary sibling.
 
     The sibling is moved into place only once ``write`` has returned, and the
     old folder survives until then, so a crash never leaves half a folder.
-    Used for every saved model and every fine-tuned encoder folder.
+    Used for every saved model, every fine-tuned encoder folder and every
+    converted carrier model.
+
+    With ``replace=False`` an existing folder is kept: ``write`` is not called
+    if ``path`` exists, and if another process publishes ``path`` while
+    ``write`` runs, ours is discarded (a reader of theirs is never disturbed).
     """
     target = Path(path)
+    if not replace and target.exists():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         write(tmp)
-        _swap_into_place(tmp, target)
+        if replace:
+            _swap_into_place(tmp, target)
+        else:
+            _publish_new(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _publish_new(new: Path, target: Path) -> None:
+    """Rename ``new`` to ``target`` unless ``target`` appeared meanwhile (then keep it)."""
+    try:
+        os.replace(new, target)
+    except OSError:
+        if not target.exists():
+            raise
 
 
 def _swap_into_place(new: Path, target: Path) -> None:

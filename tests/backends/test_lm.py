@@ -355,6 +355,71 @@ def test_the_interface_can_be_implemented_without_torch(store):
         echo.score_texts(["x"])
 
 
+def test_a_registered_backend_is_built_by_get_lm_and_shared(monkeypatch):
+    from glasstext.backends import lm_base
+
+    class Named(LanguageModel):
+        def __init__(self, name: str) -> None:
+            super().__init__(cache=False)
+            self.name = name
+
+        @property
+        def identity(self) -> str:
+            return self.name
+
+        def _output_settings(self):
+            return {}
+
+        def _generate_uncached(self, prompts, request):
+            return ["" for _ in prompts]
+
+        def _continuation_logprobs_uncached(self, pairs, chat):
+            return [0.0 for _ in pairs]
+
+    monkeypatch.setitem(lm_base.LM_BACKENDS, "fake", Named)  # undone after the test
+    lm = get_lm("fake:some-model")
+    assert isinstance(lm, Named) and lm.name == "fake:some-model"
+    assert get_lm("fake:some-model") is lm
+    # An unregistered prefix is a local model name, resolved only when used.
+    assert isinstance(get_lm("nobackend:model"), LocalCausalLM)
+    with pytest.raises(ValueError, match="prefix"):
+        lm_base.register_lm_backend("a:b", Named)
+    with pytest.raises(TypeError, match="factory"):
+        lm_base.register_lm_backend("fake2", "not-a-target")
+
+
+def test_the_openai_prefix_is_a_lazily_imported_table_entry():
+    from glasstext.backends.lm_base import LM_BACKENDS, lm_backend_for
+    from glasstext.backends.openai_compat import OpenAICompatibleLM
+
+    assert LM_BACKENDS["openai"] == (
+        "glasstext.backends.openai_compat:OpenAICompatibleLM.from_spec"
+    )
+    assert lm_backend_for("openai:m") == OpenAICompatibleLM.from_spec
+    assert lm_backend_for("SmolLM2-135M-Instruct") is None
+
+
+def test_truncate_at_stop_cuts_at_the_earliest_stop_string():
+    from glasstext.backends.lm_base import truncate_at_stop
+
+    assert truncate_at_stop("a. b\nc", [".", "\n"]) == "a"
+    assert truncate_at_stop("abc", ["x"]) == "abc"
+    assert truncate_at_stop("abc", []) == "abc"
+
+
+def test_the_interface_module_imports_neither_backend_nor_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, glasstext.backends.lm_base; "
+        "print([m for m in ('torch', 'transformers', 'glasstext.backends.lm', "
+        "'glasstext.backends.openai_compat') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # -- integration with the offline models ------------------------------------------------
 
 

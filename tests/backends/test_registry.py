@@ -81,6 +81,20 @@ def test_publish_folder_is_atomic(tmp_path):
     assert (target / "ok.bin").read_bytes() == b"y"
 
 
+def test_publish_folder_keeps_a_folder_published_meanwhile(tmp_path):
+    target = tmp_path / "m"
+
+    def build_while_another_process_publishes(folder):
+        (folder / "ours.bin").write_bytes(b"ours")
+        target.mkdir()
+        (target / "theirs.bin").write_bytes(b"theirs")
+
+    registry._publish_folder(build_while_another_process_publishes, target)
+    assert [p.name for p in target.iterdir()] == ["theirs.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # ours is discarded
+    registry._publish_folder(lambda f: pytest.fail("an existing folder is not rebuilt"), target)
+
+
 @pytest.mark.integration
 def test_minilm_alias_resolves_to_the_packaged_folder():
     r = resolve_model("all-MiniLM-L6-v2")

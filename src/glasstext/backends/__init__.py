@@ -11,6 +11,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from glasstext.backends.lm import LocalCausalLM, get_lm
+    from glasstext.backends.lm_base import LanguageModel, register_lm_backend
     from glasstext.backends.openai_compat import (
         LMResponseError,
         LMServerError,
@@ -20,13 +22,26 @@ if TYPE_CHECKING:
 
 # Loaded on first access, so importing one backend module stays light.
 _LAZY = {
+    "LanguageModel": "glasstext.backends.lm_base",
+    "LocalCausalLM": "glasstext.backends.lm",
+    "get_lm": "glasstext.backends.lm",
+    "register_lm_backend": "glasstext.backends.lm_base",
     "LMResponseError": "glasstext.backends.openai_compat",
     "LMServerError": "glasstext.backends.openai_compat",
     "LogprobsUnsupportedError": "glasstext.backends.openai_compat",
     "OpenAICompatibleLM": "glasstext.backends.openai_compat",
 }
 
-__all__ = ["LMResponseError", "LMServerError", "LogprobsUnsupportedError", "OpenAICompatibleLM"]
+__all__ = [
+    "LMResponseError",
+    "LMServerError",
+    "LanguageModel",
+    "LocalCausalLM",
+    "LogprobsUnsupportedError",
+    "OpenAICompatibleLM",
+    "get_lm",
+    "register_lm_backend",
+]
 
 
 def __getattr__(name: str) -> Any:

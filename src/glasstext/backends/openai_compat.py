@@ -1,6 +1,6 @@
 """A language model served over HTTP by an OpenAI-compatible server.
 
-:class:`OpenAICompatibleLM` implements :class:`~glasstext.backends.lm.LanguageModel`
+:class:`OpenAICompatibleLM` implements :class:`~glasstext.backends.lm_base.LanguageModel`
 with the standard library only (:mod:`urllib.request`, :mod:`json`), so it
 needs neither torch nor an ``openai`` package: point it at a vLLM,
 llama.cpp, Ollama, TGI or OpenAI endpoint and every method that asks an LM
@@ -83,7 +83,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from glasstext.backends.cache import SqliteStore
-from glasstext.backends.lm import GenerationRequest, LanguageModel, _truncate_at_stop
+from glasstext.backends.lm_base import GenerationRequest, LanguageModel, truncate_at_stop
 from glasstext.exceptions import LMResponseError, LMServerError, LogprobsUnsupportedError
 
 __all__ = [
@@ -266,7 +266,7 @@ class OpenAICompatibleLM(LanguageModel):
         Called with the seconds to wait before a retry; ``None`` uses
         :func:`time.sleep`. Tests pass a function that records instead.
     cache : bool or SqliteStore, default=True
-        Where results are cached (see :class:`~glasstext.backends.lm.LanguageModel`).
+        Where results are cached (see :class:`~glasstext.backends.lm_base.LanguageModel`).
         The cache key is the identity (base URL and model name) and the call's
         settings: if the weights behind a name change, clear the cache.
 
@@ -479,7 +479,7 @@ class OpenAICompatibleLM(LanguageModel):
             results = self._map(complete, self._chunks(prompts, self.batch_size))
         texts = [text for batch_texts, _ in results for text in batch_texts]
         self._usage.n_generated_tokens += sum(n for _, n in results)
-        return [_truncate_at_stop(t, request.stop).strip() for t in texts]
+        return [truncate_at_stop(t, request.stop).strip() for t in texts]
 
     @staticmethod
     def _as_text(value: Any, url: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from glasstext.backends.cache import default_home
 from glasstext.exceptions import MissingCarrierError
+from glasstext.io import write_folder_atomically
 
 Family = Literal["encoder", "causal", "unknown"]
 
@@ -85,23 +86,10 @@ def _models_dir() -> Path:
 def _publish_folder(build: Callable[[Path], None], target: Path) -> Path:
     """Build a folder in a temporary sibling, then rename it into place.
 
-    Another process may have published it meanwhile; then ours is discarded.
+    An existing folder is kept; if another process publishes it meanwhile,
+    ours is discarded (see :func:`glasstext.io.write_folder_atomically`).
     """
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        build(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not target.exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return write_folder_atomically(target, build, replace=False)
 
 
 # -- carriers ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -240,6 +240,10 @@ def check_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+@overload
+def check_seed(value: Any, name: str = ..., *, allow_none: Literal[False] = ...) -> int: ...
+@overload
+def check_seed(value: Any, name: str = ..., *, allow_none: bool) -> int | None: ...
 def check_seed(value: Any, name: str = "random_state", *, allow_none: bool = False) -> int | None:
     """An int seed; ``None`` only where ``allow_none`` (then fresh randomness is asked for)."""
     allowed: list[Constraint] = [Interval(int)]

@@ -627,13 +627,11 @@ def get_lm(
     """
     if isinstance(model, LanguageModel):
         return model
-    factory = lm_backend_for(model) if isinstance(model, str) else None
-    if factory is not None:
+    if isinstance(model, str) and (factory := lm_backend_for(model)) is not None:
         # Another backend: the name holds all its settings; precision does not apply.
-        key = (model, "backend")
-        remote = _SHARED_LMS.get(key)
+        remote = _SHARED_LMS.get((model, "backend"))
         if remote is None:
-            remote = _SHARED_LMS[key] = factory(model)
+            remote = _SHARED_LMS[(model, "backend")] = factory(model)
         return remote
     name = DEFAULT_GENERATOR if model is None else os.fspath(model)
     key = (name, precision)

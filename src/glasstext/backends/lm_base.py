@@ -563,4 +563,4 @@ def _import_factory(target: str) -> LMFactory:
         value = getattr(value, part)
     if not callable(value):
         raise TypeError(f"{target} is not callable")
-    return value  # type: ignore[no-any-return]
+    return value

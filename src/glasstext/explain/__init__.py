@@ -17,8 +17,9 @@ and the model calls spent.
 >>> target = LMScorer("gemma-3-270m")            # zero-shot sentiment  # doctest: +SKIP
 >>> KernelShapExplainer(target, n_samples=300).explain("A gorgeous, witty film.")  # doctest: +SKIP
 
-See ``docs/explain.md`` for the methods, the proxy decision rule and the
-definitions of the faithfulness metrics.
+The methods are named in :data:`EXPLAINERS` (:func:`explainer_names`,
+:func:`register_explainer`). See ``docs/explain.md`` for the methods, the proxy
+decision rule and the definitions of the faithfulness metrics.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from glasstext.explain.base import Explainer
 from glasstext.explain.iprompt import DatasetExplanation, PromptCandidate, explain_dataset
 from glasstext.explain.kernelshap import KernelShapExplainer
 from glasstext.explain.lime import LimeExplainer
+from glasstext.explain.methods import EXPLAINERS, explainer_names, register_explainer
 from glasstext.explain.metrics import (
     Faithfulness,
     comprehensiveness,
@@ -60,6 +62,7 @@ from glasstext.explain.scorers import (
 from glasstext.explain.summaries import ClassSummary, ModelSummary, summarize_model
 
 __all__ = [
+    "EXPLAINERS",
     "SENTIMENT_LABELS",
     "SENTIMENT_TEMPLATE",
     "Attribution",
@@ -87,9 +90,11 @@ __all__ = [
     "deletion_auc",
     "explain_dataset",
     "explain_module",
+    "explainer_names",
     "faithfulness",
     "insertion_auc",
     "rank_agreement",
+    "register_explainer",
     "score_explanations",
     "sufficiency",
     "summarize_model",

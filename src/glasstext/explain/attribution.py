@@ -1,8 +1,11 @@
-"""The one result type of every explainer: a score per word of a text."""
+"""The one result type of every explainer: a score per word of a text.
+
+Both types here follow the result protocol (:mod:`glasstext.results`):
+``to_dict(top=None)``, ``to_json``, ``str()`` and ``to_html()``.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +15,13 @@ import numpy as np
 
 from glasstext.explain.perturb import Units
 from glasstext.io import jsonable
+from glasstext.results import ResultMixin, limit
 
 __all__ = ["Attribution", "ProxyReport"]
 
 
 @dataclass(frozen=True)
-class ProxyReport:
+class ProxyReport(ResultMixin):
     """What :class:`~glasstext.explain.ProxyExplainer` decided, and what it cost.
 
     Attributes
@@ -49,8 +53,8 @@ class ProxyReport:
     proxy_calls: int
     calibration: tuple[float, float] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary (``top`` is ignored: a report has no ranked list)."""
         return {
             "decision": self.decision,
             "agreement": jsonable(self.agreement),
@@ -61,9 +65,16 @@ class ProxyReport:
             "calibration": list(self.calibration) if self.calibration else None,
         }
 
+    def __str__(self) -> str:
+        return (
+            f"proxy decision: {self.decision} (agreement {self.agreement:.3f}, "
+            f"threshold {self.threshold}); target calls {self.target_calls}, "
+            f"proxy calls {self.proxy_calls}"
+        )
+
 
 @dataclass(frozen=True, eq=False)
-class Attribution:
+class Attribution(ResultMixin):
     """Scores of the words of a text for one class of a model.
 
     A positive score means the word pushes the model toward
@@ -157,8 +168,18 @@ class Attribution:
         order = np.argsort(key, kind="stable")[: max(k, 0)]
         return [(self.words[i], float(self.scores[i])) for i in order]
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary of everything in the result."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary of everything in the result.
+
+        Parameters
+        ----------
+        top : int or None, default=None
+            ``None`` lists every unit in text order; an int keeps only the
+            ``top`` units of largest ``|score|``, in that order (as :meth:`top`).
+        """
+        order = list(range(len(self)))
+        if top is not None:
+            order = limit(list(np.argsort(-np.abs(self.scores), kind="stable")), top)
         return {
             "text": self.text,
             "method": self.method,
@@ -166,9 +187,9 @@ class Attribution:
             "class_name": self.class_name,
             "value": self.value,
             "base_value": self.base_value,
-            "words": list(self.words),
-            "spans": [list(s) for s in self.spans],
-            "scores": [float(s) for s in self.scores],
+            "words": [self.words[i] for i in order],
+            "spans": [list(self.spans[i]) for i in order],
+            "scores": [float(self.scores[i]) for i in order],
             "n_calls": self.n_calls,
             "n_texts": self.n_texts,
             "n_samples": self.n_samples,
@@ -179,15 +200,17 @@ class Attribution:
             "proxy": self.proxy.to_dict() if self.proxy else None,
         }
 
-    def to_json(self) -> str:
-        """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), ensure_ascii=False)
-
     def to_html(self, title: str | None = None) -> str:
         """A standalone HTML page (see :func:`glasstext.report.html.attribution_html`)."""
         from glasstext.report.html import attribution_html
 
         return attribution_html(self, title=title)
+
+    def _repr_html_(self) -> str:
+        # A notebook gets a fragment whose styles stay inside it, not a whole page.
+        from glasstext.report.html import attribution_fragment
+
+        return attribution_fragment(self)
 
     def save_html(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
         """Write :meth:`to_html` to ``path`` (UTF-8); returns the path."""
@@ -208,12 +231,7 @@ class Attribution:
             f"value {self.value:.4f}, base {self.base_value:.4f}, {self.n_calls} model calls",
         ]
         if self.proxy is not None:
-            p = self.proxy
-            lines.append(
-                f"proxy decision: {p.decision} (agreement {p.agreement:.3f}, "
-                f"threshold {p.threshold}); target calls {p.target_calls}, "
-                f"proxy calls {p.proxy_calls}"
-            )
+            lines.append(str(self.proxy))
         for word, score in self.top(10):
             lines.append(f"  {score:+.4f}  {word}")
         if len(self) > 10:

@@ -236,12 +236,3 @@ class Explainer(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.scorer!r}, seed={self.seed})"
-
-
-def check_n_samples(n_samples: object, minimum: int = 2) -> int:
-    """``n_samples`` as an int of at least ``minimum``."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
-        raise TypeError(f"n_samples must be an int, got {type(n_samples).__name__}")
-    if n_samples < minimum:
-        raise ValueError(f"n_samples must be >= {minimum}, got {n_samples}")
-    return int(n_samples)

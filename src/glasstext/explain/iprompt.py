@@ -35,17 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.backends.lm import LanguageModel
+from glasstext.backends.lm_base import LanguageModel
 from glasstext.backends.runtime import progress_bar
 from glasstext.explain.nl import (
     ExplanationError,
     UsageMeter,
-    check_positive_int,
-    check_seed,
     clean_sentence,
     resolve_lm,
 )
-from glasstext.validation import check_texts
+from glasstext.results import ResultMixin, limit
+from glasstext.validation import check_int, check_seed, check_texts
 
 __all__ = ["DatasetExplanation", "PromptCandidate", "explain_dataset"]
 
@@ -76,7 +75,7 @@ _CHAT_PROPOSAL = (
 
 
 @dataclass
-class PromptCandidate:
+class PromptCandidate(ResultMixin):
     """A prompt and how well it explains the data.
 
     Attributes
@@ -111,8 +110,8 @@ class PromptCandidate:
     test_accuracy: float | None = None
     test_choice_accuracy: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """JSON-able fields (``top`` is ignored: a candidate has no ranked list)."""
         return {
             "prompt": self.prompt,
             "score": self.score,
@@ -123,9 +122,12 @@ class PromptCandidate:
             "origin": self.origin,
         }
 
+    def __str__(self) -> str:
+        return f"{self.prompt!r}  {_figures(self)}"
+
 
 @dataclass
-class DatasetExplanation:
+class DatasetExplanation(ResultMixin):
     """What :func:`explain_dataset` found.
 
     Attributes
@@ -164,7 +166,7 @@ class DatasetExplanation:
     def __str__(self) -> str:
         lines = ["Prompts that explain the data (best first):"]
         for rank, p in enumerate(self.prompts[:5], 1):
-            lines.append(f"  {rank}. {p.prompt!r}  {_figures(p)}")
+            lines.append(f"  {rank}. {p}")
         lines.append(f"  no prompt:  {_figures(self.baseline)}")
         lines.append(
             f"[{self.n_iterations} rounds; {len(self.prompts)} candidates; "
@@ -173,10 +175,10 @@ class DatasetExplanation:
         )
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """JSON-able fields; ``top`` keeps that many candidates, best first (``None``: all)."""
         return {
-            "prompts": [p.to_dict() for p in self.prompts],
+            "prompts": [p.to_dict() for p in limit(self.prompts, top)],
             "baseline": self.baseline.to_dict(),
             "history": list(self.history),
             "n_iterations": self.n_iterations,
@@ -486,7 +488,7 @@ def explain_dataset(
         ("n_test", n_test),
         ("n_final", n_final),
     ]:
-        check_positive_int(value, name)
+        check_int(value, name)
     random_state = check_seed(random_state)
     model = resolve_lm(lm)
     meter = UsageMeter(model)

@@ -29,10 +29,10 @@ from glasstext.explain.base import (
     DEFAULT_MAX_UNITS,
     Design,
     Explainer,
-    check_n_samples,
     make_design,
 )
 from glasstext.explain.perturb import Units
+from glasstext.validation import check_int
 
 __all__ = ["KernelShapExplainer", "exact_shapley", "shapley_kernel_design"]
 
@@ -216,7 +216,7 @@ class KernelShapExplainer(Explainer):
         seed: int | None = 0,
     ) -> None:
         super().__init__(model, mask_token=mask_token, max_units=max_units, seed=seed)
-        self.n_samples = check_n_samples(n_samples)
+        self.n_samples = check_int(n_samples, "n_samples", minimum=2)
         if exact not in (True, False, "auto"):
             raise ValueError(f"exact must be True, False or 'auto', got {exact!r}")
         self.exact = exact

@@ -24,11 +24,11 @@ from glasstext.explain.base import (
     DEFAULT_MAX_UNITS,
     Design,
     Explainer,
-    check_n_samples,
     distinct,
     make_design,
 )
 from glasstext.explain.perturb import Units
+from glasstext.validation import check_int
 
 __all__ = ["LimeExplainer", "lime_masks"]
 
@@ -96,7 +96,7 @@ class LimeExplainer(Explainer):
         seed: int | None = 0,
     ) -> None:
         super().__init__(model, mask_token=mask_token, max_units=max_units, seed=seed)
-        self.n_samples = check_n_samples(n_samples)
+        self.n_samples = check_int(n_samples, "n_samples", minimum=2)
         if not kernel_width > 0:
             raise ValueError(f"kernel_width must be > 0, got {kernel_width}")
         if not alpha >= 0:

@@ -34,6 +34,7 @@ import numpy as np
 from glasstext.explain.attribution import Attribution
 from glasstext.explain.perturb import render_many
 from glasstext.explain.scorers import as_scorer
+from glasstext.results import ResultMixin
 
 __all__ = [
     "DEFAULT_FRACTIONS",
@@ -51,7 +52,7 @@ DEFAULT_FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1,
 
 
 @dataclass(frozen=True)
-class Faithfulness:
+class Faithfulness(ResultMixin):
     """All faithfulness metrics of one attribution against one model.
 
     Attributes
@@ -73,9 +74,18 @@ class Faithfulness:
     value: float
     n_calls: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary (``top`` is ignored: there is no ranked list)."""
         return asdict(self)
+
+    def __str__(self) -> str:
+        return (
+            f"faithfulness (value {self.value:.4f}, {self.n_calls} model calls):\n"
+            f"  comprehensiveness {self.comprehensiveness:+.4f}  (higher is better)\n"
+            f"  sufficiency       {self.sufficiency:+.4f}  (lower is better)\n"
+            f"  deletion AUC      {self.deletion_auc:.4f}  (lower is better)\n"
+            f"  insertion AUC     {self.insertion_auc:.4f}  (higher is better)"
+        )
 
 
 def _check_fractions(fractions: Sequence[float]) -> list[float]:

@@ -8,22 +8,18 @@ live here once.
 
 from __future__ import annotations
 
-import operator
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
 
 from glasstext.backends.lm import LanguageModel, get_lm, usage_delta
 from glasstext.exceptions import ExplanationError
+from glasstext.validation import check_int
 
 __all__ = [
     "ExplanationError",
     "UsageMeter",
     "check_positive_int",
-    "check_seed",
     "clean_concept",
     "clean_sentence",
     "repeats_phrases",
@@ -51,24 +47,9 @@ def resolve_lm(lm: str | LanguageModel | None) -> LanguageModel:
     return get_lm(lm)
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """``value`` as an int >= 1, or a TypeError / ValueError naming ``name``."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be >= 1, got {number}")
-    return int(number)
-
-
-def check_seed(random_state: Any) -> int:
-    """An int seed (``None`` is refused: these explainers are reproducible by design)."""
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
-        raise TypeError(f"random_state must be an int, got {random_state!r}")
-    return int(random_state)
+# Parameter checks live in glasstext.validation; this name stays for the callers
+# that still import it from here (explain/summaries.py).
+check_positive_int = check_int
 
 
 def clean_concept(answer: str, max_words: int = 8) -> str:

@@ -36,6 +36,7 @@ error of about 0.15 to 0.09.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import replace
 from typing import Any, Literal
@@ -44,20 +45,14 @@ import numpy as np
 
 from glasstext.explain.attribution import Attribution, ProxyReport
 from glasstext.explain.base import DEFAULT_MAX_UNITS, Design, Explainer, resolve_class
-from glasstext.explain.kernelshap import KernelShapExplainer
-from glasstext.explain.lime import LimeExplainer
-from glasstext.explain.occlusion import OcclusionExplainer
+from glasstext.explain.methods import EXPLAINERS, get_explainer
 from glasstext.explain.perturb import check_text
 from glasstext.explain.scorers import as_scorer
 
 __all__ = ["METHODS", "ProxyExplainer", "local_agreement"]
 
-METHODS: dict[str, type[Explainer]] = {
-    "lime": LimeExplainer,
-    "kernelshap": KernelShapExplainer,
-    "shap": KernelShapExplainer,
-    "occlusion": OcclusionExplainer,
-}
+# The method table lives in glasstext.explain.methods; this is its former name.
+METHODS: dict[str, type[Explainer]] = EXPLAINERS
 
 
 def local_agreement(proxy_values: np.ndarray, target_values: np.ndarray) -> float:
@@ -88,7 +83,9 @@ class ProxyExplainer:
     proxy : Scorer, estimator or callable
         A cheaper model with the same classes in the same order.
     method : {"lime", "kernelshap", "occlusion"}, default="lime"
-        The perturbation method (``"shap"`` is an alias of ``"kernelshap"``).
+        The perturbation method, a name of
+        :data:`~glasstext.explain.methods.EXPLAINERS` (``"shap"`` is an alias
+        of ``"kernelshap"``).
     n_samples : int, default=500
         The method's sample budget (ignored by occlusion).
     threshold : float, default=0.7
@@ -127,8 +124,7 @@ class ProxyExplainer:
         seed: int | None = 0,
         **method_options: Any,
     ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+        method_class = get_explainer(method)
         if fallback not in ("target", "calibrate"):
             raise ValueError(f"fallback must be 'target' or 'calibrate', got {fallback!r}")
         if not -1.0 <= threshold <= 1.0:
@@ -149,9 +145,9 @@ class ProxyExplainer:
         self.calibrate = calibrate
         self.seed = seed
         options: dict[str, Any] = dict(method_options)
-        if METHODS[method] is not OcclusionExplainer:
+        if "n_samples" in inspect.signature(method_class).parameters:  # not occlusion
             options["n_samples"] = n_samples
-        self.explainer = METHODS[method](
+        self.explainer = method_class(
             self.proxy, mask_token=mask_token, max_units=max_units, seed=seed, **options
         )
 

@@ -33,20 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.backends.lm import LanguageModel
+from glasstext.backends.lm_base import LanguageModel
 from glasstext.backends.runtime import progress_bar
 from glasstext.explain.nl import (
     ExplanationError,
     UsageMeter,
-    check_positive_int,
-    check_seed,
     clean_concept,
     repeats_phrases,
     resolve_lm,
 )
 from glasstext.io import jsonable
+from glasstext.results import ResultMixin, limit
 from glasstext.text import NgramRange, check_ngram_range, extract_ngrams
-from glasstext.validation import check_texts
+from glasstext.validation import check_int, check_seed, check_texts
 
 __all__ = [
     "ConceptExplanation",
@@ -137,7 +136,7 @@ class ModuleResponse:
     def __init__(self, module: Any, output: int | str | None = None, batch_size: int = 256) -> None:
         self.module = module
         self.output = output
-        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.batch_size = check_int(batch_size, "batch_size")
         self.n_calls = 0
         self._fn, self._classes = _module_function(module)
 
@@ -233,7 +232,7 @@ def _module_function(module: Any) -> tuple[Callable[[list[str]], Any], tuple[Any
 
 
 @dataclass
-class ConceptExplanation:
+class ConceptExplanation(ResultMixin):
     """One candidate explanation and the evidence for it.
 
     Attributes
@@ -263,22 +262,27 @@ class ConceptExplanation:
     texts_with: list[str] = field(default_factory=list)
     texts_without: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """JSON-able fields; ``top`` keeps that many evidence n-grams (``None``: all)."""
         return {
             "text": self.text,
             "score": jsonable(self.score),
             "mean_with": jsonable(self.mean_with),
             "mean_without": jsonable(self.mean_without),
             "n_proposals": self.n_proposals,
-            "evidence": [[g, float(v)] for g, v in self.evidence],
+            "evidence": [[g, float(v)] for g, v in limit(self.evidence, top)],
             "texts_with": list(self.texts_with),
             "texts_without": list(self.texts_without),
         }
 
+    def __str__(self) -> str:
+        evidence = ", ".join(g for g, _ in self.evidence[:6])
+        shown = f"{self.text}  (score {self.score:+.2f})"
+        return f"{shown}  e.g. {evidence}" if evidence else shown
+
 
 @dataclass
-class ModuleExplanation:
+class ModuleExplanation(ResultMixin):
     """What :func:`explain_module` found.
 
     Attributes
@@ -324,10 +328,10 @@ class ModuleExplanation:
         )
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """JSON-able fields; ``top`` keeps that many explanations, best first (``None``: all)."""
         return {
-            "explanations": [e.to_dict() for e in self.explanations],
+            "explanations": [e.to_dict() for e in limit(self.explanations, top)],
             "top_ngrams": [[g, float(v)] for g, v in self.top_ngrams],
             "scale": self.scale,
             "n_ngrams": self.n_ngrams,
@@ -526,7 +530,7 @@ def score_explanations(
         [(c, 0, []) for c in concepts],
         resolve_lm(lm),
         scale,
-        check_positive_int(n_synthetic, "n_synthetic"),
+        check_int(n_synthetic, "n_synthetic"),
         chat,
         check_seed(random_state),
     )
@@ -654,7 +658,7 @@ def explain_module(
         ("max_explanations", max_explanations),
         ("n_synthetic", n_synthetic),
     ]:
-        check_positive_int(value, name)
+        check_int(value, name)
     seed = check_seed(random_state)
     model = resolve_lm(lm)
     meter = UsageMeter(model)

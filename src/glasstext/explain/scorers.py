@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import abc
 import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import expit, softmax
 
+from glasstext.exceptions import UnseenNgramWarning
 from glasstext.validation import check_texts
 
 if TYPE_CHECKING:
-    from glasstext.backends.lm import LanguageModel
+    from glasstext.backends.lm_base import LanguageModel
 
 __all__ = [
     "SENTIMENT_LABELS",
@@ -222,10 +225,11 @@ class EstimatorScorer(Scorer):
     Uses ``predict_proba`` when the estimator has it; otherwise
     ``decision_function`` turned into probabilities (a logistic for one
     column, a softmax for several). Aug-Linear's warnings about n-grams absent
-    from its table are silenced: perturbed texts are full of new bigrams.
-    glasstext's estimators reject blank documents, so for them a blank text
-    (every word of an unpunctuated text masked) is scored as ``"."``: the same
-    absence of words, i.e. the intercept.
+    from its table (:class:`~glasstext.exceptions.UnseenNgramWarning`) are
+    silenced: perturbed texts are full of new bigrams. glasstext's models (any
+    :class:`~glasstext.models.base.GlassModel`) reject blank documents, so for
+    them a blank text (every word of an unpunctuated text masked) is scored as
+    ``"."``: the same absence of words, i.e. the intercept.
 
     Parameters
     ----------
@@ -256,17 +260,26 @@ class EstimatorScorer(Scorer):
         return tuple(str(c) for c in classes) if classes is not None else None
 
     def _score(self, texts: list[str]) -> Any:
-        if type(self.estimator).__module__.startswith("glasstext."):
+        if _is_glass_model(self.estimator):
             texts = [t if t.strip() else "." for t in texts]
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*n-gram.*")
+            warnings.simplefilter("ignore", UnseenNgramWarning)
             if hasattr(self.estimator, "predict_proba"):
                 return self.estimator.predict_proba(texts)
             scores = np.asarray(self.estimator.decision_function(texts), dtype=np.float64)
         if scores.ndim == 1:
-            return 1.0 / (1.0 + np.exp(-scores))
-        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+            return expit(scores)
+        return softmax(scores, axis=1)
+
+
+def _is_glass_model(estimator: Any) -> bool:
+    """Whether ``estimator`` follows glasstext's model protocol (and so rejects blank texts).
+
+    Looked up without importing :mod:`glasstext.models`: if its protocol module
+    is not loaded yet, no object can be one of its models.
+    """
+    base = sys.modules.get("glasstext.models.base")
+    return base is not None and isinstance(estimator, base.GlassModel)
 
 
 class LMScorer(Scorer):
@@ -361,7 +374,7 @@ def as_scorer(model: Any) -> Scorer:
     """
     if isinstance(model, Scorer):
         return model
-    from glasstext.backends.lm import LanguageModel
+    from glasstext.backends.lm_base import LanguageModel
 
     if isinstance(model, LanguageModel | str):
         raise TypeError(

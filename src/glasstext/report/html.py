@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from glasstext.explain.attribution import Attribution
 
-__all__ = ["attribution_html", "save_html"]
+__all__ = ["attribution_fragment", "attribution_html", "save_html"]
 
 _POSITIVE = (33, 102, 172)
 _NEGATIVE = (178, 24, 43)
@@ -37,6 +37,26 @@ table.top { border-collapse: collapse; margin-top: 0.5em; }
 table.top td, table.top th { padding: 0.15em 0.8em; border-bottom: 1px solid #eee;
                              text-align: left; }
 table.top td.num { text-align: right; font-variant-numeric: tabular-nums; }
+"""
+
+# The same rules for a fragment in a notebook, scoped to its div (which takes
+# the page's body rules, without the page margins).
+_FRAGMENT_STYLE = """
+.glasstext-attribution { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+                         max-width: 52em; color: #222; line-height: 1.5; }
+.glasstext-attribution h1 { font-size: 1.3em; }
+.glasstext-attribution .text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd;
+        border-radius: 6px; padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
+.glasstext-attribution .w { border-radius: 3px; padding: 0.1em 0.05em; }
+.glasstext-attribution .meta { color: #555; font-size: 0.92em; }
+.glasstext-attribution .meta td { padding: 0.1em 1em 0.1em 0; }
+.glasstext-attribution .legend span { padding: 0.1em 0.5em; border-radius: 3px;
+                                      margin-right: 0.6em; }
+.glasstext-attribution table.top { border-collapse: collapse; margin-top: 0.5em; }
+.glasstext-attribution table.top td,
+.glasstext-attribution table.top th { padding: 0.15em 0.8em; border-bottom: 1px solid #eee;
+                                      text-align: left; }
+.glasstext-attribution table.top td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
@@ -106,8 +126,37 @@ def attribution_html(attribution: Attribution, title: str | None = None, top: in
     str
     """
     a = attribution
+    heading = title if title is not None else _default_heading(a)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"{_body_html(a, heading, top)}"
+        "</body>\n</html>\n"
+    )
+
+
+def attribution_fragment(attribution: Attribution, title: str | None = None, top: int = 10) -> str:
+    """The content of :func:`attribution_html` as one ``<div>``, for a notebook cell.
+
+    Its styles apply inside the ``div`` only, so the notebook around it keeps its own.
+    """
+    heading = title if title is not None else _default_heading(attribution)
+    return (
+        f'<div class="glasstext-attribution">\n<style>{_FRAGMENT_STYLE}</style>\n'
+        f"{_body_html(attribution, heading, top)}</div>\n"
+    )
+
+
+def _default_heading(a: Attribution) -> str:
     name = a.class_name if a.class_name is not None else str(a.explained_class)
-    heading = title if title is not None else f"Why the model says {name!r}"
+    return f"Why the model says {name!r}"
+
+
+def _body_html(a: Attribution, heading: str, top: int) -> str:
+    """Heading, legend, shaded text, details and the table of largest scores."""
+    name = a.class_name if a.class_name is not None else str(a.explained_class)
     meta = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in _meta_rows(a))
     rows = "".join(
         f'<tr><td>{escape(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in a.top(top)
@@ -117,16 +166,11 @@ def attribution_html(attribution: Attribution, title: str | None = None, top: in
         f'</span><span style="background:{_shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
     )
     return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{escape(heading)}</h1>\n{legend}\n"
         f'<div class="text">{_text_html(a)}</div>\n'
         f'<table class="meta">{meta}</table>\n'
         f'<h2 style="font-size:1.05em">Largest scores</h2>\n'
         f'<table class="top"><tr><th>word</th><th>score</th></tr>{rows}</table>\n'
-        "</body>\n</html>\n"
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.explain.base import DEFAULT_MAX_UNITS, Design, Explainer, distinct, make_design
+from glasstext.explain.base import Design, Explainer, distinct, make_design
 from glasstext.explain.perturb import Units
 
 __all__ = ["OcclusionExplainer"]
@@ -28,16 +28,6 @@ class OcclusionExplainer(Explainer):
     """
 
     method = "occlusion"
-
-    def __init__(
-        self,
-        model: Any,
-        *,
-        mask_token: str | None = None,
-        max_units: int | None = DEFAULT_MAX_UNITS,
-        seed: int | None = 0,
-    ) -> None:
-        super().__init__(model, mask_token=mask_token, max_units=max_units, seed=seed)
 
     def design(self, units: Units, rng: np.random.Generator) -> Design:
         d = len(units)

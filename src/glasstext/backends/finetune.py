@@ -309,22 +309,17 @@ def finetune_encoder(
         run = _Finetuning(parts, tokenizer, ids, objective, settings, rng)
         probe = run.probe_head(target, train_idx) if settings.head_init == "probe" else None
         trained = run.train(texts, train_idx, val_idx, progress)
-    info = {
-        "format": "glasstext-finetune",
-        "base_model": os.fspath(encoder),
-        "base_identity": resolve_model(encoder).identity,
-        **objective.describe(),
-        "n_train": len(train_idx),
-        "n_validation": len(val_idx),
-        "epochs_run": len(trained.history),
-        "best_epoch": trained.best_epoch,
-        "history": trained.history,
-        "validation": trained.history[trained.best_epoch - 1] if trained.history else {},
-        "frozen_parameters": n_frozen,
-        "probe_train_score": round(probe, 6) if probe is not None else None,
-        "seconds": round(time.perf_counter() - started, 2),
-        "settings": settings.to_dict(),
-    }
+    info = _folder_info(
+        encoder,
+        objective,
+        settings,
+        trained,
+        n_train=len(train_idx),
+        n_validation=len(val_idx),
+        frozen_parameters=n_frozen,
+        probe_train_score=probe,
+        seconds=time.perf_counter() - started,
+    )
     return _save_folder(folder, tokenizer, net, parts["head"], info)
 
 
@@ -385,6 +380,39 @@ class _Objective:
         }
 
 
+def _folder_info(
+    encoder: str | os.PathLike[str],
+    objective: _Objective,
+    settings: _Settings,
+    trained: TrainedEpochs,
+    *,
+    n_train: int,
+    n_validation: int,
+    frozen_parameters: int,
+    probe_train_score: float | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """What the folder records (:data:`INFO_FILE`): the base model, the run and its metrics."""
+    history = trained.history
+    probe = probe_train_score
+    return {
+        "format": "glasstext-finetune",
+        "base_model": os.fspath(encoder),
+        "base_identity": resolve_model(encoder).identity,
+        **objective.describe(),
+        "n_train": n_train,
+        "n_validation": n_validation,
+        "epochs_run": len(history),
+        "best_epoch": trained.best_epoch,
+        "history": history,
+        "validation": history[trained.best_epoch - 1] if history else {},
+        "frozen_parameters": frozen_parameters,
+        "probe_train_score": round(probe, 6) if probe is not None else None,
+        "seconds": round(seconds, 2),
+        "settings": settings.to_dict(),
+    }
+
+
 def _model_parts(net: Any, n_outputs: int, dropout: float) -> Any:
     """The encoder with dropout and a fresh linear head on its pooled vector."""
     torch = import_torch()
@@ -409,19 +437,25 @@ class _Finetuning:
     rng: np.random.Generator
 
     def probe_head(self, target: np.ndarray, rows: np.ndarray) -> float:
-        """Start the head at a linear probe of the frozen encoder (see :func:`_probe_head`)."""
-        s = self.settings
-        return _probe_head(
-            self.parts,
-            self.tokenizer,
-            self.ids,
-            rows,
-            target,
-            s.task,
-            s.pooling,
-            self.objective.center,
-            self.objective.scale,
+        """Start the head at a linear probe of the frozen encoder (LP-FT); returns its fit score.
+
+        Logistic regression (classification) or ridge regression (standardised
+        targets) on the pooled vectors of the training texts, one forward pass
+        without gradients. Fine-tuning from a fitted head instead of a random one
+        learns from the first step, even with few steps, and distorts the
+        pretrained features less (Kumar et al., ICLR 2022).
+        """
+        torch = import_torch()
+        features = _predict_outputs(
+            self.parts, self.tokenizer, self.ids, rows, self.settings.pooling, 64, features=True
         )
+        X = features.numpy().astype(np.float64)
+        coef, intercept, score = _linear_probe(X, target, rows, self.objective)
+        head = self.parts["head"]
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+            head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+        return score
 
     def train(
         self, texts: list[str], train_idx: np.ndarray, val_idx: np.ndarray, progress: bool | None
@@ -497,51 +531,30 @@ def _head_outputs(
     return pooled if features else parts["head"](parts["dropout"](pooled))
 
 
-def _probe_head(
-    parts: Any,
-    tokenizer: Any,
-    ids: list[list[int]],
-    rows: np.ndarray,
-    target: np.ndarray,
-    task: str,
-    pooling: str,
-    center: float,
-    scale: float,
-) -> float:
-    """Start the head at a linear probe of the frozen encoder (LP-FT); returns its fit score.
+def _linear_probe(
+    X: np.ndarray, target: np.ndarray, rows: np.ndarray, objective: _Objective
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Head weights, bias and training score of a linear model on pooled vectors ``X``.
 
-    Logistic regression (classification) or ridge regression (standardised
-    targets) on the pooled vectors of the training texts, one forward pass
-    without gradients. Fine-tuning from a fitted head instead of a random one
-    learns from the first step, even with few steps, and distorts the
-    pretrained features less (Kumar et al., ICLR 2022).
+    Logistic regression (a binary decision split over two logits) or ridge
+    regression on the standardised targets.
     """
-    torch = import_torch()
     from sklearn.linear_model import LogisticRegression, Ridge
 
     from glasstext.backends.runtime import blas_threads
 
-    features = _predict_outputs(parts, tokenizer, ids, rows, pooling, 64, features=True)
-    X = features.numpy().astype(np.float64)
-    head = parts["head"]
     with blas_threads(1):
-        if task == "classification":
+        if objective.task == "classification":
             _, encoded = np.unique(target, return_inverse=True)
             clf = LogisticRegression(C=1.0, max_iter=2000).fit(X, encoded[rows])
             coef, intercept = clf.coef_, clf.intercept_
             if coef.shape[0] == 1:  # binary: split the one decision over two logits
                 coef = np.vstack([-coef / 2, coef / 2])
                 intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-            score = float(clf.score(X, encoded[rows]))
-        else:
-            wanted = (target[rows] - center) / scale
-            reg = Ridge(alpha=1.0).fit(X, wanted)
-            coef, intercept = reg.coef_[None, :], np.atleast_1d(reg.intercept_)
-            score = float(reg.score(X, wanted))
-    with torch.no_grad():
-        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
-    return score
+            return coef, intercept, float(clf.score(X, encoded[rows]))
+        wanted = (target[rows] - objective.center) / objective.scale
+        reg = Ridge(alpha=1.0).fit(X, wanted)
+        return reg.coef_[None, :], np.atleast_1d(reg.intercept_), float(reg.score(X, wanted))
 
 
 def _sample(items: list[str], k: int, rng: np.random.Generator) -> list[str]:

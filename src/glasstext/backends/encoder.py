@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -29,9 +29,9 @@ from glasstext.backends.runtime import (
     torch_dtype,
     torch_threads,
 )
+from glasstext.backends.training import POOLINGS, Pooling, pool_hidden
 from glasstext.validation import check_texts
 
-Pooling = Literal["mean", "cls", "last"]
 CacheSetting = bool | str | os.PathLike[str] | SqliteStore | None
 
 
@@ -101,7 +101,7 @@ class Encoder:
         progress: bool | None = None,
         cache: CacheSetting = True,
     ) -> None:
-        if pooling not in ("mean", "cls", "last"):
+        if pooling not in POOLINGS:
             raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
         if batch_size < 1 or max_length < 1:
             raise ValueError("batch_size and max_length must be positive")
@@ -219,19 +219,10 @@ class Encoder:
         want_layers = self.layer != -1
         result = self._net(**enc, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
-        pooled = self._pool(hidden.float(), enc["attention_mask"])
+        pooled = pool_hidden(hidden.float(), enc["attention_mask"], self.pooling)
         if self.normalize:
             pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return pooled.numpy()
-
-    def _pool(self, hidden: Any, mask: Any) -> Any:
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        if self.pooling == "last":
-            last = mask.sum(dim=1) - 1  # right padding: last real token
-            return hidden[range(hidden.shape[0]), last]
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
 
     def __repr__(self) -> str:
         return (

@@ -26,36 +26,72 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from glasstext.backends.registry import DEFAULT_ENCODER, resolve_model
-from glasstext.backends.runtime import import_torch, progress_bar, torch_threads
+from glasstext.backends.runtime import import_torch, torch_threads
 from glasstext.backends.training import (
-    EarlyStopping,
+    POOLINGS,
+    Pooling,
+    TrainedEpochs,
     adamw,
     freeze_lower_layers,
     length_batches,
-    linear_warmup_schedule,
     load_trainable,
     pad_batch,
     pool_hidden,
     seeded,
     tokenize_texts,
+    train_epochs,
     validation_split,
 )
+from glasstext.exceptions import InvalidParameterError
 from glasstext.io import python_scalar
 from glasstext.text import check_ngram_range, extract_ngrams
-from glasstext.validation import check_documents, check_target
+from glasstext.validation import (
+    Constraint,
+    Interval,
+    Options,
+    check_documents,
+    check_int,
+    check_param,
+    check_target,
+    validate_params,
+)
 
 __all__ = ["HEAD_FILE", "INFO_FILE", "FinetunedModel", "finetune_encoder", "finetune_info"]
 
 INFO_FILE = "glasstext_finetune.json"
 HEAD_FILE = "glasstext_head.safetensors"
 Task = Literal["classification", "regression"]
-Pooling = Literal["mean", "cls", "last"]
+TASKS: tuple[Task, ...] = ("classification", "regression")
+
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_FRACTION = Interval(float, 0, 1, closed="left")
+#: What each setting accepts (checked before any model is loaded).
+_SETTING_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "task": [Options(TASKS)],
+    "epochs": [Interval(int, 1, None)],
+    "batch_size": [Interval(int, 1, None)],
+    "learning_rate": [_POSITIVE],
+    "head_learning_rate": [_POSITIVE],
+    "weight_decay": [Interval(float, 0, None)],
+    "warmup_ratio": [_FRACTION],
+    "max_length": [Interval(int, 2, None)],
+    "pooling": [Options(POOLINGS)],
+    "dropout": [_FRACTION],
+    "head_init": [Options(("probe", "random"))],
+    "validation_fraction": [_FRACTION],
+    "patience": [Interval(int, 0, None)],
+    "freeze_layers": [Interval(int, 0, None)],
+    "ngram_weight": [Interval(float, 0, math.inf, closed="left")],  # finite
+    "ngrams_per_text": [Interval(int, 1, None)],
+    "seed": [Interval(int)],
+}
 
 
 def infer_task(y: Any) -> Task:
@@ -68,16 +104,59 @@ def infer_task(y: Any) -> Task:
     return "classification"
 
 
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+@dataclass(frozen=True)
+class _Settings:
+    """The checked settings of one fine-tuning (recorded in the folder)."""
+
+    task: Task
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    head_learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    max_length: int
+    pooling: Pooling
+    dropout: float
+    head_init: Literal["probe", "random"]
+    validation_fraction: float
+    patience: int
+    freeze_layers: int
+    ngram_weight: float
+    ngram_range: tuple[int, int]
+    ngrams_per_text: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, in declaration order."""
+        out = asdict(self)
+        out["ngram_range"] = list(self.ngram_range)
+        return out
 
 
-def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
+def _check_settings(values: dict[str, Any]) -> _Settings:
+    """Check every setting against its constraint; numbers become plain ints and floats."""
+    validate_params(values, _SETTING_CONSTRAINTS)
+    plain = {
+        name: allowed[0].kind(values[name]) if isinstance(allowed[0], Interval) else values[name]
+        for name, allowed in _SETTING_CONSTRAINTS.items()
+    }
+    return _Settings(**plain, ngram_range=check_ngram_range(values["ngram_range"]))
+
+
+def _choose_task(task: Any, y: Any) -> Task:
+    """The task asked for, or the one the targets suggest (:func:`infer_task`)."""
+    if task is None:
+        return infer_task(y)
+    checked: Task = check_param(task, [Options(TASKS)], "task")
+    return checked
+
+
+def _check_output_dir(output_dir: Any) -> Path:
+    check_param(output_dir, ["path"], "output_dir")
+    if not os.fspath(output_dir):
+        raise InvalidParameterError("output_dir must be a folder path, got ''")
+    return Path(output_dir)
 
 
 def finetune_encoder(
@@ -192,175 +271,254 @@ def finetune_encoder(
         different lengths) or bad settings.
     """
     texts = check_documents(X)
-    chosen: Task = task if task is not None else infer_task(y)
-    if chosen not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+    chosen = _choose_task(task, y)
     target = check_target(y, len(texts), chosen)
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    max_length = _check_positive_int("max_length", max_length, 2)
-    patience = _check_positive_int("patience", patience, 0)
-    learning_rate = _check_rate("learning_rate", learning_rate)
-    head_learning_rate = _check_rate("head_learning_rate", head_learning_rate)
-    if not 0.0 <= warmup_ratio < 1.0:
-        raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    if pooling not in ("mean", "cls", "last"):
-        raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
-    if head_init not in ("probe", "random"):
-        raise ValueError(f"head_init must be 'probe' or 'random', got {head_init!r}")
-    if output_dir is None or not os.fspath(output_dir):
-        raise ValueError("output_dir must be a folder path")
-    if not (isinstance(ngram_weight, int | float) and math.isfinite(ngram_weight)):
-        raise ValueError(f"ngram_weight must be a finite number >= 0, got {ngram_weight!r}")
-    if ngram_weight < 0:
-        raise ValueError(f"ngram_weight must be a finite number >= 0, got {ngram_weight!r}")
-    ngram_range = check_ngram_range(ngram_range)
-    ngrams_per_text = _check_positive_int("ngrams_per_text", ngrams_per_text)
-
-    settings = {
-        "task": chosen,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "head_learning_rate": head_learning_rate,
-        "weight_decay": weight_decay,
-        "warmup_ratio": warmup_ratio,
-        "max_length": max_length,
-        "pooling": pooling,
-        "dropout": dropout,
-        "head_init": head_init,
-        "validation_fraction": validation_fraction,
-        "patience": patience,
-        "freeze_layers": freeze_layers,
-        "ngram_weight": float(ngram_weight),
-        "ngram_range": list(ngram_range),
-        "ngrams_per_text": ngrams_per_text,
-        "seed": seed,
-    }
+    settings = _check_settings(
+        {
+            "task": chosen,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "head_learning_rate": head_learning_rate,
+            "weight_decay": weight_decay,
+            "warmup_ratio": warmup_ratio,
+            "max_length": max_length,
+            "pooling": pooling,
+            "dropout": dropout,
+            "head_init": head_init,
+            "validation_fraction": validation_fraction,
+            "patience": patience,
+            "freeze_layers": freeze_layers,
+            "ngram_weight": ngram_weight,
+            "ngram_range": ngram_range,
+            "ngrams_per_text": ngrams_per_text,
+            "seed": seed,
+        }
+    )
+    folder = _check_output_dir(output_dir)
     started = time.perf_counter()
-    torch = import_torch()
-    with torch_threads(n_threads), seeded(seed) as rng:
+    with torch_threads(n_threads), seeded(settings.seed) as rng:
         tokenizer, net = load_trainable(encoder)
-        n_frozen = freeze_lower_layers(net, freeze_layers)
-        if chosen == "classification":
-            classes, encoded = np.unique(target, return_inverse=True)
-            labels = torch.as_tensor(encoded, dtype=torch.long)
-            n_out = len(classes)
-            center, scale = 0.0, 1.0
-        else:
-            classes = None
-            center = float(target.mean())
-            scale = float(target.std()) or 1.0
-            labels = torch.as_tensor((target - center) / scale, dtype=torch.float32)
-            n_out = 1
-        parts = torch.nn.ModuleDict(
-            {
-                "encoder": net,
-                "dropout": torch.nn.Dropout(dropout),
-                "head": torch.nn.Linear(net.config.hidden_size, n_out),
-            }
-        )
-        ids = tokenize_texts(tokenizer, texts, max_length)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        n_frozen = freeze_lower_layers(net, settings.freeze_layers)
+        objective = _Objective.of(target, chosen)
+        parts = _model_parts(net, objective.n_outputs, settings.dropout)
+        ids = tokenize_texts(tokenizer, texts, settings.max_length)
         train_idx, val_idx = validation_split(
-            target, validation_fraction, seed, stratify=chosen == "classification"
+            target, settings.validation_fraction, settings.seed, stratify=chosen == "classification"
         )
-        probe = None
-        if head_init == "probe":
-            probe = _probe_head(
-                parts, tokenizer, ids, train_idx, target, chosen, pooling, center, scale
-            )
-        optimizer = adamw(
-            [
-                (net.named_parameters(), learning_rate),
-                (parts["head"].named_parameters(), head_learning_rate),
-            ],
-            weight_decay,
-        )
-        steps_per_epoch = math.ceil(len(train_idx) / batch_size)
-        total_steps = epochs * steps_per_epoch
-        schedule = linear_warmup_schedule(optimizer, round(warmup_ratio * total_steps), total_steps)
-        stopper = EarlyStopping(patience)
-        history: list[dict[str, Any]] = []
-        doc_ngrams = (
-            [list(dict.fromkeys(extract_ngrams(t, ngram_range))) for t in texts]
-            if ngram_weight > 0
-            else []
-        )
+        run = _Finetuning(parts, tokenizer, ids, objective, settings, rng)
+        probe = run.probe_head(target, train_idx) if settings.head_init == "probe" else None
+        trained = run.train(texts, train_idx, val_idx, progress)
+    info = _folder_info(
+        encoder,
+        objective,
+        settings,
+        trained,
+        n_train=len(train_idx),
+        n_validation=len(val_idx),
+        frozen_parameters=n_frozen,
+        probe_train_score=probe,
+        seconds=time.perf_counter() - started,
+    )
+    return _save_folder(folder, tokenizer, net, parts["head"], info)
 
-        def loss_of(outputs: Any, rows: np.ndarray) -> Any:
-            wanted = labels[torch.as_tensor(rows)]
-            if chosen == "classification":
-                return torch.nn.functional.cross_entropy(outputs, wanted)
-            return torch.nn.functional.mse_loss(outputs[:, 0], wanted)
 
-        for epoch in range(1, epochs + 1):
-            parts.train()
-            batches = [train_idx[b] for b in length_batches(lengths[train_idx], batch_size, rng)]
-            total_loss = 0.0
-            bar = progress_bar(len(batches), f"fine-tuning {epoch}/{epochs}", progress, "batch")
-            with bar:
-                for rows in batches:
-                    outputs = _head_outputs(parts, tokenizer, [ids[i] for i in rows], pooling)
-                    loss = loss_of(outputs, rows)
-                    if ngram_weight > 0:
-                        picked = [
-                            _sample(doc_ngrams[i], ngrams_per_text, rng) for i in rows.tolist()
-                        ]
-                        phrase_outputs = _ngram_outputs(
-                            parts, tokenizer, picked, pooling, max_length
-                        )
-                        loss = loss + ngram_weight * loss_of(phrase_outputs, rows)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(parts.parameters(), 1.0)
-                    optimizer.step()
-                    schedule.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    total_loss += float(loss.detach()) * len(rows)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "train_loss": round(total_loss / max(1, len(train_idx)), 6),
-            }
-            stop = False
-            if len(val_idx):
-                outputs = _predict_outputs(parts, tokenizer, ids, val_idx, pooling, batch_size)
-                with torch.inference_mode():
-                    val_loss = float(loss_of(outputs, val_idx))
-                record["validation_loss"] = round(val_loss, 6)
-                record.update(_validation_metric(outputs, labels[torch.as_tensor(val_idx)], chosen))
-                stop = stopper.update(val_loss, parts)
-            history.append(record)
-            if stop:
-                break
-        best_epoch = len(history)
-        if stopper.restore(parts):
-            best_epoch = stopper.best_step
-    info = {
+# -- the pieces of one fine-tuning ---------------------------------------------------------
+
+
+@dataclass
+class _Objective:
+    """What the head learns: class indices (cross-entropy) or standardised targets (MSE)."""
+
+    task: Task
+    labels: Any  # tensor: class indices, or (target - center) / scale
+    classes: np.ndarray | None = None
+    center: float = 0.0
+    scale: float = 1.0
+
+    @classmethod
+    def of(cls, target: np.ndarray, task: Task) -> _Objective:
+        torch = import_torch()
+        if task == "classification":
+            classes, encoded = np.unique(target, return_inverse=True)
+            return cls(task, torch.as_tensor(encoded, dtype=torch.long), classes)
+        center = float(target.mean())
+        scale = float(target.std()) or 1.0
+        labels = torch.as_tensor((target - center) / scale, dtype=torch.float32)
+        return cls(task, labels, None, center, scale)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes) if self.classes is not None else 1
+
+    def loss(self, outputs: Any, rows: np.ndarray) -> Any:
+        """Cross-entropy or squared error of the head outputs for ``rows``."""
+        torch = import_torch()
+        wanted = self.labels[torch.as_tensor(rows)]
+        if self.task == "classification":
+            return torch.nn.functional.cross_entropy(outputs, wanted)
+        return torch.nn.functional.mse_loss(outputs[:, 0], wanted)
+
+    def metrics(self, outputs: Any, rows: np.ndarray) -> dict[str, float]:
+        """Accuracy (classification) or R² (standardised regression) of ``rows``."""
+        torch = import_torch()
+        wanted = self.labels[torch.as_tensor(rows)]
+        if self.task == "classification":
+            return {"validation_accuracy": float((outputs.argmax(1) == wanted).float().mean())}
+        residual = float(((outputs[:, 0] - wanted) ** 2).sum())
+        total = float(((wanted - wanted.mean()) ** 2).sum()) or 1.0
+        return {"validation_r2": 1.0 - residual / total}
+
+    def describe(self) -> dict[str, Any]:
+        """The folder's record of the task, its classes and the target scaling."""
+        classes = self.classes
+        return {
+            "task": self.task,
+            "classes": [python_scalar(c) for c in classes] if classes is not None else None,
+            "target_mean": self.center,
+            "target_std": self.scale,
+        }
+
+
+def _folder_info(
+    encoder: str | os.PathLike[str],
+    objective: _Objective,
+    settings: _Settings,
+    trained: TrainedEpochs,
+    *,
+    n_train: int,
+    n_validation: int,
+    frozen_parameters: int,
+    probe_train_score: float | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """What the folder records (:data:`INFO_FILE`): the base model, the run and its metrics."""
+    history = trained.history
+    probe = probe_train_score
+    return {
         "format": "glasstext-finetune",
         "base_model": os.fspath(encoder),
         "base_identity": resolve_model(encoder).identity,
-        "task": chosen,
-        "classes": [python_scalar(c) for c in classes] if classes is not None else None,
-        "target_mean": center,
-        "target_std": scale,
-        "n_train": len(train_idx),
-        "n_validation": len(val_idx),
+        **objective.describe(),
+        "n_train": n_train,
+        "n_validation": n_validation,
         "epochs_run": len(history),
-        "best_epoch": best_epoch,
+        "best_epoch": trained.best_epoch,
         "history": history,
-        "validation": history[best_epoch - 1] if history else {},
-        "frozen_parameters": n_frozen,
+        "validation": history[trained.best_epoch - 1] if history else {},
+        "frozen_parameters": frozen_parameters,
         "probe_train_score": round(probe, 6) if probe is not None else None,
-        "seconds": round(time.perf_counter() - started, 2),
-        "settings": settings,
+        "seconds": round(seconds, 2),
+        "settings": settings.to_dict(),
     }
-    return _save_folder(Path(output_dir), tokenizer, net, parts["head"], info)
+
+
+def _model_parts(net: Any, n_outputs: int, dropout: float) -> Any:
+    """The encoder with dropout and a fresh linear head on its pooled vector."""
+    torch = import_torch()
+    return torch.nn.ModuleDict(
+        {
+            "encoder": net,
+            "dropout": torch.nn.Dropout(dropout),
+            "head": torch.nn.Linear(net.config.hidden_size, n_outputs),
+        }
+    )
+
+
+@dataclass
+class _Finetuning:
+    """One fine-tuning run: the model parts, the tokenized texts and what they learn."""
+
+    parts: Any
+    tokenizer: Any
+    ids: list[list[int]]
+    objective: _Objective
+    settings: _Settings
+    rng: np.random.Generator
+
+    def probe_head(self, target: np.ndarray, rows: np.ndarray) -> float:
+        """Start the head at a linear probe of the frozen encoder (LP-FT); returns its fit score.
+
+        Logistic regression (classification) or ridge regression (standardised
+        targets) on the pooled vectors of the training texts, one forward pass
+        without gradients. Fine-tuning from a fitted head instead of a random one
+        learns from the first step, even with few steps, and distorts the
+        pretrained features less (Kumar et al., ICLR 2022).
+        """
+        torch = import_torch()
+        features = _predict_outputs(
+            self.parts, self.tokenizer, self.ids, rows, self.settings.pooling, 64, features=True
+        )
+        X = features.numpy().astype(np.float64)
+        coef, intercept, score = _linear_probe(X, target, rows, self.objective)
+        head = self.parts["head"]
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+            head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+        return score
+
+    def train(
+        self, texts: list[str], train_idx: np.ndarray, val_idx: np.ndarray, progress: bool | None
+    ) -> TrainedEpochs:
+        """AdamW with warm-up over encoder and head, early stopping on the validation loss."""
+        s = self.settings
+        optimizer = adamw(
+            [
+                (self.parts["encoder"].named_parameters(), s.learning_rate),
+                (self.parts["head"].named_parameters(), s.head_learning_rate),
+            ],
+            s.weight_decay,
+        )
+        doc_ngrams = (
+            [list(dict.fromkeys(extract_ngrams(t, s.ngram_range))) for t in texts]
+            if s.ngram_weight > 0
+            else []
+        )
+
+        def step(rows: np.ndarray) -> tuple[Any, dict[str, float]]:
+            loss = self.loss(rows, doc_ngrams)
+            return loss, {"train_loss": float(loss.detach())}
+
+        lengths = np.fromiter((len(self.ids[i]) for i in train_idx), np.int64, len(train_idx))
+        return train_epochs(
+            step,
+            module=self.parts,
+            optimizer=optimizer,
+            rows=train_idx,
+            n_epochs=s.epochs,
+            batch_size=s.batch_size,
+            rng=self.rng,
+            lengths=lengths,
+            warmup_ratio=s.warmup_ratio,
+            validate=(lambda: self.validate(val_idx)) if len(val_idx) else None,
+            patience=s.patience,
+            description="fine-tuning",
+            progress=progress,
+        )
+
+    def loss(self, rows: np.ndarray, doc_ngrams: list[list[str]]) -> Any:
+        """The batch loss: on the texts, plus (``ngram_weight``) on sampled n-grams of them."""
+        s = self.settings
+        token_ids = [self.ids[i] for i in rows]
+        loss = self.objective.loss(
+            _head_outputs(self.parts, self.tokenizer, token_ids, s.pooling), rows
+        )
+        if s.ngram_weight > 0:
+            picked = [_sample(doc_ngrams[i], s.ngrams_per_text, self.rng) for i in rows.tolist()]
+            phrases = _ngram_outputs(self.parts, self.tokenizer, picked, s.pooling, s.max_length)
+            loss = loss + s.ngram_weight * self.objective.loss(phrases, rows)
+        return loss
+
+    def validate(self, rows: np.ndarray) -> dict[str, float]:
+        """Validation loss and accuracy (or R²) of the current weights."""
+        torch = import_torch()
+        s = self.settings
+        outputs = _predict_outputs(
+            self.parts, self.tokenizer, self.ids, rows, s.pooling, s.batch_size
+        )
+        with torch.inference_mode():
+            loss = float(self.objective.loss(outputs, rows))
+        return {"validation_loss": loss, **self.objective.metrics(outputs, rows)}
 
 
 def _head_outputs(
@@ -373,51 +531,30 @@ def _head_outputs(
     return pooled if features else parts["head"](parts["dropout"](pooled))
 
 
-def _probe_head(
-    parts: Any,
-    tokenizer: Any,
-    ids: list[list[int]],
-    rows: np.ndarray,
-    target: np.ndarray,
-    task: str,
-    pooling: str,
-    center: float,
-    scale: float,
-) -> float:
-    """Start the head at a linear probe of the frozen encoder (LP-FT); returns its fit score.
+def _linear_probe(
+    X: np.ndarray, target: np.ndarray, rows: np.ndarray, objective: _Objective
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Head weights, bias and training score of a linear model on pooled vectors ``X``.
 
-    Logistic regression (classification) or ridge regression (standardised
-    targets) on the pooled vectors of the training texts, one forward pass
-    without gradients. Fine-tuning from a fitted head instead of a random one
-    learns from the first step, even with few steps, and distorts the
-    pretrained features less (Kumar et al., ICLR 2022).
+    Logistic regression (a binary decision split over two logits) or ridge
+    regression on the standardised targets.
     """
-    torch = import_torch()
     from sklearn.linear_model import LogisticRegression, Ridge
 
     from glasstext.backends.runtime import blas_threads
 
-    features = _predict_outputs(parts, tokenizer, ids, rows, pooling, 64, features=True)
-    X = features.numpy().astype(np.float64)
-    head = parts["head"]
     with blas_threads(1):
-        if task == "classification":
+        if objective.task == "classification":
             _, encoded = np.unique(target, return_inverse=True)
             clf = LogisticRegression(C=1.0, max_iter=2000).fit(X, encoded[rows])
             coef, intercept = clf.coef_, clf.intercept_
             if coef.shape[0] == 1:  # binary: split the one decision over two logits
                 coef = np.vstack([-coef / 2, coef / 2])
                 intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-            score = float(clf.score(X, encoded[rows]))
-        else:
-            wanted = (target[rows] - center) / scale
-            reg = Ridge(alpha=1.0).fit(X, wanted)
-            coef, intercept = reg.coef_[None, :], np.atleast_1d(reg.intercept_)
-            score = float(reg.score(X, wanted))
-    with torch.no_grad():
-        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
-    return score
+            return coef, intercept, float(clf.score(X, encoded[rows]))
+        wanted = (target[rows] - objective.center) / objective.scale
+        reg = Ridge(alpha=1.0).fit(X, wanted)
+        return reg.coef_[None, :], np.atleast_1d(reg.intercept_), float(reg.score(X, wanted))
 
 
 def _sample(items: list[str], k: int, rng: np.random.Generator) -> list[str]:
@@ -470,15 +607,6 @@ def _predict_outputs(
             out[torch.as_tensor(batch)] = values
     parts.train(was_training)
     return out
-
-
-def _validation_metric(outputs: Any, wanted: Any, task: str) -> dict[str, float]:
-    if task == "classification":
-        accuracy = float((outputs.argmax(1) == wanted).float().mean())
-        return {"validation_accuracy": round(accuracy, 6)}
-    residual = float(((outputs[:, 0] - wanted) ** 2).sum())
-    total = float(((wanted - wanted.mean()) ** 2).sum()) or 1.0
-    return {"validation_r2": round(1.0 - residual / total, 6)}
 
 
 def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[str, Any]) -> Path:
@@ -538,7 +666,7 @@ class FinetunedModel:
 
         self.folder = Path(folder)
         self.info = finetune_info(folder)
-        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.batch_size = check_int(batch_size, "batch_size")
         self.n_threads = n_threads
         head_path = self.folder / HEAD_FILE
         if not head_path.is_file():
@@ -591,9 +719,9 @@ class FinetunedModel:
         """Class probabilities (softmax of the logits), columns in ``classes_`` order."""
         if self.task != "classification":
             raise ValueError("predict_proba needs a classification model")
-        logits = self.decision_function(X)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        from scipy.special import softmax
+
+        return np.asarray(softmax(self.decision_function(X), axis=1))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted classes or values."""

@@ -6,7 +6,9 @@ of similar length (little padding, so fewer wasted FLOPs), seeded shuffling
 that repeats exactly, a seeded validation split, AdamW with the usual
 no-decay groups, a linear warm-up and decay schedule, early stopping that
 keeps the best weights, freezing of lower layers, and a progress bar that
-appears only on a terminal.
+appears only on a terminal. :func:`train_epochs` is the one training loop
+built from these pieces; fine-tuning and every Proto-LM stage supply only
+their loss, their parameters and their validation.
 
 Randomness is confined: :func:`seeded` forks torch's global generator, so a
 seeded fit neither depends on nor changes the random state of the caller.
@@ -17,16 +19,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from glasstext.backends.registry import resolve_model
-from glasstext.backends.runtime import import_torch
+from glasstext.backends.runtime import import_torch, progress_bar
 
 __all__ = [
+    "POOLINGS",
     "EarlyStopping",
+    "Pooling",
+    "TrainedEpochs",
     "adamw",
     "freeze_lower_layers",
     "layer_modules",
@@ -37,8 +43,13 @@ __all__ = [
     "pool_hidden",
     "seeded",
     "tokenize_texts",
+    "train_epochs",
     "validation_split",
 ]
+
+Pooling = Literal["mean", "cls", "last"]
+#: The pooling settings :func:`pool_hidden` knows.
+POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "last")
 
 
 def load_trainable(model: Any) -> tuple[Any, Any]:
@@ -163,15 +174,29 @@ def validation_split(
 
 
 def pool_hidden(hidden: Any, mask: Any, pooling: str) -> Any:
-    """Pool token states like :class:`~glasstext.backends.encoder.Encoder` does.
+    """One vector per text from its token states: the pooling of every glasstext encoder.
 
-    ``"mean"`` over real tokens, ``"cls"`` the first token, ``"last"`` the
-    last real token (right padding).
+    :class:`~glasstext.backends.encoder.Encoder` embeds with it and fine-tuning
+    trains through it, so a fine-tuned head sees the vectors Aug-Linear later
+    takes from the same folder.
+
+    Parameters
+    ----------
+    hidden : torch.Tensor of shape (batch, tokens, dim)
+    mask : torch.Tensor of shape (batch, tokens)
+        The attention mask (1 for real tokens, right padding).
+    pooling : {"mean", "cls", "last"}
+        ``"mean"`` over real tokens, ``"cls"`` the first token, ``"last"``
+        the last real token (the natural choice for a causal LM).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, dim)
     """
     if pooling == "cls":
         return hidden[:, 0]
     if pooling == "last":
-        last = mask.sum(dim=1) - 1
+        last = mask.sum(dim=1) - 1  # right padding: the last real token
         return hidden[range(hidden.shape[0]), last]
     if pooling != "mean":
         raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
@@ -328,3 +353,159 @@ def seeded(seed: int) -> Iterator[np.random.Generator]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield np.random.default_rng(seed)
+
+
+# -- the training loop ---------------------------------------------------------------
+
+#: A training step: the rows of one batch -> (loss tensor, figures to average
+#: over the epoch, e.g. ``{"loss": ..., "cross_entropy": ...}``).
+TrainStep = Callable[[np.ndarray], tuple[Any, dict[str, float]]]
+#: A validation: figures of the current weights, ``"validation_loss"`` among them.
+Validate = Callable[[], dict[str, float]]
+
+
+@dataclass
+class TrainedEpochs:
+    """What :func:`train_epochs` did.
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per epoch run: the fixed ``record`` entries, ``"epoch"``,
+        the step figures averaged over the training rows, and the validation
+        figures; every figure rounded to 6 decimals.
+    best_epoch : int
+        The epoch whose weights the module holds now: the best validated one
+        when early stopping restored it, else the last one run.
+    """
+
+    history: list[dict[str, Any]]
+    best_epoch: int
+
+
+def train_epochs(
+    step: TrainStep,
+    *,
+    module: Any,
+    optimizer: Any,
+    rows: np.ndarray,
+    n_epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    lengths: np.ndarray | None = None,
+    warmup_ratio: float | None = None,
+    validate: Validate | None = None,
+    patience: int | None = None,
+    clip_norm: float | None = 1.0,
+    frozen: Sequence[Any] = (),
+    record: dict[str, Any] | None = None,
+    description: str = "training",
+    progress: bool | None = None,
+) -> TrainedEpochs:
+    """Train ``module`` for up to ``n_epochs`` passes over ``rows``: the one training loop.
+
+    Each epoch cuts ``rows`` into seeded batches of similar length
+    (:func:`length_batches`), and for each batch calls ``step``,
+    back-propagates its loss, clips the gradients, and steps the optimizer
+    (and the warm-up schedule). After the epoch, ``validate`` (if any) scores
+    the weights; with ``patience``, training stops after that many epochs
+    without a lower validation loss, and the best weights are restored.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(batch_rows) -> (loss, figures)``; the figures (floats) are
+        averaged over the epoch's rows, weighted by batch size.
+    module : torch.nn.Module
+        What is trained: put in training mode each epoch, its gradients
+        clipped, its best state kept by early stopping.
+    optimizer : torch.optim.Optimizer
+    rows : numpy.ndarray
+        The training rows (indices the step understands).
+    n_epochs, batch_size : int
+    rng : numpy.random.Generator
+        Shuffles the batches (seeded: the same generator state gives the same order).
+    lengths : numpy.ndarray, optional
+        Token count of each of ``rows`` (texts of similar length are batched
+        together); ``None``: rows cost the same, batches are plain shuffles.
+    warmup_ratio : float, optional
+        With a value, the learning rate rises linearly over this share of
+        all steps, then falls linearly to 0 (:func:`linear_warmup_schedule`);
+        ``None`` keeps the optimizer's rates.
+    validate : callable, optional
+        ``validate() -> figures`` with ``"validation_loss"``, after every epoch.
+    patience : int, optional
+        Early stopping (needs ``validate``); ``None`` runs every epoch.
+    clip_norm : float or None, default=1.0
+        Gradient-norm clipping of ``module``'s parameters.
+    frozen : sequence of torch.nn.Module
+        Parts of ``module`` kept in evaluation mode (no dropout) while training.
+    record : dict, optional
+        Entries that start every history record (e.g. ``{"stage": "joint"}``).
+    description : str
+        Progress-bar label (the epoch is appended).
+    progress : bool, optional
+        Progress bars (default: only on a terminal).
+
+    Returns
+    -------
+    TrainedEpochs
+    """
+    schedule = None
+    if warmup_ratio is not None:
+        total = n_epochs * math.ceil(len(rows) / batch_size)
+        schedule = linear_warmup_schedule(optimizer, round(warmup_ratio * total), total)
+    stopper = EarlyStopping(patience) if patience is not None else None
+    costs = np.zeros(len(rows), dtype=np.int64) if lengths is None else np.asarray(lengths)
+    history: list[dict[str, Any]] = []
+    for epoch in range(1, n_epochs + 1):
+        module.train()
+        for part in frozen:
+            part.eval()
+        batches = [rows[b] for b in length_batches(costs, batch_size, rng)]
+        bar = progress_bar(len(batches), f"{description} {epoch}/{n_epochs}", progress, "batch")
+        with bar:
+            sums = _run_epoch(step, batches, module, optimizer, schedule, clip_norm, bar)
+        entry: dict[str, Any] = {**(record or {}), "epoch": epoch}
+        entry.update({k: round(v / max(1, len(rows)), 6) for k, v in sums.items()})
+        stop = False
+        if validate is not None:
+            figures = validate()
+            entry.update({k: round(v, 6) for k, v in figures.items()})
+            if stopper is not None:
+                stop = stopper.update(figures["validation_loss"], module)
+        history.append(entry)
+        if stop:
+            break
+    best_epoch = len(history)
+    if stopper is not None and stopper.restore(module):
+        best_epoch = stopper.best_step
+    return TrainedEpochs(history, best_epoch)
+
+
+def _run_epoch(
+    step: TrainStep,
+    batches: list[np.ndarray],
+    module: Any,
+    optimizer: Any,
+    schedule: Any,
+    clip_norm: float | None,
+    bar: Any,
+) -> dict[str, float]:
+    """One pass: a step per batch; returns the step figures summed, weighted by batch size."""
+    torch = import_torch()
+    sums: dict[str, float] = {}
+    for rows in batches:
+        loss, figures = step(rows)
+        loss.backward()
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        for key, value in figures.items():
+            sums[key] = sums.get(key, 0.0) + value * len(rows)
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+    return sums

@@ -43,17 +43,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.registry import DEFAULT_ENCODER
-from glasstext.backends.runtime import import_torch, progress_bar, torch_threads
+from glasstext.backends.runtime import import_torch, torch_threads
 from glasstext.backends.training import (
-    EarlyStopping,
     adamw,
     freeze_lower_layers,
     length_batches,
-    linear_warmup_schedule,
     load_trainable,
     pad_batch,
     seeded,
     tokenize_texts,
+    train_epochs,
     validation_split,
 )
 from glasstext.io import ModelFileError, load_model, save_model
@@ -920,64 +919,53 @@ class _Run:
             logits = self.parts["last_layer"](
                 _similarities(_distances(z, _prototype_vectors(self.parts)))
             )
-            y = self.labels[torch.as_tensor(self.val_idx)]
-            ce = float(torch.nn.functional.cross_entropy(logits, y))
-            acc = float((logits.argmax(1) == y).float().mean())
-        return {"validation_loss": round(ce, 6), "validation_accuracy": round(acc, 6)}
+        return self._scores(logits)
+
+    def _scores(self, logits: Any) -> dict[str, float]:
+        """Validation cross-entropy and accuracy of the validation texts' logits."""
+        torch = import_torch()
+        y = self.labels[torch.as_tensor(self.val_idx)]
+        ce = float(torch.nn.functional.cross_entropy(logits, y))
+        acc = float((logits.argmax(1) == y).float().mean())
+        return {"validation_loss": ce, "validation_accuracy": acc}
 
     # stages -----------------------------------------------------------------------------
-    def _epochs(
-        self,
-        stage: str,
-        n_epochs: int,
-        optimizer: Any,
-        schedule: Any,
-        train_encoder: bool,
-        stopper: EarlyStopping | None,
+    def _text_epochs(
+        self, stage: str, n_epochs: int, optimizer: Any, train_encoder: bool, **loop: Any
     ) -> None:
+        """Stages 1-2: epochs over the training texts with the prototype losses.
+
+        ``loop`` passes the stage's warm-up and early stopping to
+        :func:`~glasstext.backends.training.train_epochs`.
+        """
         torch = import_torch()
         parts = self.parts
-        for epoch in range(1, n_epochs + 1):
-            parts.train()
-            if not train_encoder:
-                parts["encoder"].eval()
-            batches = length_batches(self.lengths[self.train_idx], self.batch_size, self.rng)
-            sums: dict[str, float] = {}
-            desc = f"Proto-LM {stage} {epoch}/{n_epochs}"
-            bar = progress_bar(len(batches), desc, self.m.progress, "batch")
-            with bar:
-                for b in batches:
-                    rows = self.train_idx[b]
-                    batch = pad_batch(self.tokenizer, [self.ids[i] for i in rows])
-                    if train_encoder:
-                        hidden = _hidden(parts, batch)
-                    else:
-                        with torch.no_grad():
-                            hidden = _hidden(parts, batch)
-                    z, _ = _pool(parts, hidden, batch["attention_mask"])
-                    loss, terms = self.losses(z, rows)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(parts.parameters(), 1.0)
-                    optimizer.step()
-                    if schedule is not None:
-                        schedule.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    terms["loss"] = float(loss.detach())
-                    for key, value in terms.items():
-                        sums[key] = sums.get(key, 0.0) + value * len(rows)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{terms['loss']:.4f}")
-            n = max(1, len(self.train_idx))
-            record: dict[str, Any] = {"stage": stage, "epoch": epoch}
-            record.update({k: round(v / n, 6) for k, v in sums.items()})
-            stop = False
-            if len(self.val_idx):
-                record.update(self.validation_loss())
-                if stopper is not None:
-                    stop = stopper.update(record["validation_loss"], parts)
-            self.history.append(record)
-            if stop:
-                break
+
+        def step(rows: np.ndarray) -> tuple[Any, dict[str, float]]:
+            batch = pad_batch(self.tokenizer, [self.ids[i] for i in rows])
+            with torch.set_grad_enabled(train_encoder):  # a frozen encoder keeps no graph
+                hidden = _hidden(parts, batch)
+            z, _ = _pool(parts, hidden, batch["attention_mask"])
+            loss, terms = self.losses(z, rows)
+            return loss, {**terms, "loss": float(loss.detach())}
+
+        trained = train_epochs(
+            step,
+            module=parts,
+            optimizer=optimizer,
+            rows=self.train_idx,
+            n_epochs=n_epochs,
+            batch_size=self.batch_size,
+            rng=self.rng,
+            lengths=self.lengths[self.train_idx],
+            validate=self.validation_loss if len(self.val_idx) else None,
+            frozen=() if train_encoder else (parts["encoder"],),
+            record={"stage": stage},
+            description=f"Proto-LM {stage}",
+            progress=self.m.progress,
+            **loop,
+        )
+        self.history.extend(trained.history)
 
     def _head_parameters(self) -> list[tuple[str, Any]]:
         return [
@@ -990,9 +978,9 @@ class _Run:
         n_epochs = int(self.m.warmup_epochs)
         if n_epochs == 0:
             return
-        self.parts["last_layer"].weight.requires_grad_(False)
+        self.parts["last_layer"].weight.requires_grad_(False)  # kept at its ProtoPNet start
         optimizer = adamw([(self._head_parameters(), float(self.m.head_learning_rate))], 0.0)
-        self._epochs("warm-up", n_epochs, optimizer, None, train_encoder=False, stopper=None)
+        self._text_epochs("warm-up", n_epochs, optimizer, train_encoder=False)
         self.parts["last_layer"].weight.requires_grad_(True)
 
     def joint(self) -> None:
@@ -1009,11 +997,14 @@ class _Run:
             ],
             float(m.weight_decay),
         )
-        total = n_epochs * math.ceil(len(self.train_idx) / self.batch_size)
-        schedule = linear_warmup_schedule(optimizer, round(0.1 * total), total)
-        stopper = EarlyStopping(int(m.patience))
-        self._epochs("joint", n_epochs, optimizer, schedule, train_encoder=True, stopper=stopper)
-        stopper.restore(self.parts)
+        self._text_epochs(
+            "joint",
+            n_epochs,
+            optimizer,
+            train_encoder=True,
+            warmup_ratio=0.1,
+            patience=int(m.patience),
+        )
         self.parts["last_layer"].weight.requires_grad_(True)
 
     def project(
@@ -1071,42 +1062,32 @@ class _Run:
             sims = _similarities(_distances(z, _prototype_vectors(self.parts)))
         layer = self.parts["last_layer"]
         wrong = (1.0 - self.identity).T  # (n_classes, n_prototypes)
-        optimizer = torch.optim.Adam(layer.parameters(), lr=10.0 * float(m.head_learning_rate))
-        stopper = EarlyStopping(int(m.patience))
-        val = torch.as_tensor(self.val_idx)
-        for epoch in range(1, n_epochs + 1):
-            total, ce_total = 0.0, 0.0
-            for b in length_batches(np.zeros(len(self.train_idx)), self.batch_size, self.rng):
-                rows = torch.as_tensor(self.train_idx[b])
-                logits = layer(sims[rows])
-                ce = torch.nn.functional.cross_entropy(logits, self.labels[rows])
-                loss = ce + float(m.l1_weight) * (layer.weight * wrong).abs().sum()
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                total += float(loss.detach()) * len(b)
-                ce_total += float(ce.detach()) * len(b)
-            n = max(1, len(self.train_idx))
-            record: dict[str, Any] = {
-                "stage": "last-layer",
-                "epoch": epoch,
-                "loss": round(total / n, 6),
-                "cross_entropy": round(ce_total / n, 6),
-            }
-            stop = False
-            if len(val):
-                with torch.no_grad():
-                    logits = layer(sims[val])
-                    y = self.labels[val]
-                    v_ce = float(torch.nn.functional.cross_entropy(logits, y))
-                    acc = float((logits.argmax(1) == y).float().mean())
-                record["validation_loss"] = round(v_ce, 6)
-                record["validation_accuracy"] = round(acc, 6)
-                stop = stopper.update(v_ce, layer)
-            self.history.append(record)
-            if stop:
-                break
-        stopper.restore(layer)
+
+        def step(rows: np.ndarray) -> tuple[Any, dict[str, float]]:
+            index = torch.as_tensor(rows)
+            ce = torch.nn.functional.cross_entropy(layer(sims[index]), self.labels[index])
+            loss = ce + float(m.l1_weight) * (layer.weight * wrong).abs().sum()
+            return loss, {"loss": float(loss.detach()), "cross_entropy": float(ce.detach())}
+
+        def validate() -> dict[str, float]:
+            with torch.no_grad():
+                return self._scores(layer(sims[torch.as_tensor(self.val_idx)]))
+
+        trained = train_epochs(
+            step,
+            module=layer,
+            optimizer=torch.optim.Adam(layer.parameters(), lr=10.0 * float(m.head_learning_rate)),
+            rows=self.train_idx,
+            n_epochs=n_epochs,
+            batch_size=self.batch_size,
+            rng=self.rng,
+            validate=validate if len(self.val_idx) else None,
+            patience=int(m.patience),
+            clip_norm=None,  # the original stage clips nothing
+            record={"stage": "last-layer"},
+            progress=False,  # epochs of a few milliseconds: no bars
+        )
+        self.history.extend(trained.history)
 
 
 # -- faithfulness of the attention --------------------------------------------------------

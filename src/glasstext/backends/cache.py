@@ -256,6 +256,25 @@ def default_store() -> SqliteStore:
     return store
 
 
+# What a user may pass as ``cache=``: see resolve_store.
+CacheSetting = bool | str | os.PathLike[str] | SqliteStore | None
+
+
+def resolve_store(cache: CacheSetting) -> SqliteStore | None:
+    """Turn a user's cache setting into a store.
+
+    ``True`` is the shared default store, ``False``/``None`` no cache, a path a
+    store in that file, and a :class:`SqliteStore` itself.
+    """
+    if cache is True:
+        return default_store()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, SqliteStore):
+        return cache
+    return SqliteStore(cache)
+
+
 class EmbeddingCache:
     """Float32 vectors keyed by text, within one namespace of a :class:`SqliteStore`."""
 

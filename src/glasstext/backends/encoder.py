@@ -17,7 +17,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from glasstext.backends.cache import EmbeddingCache, SqliteStore, default_store, namespace_of
+from glasstext.backends.cache import (
+    CacheSetting,
+    EmbeddingCache,
+    namespace_of,
+    resolve_store,
+)
 from glasstext.backends.registry import DEFAULT_ENCODER, ResolvedModel, resolve_model
 from glasstext.backends.runtime import (
     Precision,
@@ -31,23 +36,6 @@ from glasstext.backends.runtime import (
 )
 from glasstext.backends.training import POOLINGS, Pooling, pool_hidden
 from glasstext.validation import check_texts
-
-CacheSetting = bool | str | os.PathLike[str] | SqliteStore | None
-
-
-def resolve_store(cache: CacheSetting) -> SqliteStore | None:
-    """Turn a user's cache setting into a store.
-
-    ``True`` is the shared default store, ``False``/``None`` no cache, a path a
-    store in that file, and a :class:`SqliteStore` itself.
-    """
-    if cache is True:
-        return default_store()
-    if cache is False or cache is None:
-        return None
-    if isinstance(cache, SqliteStore):
-        return cache
-    return SqliteStore(cache)
 
 
 class Encoder:

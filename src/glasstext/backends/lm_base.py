@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.backends.cache import JsonCache, SqliteStore, default_store, namespace_of
+from glasstext.backends.cache import JsonCache, SqliteStore, namespace_of, resolve_store
 from glasstext.validation import check_int, check_seed, check_texts
 
 __all__ = [
@@ -294,9 +294,9 @@ class LanguageModel(abc.ABC):
 
     # -- caching -------------------------------------------------------------------------
     def _json_cache(self, method: str, **settings: Any) -> JsonCache | None:
-        if self.cache is False:
+        store = resolve_store(self.cache)
+        if store is None:
             return None
-        store = default_store() if self.cache is True else self.cache
         namespace = namespace_of(
             model=self.identity,
             method=method,

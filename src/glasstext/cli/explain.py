@@ -159,7 +159,7 @@ def add_summarize(parser: argparse.ArgumentParser) -> None:
 
 def _run_summarize(args: argparse.Namespace) -> int:
     from glasstext.explain.summaries import summarize_model
-    from glasstext.models import load_model
+    from glasstext.models.base import load_model
 
     summary = summarize_model(
         load_model(args.model),
@@ -208,7 +208,7 @@ def add_explain_module(parser: argparse.ArgumentParser) -> None:
 def _run_explain_module(args: argparse.Namespace) -> int:
     from glasstext import datasets
     from glasstext.explain.sasc import explain_module
-    from glasstext.models import load_model
+    from glasstext.models.base import load_model
 
     model = load_model(args.model)
     if args.dataset:

@@ -45,7 +45,10 @@ __all__ = [
 ]
 
 #: parameters whose flag is not their name (one spelling per concept in every command)
-FLAG_NAMES = {"random_state": "--seed", "n_threads": "--threads"}
+FLAG_NAMES = {"random_state": "--seed", "seed": "--seed", "n_threads": "--threads"}
+#: model parameters that seed randomness: always offered as --seed
+SEED_PARAMETERS = {"random_state", "seed"}
+SEED_HELP = "seed of every random choice, for reproducible results"
 #: old spellings of those flags, still accepted for one release
 OLD_FLAG_NAMES = {"random_state": "--random-state"}
 
@@ -60,7 +63,13 @@ def fit_commands() -> dict[str, dict[str, type[GlassModel]]]:
     commands: dict[str, dict[str, type[GlassModel]]] = {}
     for cls in model_types().values():
         if cls.cli_name:
-            commands.setdefault(cls.cli_name, {})[cls._task] = cls
+            tasks = commands.setdefault(cls.cli_name, {})
+            if cls._task in tasks:
+                raise TypeError(
+                    f"{tasks[cls._task].__name__} and {cls.__name__} both declare "
+                    f"cli_name {cls.cli_name!r} with _task {cls._task!r}"
+                )
+            tasks[cls._task] = cls
     return commands
 
 
@@ -86,9 +95,10 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
         for param, (cls, help_text) in options.items():
             default = inspect.signature(cls.__init__).parameters[param].default
             constraints = cls._parameter_constraints.get(param, [])
-            action = p.add_argument(
-                flag_name(param), help=help_text, **option_kwargs(param, default, constraints)
-            )
+            kwargs = option_kwargs(param, default, constraints)
+            if "choices" not in kwargs and kwargs.get("action") is None:
+                kwargs.setdefault("metavar", flag_name(param)[2:].upper().replace("-", "_"))
+            action = p.add_argument(flag_name(param), help=help_text, **kwargs)
             if param in OLD_FLAG_NAMES:
                 add_deprecated(p, OLD_FLAG_NAMES[param], action)
         add_out(p, "folder to save the fitted model to", required=True)
@@ -96,11 +106,18 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(classes: dict[str, type[GlassModel]]) -> dict[str, tuple[type[GlassModel], str]]:
-    """Each offered parameter with a class that takes it and its help text (first one wins)."""
+    """Each offered parameter with a class that takes it and its help text (first one wins).
+
+    A seed parameter is always offered (as ``--seed``), declared or not: every
+    command that uses randomness takes ``--seed``.
+    """
     options: dict[str, tuple[type[GlassModel], str]] = {}
     for cls in classes.values():
         for param, help_text in cls.cli_options.items():
             options.setdefault(param, (cls, help_text.replace("%", "%%")))
+    for cls in classes.values():
+        for param in SEED_PARAMETERS & set(inspect.signature(cls.__init__).parameters):
+            options.setdefault(param, (cls, SEED_HELP))
     return options
 
 
@@ -218,7 +235,7 @@ def add_show(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from glasstext.models import load_model
+    from glasstext.models.base import load_model
 
     if "top" in args:
         print(
@@ -242,7 +259,7 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
 
 def _run_predict(args: argparse.Namespace) -> int:
     from glasstext.io import jsonable
-    from glasstext.models import load_model
+    from glasstext.models.base import load_model
 
     model = load_model(args.model)
     texts = read_input_texts(args)
@@ -278,7 +295,7 @@ def add_explain(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from glasstext.models import load_model
+    from glasstext.models.base import load_model
 
     model = load_model(args.model)
     with warnings.catch_warnings():

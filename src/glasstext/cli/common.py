@@ -149,7 +149,9 @@ def add_encoder(parser: argparse.ArgumentParser, help: str = "alias, hub id or f
 
 def add_class(parser: argparse.ArgumentParser, help: str, *old: str) -> argparse.Action:
     """``--class`` (a class index or label); ``old`` spellings stay accepted."""
-    action = parser.add_argument("--class", dest="target_class", default=None, help=help)
+    action = parser.add_argument(
+        "--class", dest="target_class", default=None, metavar="CLASS", help=help
+    )
     for spelling in old:
         add_deprecated(parser, spelling, action)
     return action

@@ -52,7 +52,7 @@ def test_predict_reads_a_file_and_writes_json_lines(fitted_dir, tmp_path, capsys
             str(src),
             "--text-column",
             "review",
-            "--output",
+            "--out",
             str(dest),
         ]
     )
@@ -155,7 +155,7 @@ def test_summarize_a_saved_model_with_a_fake_lm(fitted_dir, monkeypatch, capsys)
     lm = ThemeLM()
     asked = []
     monkeypatch.setattr(summaries, "resolve_lm", lambda name: asked.append(name) or lm)
-    assert main(["summarize", str(fitted_dir), "--k", "3", "--lm", "some-lm"]) == 0
+    assert main(["summarize", str(fitted_dir), "--top", "3", "--lm", "some-lm"]) == 0
     printed = capsys.readouterr().out
     assert "class 'neg': words of a class" in printed and "class 'pos':" in printed
     assert asked == ["some-lm"] and len(lm.batches) == 1
@@ -163,7 +163,7 @@ def test_summarize_a_saved_model_with_a_fake_lm(fitted_dir, monkeypatch, capsys)
     data = json.loads(capsys.readouterr().out)
     assert [c["label"] for c in data["classes"]] == ["neg", "pos"]
     assert "from movie reviews" in lm.batches[-1][0]
-    assert main(["summarize", str(fitted_dir), "--k", "0"]) == 2
+    assert main(["summarize", str(fitted_dir), "--top", "0"]) == 2
     assert "k must be >= 1" in capsys.readouterr().err
 
 
@@ -201,7 +201,7 @@ def test_explain_module_on_a_saved_model(fitted_dir, train_csv, monkeypatch, cap
 
     lm = ThemeLM()
     monkeypatch.setattr(sasc, "resolve_lm", lambda name: lm)
-    command = ["explain-module", str(fitted_dir), "--corpus", str(train_csv), "--output", "pos"]
+    command = ["explain-module", str(fitted_dir), "--corpus", str(train_csv), "--class", "pos"]
     assert main([*command, "--n-synthetic", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["explanations"] and data["n_ngrams"] > 0

@@ -31,6 +31,7 @@ from glasstext import (
     ProtoLMClassifier,
     UnseenNgramWarning,
 )
+from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.baselines import tfidf_logistic
 from glasstext.datasets import load
 
@@ -38,7 +39,7 @@ from glasstext.datasets import load
 def run_demo(
     n_train: int | None = None,
     n_test: int | None = None,
-    encoder: str | os.PathLike[str] = "all-MiniLM-L6-v2",
+    encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
     out: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
     protolm: bool = True,

@@ -9,9 +9,9 @@ from glasstext.cli import main
 def test_explain_llm_writes_html_and_prints_json(tiny_lm_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GLASSTEXT_HOME", str(tmp_path / "home"))
     out = tmp_path / "e.html"
-    args = ["explain-llm", "the movie was good & fun", "--model", tiny_lm_dir]
+    args = ["explain-llm", "the movie was good & fun", "--lm", tiny_lm_dir]
     args += ["--template", "Review: {text} Sentiment:", "--method", "lime", "--n-samples", "24"]
-    args += ["--proxy", tiny_lm_dir, "--target-class", "positive", "--out", str(out)]
+    args += ["--proxy", tiny_lm_dir, "--class", "positive", "--out", str(out)]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["class"] == "positive" and summary["method"] == "lime"
@@ -22,6 +22,6 @@ def test_explain_llm_writes_html_and_prints_json(tiny_lm_dir, tmp_path, monkeypa
 
 
 def test_explain_llm_rejects_an_unknown_class(capsys):
-    code = main(["explain-llm", "a text", "--model", "x", "--target-class", "maybe"])
+    code = main(["explain-llm", "a text", "--lm", "x", "--class", "maybe"])
     assert code == 2
     assert "not one of" in capsys.readouterr().err

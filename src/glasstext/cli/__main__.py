@@ -1,0 +1,5 @@
+"""``python -m glasstext.cli``: the same as the ``glasstext`` command."""
+
+from glasstext.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""``explain-llm``, ``summarize``, ``explain-module``, ``explain-dataset``.
+
+Word attributions of a zero-shot language model, and the explanations in
+words: each command is one call of the :mod:`glasstext.explain` function of
+the same name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from glasstext.cli.common import (
+    add_class,
+    add_deprecated,
+    add_lm,
+    add_out,
+    add_seed,
+    explainer_table,
+)
+
+__all__ = ["add_explain_dataset", "add_explain_llm", "add_explain_module", "add_summarize"]
+
+
+# -- explain-llm: perturbation explanations of a zero-shot LM ----------------------------
+
+
+def add_explain_llm(parser: argparse.ArgumentParser) -> None:
+    """``glasstext explain-llm TEXT``."""
+    from glasstext.explain.scorers import SENTIMENT_LABELS, SENTIMENT_TEMPLATE
+
+    parser.description = (
+        "Explain which words drive a language model's zero-shot answer, "
+        "optionally through a cheaper proxy model; writes an HTML view, prints JSON."
+    )
+    parser.add_argument("text", help="the text to explain")
+    lm = add_lm(
+        parser,
+        "gemma-3-270m",
+        help="target LM: alias, folder, hub id or openai:MODEL@BASE_URL",
+    )
+    add_deprecated(parser, "--model", lm)
+    parser.add_argument("--template", default=SENTIMENT_TEMPLATE, help="prompt with {text}")
+    parser.add_argument(
+        "--labels", nargs="+", default=list(SENTIMENT_LABELS), help="label words, class order"
+    )
+    parser.add_argument("--chat", action="store_true", help="wrap prompts in the chat template")
+    parser.add_argument(
+        "--method",
+        choices=sorted(explainer_table()),
+        default="kernelshap",
+        help="attribution method",
+    )
+    parser.add_argument(
+        "--n-samples", type=int, default=300, help="perturbed texts per explanation"
+    )
+    parser.add_argument("--proxy", default=None, help="cheaper LM scored with the same prompt")
+    parser.add_argument(
+        "--threshold", type=float, default=0.7, help="agreement needed for the proxy"
+    )
+    parser.add_argument(
+        "--fallback",
+        choices=["target", "calibrate"],
+        default="target",
+        help="what to do when the proxy disagrees",
+    )
+    parser.add_argument(
+        "--mask-token", default=None, help="replace words by this (default: delete them)"
+    )
+    add_class(
+        parser, "class index or label to explain (default: the LM's answer)", "--target-class"
+    )
+    add_seed(parser)
+    add_out(parser, "where to write the HTML view", default="explanation.html")
+    parser.set_defaults(run=_run_explain_llm)
+
+
+def _class_of(value: str | None, labels: list[str]) -> int | str | None:
+    """``--class`` as an index or one of the label words."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    names = [label.strip() for label in labels]
+    if value.strip() not in names:
+        raise ValueError(f"--class {value!r} is not one of {names}")
+    return value.strip()
+
+
+def _run_explain_llm(args: argparse.Namespace) -> int:
+    from glasstext.explain import LMScorer, ProxyExplainer
+
+    def scorer(model: str) -> LMScorer:
+        return LMScorer(model, args.template, args.labels, chat=args.chat)
+
+    target_class = _class_of(args.target_class, args.labels)
+    target = scorer(args.lm)
+    options: dict[str, Any] = {"mask_token": args.mask_token, "seed": args.seed}
+    start = time.perf_counter()
+    if args.proxy:
+        explainer: Any = ProxyExplainer(
+            target,
+            scorer(args.proxy),
+            args.method,
+            n_samples=args.n_samples,
+            threshold=args.threshold,
+            fallback=args.fallback,
+            **options,
+        )
+    else:
+        if args.method != "occlusion":
+            options["n_samples"] = args.n_samples
+        explainer = explainer_table()[args.method](target, **options)
+    attribution = explainer.explain(args.text, target_class=target_class)
+    seconds = time.perf_counter() - start
+    path = attribution.save_html(args.out)
+    summary = {
+        "model": args.lm,
+        "proxy": args.proxy,
+        "method": attribution.method,
+        "class": attribution.class_name,
+        "probability": round(attribution.value, 6),
+        "base_value": round(attribution.base_value, 6),
+        "top": [[w, round(s, 6)] for w, s in attribution.top(10)],
+        "target_calls": attribution.n_calls,
+        "proxy_report": attribution.proxy.to_dict() if attribution.proxy else None,
+        "seconds": round(seconds, 2),
+        "html": str(path),
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+# -- summarize: an LM-written summary of a saved model ------------------------------------
+
+
+def add_summarize(parser: argparse.ArgumentParser) -> None:
+    """``glasstext summarize MODEL``."""
+    parser.description = (
+        "Summarize a saved Aug-Linear or Aug-Tree model: for each class, a language model "
+        "names the common theme of the top n-grams (or phrase sets) that push toward it, "
+        "listed under the summary."
+    )
+    parser.add_argument("model", help="folder of a saved Aug-Linear or Aug-Tree model")
+    add_lm(parser)
+    top = parser.add_argument(
+        "--top", dest="k", type=int, default=15, help="n-grams or phrase sets per class"
+    )
+    add_deprecated(parser, "--k", top)
+    parser.add_argument(
+        "--context", default=None, help='where the texts come from, e.g. "movie reviews"'
+    )
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="longest answer, in tokens")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=_run_summarize)
+
+
+def _run_summarize(args: argparse.Namespace) -> int:
+    from glasstext.explain.summaries import summarize_model
+    from glasstext.models.base import load_model
+
+    summary = summarize_model(
+        load_model(args.model),
+        args.lm,
+        k=args.k,
+        context=args.context,
+        max_new_tokens=args.max_new_tokens,
+    )
+    print(summary.to_json(indent=2) if args.json else summary)
+    return 0
+
+
+# -- explain-module: SASC ------------------------------------------------------------------
+
+
+def add_explain_module(parser: argparse.ArgumentParser) -> None:
+    """``glasstext explain-module MODEL``."""
+    parser.description = (
+        "Score every n-gram of a corpus with a saved model's output, ask a language model "
+        "for the common theme of the top ones, and rank the themes by how much more the "
+        "output responds to texts about them than to texts that are not."
+    )
+    parser.add_argument("model", help="folder of a saved model")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a built-in dataset whose training texts are the corpus")
+    source.add_argument("--corpus", help="CSV / TSV / JSONL / parquet file of texts")
+    parser.add_argument("--text-column", default="text", help="column of the texts in --corpus")
+    parser.add_argument("--n-texts", type=int, default=2000, help="use the first N texts")
+    add_class(
+        parser,
+        "the class whose probability is explained: index or label (default: the single "
+        "output, or the second class of a binary model)",
+        "--output",
+    )
+    add_lm(parser)
+    parser.add_argument("--n-summaries", type=int, default=5, help="themes the LM proposes")
+    parser.add_argument("--n-synthetic", type=int, default=8, help="texts written per explanation")
+    parser.add_argument(
+        "--max-ngrams", type=int, default=10_000, help="n-grams of the corpus scored"
+    )
+    add_seed(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=_run_explain_module)
+
+
+def _run_explain_module(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+    from glasstext.explain.sasc import explain_module
+    from glasstext.models.base import load_model
+
+    model = load_model(args.model)
+    if args.dataset:
+        corpus = datasets.load(args.dataset).X_train
+    else:
+        corpus = datasets.read_texts(args.corpus, args.text_column)
+    result = explain_module(
+        model,
+        corpus[: args.n_texts],
+        args.lm,
+        output=args.target_class,
+        n_summaries=args.n_summaries,
+        n_synthetic=args.n_synthetic,
+        max_ngrams=args.max_ngrams,
+        random_state=args.seed,
+        progress=None,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
+# -- explain-dataset: prompt search ------------------------------------------------------
+
+
+def add_explain_dataset(parser: argparse.ArgumentParser) -> None:
+    """``glasstext explain-dataset FILE``."""
+    parser.description = (
+        "Search for the natural-language instruction that, put before each input, makes "
+        "a language model give the right output (iPrompt-style)."
+    )
+    parser.add_argument("data", help="CSV / TSV / JSONL / parquet file of input/output pairs")
+    parser.add_argument("--input-column", default="input", help="column of the inputs")
+    parser.add_argument("--output-column", default="output", help="column of the outputs")
+    add_lm(parser)
+    parser.add_argument("--n-candidates", type=int, default=8, help="new candidates per round")
+    parser.add_argument("--max-iterations", type=int, default=4, help="rounds of the search")
+    add_seed(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=_run_explain_dataset)
+
+
+def _run_explain_dataset(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+    from glasstext.explain.iprompt import explain_dataset
+
+    inputs, outputs = datasets.read_labelled(args.data, args.input_column, args.output_column)
+    result = explain_dataset(
+        inputs,
+        outputs,
+        args.lm,
+        n_candidates=args.n_candidates,
+        max_iterations=args.max_iterations,
+        random_state=args.seed,
+        progress=None,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0

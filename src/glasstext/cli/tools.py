@@ -1,0 +1,76 @@
+"""``demo``, ``models``, ``datasets``, ``cache``: the tour, listings and the cache."""
+
+from __future__ import annotations
+
+import argparse
+
+from glasstext.cli.common import add_encoder, add_out
+
+__all__ = ["add_cache", "add_datasets", "add_demo", "add_models"]
+
+
+def add_demo(parser: argparse.ArgumentParser) -> None:
+    """``glasstext demo``."""
+    parser.add_argument("--n-train", type=int, default=None, help="training rows (default: all)")
+    parser.add_argument("--n-test", type=int, default=None, help="test rows (default: all)")
+    add_encoder(parser, "encoder of the Aug-Linear model: alias, hub id or folder")
+    add_out(parser, "also save the fitted Aug-Linear model to this folder")
+    parser.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from glasstext.demo import run_demo
+
+    run_demo(n_train=args.n_train, n_test=args.n_test, encoder=args.encoder, out=args.out)
+    return 0
+
+
+def add_models(parser: argparse.ArgumentParser) -> None:
+    """``glasstext models``."""
+    parser.set_defaults(run=_run_models)
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from glasstext.backends.registry import available_aliases, carrier_status
+
+    for alias in available_aliases():
+        print(f"{alias:<24} {carrier_status(alias)}")
+    return 0
+
+
+def add_datasets(parser: argparse.ArgumentParser) -> None:
+    """``glasstext datasets``."""
+    parser.set_defaults(run=_run_datasets)
+
+
+def _run_datasets(args: argparse.Namespace) -> int:
+    from glasstext import datasets
+
+    for name in datasets.available():
+        print(name)
+    return 0
+
+
+def add_cache(parser: argparse.ArgumentParser) -> None:
+    """``glasstext cache info|prune|clear``."""
+    parser.add_argument("action", choices=["info", "prune", "clear"], help="what to do")
+    parser.add_argument(
+        "--max-mb", type=float, default=None, help="with prune: the size to keep, in MB"
+    )
+    parser.set_defaults(run=_run_cache)
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from glasstext.backends.cache import default_store
+
+    store = default_store()
+    if args.action == "clear":
+        store.clear()
+    elif args.action == "prune":
+        if args.max_mb is None:
+            raise ValueError("cache prune needs --max-mb")
+        removed = store.prune(int(args.max_mb * 1024**2))
+        print(f"removed {removed} entries")
+    stats = store.stats()
+    print(f"{store.path}: {stats.entries} entries, {stats.bytes / 1024**2:.1f} MB")
+    return 0

@@ -238,11 +238,8 @@ def read_input_texts(args: argparse.Namespace) -> list[str]:
 
 
 def explainer_table() -> dict[str, Any]:
-    """Word-attribution explainers by method name (``explain-llm --method``).
+    """Word-attribution explainers by method name (``explain-llm --method``), aliases
+    left out of the choices: read from :mod:`glasstext.explain.methods`."""
+    from glasstext.explain.methods import EXPLAINERS, explainer_names
 
-    The one place the CLI reads the table from; switch it here when
-    ``glasstext.explain`` exposes its own.
-    """
-    from glasstext.explain.proxy import METHODS
-
-    return dict(METHODS)
+    return {name: EXPLAINERS[name] for name in explainer_names()}

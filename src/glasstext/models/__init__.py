@@ -40,7 +40,7 @@ for _module in BUILTIN_MODEL_MODULES:
 
 
 def __getattr__(name: str) -> Any:
-    # ``Explanation`` was the name of LinearExplanation until 0.1; kept importable.
+    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
     if name == "Explanation":
         warnings.warn(
             "glasstext Explanation is now LinearExplanation; the old name will be removed",

@@ -833,7 +833,7 @@ def _winner(scores: np.ndarray) -> np.ndarray:
 
 
 def __getattr__(name: str) -> Any:
-    # ``Explanation`` was the name of LinearExplanation until 0.1; kept importable.
+    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
     if name == "Explanation":
         warnings.warn(
             "glasstext Explanation is now LinearExplanation; the old name will be removed",

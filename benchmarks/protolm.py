@@ -45,7 +45,7 @@ from glasstext import AugLinearClassifier, ProtoLMClassifier, UnseenNgramWarning
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.finetune import FinetunedModel, finetune_info
 from glasstext.datasets import load
-from glasstext.models.protolm import attention_faithfulness
+from glasstext.explain.metrics import attention_faithfulness
 
 REPO = Path(__file__).resolve().parent.parent
 RESULT = REPO / "benchmarks" / "results" / "protolm.json"

@@ -9,6 +9,7 @@ without torch.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from glasstext.models.auglinear import (
         AugLinearClassifier,
         AugLinearRegressor,
-        Explanation,
+        LinearExplanation,
         UnseenNgramWarning,
     )
     from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor
@@ -30,7 +31,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "AugLinearClassifier": "glasstext.models.auglinear",
     "AugLinearRegressor": "glasstext.models.auglinear",
-    "Explanation": "glasstext.models.auglinear",
+    "LinearExplanation": "glasstext.models.auglinear",
     "UnseenNgramWarning": "glasstext.models.auglinear",
     "AugTreeClassifier": "glasstext.models.augtree",
     "AugTreeRegressor": "glasstext.models.augtree",
@@ -46,7 +47,7 @@ __all__ = [
     "AugLinearRegressor",
     "AugTreeClassifier",
     "AugTreeRegressor",
-    "Explanation",
+    "LinearExplanation",
     "ProtoLMClassifier",
     "UnseenNgramWarning",
     "__version__",
@@ -58,6 +59,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Explanation":  # the old name of LinearExplanation; warns on every access
+        warnings.warn(
+            "glasstext Explanation is now LinearExplanation; the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module("glasstext.models.auglinear").LinearExplanation
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

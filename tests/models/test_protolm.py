@@ -8,13 +8,10 @@ from sklearn.base import clone
 
 from glasstext import ProtoLMClassifier, finetune_encoder
 from glasstext.explain import Attribution, comprehensiveness, sufficiency
+from glasstext.explain.metrics import attention_attribution, attention_faithfulness
 from glasstext.io import ModelFileError
 from glasstext.models import load_model
-from glasstext.models.protolm import (
-    ProtoExplanation,
-    attention_faithfulness,
-    similarity_from_distance,
-)
+from glasstext.models.protolm import ProtoExplanation, similarity_from_distance
 from synthetic import NEG, POS, planted_texts
 
 FILLER = ["movie", "film", "plot", "the", "a", "is", "was", "story"]
@@ -206,7 +203,7 @@ def test_attention_masks_padding_and_sums_to_one(fitted):
 
 def test_attention_attribution_feeds_the_shared_metrics(fitted):
     text = "the movie was good and fun"
-    a = fitted.attention_attribution(text)
+    a = attention_attribution(fitted, text)
     assert isinstance(a, Attribution) and a.method == "attention"
     assert a.words == ("the", "movie", "was", "good", "and", "fun")
     assert a.explained_class == int(np.argmax(fitted.predict_proba([text])[0]))

@@ -1,11 +1,12 @@
 """LM-written summaries of what drives each class of an Aug-Linear or Aug-Tree model.
 
-:func:`summarize_model` collects the evidence a fitted model already holds for
-each class - the n-grams with the largest table values (Aug-Linear), or the
-split phrase sets whose "contains" branch raises the class (Aug-Tree) - and asks
-a language model, in one batched call, for the common theme of each class's
-evidence. The result lists the summary with the evidence under it, so a reader
-can always check the words the summary is built on.
+:func:`summarize_model` asks the model for the evidence it already holds for
+each class (``model.summary_evidence(k)``, part of the model protocol of
+:mod:`glasstext.models.base`): the n-grams with the largest table values
+(Aug-Linear), or the split phrase sets whose "contains" branch raises the class
+(Aug-Tree). It then asks a language model, in one batched call, for the common
+theme of each class's evidence. The result lists the summary with the evidence
+under it, so a reader can always check the words the summary is built on.
 
 Evidence
 --------
@@ -35,13 +36,9 @@ SmolLM2-135M-Instruct continues this far more reliably than a chat request.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.lm import LanguageModel
 from glasstext.explain.nl import (
@@ -52,6 +49,8 @@ from glasstext.explain.nl import (
     resolve_lm,
 )
 from glasstext.io import python_scalar
+from glasstext.models.base import Evidence, GlassModel, model_types
+from glasstext.results import ResultMixin, limit
 
 __all__ = [
     "NO_EVIDENCE",
@@ -83,11 +82,9 @@ NO_EVIDENCE = "(no n-gram or phrase set in the model points this way)"
 _MAX_PROMPT_PHRASES = 20
 _MAX_SUMMARY_WORDS = 16
 
-Evidence = list[tuple[str | tuple[str, ...], float]]
-
 
 @dataclass
-class ClassSummary:
+class ClassSummary(ResultMixin):
     """The summary of one class (or, for a regressor, one direction).
 
     Attributes
@@ -113,10 +110,10 @@ class ClassSummary:
         """Whether the LM gave a usable summary."""
         return self.summary not in (NO_SUMMARY, NO_EVIDENCE)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-able dict (``top`` keeps the strongest evidence items)."""
         items = []
-        for item, weight in self.evidence:
+        for item, weight in limit(self.evidence, top):
             key = "ngram" if isinstance(item, str) else "phrases"
             value = item if isinstance(item, str) else list(item)
             items.append({key: value, "weight": float(weight)})
@@ -127,9 +124,12 @@ class ClassSummary:
             "evidence": items,
         }
 
+    def __str__(self) -> str:
+        return "\n".join([f"{python_scalar(self.label)!r}: {self.summary}", *_evidence_lines(self)])
+
 
 @dataclass
-class ModelSummary:
+class ModelSummary(ResultMixin):
     """What drives each class of a model, in the words of a language model.
 
     Attributes
@@ -189,28 +189,22 @@ class ModelSummary:
             heading = (
                 f"class {label!r}" if self.task == "classification" else f"{label} predictions"
             )
-            lines += ["", f"{heading}: {entry.summary}"]
-            for item, value in entry.evidence:
-                lines.append(f"    {value:+.4f}  {_item_text(item)}")
+            lines += ["", f"{heading}: {entry.summary}", *_evidence_lines(entry)]
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (numpy scalars converted to Python values)."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-able dict (numpy scalars converted to Python values); ``top``
+        keeps the strongest evidence items of each class."""
         return {
             "model_kind": self.model_kind,
             "task": self.task,
             "evidence_kind": self.evidence_kind,
             "lm": self.lm,
             "context": self.context,
-            "classes": [c.to_dict() for c in self.classes],
+            "classes": [c.to_dict(top) for c in self.classes],
             "lm_usage": {k: int(v) for k, v in self.lm_usage.items()},
             "seconds": float(self.seconds),
         }
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as a JSON string (``kwargs`` go to :func:`json.dumps`)."""
-        kwargs.setdefault("ensure_ascii", False)
-        return json.dumps(self.to_dict(), **kwargs)
 
 
 def summary_prompt(phrases: Sequence[str], context: str | None = None) -> str:
@@ -232,7 +226,8 @@ def summarize_model(
     Parameters
     ----------
     model : AugLinearClassifier, AugLinearRegressor, AugTreeClassifier or AugTreeRegressor
-        A fitted (or loaded) model.
+        A fitted (or loaded) model: any glasstext model whose
+        ``summary_evidence(k)`` gives readable evidence.
     lm : str, LanguageModel or None, default=None
         The language model: an alias, a local folder, a hub id,
         ``"openai:MODEL@BASE_URL"``, or an instance. ``None`` is the packaged
@@ -255,14 +250,15 @@ def summarize_model(
     Raises
     ------
     TypeError
-        ``model`` is not one of the supported models, or ``lm`` is not a
-        model name, a LanguageModel or None.
+        ``model`` is not a glasstext model with readable evidence (Proto-LM's
+        evidence is whole sentences), or ``lm`` is not a model name, a
+        LanguageModel or None.
     sklearn.exceptions.NotFittedError
         ``model`` is not fitted.
     glasstext.backends.openai_compat.LMServerError
         The language-model server failed (backend errors are not swallowed).
     """
-    kind, task = _model_kind(model)
+    _check_summarizable(model)
     k = check_positive_int(k, "k")
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
     if context is not None and not isinstance(context, str):
@@ -270,14 +266,8 @@ def summarize_model(
     context = context.strip() if context else None
     context = context or None
 
-    if kind.startswith("AugLinear"):
-        check_is_fitted(model, "coef_table_")
-        evidence = _linear_evidence(model, k, task)
-        evidence_kind = "ngrams"
-    else:
-        check_is_fitted(model, "trees_")
-        evidence = _tree_evidence(model, k, task)
-        evidence_kind = "phrase sets"
+    found = model.summary_evidence(k)
+    evidence = found.classes
 
     backend = resolve_lm(lm)
     meter = UsageMeter(backend)
@@ -296,9 +286,9 @@ def summarize_model(
         answer = answers[i].strip()
         classes.append(ClassSummary(label, _summary_text(answer, items), items, answer))
     return ModelSummary(
-        model_kind=kind,
-        task=task,
-        evidence_kind=evidence_kind,
+        model_kind=type(model).__name__,
+        task=found.task,
+        evidence_kind=found.kind,
         classes=classes,
         lm_usage=meter.spent(),
         seconds=meter.seconds(),
@@ -310,70 +300,18 @@ def summarize_model(
 # -- evidence -----------------------------------------------------------------------
 
 
-def _model_kind(model: Any) -> tuple[str, str]:
-    """The supported class name of ``model`` and its task, or a TypeError."""
-    from glasstext.models.auglinear import AugLinearClassifier, AugLinearRegressor
-    from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor
-
-    for cls, task in (
-        (AugLinearClassifier, "classification"),
-        (AugLinearRegressor, "regression"),
-        (AugTreeClassifier, "classification"),
-        (AugTreeRegressor, "regression"),
-    ):
-        if isinstance(model, cls):
-            return cls.__name__, task
-    raise TypeError(
-        "summarize_model supports AugLinearClassifier, AugLinearRegressor, "
-        f"AugTreeClassifier and AugTreeRegressor models, got {type(model).__name__}"
-    )
-
-
-def _linear_evidence(model: Any, k: int, task: str) -> list[tuple[Any, Evidence]]:
-    """Per class (or direction), the top n-grams that point toward it."""
-    top = model.top_ngrams(k)
-    if task == "regression":
-        return [
-            ("higher", [(g, float(v)) for g, v in top["positive"] if v > 0]),
-            ("lower", [(g, float(v)) for g, v in top["negative"] if v < 0]),
-        ]
-    labels = list(top)
-    binary = len(labels) == 2 and model.coef_table_.shape[1] == 1
-    out: list[tuple[Any, Evidence]] = []
-    for index, label in enumerate(labels):
-        sign = -1.0 if binary and index == 0 else 1.0
-        items: Evidence = [(g, float(v)) for g, v in top[label] if sign * v > 0]
-        out.append((python_scalar(label), items))
-    return out
-
-
-def _tree_evidence(model: Any, k: int, task: str) -> list[tuple[Any, Evidence]]:
-    """Per class (or direction), the phrase sets whose "contains" branch points toward it."""
-    trees = model.trees_
-    weights: dict[tuple[str, ...], np.ndarray] = {}
-    for tree in trees:
-        root = max(int(tree.n_samples[0]), 1)
-        for node in range(tree.n_nodes):
-            if tree.left[node] < 0 or not tree.phrases[node]:
-                continue
-            yes, no = tree.values[tree.right[node]], tree.values[tree.left[node]]
-            rise = (np.asarray(yes) - np.asarray(no)) * tree.n_samples[node] / root / len(trees)
-            key = tuple(tree.phrases[node])
-            weights[key] = weights.get(key, 0.0) + rise
-    sets = list(weights)
-    n_outputs = trees[0].value.shape[1]
-    table = np.vstack([weights[s] for s in sets]) if sets else np.zeros((0, n_outputs))
-
-    def ranked(column: np.ndarray, sign: float) -> Evidence:
-        order = np.argsort(-sign * column, kind="stable")
-        return [(sets[i], float(column[i])) for i in order if sign * column[i] > 0][:k]
-
-    if task == "regression":
-        column = table[:, 0]
-        return [("higher", ranked(column, 1.0)), ("lower", ranked(column, -1.0))]
-    return [
-        (python_scalar(label), ranked(table[:, c], 1.0)) for c, label in enumerate(model.classes_)
+def _check_summarizable(model: Any) -> None:
+    """A TypeError unless ``model`` is a glasstext model (which then says whether
+    it has readable evidence when asked for it)."""
+    if isinstance(model, GlassModel):
+        return
+    readable = [
+        name
+        for name, cls in model_types().items()
+        if cls.summary_evidence is not GlassModel.summary_evidence
     ]
+    names = ", ".join(readable[:-1]) + f" and {readable[-1]}" if len(readable) > 1 else readable[0]
+    raise TypeError(f"summarize_model supports {names} models, got {type(model).__name__}")
 
 
 # -- prompt and answer --------------------------------------------------------------
@@ -397,6 +335,10 @@ def _summary_text(answer: str, items: Evidence) -> str:
     if repeats_phrases(text, _prompt_phrases(items)):
         return NO_SUMMARY  # the model repeated the phrases instead of naming a theme
     return text
+
+
+def _evidence_lines(entry: ClassSummary) -> list[str]:
+    return [f"    {value:+.4f}  {_item_text(item)}" for item, value in entry.evidence]
 
 
 def _item_text(item: str | tuple[str, ...]) -> str:

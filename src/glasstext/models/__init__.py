@@ -1,51 +1,72 @@
-"""Interpretable estimators: fit with a language model, predict without one."""
+"""Interpretable estimators: fit with a language model, predict without one.
 
-import os
+Every model derives from :class:`~glasstext.models.base.GlassModel` and is
+registered with :func:`~glasstext.models.base.register_model`; :func:`load_model`
+loads any saved folder through that registry. Adding a model is one new module
+with a ``@register_model`` class and one line in :data:`BUILTIN_MODEL_MODULES`
+(see ``docs/architecture.md``, "How to add a model").
+"""
+
+import importlib
+import warnings
 from typing import Any
 
-from glasstext.io import saved_kind
 from glasstext.models.auglinear import (
     AugLinearClassifier,
     AugLinearRegressor,
-    Explanation,
+    LinearExplanation,
     UnseenNgramWarning,
     UnseenReport,
 )
 from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
-from glasstext.models.protolm import ProtoExplanation, ProtoLMClassifier
+from glasstext.models.base import (
+    GlassModel,
+    SummaryEvidence,
+    load_model,
+    model_types,
+    register_model,
+)
+from glasstext.models.protolm import ProtoExplanation, ProtoLMClassifier, PrototypeMatch
 
-_LOADABLE: dict[str, Any] = {
-    cls.__name__: cls
-    for cls in (
-        AugLinearClassifier,
-        AugLinearRegressor,
-        AugTreeClassifier,
-        AugTreeRegressor,
-        ProtoLMClassifier,
-    )
-}
+#: The modules whose ``@register_model`` classes make up the built-in models.
+BUILTIN_MODEL_MODULES: tuple[str, ...] = (
+    "glasstext.models.auglinear",
+    "glasstext.models.augtree",
+    "glasstext.models.protolm",
+)
+
+for _module in BUILTIN_MODEL_MODULES:
+    importlib.import_module(_module)
 
 
-def load_model(path: str | os.PathLike[str]) -> Any:
-    """Load any saved glasstext model, whatever its class."""
-    kind = saved_kind(path)
-    if kind not in _LOADABLE:
-        from glasstext.io import ModelFileError
-
-        raise ModelFileError(f"{path} holds a {kind}, which this glasstext cannot load")
-    return _LOADABLE[kind].load(path)
+def __getattr__(name: str) -> Any:
+    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
+    if name == "Explanation":
+        warnings.warn(
+            "glasstext Explanation is now LinearExplanation; the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LinearExplanation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "BUILTIN_MODEL_MODULES",
     "AugLinearClassifier",
     "AugLinearRegressor",
     "AugTreeClassifier",
     "AugTreeRegressor",
-    "Explanation",
+    "GlassModel",
+    "LinearExplanation",
     "ProtoExplanation",
     "ProtoLMClassifier",
+    "PrototypeMatch",
+    "SummaryEvidence",
     "TreeExplanation",
     "UnseenNgramWarning",
     "UnseenReport",
     "load_model",
+    "model_types",
+    "register_model",
 ]

@@ -19,6 +19,9 @@ Differences from the reference implementation, by design:
 - an n-gram never seen in training is never dropped silently: it is embedded
   (``unseen="embed"``) or backed off to its sub-n-grams (``unseen="backoff"``),
   and a warning says how many there were.
+
+The result of :meth:`explain` is a :class:`LinearExplanation` (the old name
+``Explanation`` still works, with a ``DeprecationWarning``).
 """
 
 from __future__ import annotations
@@ -32,14 +35,18 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import PrecisionSetting, blas_threads
-from glasstext.exceptions import UnseenNgramWarning
-from glasstext.io import ModelFileError, load_model, python_scalar, save_model
+from glasstext.exceptions import ModelFileError, UnseenNgramWarning
+from glasstext.io import jsonable, python_scalar
+from glasstext.models.base import GlassModel, SummaryEvidence, register_model
+from glasstext.results import ResultMixin, limit
 from glasstext.text import (
     NgramIndex,
     NgramVocabulary,
@@ -48,7 +55,23 @@ from glasstext.text import (
     ngrams_of_tokens,
     tokenize,
 )
-from glasstext.validation import check_documents, check_target, check_texts
+from glasstext.validation import (
+    Constraint,
+    HasMethods,
+    Interval,
+    Options,
+    check_documents,
+    check_target,
+    check_texts,
+)
+
+__all__ = [
+    "AugLinearClassifier",
+    "AugLinearRegressor",
+    "LinearExplanation",
+    "UnseenNgramWarning",
+    "UnseenReport",
+]
 
 UnseenPolicy = Literal["backoff", "embed"]
 
@@ -87,7 +110,7 @@ class UnseenReport:
 
 
 @dataclass
-class Explanation:
+class LinearExplanation(ResultMixin):
     """A prediction written as a sum: intercept plus one term per n-gram.
 
     ``decision == intercept + sum(value for _, value in contributions)`` holds
@@ -128,6 +151,18 @@ class Explanation:
         """The ``k`` contributions of largest magnitude (for one class if multiclass)."""
         pairs = [(g, float(_pick(v, class_index))) for g, v in self.contributions]
         return sorted(pairs, key=lambda p: -abs(p[1]))[:k]
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dict; ``top`` keeps the first contributions (largest first)."""
+        shown = limit(self.contributions, top)
+        return {
+            "text": self.text,
+            "prediction": jsonable(self.prediction),
+            "decision": jsonable(self.decision),
+            "intercept": jsonable(self.intercept),
+            "contributions": [[g, jsonable(v)] for g, v in shown],
+            "sources": {g: self.sources.get(g) for g, _ in shown},
+        }
 
     def __str__(self) -> str:
         cls_idx = None
@@ -171,10 +206,36 @@ class _Scored:
         )
 
 
-class _AugLinearBase(BaseEstimator):
+class _AugLinearBase(GlassModel, BaseEstimator):
     """Shared machinery of :class:`AugLinearClassifier` and :class:`AugLinearRegressor`."""
 
     _task: ClassVar[str]
+    _fitted_attribute = "coef_table_"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "encoder": ["path", HasMethods(("encode",))],
+        "ngram_range": [tuple, list],
+        "unseen": [Options(("backoff", "embed"))],
+        "vocabulary": [None, HasMethods(("__iter__",))],
+        "min_count": [Interval(int, 1)],
+        "pooling": [Options(("mean", "cls", "last"))],
+        "layer": [Interval(int)],
+        "prefix": [str],
+        "precision": [Options(("auto", "fp32", "bf16"))],
+        "batch_size": [Interval(int, 1)],
+        "cv": [Interval(int, 2)],
+        "n_threads": [None, Interval(int, 1)],
+        "progress": [None, "boolean"],
+        "cache": [None, "boolean", "path", SqliteStore],
+        "random_state": [None, Interval(int)],
+    }
+    cli_name = "auglinear"
+    cli_help = "Aug-Linear: a table of n-gram values"
+    cli_options: ClassVar[dict[str, str]] = {
+        "encoder": "alias, hub id or folder",
+        "ngram_range": "smallest and largest n-gram length",
+        "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
+        "precision": "encoder precision while fitting",
+    }
 
     def __init__(
         self,
@@ -229,13 +290,6 @@ class _AugLinearBase(BaseEstimator):
         ngram_range = check_ngram_range(self.ngram_range)
         return [ngrams_of_tokens(tokenize(t), ngram_range) for t in texts]
 
-    def _check_params(self) -> None:
-        check_ngram_range(self.ngram_range)
-        if self.unseen not in ("backoff", "embed"):
-            raise ValueError(f"unseen must be 'backoff' or 'embed', got {self.unseen!r}")
-        if self.min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {self.min_count}")
-
     def _backoff_entries(self, vocab: NgramVocabulary) -> list[str]:
         """Words to embed beyond the training n-grams, so backoff has a floor.
 
@@ -262,7 +316,8 @@ class _AugLinearBase(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------
     def _fit_table(self, X: Any, y: Any) -> np.ndarray:
-        self._check_params()
+        self._validate_params()
+        check_ngram_range(self.ngram_range)  # beyond the constraints: 1 <= min_n <= max_n
         texts = check_documents(X)
         target = check_target(y, len(texts), self._task)
         docs = self._doc_ngrams(texts)
@@ -449,71 +504,71 @@ class _AugLinearBase(BaseEstimator):
         lengths = np.fromiter((g.count(" ") + 1 for g in self.vocabulary_.ngrams), dtype=np.int64)
         return np.flatnonzero((lengths >= lo) & (lengths <= hi))
 
-    # -- persistence ------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the fitted model to a folder (JSON + safetensors, no pickle).
+    # -- persistence (the folder holds all that table-only prediction needs) ------------
+    def _saved_value(self, name: str, value: Any) -> Any:
+        if name == "cache":  # a cache setting is local to a machine: the loader uses the shared one
+            return value if isinstance(value, bool) else True
+        return super()._saved_value(name, value)
 
-        The folder is all that table-only prediction needs: loading it needs
-        neither torch nor the encoder.
-        """
-        check_is_fitted(self, "coef_table_")
-        params = self.get_params()
-        if not isinstance(params["encoder"], str | os.PathLike):
+    def _unsaveable_param(self, name: str, value: Any) -> Any:
+        if name == "encoder":
             raise TypeError("only models whose encoder is a name or a folder can be saved")
-        params["encoder"] = os.fspath(params["encoder"])
-        if not isinstance(params["cache"], bool):
-            params["cache"] = True
-        params["ngram_range"] = list(check_ngram_range(params["ngram_range"]))
-        if params["vocabulary"] is not None:
-            params["vocabulary"] = list(params["vocabulary"])
-        config = {
-            "params": params,
-            "vocabulary": self.vocabulary_.ngrams,
-            "embedding_dim": int(self.embedding_dim_),
-            **self._extra_config(),
-        }
-        arrays = {
+        if name == "vocabulary":
+            return list(value)
+        return super()._unsaveable_param(name, value)
+
+    def _state_config(self) -> dict[str, Any]:
+        return {"vocabulary": self.vocabulary_.ngrams, "embedding_dim": int(self.embedding_dim_)}
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {
             "coef_table": self.coef_table_,
             "intercept": np.asarray(self.intercept_, dtype=np.float64),
             "coef": self.coef_,
         }
-        return save_model(path, type(self).__name__, config, arrays)
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {}
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        self.vocabulary_ = NgramVocabulary(config["vocabulary"])
+        self.coef_table_ = arrays["coef_table"]
+        self.intercept_ = arrays["intercept"]
+        self.coef_ = arrays["coef"]
+        self.embedding_dim_ = int(config["embedding_dim"])
+        self.n_ngrams_embedded_ = len(self.vocabulary_)
+        n_rows, n_out = self.coef_table_.shape
+        if n_rows != len(self.vocabulary_) or self.intercept_.shape != (n_out,):
+            raise ModelFileError(f"{folder} is corrupt: table and vocabulary sizes differ")
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Load a model saved with :meth:`save`.
+    # -- reading the model, for the CLI and summaries -------------------------------------
+    def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:  # pragma: no cover
+        """The ``k`` strongest n-grams per class (or direction); see the subclasses."""
+        raise NotImplementedError
 
-        Raises
-        ------
-        glasstext.io.ModelFileError
-            The folder is missing, corrupt, or holds another kind of model.
+    def export_text(self, k: int = 15, *, top: int | None = None) -> str:
+        """The ``k`` (or ``top``) n-grams of largest value per class, one per line.
+
+        For a classifier each class's heading is followed by the n-grams that
+        push toward it (see :meth:`top_ngrams`); for a regressor ``positive``
+        and ``negative`` list the n-grams that raise and lower the output.
         """
-        config, arrays = load_model(path, cls.__name__)
-        try:
-            params = dict(config["params"])
-            params["ngram_range"] = tuple(params["ngram_range"])
-            model = cls(**params)
-            model.vocabulary_ = NgramVocabulary(config["vocabulary"])
-            model.coef_table_ = arrays["coef_table"]
-            model.intercept_ = arrays["intercept"]
-            model.coef_ = arrays["coef"]
-            model.embedding_dim_ = int(config["embedding_dim"])
-            model.n_ngrams_embedded_ = len(model.vocabulary_)
-            model._restore_extra(config)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
-        n_rows, n_out = model.coef_table_.shape
-        if n_rows != len(model.vocabulary_) or model.intercept_.shape != (n_out,):
-            raise ModelFileError(f"{path} is corrupt: table and vocabulary sizes differ")
-        return model
+        check_is_fitted(self, "coef_table_")
+        lines = []
+        for label, rows in self.top_ngrams(k if top is None else top).items():
+            lines.append(f"{label}:")
+            lines.extend(f"  {value:+.4f}  {ngram}" for ngram, value in rows)
+        return "\n".join(lines)
 
-    def _restore_extra(self, config: dict[str, Any]) -> None:
-        pass
+    def fit_notes(self, X_test: Any = None) -> list[str]:
+        """The table size and, given test texts, what happened to their unseen n-grams."""
+        check_is_fitted(self, "coef_table_")
+        notes = [f"table: {len(self.vocabulary_)} n-grams"]
+        if X_test is not None and len(X_test):
+            notes.append(self.unseen_report(X_test).message())
+        return notes
 
 
+@register_model
 class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     """Aug-Linear classifier: logistic regression on summed n-gram embeddings.
 
@@ -617,18 +672,21 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, intercept included, columns in ``classes_`` order."""
         scores = self._decision(X)
-        return _probabilities(scores)
+        if scores.shape[1] == 1:
+            p = expit(scores[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return np.asarray(softmax(scores, axis=1))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each text."""
         scores = self._decision(X)
         return self.classes_[_winner(scores)]
 
-    def explain(self, text: str) -> Explanation:
+    def explain(self, text: str) -> LinearExplanation:
         """Write the prediction for ``text`` as intercept plus n-gram contributions."""
         decision, intercept, contributions, sources, counts = self._explain(text)
         binary = decision.shape[0] == 1
-        return Explanation(
+        return LinearExplanation(
             text=text,
             intercept=float(intercept[0]) if binary else intercept.copy(),
             contributions=[(g, float(v[0]) if binary else v) for g, v in contributions],
@@ -661,14 +719,36 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             out[label] = [(ngrams[rows[i]], float(table[i, c])) for i in order]
         return out
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist(), "C": self.C_}
+    def summary_evidence(self, k: int) -> SummaryEvidence:
+        """Per class, the top ``k`` n-grams that push toward it, with their table values.
 
-    def _restore_extra(self, config: dict[str, Any]) -> None:
+        For a binary model the first class gets the most negative values and
+        the second the most positive; an n-gram that points the other way is
+        left out.
+        """
+        top = self.top_ngrams(k)
+        binary = len(top) == 2 and self.coef_table_.shape[1] == 1
+        classes = []
+        for index, (label, rows) in enumerate(top.items()):
+            sign = -1.0 if binary and index == 0 else 1.0
+            items: list[tuple[str | tuple[str, ...], float]] = [
+                (g, float(v)) for g, v in rows if sign * v > 0
+            ]
+            classes.append((python_scalar(label), items))
+        return SummaryEvidence("ngrams", self._task, classes)
+
+    def _state_config(self) -> dict[str, Any]:
+        return {**super()._state_config(), "classes": self.classes_.tolist(), "C": self.C_}
+
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        super()._restore_state(config, arrays, folder)
         self.classes_ = np.asarray(config["classes"])
         self.C_ = float(config["C"])
 
 
+@register_model
 class AugLinearRegressor(RegressorMixin, _AugLinearBase):
     """Aug-Linear regressor: ridge regression on summed n-gram embeddings.
 
@@ -700,10 +780,10 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         """Same as :meth:`predict`: the model's additive output."""
         return self.predict(X)
 
-    def explain(self, text: str) -> Explanation:
+    def explain(self, text: str) -> LinearExplanation:
         """Write the prediction for ``text`` as intercept plus n-gram contributions."""
         decision, intercept, contributions, sources, counts = self._explain(text)
-        return Explanation(
+        return LinearExplanation(
             text=text,
             intercept=float(intercept[0]),
             contributions=[(g, float(v[0])) for g, v in contributions],
@@ -725,23 +805,40 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
             "negative": [(ngrams[rows[i]], float(values[i])) for i in order[:k]],
         }
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"alpha": self.alpha_}
+    def summary_evidence(self, k: int) -> SummaryEvidence:
+        """The top ``k`` n-grams that raise (``"higher"``) and lower (``"lower"``) the output."""
+        top = self.top_ngrams(k)
+        higher: list[tuple[str | tuple[str, ...], float]] = [
+            (g, float(v)) for g, v in top["positive"] if v > 0
+        ]
+        lower: list[tuple[str | tuple[str, ...], float]] = [
+            (g, float(v)) for g, v in top["negative"] if v < 0
+        ]
+        return SummaryEvidence("ngrams", self._task, [("higher", higher), ("lower", lower)])
 
-    def _restore_extra(self, config: dict[str, Any]) -> None:
+    def _state_config(self) -> dict[str, Any]:
+        return {**super()._state_config(), "alpha": self.alpha_}
+
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        super()._restore_state(config, arrays, folder)
         self.alpha_ = float(config["alpha"])
-
-
-def _probabilities(scores: np.ndarray) -> np.ndarray:
-    if scores.shape[1] == 1:
-        p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-        return np.column_stack([1.0 - p, p])
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _winner(scores: np.ndarray) -> np.ndarray:
     if scores.shape[1] == 1:
         return (scores[:, 0] > 0).astype(np.int64)
     return np.argmax(scores, axis=1)
+
+
+def __getattr__(name: str) -> Any:
+    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
+    if name == "Explanation":
+        warnings.warn(
+            "glasstext Explanation is now LinearExplanation; the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LinearExplanation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

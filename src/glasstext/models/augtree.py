@@ -27,13 +27,12 @@ the estimators follow the scikit-learn contract.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,12 +44,39 @@ from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import progress_bar
 from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
-from glasstext.io import ModelFileError, load_model, python_scalar, save_model
+from glasstext.io import jsonable, python_scalar
+from glasstext.models.base import Evidence, GlassModel, SummaryEvidence, register_model
+from glasstext.results import ResultMixin
 from glasstext.text import PhraseMatcher, check_ngram_range, ngrams_of_tokens, tokenize
-from glasstext.validation import check_documents, check_target, check_texts
+from glasstext.validation import (
+    Constraint,
+    HasMethods,
+    Interval,
+    Options,
+    check_documents,
+    check_target,
+    check_texts,
+)
+
+__all__ = [
+    "AugTreeClassifier",
+    "AugTreeRegressor",
+    "PathStep",
+    "TreeExplanation",
+    "TreeStructure",
+    "candidate_keywords",
+]
 
 ExpansionSetting = Literal["llm", "embedding", "none"] | Expander
 _TOLERANCE = 1e-12
+_STRATEGIES = ("llm", "embedding", "none")
+
+
+class _Count(Interval):
+    """An int of at least ``low``, named in words ("a positive integer")."""
+
+    def __str__(self) -> str:
+        return "a positive integer" if self.low == 1 else "a non-negative integer"
 
 
 # -- the fitted structure ----------------------------------------------------------------
@@ -157,7 +183,7 @@ class PathStep:
 
 
 @dataclass
-class TreeExplanation:
+class TreeExplanation(ResultMixin):
     """Why a tree predicted what it did: the questions asked and the phrases found.
 
     Attributes
@@ -182,6 +208,17 @@ class TreeExplanation:
     prediction: Any
     classes: list[Any] | None = None
     tree_index: int = 0
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dict: the path's questions and the leaf value (``top`` is ignored)."""
+        return {
+            "text": self.text,
+            "prediction": jsonable(self.prediction),
+            "path": [
+                {"phrases": s.phrases, "matched": s.matched, "answer": s.answer} for s in self.steps
+            ],
+            "leaf_value": jsonable(self.value),
+        }
 
     def __str__(self) -> str:
         lines = []
@@ -391,10 +428,47 @@ class _FitData:
 # -- estimators --------------------------------------------------------------------------
 
 
-class _AugTreeBase(BaseEstimator):
+class _AugTreeBase(GlassModel, BaseEstimator):
     """Shared parameters, growing, matching, printing and saving."""
 
     _task = "classification"
+    _fitted_attribute = "trees_"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "max_depth": [_Count(int, 1)],
+        "expansion": [Options(_STRATEGIES), HasMethods(("expand",))],
+        "lm": [None, "path", HasMethods(("generate",))],
+        "encoder": ["path", HasMethods(("encode",))],
+        "context": [None, str],
+        "n_expansions": [_Count(int, 0)],
+        "max_features": [_Count(int, 1)],
+        "min_samples_leaf": [_Count(int, 1)],
+        "min_impurity_decrease": [Interval(float, 0.0)],
+        "ngram_range": [tuple, list],
+        "min_df": [_Count(int, 1)],
+        "max_vocabulary": [None, Interval(int, 1)],
+        "stop_words": [None, Options(("english",)), list, tuple, set, frozenset],
+        "stem": ["boolean"],
+        "max_phrase_words": [_Count(int, 0)],
+        "n_estimators": [_Count(int, 1)],
+        "random_state": [None, Interval(int)],
+        "progress": [None, "boolean"],
+    }
+    cli_name = "augtree"
+    cli_help = "Aug-Tree: a decision tree over phrase sets"
+    cli_options: ClassVar[dict[str, str]] = {
+        "max_depth": "most questions from the root to a leaf",
+        "expansion": "how keywords become phrase sets",
+        "lm": "for --expansion llm: alias, folder, hub id or openai:MODEL@BASE_URL "
+        "(default: the packaged SmolLM2-135M-Instruct)",
+        "encoder": "for --expansion embedding",
+        "context": 'domain for the LM, e.g. "movie reviews"',
+        "n_expansions": "phrases proposed per keyword",
+        "max_features": "keywords expanded per node",
+        "min_samples_leaf": "fewest training texts in a leaf",
+        "n_estimators": "above 1: bagged trees",
+        "stem": "match phrases by word stems",
+        "random_state": "seed of the bootstrap samples",
+    }
     # The phrase matcher of the fitted trees, built on first prediction.
     _matcher_cache: tuple[PhraseMatcher, list[sp.csr_matrix]] | None = None
 
@@ -445,37 +519,15 @@ class _AugTreeBase(BaseEstimator):
     def _criterion(self) -> str:
         return str(self.criterion)
 
-    def _check_params(self) -> None:
-        for name in ("max_depth", "max_features", "min_samples_leaf", "min_df", "n_estimators"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("n_expansions", "max_phrase_words"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.max_vocabulary is not None and self.max_vocabulary < 1:
-            raise ValueError(f"max_vocabulary must be positive or None, got {self.max_vocabulary}")
-        if not self.min_impurity_decrease >= 0:
-            raise ValueError("min_impurity_decrease must be >= 0")
-        if isinstance(self.expansion, str):
-            if self.expansion not in ("llm", "embedding", "none"):
-                raise ValueError(
-                    f'expansion must be "llm", "embedding", "none" or an expander object, '
-                    f"got {self.expansion!r}"
-                )
-        elif not isinstance(self.expansion, Expander):
-            raise TypeError("expansion must be a strategy name or have an expand(keywords) method")
+    def _check_settings(self) -> None:
+        """The declared constraints, then what they cannot say (1 <= min_n <= max_n)."""
+        self._validate_params()
         check_ngram_range(self.ngram_range)
 
     def _stop_words(self) -> frozenset[str]:
         if self.stop_words is None:
             return frozenset()
-        if isinstance(self.stop_words, str):
-            if self.stop_words != "english":
-                raise ValueError(
-                    f'stop_words must be "english", a list or None, not {self.stop_words!r}'
-                )
+        if isinstance(self.stop_words, str):  # "english", the one name the constraints accept
             return frozenset(ENGLISH_STOP_WORDS)
         return frozenset(w.lower() for w in self.stop_words)
 
@@ -515,7 +567,6 @@ class _AugTreeBase(BaseEstimator):
     # -- fitting ---------------------------------------------------------------------
     def _fit(self, X: Any, stats: np.ndarray) -> None:
         texts = check_documents(X)
-        self._check_params()
         started = time.perf_counter()
         data = self._prepare_fit(texts, stats)
         expander = self._make_expander(data.vocabulary)
@@ -681,67 +732,90 @@ class _AugTreeBase(BaseEstimator):
         check_is_fitted(self, "trees_")
         return [list(ps) for t in self.trees_ for ps in t.phrases if ps]
 
-    # -- persistence ----------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the fitted model to a folder (JSON + safetensors, no pickle).
-
-        Loading and predicting need neither torch nor the language model.
-        """
+    # -- the CLI and summaries ---------------------------------------------------------------
+    def fit_notes(self, X_test: Any = None) -> list[str]:
+        """The language-model calls the expansions cost (with ``expansion="llm"``)."""
         check_is_fitted(self, "trees_")
-        params = self.get_params()
-        if not isinstance(params["expansion"], str):
-            params["expansion"] = type(params["expansion"]).__name__
-        for key in ("lm", "encoder"):
-            value = params[key]
-            params[key] = os.fspath(value) if isinstance(value, str | os.PathLike) else None
-        params["ngram_range"] = list(check_ngram_range(params["ngram_range"]))
-        if params["stop_words"] is not None and not isinstance(params["stop_words"], str):
-            params["stop_words"] = list(params["stop_words"])
-        config = {
-            "params": params,
-            "trees": [t.to_config() for t in self.trees_],
-            "vocabulary_size": int(self.vocabulary_size_),
-            **self._extra_config(),
-        }
-        arrays = {f"value_{i}": t.value for i, t in enumerate(self.trees_)}
-        return save_model(path, type(self).__name__, config, arrays)
+        if self.expansion != "llm":
+            return []
+        usage = self.expansion_usage_
+        return [
+            f"LM calls: {usage.get('n_generate_calls', 0)} "
+            f"(cache hits: {usage.get('n_cache_hits', 0)})"
+        ]
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {}
+    def _split_rises(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        """Every distinct phrase set and how its "contains" branch moves the node value.
+
+        For every split, the value of its "contains" child (``right``) minus
+        that of its "does not contain" child (``left``), times the share of
+        training texts that reached the split; summed over the trees of an
+        ensemble and divided by their number. Rows follow the phrase sets.
+        """
+        weights: dict[tuple[str, ...], np.ndarray] = {}
+        for tree in self.trees_:
+            root = max(int(tree.n_samples[0]), 1)
+            for node in range(tree.n_nodes):
+                if tree.left[node] < 0 or not tree.phrases[node]:
+                    continue
+                yes, no = tree.values[tree.right[node]], tree.values[tree.left[node]]
+                rise = (np.asarray(yes) - np.asarray(no)) * tree.n_samples[node] / root
+                key = tuple(tree.phrases[node])
+                weights[key] = weights.get(key, 0.0) + rise / len(self.trees_)
+        sets = list(weights)
+        n_outputs = self.trees_[0].value.shape[1]
+        table = np.vstack([weights[s] for s in sets]) if sets else np.zeros((0, n_outputs))
+        return sets, table
+
+    def _ranked_sets(self, k: int) -> list[tuple[Any, Evidence]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def summary_evidence(self, k: int) -> SummaryEvidence:
+        """Per class (``"higher"`` / ``"lower"`` for a regressor), the ``k`` phrase sets
+        whose "contains" branch points toward it most, weighted as in ``_split_rises``."""
+        check_is_fitted(self, "trees_")
+        return SummaryEvidence("phrase sets", self._task, self._ranked_sets(k))
+
+    # -- persistence (loading and predicting need neither torch nor the LM) ----------------
+    def _unsaveable_param(self, name: str, value: Any) -> Any:
+        if name == "expansion":  # a custom expander is saved as its type name
+            return type(value).__name__
+        if name in ("lm", "encoder"):  # a model object is not saved; predicting needs none
+            return None
+        if name == "stop_words":
+            return list(value)
+        return super()._unsaveable_param(name, value)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Load a model saved with :meth:`save`.
+    def _params_from_saved(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        params = super()._params_from_saved(saved)
+        if params.get("expansion") not in _STRATEGIES:
+            params["expansion"] = "none"  # a custom expander is not saved; fitting needs one
+        return params
 
-        Raises
-        ------
-        glasstext.io.ModelFileError
-            The folder is missing, corrupt, or holds another kind of model.
-        """
-        config, arrays = load_model(path, cls.__name__)
-        try:
-            params = dict(config["params"])
-            params["ngram_range"] = tuple(params["ngram_range"])
-            if params["expansion"] not in ("llm", "embedding", "none"):
-                params["expansion"] = "none"  # a custom expander is not saved; fitting needs one
-            model = cls(**params)
-            model.trees_ = [
-                TreeStructure.from_config(tree, arrays[f"value_{i}"])
-                for i, tree in enumerate(config["trees"])
-            ]
-            if not model.trees_:
-                raise ValueError("no trees")
-            model.vocabulary_size_ = int(config["vocabulary_size"])
-            model._matcher_cache = None
-            model._restore_extra(config)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
-        return model
+    def _state_config(self) -> dict[str, Any]:
+        return {
+            "trees": [t.to_config() for t in self.trees_],
+            "vocabulary_size": int(self.vocabulary_size_),
+        }
 
-    def _restore_extra(self, config: dict[str, Any]) -> None:
-        pass
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {f"value_{i}": t.value for i, t in enumerate(self.trees_)}
+
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        self.trees_ = [
+            TreeStructure.from_config(tree, arrays[f"value_{i}"])
+            for i, tree in enumerate(config["trees"])
+        ]
+        if not self.trees_:
+            raise ValueError("no trees")
+        self.vocabulary_size_ = int(config["vocabulary_size"])
+        self._matcher_cache = None
 
 
+@register_model
 class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     """Decision tree (or bagged trees) over LLM-expanded phrase sets, for classification.
 
@@ -808,11 +882,15 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     fit_seconds_ : float
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        **_AugTreeBase._parameter_constraints,
+        "criterion": [Options(("gini", "entropy"))],
+    }
+
     def fit(self, X: Any, y: Any) -> AugTreeClassifier:
         """Grow the tree(s) on texts ``X`` and labels ``y``; returns ``self``."""
+        self._check_settings()
         texts = check_documents(X)
-        if self.criterion not in ("gini", "entropy"):
-            raise ValueError(f'criterion must be "gini" or "entropy", got {self.criterion!r}')
         target = check_target(y, len(texts), "classification")
         self.classes_, encoded = np.unique(target, return_inverse=True)
         stats = np.zeros((len(texts), len(self.classes_)))
@@ -845,15 +923,26 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     def _leaf_label(self, value: np.ndarray) -> str:
         return str(python_scalar(self.classes_[int(np.argmax(value))]))
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"classes": [python_scalar(c) for c in self.classes_]}
+    def _ranked_sets(self, k: int) -> list[tuple[Any, Evidence]]:
+        sets, table = self._split_rises()
+        return [
+            (python_scalar(label), _ranked(sets, table[:, c], 1.0, k))
+            for c, label in enumerate(self.classes_)
+        ]
 
-    def _restore_extra(self, config: dict[str, Any]) -> None:
+    def _state_config(self) -> dict[str, Any]:
+        return {**super()._state_config(), "classes": [python_scalar(c) for c in self.classes_]}
+
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        super()._restore_state(config, arrays, folder)
         self.classes_ = np.asarray(config["classes"])
         if any(t.value.shape[1] != len(self.classes_) for t in self.trees_):
             raise ValueError("node values and classes differ in size")
 
 
+@register_model
 class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     """Decision tree (or bagged trees) over LLM-expanded phrase sets, for regression.
 
@@ -866,6 +955,7 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
 
     def fit(self, X: Any, y: Any) -> AugTreeRegressor:
         """Grow the tree(s) on texts ``X`` and numeric targets ``y``; returns ``self``."""
+        self._check_settings()
         texts = check_documents(X)
         target = check_target(y, len(texts), "regression")
         stats = np.column_stack([np.ones(len(target)), target, target * target])
@@ -879,6 +969,14 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     def predict(self, X: Any) -> np.ndarray:
         """Mean training target of each text's leaf, averaged over trees."""
         return self._mean_value(X)[:, 0]
+
+    def _ranked_sets(self, k: int) -> list[tuple[Any, Evidence]]:
+        sets, table = self._split_rises()
+        column = table[:, 0]
+        return [
+            ("higher", _ranked(sets, column, 1.0, k)),
+            ("lower", _ranked(sets, column, -1.0, k)),
+        ]
 
     def explain(self, text: str, tree_index: int = 0) -> TreeExplanation:
         """The decision path of ``text``: each question and the phrases it matched."""
@@ -940,6 +1038,12 @@ def _walk(tree: TreeStructure, hit: np.ndarray) -> np.ndarray:
         goes_right = hit[rows, node]
         node = np.where(inner, np.where(goes_right, right[node], left[node]), node)
     return node
+
+
+def _ranked(sets: list[tuple[str, ...]], column: np.ndarray, sign: float, k: int) -> Evidence:
+    """The ``k`` phrase sets whose weight has ``sign``'s direction, strongest first."""
+    order = np.argsort(-sign * column, kind="stable")
+    return [(sets[i], float(column[i])) for i in order if sign * column[i] > 0][:k]
 
 
 def _phrase_list(phrases: Sequence[str], limit: int | None = None) -> str:

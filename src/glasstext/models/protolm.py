@@ -33,12 +33,13 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -55,21 +56,24 @@ from glasstext.backends.training import (
     train_epochs,
     validation_split,
 )
-from glasstext.io import ModelFileError, load_model, save_model
+from glasstext.exceptions import InvalidParameterError, ModelFileError
 from glasstext.io import python_scalar as _plain
-from glasstext.validation import check_documents, check_target
+from glasstext.models.base import GlassModel, register_model
+from glasstext.results import ResultMixin
+from glasstext.text import tokenize_with_spans
+from glasstext.validation import Constraint, Interval, check_documents, check_target
 
 __all__ = [
-    "AttentionFaithfulness",
     "ProtoExplanation",
     "ProtoLMClassifier",
     "PrototypeMatch",
-    "attention_faithfulness",
 ]
 
 #: ProtoPNet's epsilon in the log similarity.
 SIMILARITY_EPS = 1e-4
 _ENCODER_FOLDER = "encoder"
+#: weights of the loss terms: finite and not negative
+_FINITE_NON_NEGATIVE = Interval(float, 0.0, math.inf, closed="left")
 
 
 def similarity_from_distance(distance: np.ndarray) -> np.ndarray:
@@ -82,7 +86,7 @@ def similarity_from_distance(distance: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class PrototypeMatch:
+class PrototypeMatch(ResultMixin):
     """One prototype's part in a prediction.
 
     Attributes
@@ -111,8 +115,8 @@ class PrototypeMatch:
     distance: float
     contributions: np.ndarray
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary (``top`` is ignored: a match has no ranked list)."""
         return {
             "prototype": self.prototype,
             "sentence": self.sentence,
@@ -123,9 +127,15 @@ class PrototypeMatch:
             "contributions": [float(v) for v in self.contributions],
         }
 
+    def __str__(self) -> str:
+        return (
+            f"prototype #{self.prototype} [{_plain(self.label)}] similarity "
+            f"{self.similarity:.3f}: {self.sentence[:70]!r}"
+        )
+
 
 @dataclass
-class ProtoExplanation:
+class ProtoExplanation(ResultMixin):
     """A Proto-LM prediction: the training sentences it resembles and the words it read.
 
     ``logits == contributions.sum(axis=0)`` holds to float precision (the
@@ -268,7 +278,8 @@ def _similarities(d: Any) -> Any:
 # -- the estimator ---------------------------------------------------------------------
 
 
-class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
+@register_model
+class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
     """Proto-LM: a fine-tuned transformer that classifies by similarity to training sentences.
 
     Parameters
@@ -360,6 +371,52 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
     >>> print(model.explain("a gorgeous, witty film"))  # doctest: +SKIP
     """
 
+    _task = "classification"
+    _fitted_attribute = "prototype_vectors_"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        # a name or a folder: Proto-LM fine-tunes the transformer itself
+        "encoder": ["path"],
+        "n_prototypes_per_class": [Interval(int, 1)],
+        "max_length": [Interval(int, 2)],
+        "batch_size": [Interval(int, 1)],
+        "warmup_epochs": [Interval(int, 0)],
+        "epochs": [Interval(int, 0)],
+        "last_layer_epochs": [Interval(int, 0)],
+        "learning_rate": [Interval(float, 0.0, closed="neither")],
+        "head_learning_rate": [Interval(float, 0.0, closed="neither")],
+        "weight_decay": [_FINITE_NON_NEGATIVE],
+        "attention_dim": [Interval(int, 1)],
+        "cluster_weight": [_FINITE_NON_NEGATIVE],
+        "separation_weight": [_FINITE_NON_NEGATIVE],
+        # a squared distance between unit vectors
+        "separation_margin": [Interval(float, 0.0, 4.0, closed="right")],
+        "diversity_weight": [_FINITE_NON_NEGATIVE],
+        "l1_weight": [_FINITE_NON_NEGATIVE],
+        "validation_fraction": [Interval(float, 0.0, 1.0, closed="left")],
+        "patience": [Interval(int, 0)],
+        "freeze_layers": [Interval(int, 0)],
+        "random_state": [None, Interval(int)],
+        "n_threads": [None, Interval(int, 1)],
+        "progress": [None, "boolean"],
+    }
+    cli_name = "protolm"
+    cli_help = "Proto-LM: a transformer that classifies by similar training sentences"
+    cli_options: ClassVar[dict[str, str]] = {
+        "encoder": "alias, hub id or folder",
+        "n_prototypes_per_class": "prototypes of each class (each becomes a training text)",
+        "epochs": "joint training epochs (encoder, attention, prototypes)",
+        "batch_size": "texts per training batch",
+        "learning_rate": "encoder's peak rate",
+        "max_length": "tokens kept per text",
+        "freeze_layers": "lowest layers kept frozen",
+        "validation_fraction": "share of the texts held out for early stopping",
+        "patience": "epochs without improvement",
+        "warmup_epochs": "encoder frozen",
+        "last_layer_epochs": "after projection",
+        "random_state": "seed of initialisation, dropout, split and batch order",
+        "n_threads": "torch threads",
+    }
+
     def __init__(
         self,
         encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
@@ -410,53 +467,11 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     # -- checks ------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if not isinstance(self.encoder, str | os.PathLike) or not os.fspath(self.encoder):
-            raise TypeError(
-                "encoder must be a model name or a folder (Proto-LM fine-tunes the "
-                f"transformer itself), got {type(self.encoder).__name__}"
-            )
-        ints = {
-            "n_prototypes_per_class": (self.n_prototypes_per_class, 1),
-            "max_length": (self.max_length, 2),
-            "batch_size": (self.batch_size, 1),
-            "warmup_epochs": (self.warmup_epochs, 0),
-            "epochs": (self.epochs, 0),
-            "last_layer_epochs": (self.last_layer_epochs, 0),
-            "attention_dim": (self.attention_dim, 1),
-            "patience": (self.patience, 0),
-            "freeze_layers": (self.freeze_layers, 0),
-        }
-        for name, (value, minimum) in ints.items():
-            is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
-            if not is_int or value < minimum:
-                raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-        rates: dict[str, Any] = {
-            "learning_rate": self.learning_rate,
-            "head_learning_rate": self.head_learning_rate,
-        }
-        for name, value in rates.items():
-            if not (isinstance(value, int | float) and value > 0):
-                raise ValueError(f"{name} must be > 0, got {value!r}")
-        weights: dict[str, Any] = {
-            "weight_decay": self.weight_decay,
-            "cluster_weight": self.cluster_weight,
-            "separation_weight": self.separation_weight,
-            "diversity_weight": self.diversity_weight,
-            "l1_weight": self.l1_weight,
-        }
-        for name, value in weights.items():
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not 0 < self.separation_margin <= 4:
-            raise ValueError(
-                f"separation_margin must be in (0, 4] (squared distance between unit "
-                f"vectors), got {self.separation_margin!r}"
-            )
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
-            )
+    def _check_settings(self) -> None:
+        """The declared constraints, then what they cannot say (an empty encoder name)."""
+        self._validate_params()
+        if not os.fspath(self.encoder):
+            raise InvalidParameterError("encoder must be a model name or a folder, got ''")
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> ProtoLMClassifier:
@@ -480,7 +495,7 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
             class, different lengths), bad settings, or a class with fewer
             distinct texts than ``n_prototypes_per_class``.
         """
-        self._check_params()
+        self._check_settings()
         texts = check_documents(X)
         target = check_target(y, len(texts), "classification")
         classes, encoded = np.unique(target, return_inverse=True)
@@ -576,9 +591,7 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (softmax of the logits), columns in ``classes_`` order."""
-        logits = self.logits(X)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        return np.asarray(softmax(self.logits(X), axis=1))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each text."""
@@ -610,8 +623,7 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
         sims = similarity_from_distance(d)
         contributions = (self.last_layer_.astype(np.float64) * sims[None, :]).T
         logits = contributions.sum(axis=0)
-        e = np.exp(logits - logits.max())
-        probs = e / e.sum()
+        probs = softmax(logits)
         pred = int(np.argmax(logits))
         order = np.argsort(-sims, kind="stable")[: min(k, len(sims))]
         matches = [
@@ -669,55 +681,20 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
         """Attention summed over the tokens of each word (empty without offsets)."""
         if offsets is None:
             return []
-        from glasstext.explain.perturb import make_units
-
-        units = make_units(text, None)
-        totals = np.zeros(len(units))
-        starts = np.array([s for s, _ in units.spans])
-        ends = np.array([e for _, e in units.spans])
+        # the words of the project's one tokenizer, as explainers see them (original case)
+        words = tokenize_with_spans(text, lowercase=False)
+        if not words:
+            raise ValueError(f"text has no words to explain: {text[:60]!r}")
+        totals = np.zeros(len(words))
+        starts = np.array([w.start for w in words])
+        ends = np.array([w.end for w in words])
         for (s, e), w in zip(offsets, weights, strict=True):
             if e <= s:
                 continue
             hit = np.flatnonzero((starts < e) & (ends > s))
             if hit.size:
                 totals[hit] += w / hit.size
-        return [(word, float(t)) for word, t in zip(units.words, totals, strict=True)]
-
-    def attention_attribution(self, text: str) -> Any:
-        """The token attention as an :class:`~glasstext.explain.Attribution` over words.
-
-        Each word scores the attention on its tokens; the explained class is
-        the predicted one. Feed it to the shared faithfulness metrics
-        (:func:`glasstext.explain.comprehensiveness`, ``sufficiency``) or
-        compare it with LIME (:func:`attention_faithfulness`).
-
-        Raises
-        ------
-        ValueError
-            The tokenizer gives no character offsets (not a fast tokenizer).
-        """
-        from glasstext.explain.attribution import Attribution
-        from glasstext.explain.perturb import make_units
-
-        e = self.explain(text, k=1)
-        if not e.words:
-            raise ValueError("word-level attention needs a fast tokenizer (character offsets)")
-        units = make_units(e.text, None)
-        cls = int(np.argmax(e.logits))
-        return Attribution(
-            text=e.text,
-            words=units.words,
-            spans=units.spans,
-            scores=np.array([a for _, a in e.words]),
-            base_value=0.0,
-            value=float(e.probabilities[cls]),
-            explained_class=cls,
-            class_name=str(e.classes[cls]),
-            method="attention",
-            n_calls=1,
-            n_texts=1,
-            n_samples=0,
-        )
+        return [(text[w.start : w.end], float(t)) for w, t in zip(words, totals, strict=True)]
 
     def export_text(self, max_chars: int = 90) -> str:
         """The prototypes as text: each class's training sentences and weights."""
@@ -736,25 +713,19 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
                 )
         return "\n".join(lines)
 
-    # -- persistence -------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder: JSON, safetensors, and the fine-tuned encoder (no pickle).
-
-        The encoder is written with ``save_pretrained`` (safetensors and the
-        tokenizer's JSON files) into ``encoder/`` inside the folder, in the
-        same atomic write as the rest; every file is checksummed.
-        """
+    def fit_notes(self, X_test: Any = None) -> list[str]:
+        """The validation accuracy of each epoch of warm-up and joint training."""
         check_is_fitted(self, "prototype_vectors_")
-        params = self.get_params()
-        params["encoder"] = os.fspath(params["encoder"])
-        parts = self._parts
-        arrays = {
-            key: value.detach().numpy().copy()
-            for key, value in parts.state_dict().items()
-            if not key.startswith("encoder.")
-        }
-        config = {
-            "params": params,
+        return [
+            f"  {record['stage']} {record['epoch']}: "
+            f"validation accuracy {record['validation_accuracy']:.4f}"
+            for record in self.history_
+            if record["stage"] != "last-layer" and "validation_accuracy" in record
+        ]
+
+    # -- persistence: JSON, safetensors and the fine-tuned encoder (no pickle) -----------
+    def _state_config(self) -> dict[str, Any]:
+        return {
             "classes": [_plain(c) for c in self.classes_],
             "prototypes": self.prototypes_,
             "history": self.history_,
@@ -762,47 +733,48 @@ class ProtoLMClassifier(ClassifierMixin, BaseEstimator):
             "encoder_folder": _ENCODER_FOLDER,
         }
 
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        # the encoder is saved with save_pretrained in its own folder (_extra_files)
+        return {
+            key: value.detach().numpy().copy()
+            for key, value in self._parts.state_dict().items()
+            if not key.startswith("encoder.")
+        }
+
+    def _extra_files(self) -> Callable[[Path], None]:
+        """Writes the encoder and tokenizer into ``encoder/`` (safetensors and JSON),
+        in the same atomic, checksummed write as the rest."""
+        parts, tokenizer = self._parts, self._tokenizer
+
         def write_encoder(folder: Path) -> None:
             target = folder / _ENCODER_FOLDER
             parts["encoder"].save_pretrained(target)
-            self._tokenizer.save_pretrained(target)
+            tokenizer.save_pretrained(target)
 
-        return save_model(path, type(self).__name__, config, arrays, write_encoder)
+        return write_encoder
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ProtoLMClassifier:
-        """Load a model saved with :meth:`save` (it predicts exactly as before).
-
-        Raises
-        ------
-        glasstext.io.ModelFileError
-            The folder is missing, incomplete, corrupt, or holds another kind of model.
-        """
-        config, arrays = load_model(path, cls.__name__)
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
         torch = import_torch()
-        try:
-            model = cls(**config["params"])
-            classes = np.asarray(config["classes"])
-            encoder_dir = Path(path) / str(config["encoder_folder"])
-            if not encoder_dir.is_dir():
-                raise ValueError(f"{encoder_dir.name}/ is missing")
-            tokenizer, net = load_trainable(encoder_dir)
-            parts = _build_parts(
-                net, len(classes), int(model.n_prototypes_per_class), int(model.attention_dim)
-            )
-            state = {k: torch.as_tensor(v) for k, v in arrays.items()}
-            missing, unexpected = parts.load_state_dict(state, strict=False)
-            missing = [k for k in missing if not k.startswith("encoder.")]
-            if missing or unexpected:
-                raise ValueError(f"arrays do not match: missing {missing}, unexpected {unexpected}")
-            model._set_fitted(parts, tokenizer, classes, list(config["prototypes"]), [])
-            model.history_ = list(config.get("history", []))
-            model.fit_seconds_ = float(config.get("fit_seconds", 0.0))
-        except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
-            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
-        if len(model.prototypes_) != len(model.prototype_classes_):
-            raise ModelFileError(f"{path} is corrupt: prototype records and vectors differ")
-        return model
+        classes = np.asarray(config["classes"])
+        encoder_dir = folder / str(config["encoder_folder"])
+        if not encoder_dir.is_dir():
+            raise ValueError(f"{encoder_dir.name}/ is missing")
+        tokenizer, net = load_trainable(encoder_dir)
+        parts = _build_parts(
+            net, len(classes), int(self.n_prototypes_per_class), int(self.attention_dim)
+        )
+        state = {k: torch.as_tensor(v) for k, v in arrays.items()}
+        missing, unexpected = parts.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("encoder.")]
+        if missing or unexpected:
+            raise ValueError(f"arrays do not match: missing {missing}, unexpected {unexpected}")
+        self._set_fitted(parts, tokenizer, classes, list(config["prototypes"]), [])
+        self.history_ = list(config.get("history", []))
+        self.fit_seconds_ = float(config.get("fit_seconds", 0.0))
+        if len(self.prototypes_) != len(self.prototype_classes_):
+            raise ModelFileError(f"{folder} is corrupt: prototype records and vectors differ")
 
 
 # -- training stages -----------------------------------------------------------------
@@ -1088,141 +1060,3 @@ class _Run:
             progress=False,  # epochs of a few milliseconds: no bars
         )
         self.history.extend(trained.history)
-
-
-# -- faithfulness of the attention --------------------------------------------------------
-
-
-@dataclass
-class AttentionFaithfulness:
-    """Comprehensiveness and sufficiency of three word rankings of the same model.
-
-    ``attention`` ranks words by Proto-LM's token attention, ``lime`` by a
-    LIME explanation of the same model's predicted class, ``random`` by a
-    seeded random order (the floor). Comprehensiveness (higher is better)
-    and sufficiency (lower is better) are the project's shared AOPC metrics
-    (:mod:`glasstext.explain.metrics`), averaged over the texts.
-
-    Attributes
-    ----------
-    n_texts : int
-    lime_samples : int
-    attention, lime, random : dict of str to float
-        ``{"comprehensiveness": ..., "sufficiency": ...}`` means.
-    per_text : list of dict
-    model_calls : int
-        Texts the model scored for all of it.
-    seconds : float
-    """
-
-    n_texts: int
-    lime_samples: int
-    attention: dict[str, float]
-    lime: dict[str, float]
-    random: dict[str, float]
-    per_text: list[dict[str, Any]]
-    model_calls: int
-    seconds: float
-
-    def to_dict(self, per_text: bool = False) -> dict[str, Any]:
-        """A JSON-ready dictionary (per-text figures on request)."""
-        out = {
-            "n_texts": self.n_texts,
-            "lime_samples": self.lime_samples,
-            "attention": self.attention,
-            "lime": self.lime,
-            "random": self.random,
-            "model_calls": self.model_calls,
-            "seconds": self.seconds,
-        }
-        if per_text:
-            out["per_text"] = self.per_text
-        return out
-
-
-def attention_faithfulness(
-    model: ProtoLMClassifier,
-    texts: Sequence[str],
-    *,
-    lime_samples: int = 300,
-    fractions: Sequence[float] | None = None,
-    seed: int = 0,
-) -> AttentionFaithfulness:
-    """How faithful Proto-LM's token attention is, next to LIME on the same model.
-
-    For each text the three rankings (attention, LIME, random) are scored
-    with :func:`glasstext.explain.comprehensiveness` and
-    :func:`glasstext.explain.sufficiency` against the model itself, for its
-    predicted class; one scorer (with its text cache) serves everything.
-
-    Parameters
-    ----------
-    model : ProtoLMClassifier
-        A fitted model.
-    texts : sequence of str
-    lime_samples : int, default=300
-        LIME's perturbed texts per explanation.
-    fractions : sequence of float, optional
-        The metrics' fractions of top words (default 0.1, ..., 1.0).
-    seed : int, default=0
-        Seeds LIME and the random ranking.
-
-    Returns
-    -------
-    AttentionFaithfulness
-    """
-    from glasstext.explain.attribution import Attribution
-    from glasstext.explain.lime import LimeExplainer
-    from glasstext.explain.metrics import DEFAULT_FRACTIONS, comprehensiveness, sufficiency
-    from glasstext.explain.scorers import EstimatorScorer
-
-    check_is_fitted(model, "prototype_vectors_")
-    items = check_documents(texts, "texts")
-    chosen = tuple(fractions) if fractions is not None else DEFAULT_FRACTIONS
-    started = time.perf_counter()
-    scorer = EstimatorScorer(model, batch_size=256)
-    lime = LimeExplainer(scorer, n_samples=lime_samples, seed=seed, max_units=None)
-    rng = np.random.default_rng(seed)
-    per_text: list[dict[str, Any]] = []
-    for text in items:
-        attention = model.attention_attribution(text)
-        lime_attr = lime.explain(text, target_class=attention.explained_class)
-        shuffled = Attribution(
-            text=attention.text,
-            words=attention.words,
-            spans=attention.spans,
-            scores=rng.random(len(attention)),
-            base_value=0.0,
-            value=attention.value,
-            explained_class=attention.explained_class,
-            class_name=attention.class_name,
-            method="random",
-            n_calls=0,
-            n_texts=0,
-            n_samples=0,
-        )
-        row: dict[str, Any] = {"text": text, "n_words": len(attention)}
-        rankings = (("attention", attention), ("lime", lime_attr), ("random", shuffled))
-        for name, attribution in rankings:
-            row[name] = {
-                "comprehensiveness": comprehensiveness(attribution, scorer, chosen),
-                "sufficiency": sufficiency(attribution, scorer, chosen),
-            }
-        per_text.append(row)
-
-    def mean(name: str) -> dict[str, float]:
-        return {
-            metric: round(float(np.mean([r[name][metric] for r in per_text])), 6)
-            for metric in ("comprehensiveness", "sufficiency")
-        }
-
-    return AttentionFaithfulness(
-        n_texts=len(items),
-        lime_samples=lime_samples,
-        attention=mean("attention"),
-        lime=mean("lime"),
-        random=mean("random"),
-        per_text=per_text,
-        model_calls=scorer.n_calls,
-        seconds=round(time.perf_counter() - started, 2),
-    )

@@ -334,14 +334,17 @@ def test_fit_notes(fitted, data):
     assert notes[0] == f"table: {len(fitted['linear'].vocabulary_)} n-grams"
     assert notes[1] == fitted["linear"].unseen_report(["good zzz film"]).message()
     assert fitted["linear"].fit_notes() == notes[:1]
-    assert fitted["tree"].fit_notes(X) == []  # no LM expansion
+    tree = fitted["tree"]
+    assert tree.fit_notes(X) == [tree.export_text(max_phrases=8)]  # no LM expansion
     llm = AugTreeClassifier(expansion="llm")
-    llm.trees_, llm.expansion_usage_ = [], {"n_generate_calls": 3, "n_cache_hits": 2}
-    assert llm.fit_notes() == ["LM calls: 3 (cache hits: 2)"]
+    llm.trees_, llm.classes_ = tree.trees_, tree.classes_
+    llm.expansion_usage_ = {"n_generate_calls": 3, "n_cache_hits": 2}
+    assert llm.fit_notes()[0] == "LM calls: 3 (cache hits: 2)"
     proto = fitted["proto"]
     shown = [h for h in proto.history_ if h["stage"] != "last-layer" and "validation_accuracy" in h]
-    assert len(proto.fit_notes()) == len(shown) > 0
+    assert len(proto.fit_notes()) == len(shown) + 1 > 1
     assert proto.fit_notes()[0].startswith(f"  {shown[0]['stage']} 1: validation accuracy ")
+    assert proto.fit_notes()[-1] == proto.export_text()
 
 
 def test_summary_evidence_lives_on_the_models(fitted):

@@ -31,7 +31,10 @@ from glasstext.explain.kernelshap import KernelShapExplainer
 from glasstext.explain.lime import LimeExplainer
 from glasstext.explain.methods import EXPLAINERS, explainer_names, register_explainer
 from glasstext.explain.metrics import (
+    AttentionFaithfulness,
     Faithfulness,
+    attention_attribution,
+    attention_faithfulness,
     comprehensiveness,
     deletion_auc,
     faithfulness,
@@ -65,6 +68,7 @@ __all__ = [
     "EXPLAINERS",
     "SENTIMENT_LABELS",
     "SENTIMENT_TEMPLATE",
+    "AttentionFaithfulness",
     "Attribution",
     "CallableScorer",
     "ClassSummary",
@@ -86,6 +90,8 @@ __all__ = [
     "ProxyReport",
     "Scorer",
     "as_scorer",
+    "attention_attribution",
+    "attention_faithfulness",
     "comprehensiveness",
     "deletion_auc",
     "explain_dataset",

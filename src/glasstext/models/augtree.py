@@ -734,15 +734,16 @@ class _AugTreeBase(GlassModel, BaseEstimator):
 
     # -- the CLI and summaries ---------------------------------------------------------------
     def fit_notes(self, X_test: Any = None) -> list[str]:
-        """The language-model calls the expansions cost (with ``expansion="llm"``)."""
+        """The LM calls the expansions cost (with ``expansion="llm"``), then the tree."""
         check_is_fitted(self, "trees_")
-        if self.expansion != "llm":
-            return []
-        usage = self.expansion_usage_
-        return [
-            f"LM calls: {usage.get('n_generate_calls', 0)} "
-            f"(cache hits: {usage.get('n_cache_hits', 0)})"
-        ]
+        notes = []
+        if self.expansion == "llm":
+            usage = self.expansion_usage_
+            notes.append(
+                f"LM calls: {usage.get('n_generate_calls', 0)} "
+                f"(cache hits: {usage.get('n_cache_hits', 0)})"
+            )
+        return [*notes, self.export_text(max_phrases=8)]
 
     def _split_rises(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
         """Every distinct phrase set and how its "contains" branch moves the node value.
@@ -949,6 +950,8 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     Same parameters as :class:`AugTreeClassifier`; splits minimise squared
     error and leaves predict the mean target (``criterion`` is ignored).
     """
+
+    _task = "regression"
 
     def _criterion(self) -> str:
         return "squared_error"

@@ -714,14 +714,15 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         return "\n".join(lines)
 
     def fit_notes(self, X_test: Any = None) -> list[str]:
-        """The validation accuracy of each epoch of warm-up and joint training."""
+        """The validation accuracy of each warm-up and joint epoch, then the prototypes."""
         check_is_fitted(self, "prototype_vectors_")
-        return [
+        epochs = [
             f"  {record['stage']} {record['epoch']}: "
             f"validation accuracy {record['validation_accuracy']:.4f}"
             for record in self.history_
             if record["stage"] != "last-layer" and "validation_accuracy" in record
         ]
+        return [*epochs, self.export_text()]
 
     # -- persistence: JSON, safetensors and the fine-tuned encoder (no pickle) -----------
     def _state_config(self) -> dict[str, Any]:

@@ -9,7 +9,6 @@ without torch.
 from __future__ import annotations
 
 import importlib
-import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,12 +59,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "Explanation":  # the old name of LinearExplanation; warns on every access
-        warnings.warn(
-            "glasstext Explanation is now LinearExplanation; the old name will be removed",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return importlib.import_module("glasstext.models.auglinear").LinearExplanation
+        return importlib.import_module("glasstext.models.auglinear").renamed_explanation()
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -8,7 +8,6 @@ with a ``@register_model`` class and one line in :data:`BUILTIN_MODEL_MODULES`
 """
 
 import importlib
-import warnings
 from typing import Any
 
 from glasstext.models.auglinear import (
@@ -17,6 +16,7 @@ from glasstext.models.auglinear import (
     LinearExplanation,
     UnseenNgramWarning,
     UnseenReport,
+    renamed_explanation,
 )
 from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
 from glasstext.models.base import (
@@ -40,14 +40,8 @@ for _module in BUILTIN_MODEL_MODULES:
 
 
 def __getattr__(name: str) -> Any:
-    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
     if name == "Explanation":
-        warnings.warn(
-            "glasstext Explanation is now LinearExplanation; the old name will be removed",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return LinearExplanation
+        return renamed_explanation()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -832,13 +832,20 @@ def _winner(scores: np.ndarray) -> np.ndarray:
     return np.argmax(scores, axis=1)
 
 
+def renamed_explanation(stacklevel: int = 3) -> type[LinearExplanation]:
+    """``Explanation``, the old name of :class:`LinearExplanation`: warns, for one release.
+
+    Every module that offered the old name returns this from its ``__getattr__``.
+    """
+    warnings.warn(
+        "glasstext Explanation is now LinearExplanation; the old name will be removed",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return LinearExplanation
+
+
 def __getattr__(name: str) -> Any:
-    # ``Explanation``, the old name of LinearExplanation, stays importable (with a warning).
     if name == "Explanation":
-        warnings.warn(
-            "glasstext Explanation is now LinearExplanation; the old name will be removed",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return LinearExplanation
+        return renamed_explanation()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,7 +52,7 @@ def data():
 @pytest.fixture
 def fitted(data):
     X, y = data
-    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2)).fit(X, y)
+    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2), hybrid=False).fit(X, y)
 
 
 def manual_decision(model, text):
@@ -360,3 +360,139 @@ def test_refit_on_other_data_uses_the_new_table(data):
         != AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).vocabulary_.ngrams
     )
     np.testing.assert_allclose(model.decision_function(X[:5]), flipped.decision_function(X[:5]))
+
+
+# -- the hybrid table (the default): embedding part + phrase part, still exact ----------
+
+
+@pytest.fixture
+def hybrid(data):
+    X, y = data
+    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2)).fit(X, y)
+
+
+def test_hybrid_is_the_default_and_its_table_is_the_sum_of_two_parts(hybrid):
+    assert hybrid.hybrid is True
+    assert np.any(hybrid.phrase_table_ != 0)
+    np.testing.assert_array_equal(
+        hybrid.coef_table_, hybrid.embedding_table_ + hybrid.phrase_table_
+    )
+    np.testing.assert_allclose(
+        hybrid.embedding_table_,
+        FakeEncoder().encode(hybrid.vocabulary_.ngrams) @ hybrid.coef_.T,
+        atol=1e-12,
+    )
+
+
+def test_hybrid_decision_is_intercept_plus_table_values(hybrid, data):
+    X, _ = data
+    texts = X[:20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        d = hybrid.decision_function(texts)
+    manual = [manual_decision(hybrid, t)[0] for t in texts]  # training texts: all in the table
+    np.testing.assert_allclose(d, manual, atol=1e-10)
+    e = hybrid.explain(X[0])
+    assert sum(v for _, v in e.contributions) + e.intercept == pytest.approx(d[0], abs=1e-10)
+    for g, v in e.contributions:
+        assert e.embedding_part(g) + e.phrase_parts[g] == pytest.approx(v, abs=1e-12)
+
+
+def test_hybrid_matches_the_same_fit_done_by_hand(data):
+    """The phrase features are idf-weighted counts beside the standardised sums."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2)).fit(X, y)
+    docs = [extract_ngrams(t, (1, 2)) for t in X]
+    counts, _ = model.vocabulary_.count_matrix(docs)
+    sums = np.asarray(counts @ FakeEncoder().encode(model.vocabulary_.ngrams))
+    sd = sums.std(0)
+    sd[sd == 0] = 1
+    df = np.asarray((counts > 0).sum(0)).ravel()
+    idf = np.log((1 + len(X)) / (1 + df)) + 1
+    design = sp.hstack([sp.csr_matrix((sums - sums.mean(0)) / sd), counts @ sp.diags(idf)])
+    ref = LogisticRegression(C=model.C_, max_iter=3000).fit(design, y)
+    ref_d = ref.decision_function(design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        # the same optimum up to the solvers' tolerance (a wrong design is off by far more)
+        np.testing.assert_allclose(model.decision_function(X), ref_d, atol=0.02)
+
+
+def test_unseen_ngrams_back_off_on_the_embedding_part_only(hybrid):
+    text = "good story"
+    assert "good story" not in hybrid.vocabulary_
+    with pytest.warns(UnseenNgramWarning):
+        d = hybrid.decision_function([text])[0]
+    rows = {g: hybrid.vocabulary_.index[g] for g in ("good", "story")}
+    table = {g: hybrid.coef_table_[r, 0] for g, r in rows.items()}
+    embedding = {g: hybrid.embedding_table_[r, 0] for g, r in rows.items()}
+    backoff = (embedding["good"] + embedding["story"]) / 2
+    assert d == pytest.approx(hybrid.intercept_[0] + table["good"] + table["story"] + backoff)
+    e = hybrid.explain(text)
+    assert e.sources["good story"] == "backoff"
+    assert e.phrase_parts["good story"] == 0.0
+    assert e.to_dict()["phrase_parts"]["good story"] == 0.0
+
+
+def test_pure_aug_linear_is_one_argument_away(fitted):
+    assert fitted.hybrid is False and fitted.phrase_weight_ == 0.0
+    assert not np.any(fitted.phrase_table_)
+    assert fitted.explain("good film").phrase_parts == {}
+    assert "phrase_parts" not in fitted.explain("good film").to_dict()
+
+
+def test_top_ngrams_can_split_each_value(hybrid):
+    for rows in hybrid.top_ngrams(5, split=True).values():
+        for ngram, value, embedding, phrase in rows:
+            assert embedding + phrase == pytest.approx(value, abs=1e-12)
+            assert ngram in hybrid.vocabulary_
+    plain = hybrid.top_ngrams(5)
+    assert {k: [r[:2] for r in v] for k, v in hybrid.top_ngrams(5, split=True).items()} == plain
+    assert "embedding" in str(hybrid.explain("a good film"))
+
+
+def test_phrase_weight_cv_picks_one_of_the_grid(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), phrase_weight="cv").fit(X, y)
+    assert model.phrase_weight_ in (0.5, 1.0, 2.0)
+    with pytest.raises(ValueError, match="phrase_weight"):
+        AugLinearClassifier(encoder=FakeEncoder(), phrase_weight=0).fit(X, y)
+
+
+def test_unit_embedding_norm_scales_each_ngram_vector(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), embedding_norm="unit", hybrid=False)
+    model.fit(X, y)
+    vectors = FakeEncoder().encode(model.vocabulary_.ngrams).astype(np.float64)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(model.embedding_table_, unit @ model.coef_.T, atol=1e-12)
+
+
+def test_hybrid_regressor_keeps_the_exact_table(data):
+    X, _ = data
+    y = np.array([len(t) % 7 + ("good" in t) * 3.0 for t in X])
+    model = AugLinearRegressor(encoder=FakeEncoder()).fit(X, y)
+    assert np.any(model.phrase_table_) and model.alpha_ > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        np.testing.assert_allclose(
+            model.predict(X[:10]), [manual_decision(model, t)[0] for t in X[:10]], atol=1e-9
+        )
+
+
+def test_hybrid_save_load_keeps_both_parts(saved):
+    model, path = saved  # the default, hybrid, model
+    loaded = AugLinearClassifier.load(path)
+    assert np.any(model.phrase_table_)
+    np.testing.assert_array_equal(loaded.phrase_table_, model.phrase_table_)
+    np.testing.assert_array_equal(loaded.embedding_table_, model.embedding_table_)
+    assert loaded.phrase_weight_ == model.phrase_weight_
+    texts = ["good story zzz", "a bad plot"]  # unseen bigrams back off on the embedding part
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        np.testing.assert_array_equal(
+            loaded.decision_function(texts), model.decision_function(texts)
+        )

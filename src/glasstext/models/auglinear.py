@@ -10,6 +10,11 @@ is linear, the model decomposes exactly::
 so each n-gram ``g`` carries one number (one per class for multiclass), and
 prediction is a table lookup: no language model is needed after fitting.
 
+By default the table is *hybrid*: the same fit also gives every training
+n-gram a value of its own from its idf-weighted count, so
+``value(g) = w · e(g) + v(g)`` (embedding part plus phrase part), still one
+number per n-gram and still exact. ``hybrid=False`` is the pure Aug-GAM.
+
 Differences from the reference implementation, by design:
 
 - each unique n-gram is embedded once (through the persistent cache), not each
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -74,6 +80,26 @@ __all__ = [
 ]
 
 UnseenPolicy = Literal["backoff", "embed"]
+
+#: Weights of the phrase part tried by ``phrase_weight="cv"`` (the embedding part has 1).
+PHRASE_WEIGHTS = (0.5, 1.0, 2.0)
+
+
+@dataclass
+class _LinearFit:
+    """One cross-validated linear fit: weights, intercept, its CV score and what it chose."""
+
+    coef: np.ndarray  # (n_outputs, n_features)
+    intercept: np.ndarray  # (n_outputs,)
+    score: float  # mean cross-validation score of the chosen regularisation (higher is better)
+    attributes: dict[str, float]  # fitted attributes to set, e.g. {"C_": 0.1}
+
+
+def _idf(counts: sp.csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency of each column, as scikit-learn's TfidfVectorizer."""
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
 
 
 @dataclass
@@ -136,6 +162,10 @@ class LinearExplanation(ResultMixin):
         Occurrences of each n-gram in the text.
     classes : list or None
         Class labels, for classifiers.
+    phrase_parts : dict of str to (float or numpy.ndarray)
+        For a hybrid model, the part of each contribution that is the
+        n-gram's own learned value (the rest is its embedding's value; an
+        n-gram off the training table has none). Empty for pure Aug-Linear.
     """
 
     text: str
@@ -146,6 +176,12 @@ class LinearExplanation(ResultMixin):
     sources: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     classes: list[Any] | None = None
+    phrase_parts: dict[str, float | np.ndarray] = field(default_factory=dict)
+
+    def embedding_part(self, ngram: str) -> float | np.ndarray:
+        """The part of ``ngram``'s contribution that its embedding gives."""
+        value = dict(self.contributions)[ngram]
+        return value - self.phrase_parts.get(ngram, 0.0)
 
     def top(self, k: int = 10, class_index: int | None = None) -> list[tuple[str, float]]:
         """The ``k`` contributions of largest magnitude (for one class if multiclass)."""
@@ -162,6 +198,11 @@ class LinearExplanation(ResultMixin):
             "intercept": jsonable(self.intercept),
             "contributions": [[g, jsonable(v)] for g, v in shown],
             "sources": {g: self.sources.get(g) for g, _ in shown},
+            **(
+                {"phrase_parts": {g: jsonable(self.phrase_parts.get(g, 0.0)) for g, _ in shown}}
+                if self.phrase_parts
+                else {}
+            ),
         }
 
     def __str__(self) -> str:
@@ -170,9 +211,15 @@ class LinearExplanation(ResultMixin):
             cls_idx = int(np.argmax(self.decision))
         lines = [f"prediction: {self.prediction!r}   text: {self.text[:80]!r}"]
         lines.append(f"  {'intercept':<28} {float(_pick(self.intercept, cls_idx)):+.3f}")
+        if self.phrase_parts:
+            lines.append(f"  {'':<28} {'total':>6}  {'embedding':>9}  {'phrase':>6}")
         for g, v in self.top(12, cls_idx):
             tag = "" if self.sources.get(g) == "table" else f" ({self.sources.get(g)})"
-            lines.append(f"  {g + tag:<28} {v:+.3f}")
+            line = f"  {g + tag:<28} {v:+.3f}"
+            if self.phrase_parts:
+                own = _pick(self.phrase_parts.get(g, 0.0), cls_idx)
+                line += f"  {v - own:+9.3f}  {own:+6.3f}"
+            lines.append(line)
         if len(self.contributions) > 12:
             lines.append(f"  ... {len(self.contributions) - 12} more")
         lines.append(f"  {'= decision':<28} {float(_pick(self.decision, cls_idx)):+.3f}")
@@ -193,6 +240,7 @@ class _Scored:
 
     occurrences: Occurrences
     values: np.ndarray  # (n_occurrences, n_outputs)
+    phrase: np.ndarray  # the phrase part of each value (0 off the training table)
     source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
     n_embedded: int
 
@@ -215,6 +263,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "encoder": ["path", HasMethods(("encode",))],
         "ngram_range": [tuple, list],
         "unseen": [Options(("backoff", "embed"))],
+        "hybrid": ["boolean"],
+        "phrase_weight": [Interval(float, 0, None, closed="neither"), Options(("cv",))],
+        "embedding_norm": [Options(("none", "unit"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
         "pooling": [Options(("mean", "cls", "last"))],
@@ -234,6 +285,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "encoder": "alias, hub id or folder",
         "ngram_range": "smallest and largest n-gram length",
         "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
+        "hybrid": "also learn each training n-gram's own value beside its embedding's",
+        "embedding_norm": "scale each n-gram embedding to unit length before summing",
         "precision": "encoder precision while fitting",
     }
 
@@ -243,6 +296,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         ngram_range: tuple[int, int] = (1, 2),
         *,
         unseen: UnseenPolicy = "backoff",
+        hybrid: bool = True,
+        phrase_weight: float | Literal["cv"] = 1.0,
+        embedding_norm: Literal["none", "unit"] = "none",
         vocabulary: Sequence[str] | None = None,
         min_count: int = 1,
         pooling: Literal["mean", "cls", "last"] = "mean",
@@ -259,6 +315,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.encoder = encoder
         self.ngram_range = ngram_range
         self.unseen = unseen
+        self.hybrid = hybrid
+        self.phrase_weight = phrase_weight
+        self.embedding_norm = embedding_norm
         self.vocabulary = vocabulary
         self.min_count = min_count
         self.pooling = pooling
@@ -285,6 +344,14 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             progress=self.progress,
             cache=self.cache,
         )
+
+    def _embed(self, ngrams: list[str]) -> np.ndarray:
+        """The encoder's float64 vectors of ``ngrams``, scaled as ``embedding_norm`` says."""
+        vectors = np.asarray(self._get_encoder().encode(ngrams), dtype=np.float64)
+        if self.embedding_norm == "unit":
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms > 0, norms, 1.0)
+        return vectors
 
     def _doc_ngrams(self, texts: Sequence[str]) -> list[list[str]]:
         ngram_range = check_ngram_range(self.ngram_range)
@@ -325,35 +392,67 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if len(vocab) == 0:
             raise ValueError("the training texts contain no words to build n-grams from")
         vocab.add(self._backoff_entries(vocab))
-        encoder = self._get_encoder()
-        embeddings = encoder.encode(vocab.ngrams).astype(np.float64)
+        embeddings = self._embed(vocab.ngrams)
         counts, _ = vocab.count_matrix(docs)
-        doc_vectors = np.asarray(counts @ embeddings)
-        weights, intercept = self._fit_linear(doc_vectors, target)
+        weights, intercept, phrase_table = self._fit_linear(counts, embeddings, target)
         self.vocabulary_ = vocab
         self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
         self.intercept_ = intercept  # (n_outputs,)
-        self.coef_table_ = embeddings @ weights.T  # (n_ngrams, n_outputs)
+        self.embedding_table_ = embeddings @ weights.T  # (n_ngrams, n_outputs)
+        self.phrase_table_ = phrase_table  # (n_ngrams, n_outputs); zeros unless hybrid
+        self.coef_table_ = self.embedding_table_ + self.phrase_table_
         self.embedding_dim_ = embeddings.shape[1]
         self.n_ngrams_embedded_ = len(vocab)
         return target
 
     def _fit_linear(
-        self, doc_vectors: np.ndarray, target: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Fit on standardised vectors, then fold the scaling into the weights."""
+        self, counts: sp.csr_matrix, embeddings: np.ndarray, target: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One regularised linear fit; returns the embedding weights, the intercept and
+        the phrase part of the table.
+
+        The features are the standardised summed embeddings and, with
+        ``hybrid``, each n-gram's idf-weighted count times ``phrase_weight``
+        (chosen among :data:`PHRASE_WEIGHTS` by cross-validation with ``"cv"``).
+        Both are linear in the counts, so the fit folds back into exactly one
+        value per n-gram: ``w · e(g) + phrase_weight · idf(g) · u(g)``.
+        """
+        doc_vectors = np.asarray(counts @ embeddings)
         mean = doc_vectors.mean(axis=0)
         scale = doc_vectors.std(axis=0)
         scale[scale == 0] = 1.0
         standardised = (doc_vectors - mean) / scale
-        with blas_threads(1):  # avoid fighting torch's threads over the cores
-            coef, intercept = self._fit_standardised(standardised, target)
-        weights = coef / scale
-        return weights, intercept - weights @ mean
+        n_outputs = 1 if self._task == "regression" else None
+        if not self.hybrid:
+            with blas_threads(1):  # avoid fighting torch's threads over the cores
+                fit = self._fit_cv(standardised, target)
+            self.phrase_weight_ = 0.0
+            phrase_table = np.zeros((counts.shape[1], n_outputs or fit.coef.shape[0]))
+        else:
+            idf = _idf(counts)
+            weights = PHRASE_WEIGHTS if self.phrase_weight == "cv" else (self.phrase_weight,)
+            best = None
+            for weight in weights:
+                phrase_scale = float(weight) * idf
+                design = sp.hstack(
+                    [sp.csr_matrix(standardised), counts @ sp.diags(phrase_scale)], format="csr"
+                )
+                with blas_threads(1):
+                    fit = self._fit_cv(design, target)
+                if best is None or fit.score > best[0].score:
+                    best = (fit, float(weight), phrase_scale)
+            assert best is not None
+            fit, self.phrase_weight_, phrase_scale = best
+            dim = embeddings.shape[1]
+            phrase_table = (fit.coef[:, dim:] * phrase_scale).T
+            fit.coef = fit.coef[:, :dim]
+        for name, value in fit.attributes.items():
+            setattr(self, name, value)
+        weights_on_sum = fit.coef / scale
+        return weights_on_sum, fit.intercept - weights_on_sum @ mean, phrase_table
 
-    def _fit_standardised(
-        self, Z: np.ndarray, target: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:  # pragma: no cover - abstract
+        """Fit with the regularisation chosen by cross-validation."""
         raise NotImplementedError
 
     # -- the table ------------------------------------------------------------
@@ -387,6 +486,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         source = np.full(len(occ.row), _TABLE, dtype=np.int8)
         known = occ.row >= 0
         values[known] = self.coef_table_[occ.row[known]]
+        phrase = np.zeros_like(values)
+        phrase[known] = self.phrase_table_[occ.row[known]]
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
@@ -395,7 +496,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             backoff, found = self._backoff(occ.word_ids, occ.start[sel], int(n))
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
-        return _Scored(occ, values, source, n_embedded)
+        return _Scored(occ, values, phrase, source, n_embedded)
 
     def _backoff(
         self, ids: np.ndarray, start: np.ndarray, order: int
@@ -403,15 +504,17 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         """Values of n-grams with backoff, and whether any part of each was known.
 
         An n-gram absent from the table is valued as the mean of its two
-        (n-1)-grams' values, recursively, counting only the parts that are
-        known. With mean pooling an n-gram's embedding is close to the average
-        of its parts', and the table is linear in the embedding, so this
-        approximates the missing entry. No known part at any order: value 0.
+        (n-1)-grams' embedding parts, recursively, counting only the parts
+        that are known; it gets no phrase part. With mean pooling an n-gram's
+        embedding is close to the average of its parts', and the table is
+        linear in the embedding, so this approximates the missing entry. No
+        known part at any order: value 0.
         """
         rows = self._index().lookup(ids, start, order)
         values = np.zeros((len(start), self.coef_table_.shape[1]))
         found = rows >= 0
-        values[found] = self.coef_table_[rows[found]]
+        # Only the embedding part backs off: a phrase part belongs to its exact n-gram.
+        values[found] = self.embedding_table_[rows[found]]
         missing = np.flatnonzero(~found)
         if order > 1 and missing.size:
             left, left_ok = self._backoff(ids, start[missing], order - 1)
@@ -471,33 +574,66 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         new = [g for g in dict.fromkeys(entries) if g not in self.vocabulary_]
         if not new:
             return 0
-        vectors = np.asarray(self._get_encoder().encode(new), dtype=np.float64)
+        vectors = self._embed(new)
         if vectors.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"encoder gives {vectors.shape[1]}-d vectors, the model was fit on "
                 f"{self.coef_.shape[1]}-d ones"
             )
         self.vocabulary_.add(new)
-        self.coef_table_ = np.vstack([self.coef_table_, vectors @ self.coef_.T])
+        values = vectors @ self.coef_.T  # new n-grams have an embedding part only
+        self.embedding_table_ = np.vstack([self.embedding_table_, values])
+        self.phrase_table_ = np.vstack([self.phrase_table_, np.zeros_like(values)])
+        self.coef_table_ = np.vstack([self.coef_table_, values])
         self.n_ngrams_embedded_ += len(new)
         return len(new)
 
     # -- reading the model ------------------------------------------------------
-    def _explain(self, text: str) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
+    def _explanation(self, text: str) -> LinearExplanation:
+        """``text``'s decision as intercept plus n-gram terms (the subclass adds the prediction)."""
         (text,) = check_documents([text], "text")
         scored = self._score_occurrences([text], self.unseen == "embed")
         occ = scored.occurrences
         totals: dict[str, np.ndarray] = {}
+        phrase: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}
         counts: Counter[str] = Counter()
         for i in range(len(occ.row)):
             g = occ.ngram(i)
             totals[g] = totals.get(g, 0.0) + scored.values[i]
+            phrase[g] = phrase.get(g, 0.0) + scored.phrase[i]
             sources[g] = _SOURCE_NAMES[scored.source[i]]
             counts[g] += 1
         contributions = sorted(totals.items(), key=lambda p: -float(np.abs(p[1]).max()))
         decision = self.intercept_ + scored.values.sum(axis=0)
-        return decision, self.intercept_, contributions, sources, dict(counts)
+        one = decision.shape[0] == 1  # binary or regression: plain floats
+
+        def shown(value: np.ndarray) -> float | np.ndarray:
+            return float(value[0]) if one else np.array(value, dtype=np.float64)
+
+        return LinearExplanation(
+            text=text,
+            intercept=shown(self.intercept_),
+            contributions=[(g, shown(v)) for g, v in contributions],
+            decision=shown(decision),
+            prediction=None,
+            sources=sources,
+            counts=dict(counts),
+            phrase_parts={g: shown(v) for g, v in phrase.items()} if self.hybrid else {},
+        )
+
+    def _table_entry(self, row: int, column: int, split: bool) -> tuple[Any, ...]:
+        """``(ngram, value)`` of a table row, with its two parts when ``split``."""
+        entry: tuple[Any, ...] = (
+            self.vocabulary_.ngrams[row],
+            float(self.coef_table_[row, column]),
+        )
+        if split:
+            entry += (
+                float(self.embedding_table_[row, column]),
+                float(self.phrase_table_[row, column]),
+            )
+        return entry
 
     def _in_range_rows(self) -> np.ndarray:
         lo, hi = check_ngram_range(self.ngram_range)
@@ -518,20 +654,35 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return super()._unsaveable_param(name, value)
 
     def _state_config(self) -> dict[str, Any]:
-        return {"vocabulary": self.vocabulary_.ngrams, "embedding_dim": int(self.embedding_dim_)}
+        return {
+            "vocabulary": self.vocabulary_.ngrams,
+            "embedding_dim": int(self.embedding_dim_),
+            "phrase_weight": float(self.phrase_weight_),
+        }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {
+        arrays = {
             "coef_table": self.coef_table_,
             "intercept": np.asarray(self.intercept_, dtype=np.float64),
             "coef": self.coef_,
         }
+        if np.any(self.phrase_table_):  # both parts, so loading re-adds them bit for bit
+            arrays["embedding_table"] = self.embedding_table_
+            arrays["phrase_table"] = self.phrase_table_
+        return arrays
 
     def _restore_state(
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
         self.vocabulary_ = NgramVocabulary(config["vocabulary"])
         self.coef_table_ = arrays["coef_table"]
+        # Folders without the parts (pure Aug-Linear, or saved before the hybrid) are all
+        # embedding part.
+        self.embedding_table_ = arrays.get("embedding_table", self.coef_table_)
+        self.phrase_table_ = arrays.get("phrase_table", np.zeros_like(self.coef_table_))
+        self.phrase_weight_ = float(config.get("phrase_weight", 0.0))
+        if not np.array_equal(self.embedding_table_ + self.phrase_table_, self.coef_table_):
+            raise ModelFileError(f"{folder} is corrupt: the table is not the sum of its parts")
         self.intercept_ = arrays["intercept"]
         self.coef_ = arrays["coef"]
         self.embedding_dim_ = int(config["embedding_dim"])
@@ -541,7 +692,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             raise ModelFileError(f"{folder} is corrupt: table and vocabulary sizes differ")
 
     # -- reading the model, for the CLI and summaries -------------------------------------
-    def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:  # pragma: no cover
+    def top_ngrams(
+        self, k: int = 10, *, split: bool = False
+    ) -> dict[Any, list[tuple[Any, ...]]]:  # pragma: no cover
         """The ``k`` strongest n-grams per class (or direction); see the subclasses."""
         raise NotImplementedError
 
@@ -592,7 +745,22 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         ``"backoff"`` is table-only: the n-gram is valued as the mean of its
         two (n-1)-grams, recursively, and 0 when no part is known.
         ``"embed"`` embeds it with the encoder and adds it to the table.
-        Either way a :class:`UnseenNgramWarning` reports the counts.
+        Either way a :class:`UnseenNgramWarning` reports the counts, and such an
+        n-gram gets an embedding part only (no phrase part).
+    hybrid : bool, default=True
+        Also learn each training n-gram's own value (its *phrase part*) in the
+        same regularised fit, from its idf-weighted count beside the summed
+        embeddings. The table stays exact, one value per n-gram:
+        ``value(g) = w · e(g) + phrase_part(g)``. The embedding part is what
+        the language model knows about a phrase (it carries over to n-grams
+        never seen in training); the phrase part is what this data says about
+        this exact phrase. ``False`` is pure Aug-Linear.
+    phrase_weight : float or "cv", default=1.0
+        Scale of the phrase features against the standardised embedding
+        features (a larger weight regularises the phrase part less); ``"cv"``
+        chooses among :data:`PHRASE_WEIGHTS` by cross-validation (three fits).
+    embedding_norm : {"none", "unit"}, default="none"
+        ``"unit"`` scales every n-gram embedding to length 1 before summing.
     vocabulary : sequence of str, optional
         Extra words or n-grams to embed into the table at fit time, so
         table-only prediction meets fewer unseen n-grams.
@@ -628,6 +796,13 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     intercept_ : numpy.ndarray of shape (n_outputs,)
     coef_ : numpy.ndarray of shape (n_outputs, embedding_dim)
         The linear weights on the summed embedding (used to value new n-grams).
+    embedding_table_, phrase_table_ : numpy.ndarray of shape (n_ngrams, n_outputs)
+        The two parts of ``coef_table_`` (their sum); ``phrase_table_`` is zero
+        for pure Aug-Linear and for n-grams added after fitting.
+    phrase_weight_ : float
+        The phrase weight used (0 for pure Aug-Linear).
+    C_ : float
+        The regularisation chosen by cross-validation.
 
     Examples
     --------
@@ -643,7 +818,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         self._fit_table(X, y)
         return self
 
-    def _fit_standardised(self, Z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
@@ -657,9 +832,14 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             # scikit-learn 1.9 announces new defaults that do not change an L2 fit,
             # and a simplification of fitted attributes we read in both forms.
             warnings.simplefilter("ignore", FutureWarning)
-            clf.fit(Z, encoded)
-        self.C_ = float(np.ravel(clf.C_)[0])
-        return clf.coef_, clf.intercept_
+            clf.fit(X, encoded)
+        fold_scores = np.asarray(next(iter(clf.scores_.values())))  # (n_folds, n_Cs)
+        return _LinearFit(
+            clf.coef_,
+            clf.intercept_,
+            float(fold_scores.mean(axis=0).max()),
+            {"C_": float(np.ravel(clf.C_)[0])},
+        )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of the positive class (binary) or per-class scores (multiclass).
@@ -684,39 +864,32 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
 
     def explain(self, text: str) -> LinearExplanation:
         """Write the prediction for ``text`` as intercept plus n-gram contributions."""
-        decision, intercept, contributions, sources, counts = self._explain(text)
-        binary = decision.shape[0] == 1
-        return LinearExplanation(
-            text=text,
-            intercept=float(intercept[0]) if binary else intercept.copy(),
-            contributions=[(g, float(v[0]) if binary else v) for g, v in contributions],
-            decision=float(decision[0]) if binary else decision,
-            prediction=python_scalar(self.classes_[_winner(decision[None, :])[0]]),
-            sources=sources,
-            counts=counts,
-            classes=[python_scalar(c) for c in self.classes_],
-        )
+        e = self._explanation(text)
+        scores = np.atleast_1d(np.asarray(e.decision, dtype=np.float64))
+        e.prediction = python_scalar(self.classes_[_winner(scores[None, :])[0]])
+        e.classes = [python_scalar(c) for c in self.classes_]
+        return e
 
-    def top_ngrams(self, k: int = 10) -> dict[Any, list[tuple[str, float]]]:
+    def top_ngrams(self, k: int = 10, *, split: bool = False) -> dict[Any, list[tuple[Any, ...]]]:
         """The ``k`` n-grams that push hardest toward each class.
 
         For a binary model the first class gets the most negative values and
         the second the most positive; for multiclass, each class gets its own
-        column's largest values.
+        column's largest values. Entries are ``(ngram, value)``, or with
+        ``split=True`` ``(ngram, value, embedding_part, phrase_part)``.
         """
         check_is_fitted(self, "coef_table_")
         rows = self._in_range_rows()
-        ngrams = self.vocabulary_.ngrams
         table = self.coef_table_[rows]
         if table.shape[1] == 1:
             order = np.argsort(table[:, 0], kind="stable")
-            neg = [(ngrams[rows[i]], float(table[i, 0])) for i in order[:k]]
-            pos = [(ngrams[rows[i]], float(table[i, 0])) for i in order[::-1][:k]]
+            neg = [self._table_entry(rows[i], 0, split) for i in order[:k]]
+            pos = [self._table_entry(rows[i], 0, split) for i in order[::-1][:k]]
             return {self.classes_[0]: neg, self.classes_[1]: pos}
         out = {}
         for c, label in enumerate(self.classes_):
             order = np.argsort(-table[:, c], kind="stable")[:k]
-            out[label] = [(ngrams[rows[i]], float(table[i, c])) for i in order]
+            out[label] = [self._table_entry(rows[i], c, split) for i in order]
         return out
 
     def summary_evidence(self, k: int) -> SummaryEvidence:
@@ -765,12 +938,16 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         self._fit_table(X, y)
         return self
 
-    def _fit_standardised(self, Z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:
         from sklearn.linear_model import RidgeCV
 
-        reg = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit(Z, target)
-        self.alpha_ = float(reg.alpha_)
-        return reg.coef_[None, :], np.atleast_1d(reg.intercept_)
+        reg = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit(X, target)
+        return _LinearFit(
+            np.asarray(reg.coef_)[None, :],
+            np.atleast_1d(reg.intercept_),
+            float(reg.best_score_),  # leave-one-out: negative mean squared error
+            {"alpha_": float(reg.alpha_)},
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values."""
@@ -782,27 +959,23 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
 
     def explain(self, text: str) -> LinearExplanation:
         """Write the prediction for ``text`` as intercept plus n-gram contributions."""
-        decision, intercept, contributions, sources, counts = self._explain(text)
-        return LinearExplanation(
-            text=text,
-            intercept=float(intercept[0]),
-            contributions=[(g, float(v[0])) for g, v in contributions],
-            decision=float(decision[0]),
-            prediction=float(decision[0]),
-            sources=sources,
-            counts=counts,
-        )
+        e = self._explanation(text)
+        e.prediction = e.decision
+        return e
 
-    def top_ngrams(self, k: int = 10) -> dict[str, list[tuple[str, float]]]:
-        """The ``k`` n-grams that raise (``"positive"``) and lower (``"negative"``) the output."""
+    def top_ngrams(self, k: int = 10, *, split: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+        """The ``k`` n-grams that raise (``"positive"``) and lower (``"negative"``) the output.
+
+        Entries are ``(ngram, value)``, or with ``split=True``
+        ``(ngram, value, embedding_part, phrase_part)``.
+        """
         check_is_fitted(self, "coef_table_")
         rows = self._in_range_rows()
         values = self.coef_table_[rows, 0]
         order = np.argsort(values, kind="stable")
-        ngrams = self.vocabulary_.ngrams
         return {
-            "positive": [(ngrams[rows[i]], float(values[i])) for i in order[::-1][:k]],
-            "negative": [(ngrams[rows[i]], float(values[i])) for i in order[:k]],
+            "positive": [self._table_entry(rows[i], 0, split) for i in order[::-1][:k]],
+            "negative": [self._table_entry(rows[i], 0, split) for i in order[:k]],
         }
 
     def summary_evidence(self, k: int) -> SummaryEvidence:

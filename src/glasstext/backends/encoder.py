@@ -23,7 +23,12 @@ from glasstext.backends.cache import (
     namespace_of,
     resolve_store,
 )
-from glasstext.backends.registry import DEFAULT_ENCODER, ResolvedModel, resolve_model
+from glasstext.backends.registry import (
+    DEFAULT_ENCODER,
+    ResolvedModel,
+    load_errors,
+    resolve_model,
+)
 from glasstext.backends.runtime import (
     Precision,
     PrecisionSetting,
@@ -145,7 +150,8 @@ class Encoder:
 
         if not show_progress(self.progress):
             hf_logging.disable_progress_bar()  # its weight-loading bars, not ours
-        tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+        with load_errors(self.resolved):  # a misspelt name: a message, not a traceback
+            tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         if tokenizer.pad_token is None:  # causal LMs often have none
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"

@@ -269,11 +269,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         predictions = model.predict(texts)
         proba = model.predict_proba(texts) if args.proba else None
-    out = (
-        output_file(args.out).open("w", encoding="utf-8")
-        if args.out
-        else sys.stdout
-    )
+    out = output_file(args.out).open("w", encoding="utf-8") if args.out else sys.stdout
     try:
         for i, text in enumerate(texts):
             row: dict[str, Any] = {"text": text, "prediction": jsonable(predictions[i])}

@@ -218,3 +218,11 @@ def test_cache_info_reports_disk_use_and_converted_models(home, capsys):
     out = capsys.readouterr().out
     assert "64 entries" in out and "MB on disk" in out
     assert "3.0 MB of converted models" in out
+
+
+def test_cache_command_on_an_unusable_folder(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    monkeypatch.setenv("GLASSTEXT_HOME", str(blocker / "home"))
+    assert main(["cache", "info"]) == 2
+    assert f"cannot open the cache {blocker}" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 from glasstext.cli.common import add_encoder, add_out
@@ -73,6 +74,12 @@ def _run_cache(args: argparse.Namespace) -> int:
     if cache_disabled():
         print("the cache is turned off (GLASSTEXT_CACHE)")
     store = default_store()
+    try:
+        store.check()
+    except (sqlite3.Error, OSError) as exc:
+        raise ValueError(
+            f"cannot open the cache {store.path} ({exc}): set GLASSTEXT_HOME to a writable folder"
+        ) from exc
     if args.action == "clear":
         store.clear()
     elif args.action == "prune":

@@ -13,6 +13,7 @@ The modules that raise them re-export them under their historical names
 from __future__ import annotations
 
 __all__ = [
+    "CacheUnavailableWarning",
     "ExplanationError",
     "GlasstextError",
     "InvalidParameterError",
@@ -21,6 +22,8 @@ __all__ = [
     "LogprobsUnsupportedError",
     "MissingCarrierError",
     "ModelFileError",
+    "NoWordsWarning",
+    "UnknownModelError",
     "UnseenNgramWarning",
 ]
 
@@ -39,6 +42,13 @@ class InvalidParameterError(GlasstextError, ValueError, TypeError):
 
 class ModelFileError(GlasstextError, ValueError):
     """A saved model is missing, corrupt, or not the kind of model expected."""
+
+
+class UnknownModelError(GlasstextError, ValueError):
+    """A model name that is no alias, no local folder and cannot be fetched.
+
+    The message lists the offline aliases and says what works offline.
+    """
 
 
 class MissingCarrierError(GlasstextError, ImportError):
@@ -76,3 +86,15 @@ class ExplanationError(GlasstextError, RuntimeError):
 
 class UnseenNgramWarning(UserWarning):
     """Texts held n-grams that the fitted table does not contain."""
+
+
+class NoWordsWarning(UnseenNgramWarning):
+    """Texts held no word at all (only punctuation, symbols or emoji).
+
+    Such a text gets the model's baseline (intercept-only) prediction. A kind
+    of :class:`UnseenNgramWarning`, so filters for that one cover it too.
+    """
+
+
+class CacheUnavailableWarning(UserWarning):
+    """The cache folder cannot be used: work goes on without a persistent cache."""

@@ -6,6 +6,17 @@ runs no code from the files, needs neither torch nor the language model, and
 checks the checksums so a truncated or edited file is reported instead of
 silently giving wrong predictions. Saving writes a temporary folder and renames
 it into place, so an interrupted save never destroys an earlier good copy.
+
+Checksums: ``arrays_sha256`` covers the arrays, ``files_sha256`` any extra
+files, and ``config_sha256`` the rest of ``model.json`` itself (kind, classes,
+vocabulary, parameters, the other checksums). ``config_sha256`` was added
+without changing the format version: folders saved before it still load (the
+check applies when the field is present), and older glasstext versions read
+new folders. It guards against accidental edits and corruption, not against a
+deliberate forgery (which could drop the field).
+
+Saved folders get ordinary permissions: what the user's umask gives a new
+folder and new files (``tempfile.mkdtemp`` alone would make them private).
 """
 
 from __future__ import annotations
@@ -38,6 +49,39 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _config_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the document without its own checksum, in a canonical form."""
+    body = {k: v for k, v in document.items() if k != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, brief)
+    os.umask(mask)
+    return mask
+
+
+def _ordinary_permissions(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes the umask gives new files."""
+    mask = _umask()
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            path.chmod(0o777 & ~mask)
+        else:
+            executable = path.stat().st_mode & 0o111
+            path.chmod((0o666 | executable) & ~mask)
 
 
 def save_model(
@@ -89,6 +133,9 @@ def save_model(
                 for f in sorted(tmp.rglob("*"))
                 if f.is_file() and f.name not in (_ARRAYS, _CONFIG)
             }
+        # Digest what a reader will see: JSON turns tuples into lists, keys into strings.
+        document = json.loads(json.dumps(document, ensure_ascii=False))
+        document["config_sha256"] = _config_digest(document)
         (tmp / _CONFIG).write_text(json.dumps(document, indent=1, ensure_ascii=False), "utf-8")
 
     return write_folder_atomically(path, write)
@@ -115,6 +162,7 @@ def write_folder_atomically(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         write(tmp)
+        _ordinary_permissions(tmp)
         if replace:
             _swap_into_place(tmp, target)
         else:
@@ -183,6 +231,11 @@ def load_model(
     if _sha256(arrays_path) != document.get("arrays_sha256"):
         raise ModelFileError(f"{arrays_path} is corrupt: its checksum does not match")
     _check_extra_files(folder, document.get("files_sha256"))
+    if "config_sha256" in document and _config_digest(document) != document["config_sha256"]:
+        raise ModelFileError(
+            f"{config_path} has been modified or is corrupt: its checksum does not match "
+            "(edit a model by fitting it again, not by changing model.json)"
+        )
     try:
         arrays = load_file(str(arrays_path))
     except Exception as exc:  # safetensors raises its own error types

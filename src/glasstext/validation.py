@@ -8,13 +8,19 @@ single class never turn into a silently wrong model.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 import numpy as np
 
-from glasstext.exceptions import InvalidParameterError
+from glasstext.exceptions import InvalidParameterError, NoWordsWarning
+
+# Frames of these packages are skipped when a warning is attributed to a line:
+# the user's call, not glasstext's or scikit-learn's internals (``model.score``).
+_INTERNAL_PACKAGES = ("glasstext", "sklearn")
 
 
 def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) -> list[str]:
@@ -37,6 +43,16 @@ def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) 
     """
     if isinstance(texts, str | bytes):
         raise TypeError(f"{what} must be a sequence of strings, not a single string")
+    if hasattr(texts, "columns") and hasattr(texts, "iloc"):  # a pandas DataFrame
+        # Iterating a DataFrame yields its column names: refuse rather than
+        # silently predict on the headers.
+        columns = ", ".join(repr(c) for c in list(texts.columns)[:5])
+        raise TypeError(
+            f"{what} is a table (DataFrame with columns {columns}): pass the column of "
+            f"texts, e.g. df[{next(iter(texts.columns), 'text')!r}]"
+        )
+    if isinstance(texts, np.ndarray) and texts.ndim != 1:
+        raise TypeError(f"{what} must be one-dimensional, got an array of shape {texts.shape}")
     if hasattr(texts, "to_list"):  # pandas Series / Index
         texts = texts.to_list()
     try:
@@ -54,13 +70,55 @@ def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) 
 
 
 def check_documents(texts: Any, what: str = "X") -> list[str]:
-    """Texts to fit or predict on: a non-empty list of non-blank strings."""
+    """Texts to fit or predict on: a non-empty list of non-blank strings.
+
+    Texts without a single word (only punctuation, symbols or emoji) are
+    accepted with a :class:`~glasstext.exceptions.NoWordsWarning`: a model that
+    reads words has nothing to read in them and gives its baseline answer.
+    """
     items = check_texts(texts, what, allow_empty_list=False)
     blank = [i for i, t in enumerate(items) if not t.strip()]
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
         raise ValueError(f"{what} has {len(blank)} empty or blank text(s), at index {shown}")
+    warn_wordless(items, what)
     return items
+
+
+def wordless_positions(texts: list[str]) -> list[int]:
+    """Indices of the texts in which the tokenizer finds no word."""
+    from glasstext.text import _WORD_RE  # the one definition of a word
+
+    return [i for i, t in enumerate(texts) if _WORD_RE.search(t) is None]
+
+
+def warn_wordless(texts: list[str], what: str = "X") -> None:
+    """Warn (:class:`~glasstext.exceptions.NoWordsWarning`) about texts with no word."""
+    empty = wordless_positions(texts)
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
+        warnings.warn(
+            f"{what} has {len(empty)} text(s) with no words (only punctuation, symbols or "
+            f"emoji), at index {shown}: the model has nothing to read in them and gives "
+            f"its baseline answer, e.g. for {texts[empty[0]]!r:.40}",
+            NoWordsWarning,
+            stacklevel=external_stacklevel(),
+        )
+
+
+def external_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside glasstext.
+
+    Call it as an argument of ``warnings.warn`` in the function that warns:
+    frames of glasstext and scikit-learn (``model.score`` calls ``predict``)
+    are skipped, so the warning names the user's line.
+    """
+    frame = sys._getframe(1)  # the function calling warnings.warn
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_INTERNAL_PACKAGES):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level if frame is not None else 1
 
 
 def check_target(y: Any, n_samples: int, task: str) -> np.ndarray:
@@ -86,6 +144,13 @@ def check_target(y: Any, n_samples: int, task: str) -> np.ndarray:
         if not np.all(np.isfinite(arr)):
             raise ValueError("regression targets must be finite")
         return arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.mod(arr, 1) == 0):
+        odd = arr[np.mod(arr, 1) != 0][:3]
+        raise ValueError(
+            f"y holds continuous numbers (e.g. {', '.join(f'{v:g}' for v in odd)}), and a "
+            "classifier needs class labels: use the regressor for numeric targets "
+            "(--task regression on the command line), or turn the numbers into classes"
+        )
     if np.unique(arr).size < 2:
         raise ValueError(
             f"y has a single class ({arr[0]!r}): a classifier needs at least two classes"

@@ -109,3 +109,46 @@ def test_clear(store):
     assert store.stats().entries == 1
     store.clear()
     assert store.stats().entries == 0
+
+
+def test_cache_off_by_environment(monkeypatch):
+    from glasstext.backends.cache import resolve_store
+
+    monkeypatch.setenv("GLASSTEXT_CACHE", "off")
+    assert resolve_store(True) is None
+
+
+def test_an_unusable_cache_folder_warns_naming_it_and_runs_without(tmp_path):
+    from glasstext.backends.cache import resolve_store
+    from glasstext.exceptions import CacheUnavailableWarning
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")  # unusable even for root, unlike a read-only folder
+    with pytest.warns(CacheUnavailableWarning, match=str(not_a_folder)):
+        assert resolve_store(not_a_folder / "cache.sqlite") is None
+
+
+def test_a_failing_write_warns_once_and_work_goes_on(tmp_path, monkeypatch):
+    from glasstext.exceptions import CacheUnavailableWarning
+
+    store = SqliteStore(tmp_path / "c.sqlite")
+    store.put_many("ns", [(b"a", b"1")])
+
+    def full():
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "_connection", full)
+    with pytest.warns(CacheUnavailableWarning, match="disk is full"):
+        store.put_many("ns", [(b"b", b"2")])
+    store.put_many("ns", [(b"c", b"3")])  # silently skipped now
+    assert not store.writable
+
+
+def test_prune_refuses_a_negative_size(store):
+    with pytest.raises(ValueError, match="negative"):
+        store.prune(-5)
+
+
+def test_disk_bytes_counts_the_files(store):
+    store.put_many("ns", [(text_key(str(i)), b"x" * 1000) for i in range(50)])
+    assert store.disk_bytes() >= store.stats().bytes > 0

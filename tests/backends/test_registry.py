@@ -110,3 +110,42 @@ def test_mpnet_parts_are_joined_and_extracted_once():
     first = resolve_model("all-mpnet-base-v2")
     assert (registry.Path(first.path) / "config.json").is_file()
     assert resolve_model("sentence-transformers/all-mpnet-base-v2").path == first.path
+
+
+def test_a_missing_local_folder_is_named_with_the_aliases(tmp_path):
+    from glasstext.exceptions import UnknownModelError
+
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(UnknownModelError, match=r"no model folder at .*all-MiniLM-L6-v2"):
+        resolve_model(str(missing))
+
+
+def test_a_file_is_not_a_model_folder(tmp_path):
+    from glasstext.exceptions import UnknownModelError
+
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"")
+    with pytest.raises(UnknownModelError, match="is a file, not a model folder"):
+        resolve_model(str(f))
+
+
+def test_an_offline_typo_of_an_alias_suggests_it(monkeypatch):
+    from glasstext.exceptions import UnknownModelError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UnknownModelError, match="Did you mean 'all-MiniLM-L6-v2'") as info:
+        resolve_model("all-MiniLM-L6-v3")
+    assert "only these packaged models and local folders work" in str(info.value)
+
+
+def test_a_hub_id_that_cannot_load_gives_a_message(tiny_bert_dir, tmp_path):
+    from glasstext.backends.encoder import Encoder
+    from glasstext.exceptions import UnknownModelError
+
+    enc = Encoder("someone/some-model", cache=False)  # offline in tests: cannot load
+    with pytest.raises(UnknownModelError, match="unknown model 'someone/some-model'"):
+        enc.encode(["a text"])
+    empty = tmp_path / "empty-folder"
+    empty.mkdir()
+    with pytest.raises(UnknownModelError, match="holds no model"):
+        Encoder(str(empty), cache=False).encode(["a text"])

@@ -11,16 +11,30 @@ hand-rolled file cache would have to rebuild: every write is an atomic
 transaction that survives a crash, several processes can read and write at
 once (writers wait for each other), and pruning least-recently-used entries is
 one query.
+
+Work is committed as it finishes (the encoder and the LM backends write every
+batch), so a crash or ``kill -9`` loses at most the batch in flight. Several
+processes computing for the same inputs share the work through *claims*: a
+process claims the keys it is about to compute, the others skip them and later
+read the results (or take them over if the claimer died).
+
+``GLASSTEXT_CACHE=off`` turns the persistent cache off; a cache folder that
+cannot be used (read-only, full, missing permissions) gives one
+:class:`~glasstext.exceptions.CacheUnavailableWarning` naming the file, and
+work goes on without a cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +42,17 @@ from typing import Any
 
 import numpy as np
 
+from glasstext.exceptions import CacheUnavailableWarning
+
 DEFAULT_MAX_BYTES = 4 * 1024**3
 _SQL_BATCH = 900  # stay under SQLite's bound-parameter limit
 _TOUCH_AFTER_SECONDS = 3600.0
+# Checking the total size scans the whole table: do it once this process has
+# written another 2% of the bound (the bound may be overshot by that much).
+_PRUNE_CHECK_FRACTION = 0.02
+CLAIM_SECONDS = 900.0  # a claim older than this is abandoned whoever holds it
+_OFF_VALUES = {"off", "0", "false", "no", "none"}
+_UNUSABLE = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o", "permission")
 
 
 def default_home() -> Path:
@@ -45,6 +67,38 @@ def default_home() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "glasstext"
+
+
+def cache_disabled() -> bool:
+    """Whether ``$GLASSTEXT_CACHE`` turns the persistent cache off (``off``, ``0``, ...)."""
+    return os.environ.get("GLASSTEXT_CACHE", "").strip().lower() in _OFF_VALUES
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that made a claim still runs (known only on this host)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: trust the claim until it expires
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _unusable(exc: BaseException) -> bool:
+    """Whether an error means the cache file cannot be used (not a bug in a query)."""
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc).lower() for word in _UNUSABLE
+    )
 
 
 def text_key(text: str) -> bytes:
@@ -85,6 +139,8 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
+        self._written_since_check: int | None = None  # None: check on the first write
+        self.writable = True  # False once a write found the file unusable
 
     # -- connection -------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -123,7 +179,23 @@ class SqliteStore:
             " PRIMARY KEY (ns, key)) WITHOUT ROWID"
         )
         conn.execute("CREATE INDEX IF NOT EXISTS entries_lru ON entries(last_used)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS claims ("
+            " ns TEXT NOT NULL, key BLOB NOT NULL, owner TEXT NOT NULL,"
+            " expires REAL NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID"
+        )
         conn.commit()
+
+    def check(self) -> None:
+        """Open the database now, so an unusable folder fails here and not mid-work.
+
+        Raises
+        ------
+        sqlite3.Error or OSError
+            The file cannot be created, opened or written.
+        """
+        with self._lock:
+            self._connection()
 
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""
@@ -174,21 +246,113 @@ class SqliteStore:
             conn.rollback()
 
     def put_many(self, ns: str, items: Iterable[tuple[bytes, bytes]]) -> None:
-        """Store ``(key, value)`` pairs in one atomic transaction."""
+        """Store ``(key, value)`` pairs in one atomic transaction.
+
+        A file that turns out unusable (read-only, disk full) gives one
+        :class:`~glasstext.exceptions.CacheUnavailableWarning`; later writes
+        are skipped, and the values are simply not cached.
+        """
         now = time.time()
         rows = [(ns, k, v, len(v), now) for k, v in items]
-        if not rows:
+        if not rows or not self.writable:
             return
         with self._lock:
-            conn = self._connection()
-            with conn:  # one transaction: all rows or none
-                conn.executemany(
-                    "INSERT OR REPLACE INTO entries(ns, key, value, nbytes, last_used)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    rows,
+            try:
+                conn = self._connection()
+                with conn:  # one transaction: all rows or none
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO entries(ns, key, value, nbytes, last_used)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                if self._prune_due(sum(r[3] for r in rows)):
+                    self._prune_locked(conn, self.max_bytes)  # type: ignore[arg-type]
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not _unusable(exc):
+                    raise
+                self.writable = False
+                warnings.warn(
+                    f"cannot write to the cache {self.path} ({exc}): results are no longer "
+                    "cached. Free space or fix the folder's permissions, or set "
+                    "GLASSTEXT_CACHE=off to run without a cache.",
+                    CacheUnavailableWarning,
+                    stacklevel=3,
                 )
-            if self.max_bytes is not None:
-                self._prune_locked(conn, self.max_bytes)
+
+    def _prune_due(self, nbytes: int) -> bool:
+        if self.max_bytes is None:
+            return False
+        if self._written_since_check is not None:
+            self._written_since_check += nbytes
+            if self._written_since_check < _PRUNE_CHECK_FRACTION * self.max_bytes:
+                return False
+        self._written_since_check = 0
+        return True
+
+    # -- sharing work between processes ---------------------------------------
+    def claim_many(
+        self, ns: str, keys: Sequence[bytes], seconds: float = CLAIM_SECONDS
+    ) -> set[bytes]:
+        """Claim keys this process is about to compute; return those it got.
+
+        A key is refused while another live process holds an unexpired claim on
+        it (that process will store its value). Claims of processes that died
+        (on this host) or expired are taken over.
+        """
+        if not keys or not self.writable:
+            return set(keys)
+        me, now = _owner(), time.time()
+        granted: set[bytes] = set()
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")  # read and write claims atomically
+                try:
+                    for start in range(0, len(keys), _SQL_BATCH):
+                        chunk = list(keys[start : start + _SQL_BATCH])
+                        marks = ",".join("?" * len(chunk))
+                        held = {
+                            key
+                            for key, owner, expires in conn.execute(
+                                "SELECT key, owner, expires FROM claims"
+                                f" WHERE ns=? AND key IN ({marks})",
+                                [ns, *chunk],
+                            )
+                            if owner != me and expires > now and _owner_alive(owner)
+                        }
+                        mine = [k for k in chunk if k not in held]
+                        conn.executemany(
+                            "INSERT OR REPLACE INTO claims(ns, key, owner, expires)"
+                            " VALUES (?, ?, ?, ?)",
+                            [(ns, k, me, now + seconds) for k in mine],
+                        )
+                        granted.update(mine)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not _unusable(exc):
+                    raise
+                return set(keys)  # no sharing without a usable file: compute it all
+        return granted
+
+    def release(self, ns: str, keys: Sequence[bytes]) -> None:
+        """Drop this process's claims on ``keys`` (after storing their values)."""
+        if not keys or not self.writable:
+            return
+        me = _owner()
+        with self._lock:
+            try:
+                conn = self._connection()
+                with conn:
+                    conn.executemany(
+                        "DELETE FROM claims WHERE ns=? AND key=? AND owner=?",
+                        [(ns, k, me) for k in keys],
+                    )
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not _unusable(exc):
+                    raise
 
     # -- maintenance --------------------------------------------------------
     def stats(self, ns: str | None = None) -> CacheStats:
@@ -204,11 +368,26 @@ class SqliteStore:
             n, b = row.fetchone()
         return CacheStats(int(n), int(b))
 
+    def disk_bytes(self) -> int:
+        """Bytes the database takes on disk (its file plus the write-ahead log)."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                total += Path(f"{self.path}{suffix}").stat().st_size
+        return total
+
     def prune(self, max_bytes: int) -> int:
         """Remove least recently used entries until at most ``max_bytes`` remain.
 
         Returns the number of entries removed.
+
+        Raises
+        ------
+        ValueError
+            ``max_bytes`` is negative.
         """
+        if max_bytes < 0:
+            raise ValueError(f"the size to keep cannot be negative, got {max_bytes} bytes")
         with self._lock:
             return self._prune_locked(self._connection(), max_bytes, target=max_bytes)
 
@@ -260,27 +439,69 @@ def default_store() -> SqliteStore:
 CacheSetting = bool | str | os.PathLike[str] | SqliteStore | None
 
 
+_unusable_paths: set[Path] = set()
+
+
 def resolve_store(cache: CacheSetting) -> SqliteStore | None:
     """Turn a user's cache setting into a store.
 
-    ``True`` is the shared default store, ``False``/``None`` no cache, a path a
-    store in that file, and a :class:`SqliteStore` itself.
+    ``True`` is the shared default store (none when ``GLASSTEXT_CACHE=off``),
+    ``False``/``None`` no cache, a path a store in that file, and a
+    :class:`SqliteStore` itself. A store whose file cannot be opened gives a
+    :class:`~glasstext.exceptions.CacheUnavailableWarning` naming it, and no
+    cache.
     """
-    if cache is True:
-        return default_store()
     if cache is False or cache is None:
         return None
-    if isinstance(cache, SqliteStore):
+    if cache is True:
+        if cache_disabled():
+            return None
+        store = default_store()
+    elif isinstance(cache, SqliteStore):
         return cache
-    return SqliteStore(cache)
+    else:
+        store = SqliteStore(cache)
+    return store if _usable(store) else None
 
 
-class EmbeddingCache:
-    """Float32 vectors keyed by text, within one namespace of a :class:`SqliteStore`."""
+def _usable(store: SqliteStore) -> bool:
+    if store.path in _unusable_paths:
+        return False
+    try:
+        store.check()
+    except (sqlite3.Error, OSError) as exc:
+        _unusable_paths.add(store.path)
+        warnings.warn(
+            f"cannot use the cache {store.path} ({exc}): running without a cache, so "
+            "embeddings and LM outputs are recomputed. Set GLASSTEXT_HOME to a writable "
+            "folder, or GLASSTEXT_CACHE=off to silence this.",
+            CacheUnavailableWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+class _TextKeyed:
+    """One namespace of a store, keyed by text; claims for sharing work."""
 
     def __init__(self, store: SqliteStore, namespace: str) -> None:
         self.store = store
         self.namespace = namespace
+
+    def claim(self, texts: Sequence[str]) -> list[str]:
+        """Those ``texts`` no other live process is computing, now claimed by this one."""
+        keys = {text_key(t): t for t in texts}
+        granted = self.store.claim_many(self.namespace, list(keys))
+        return [t for k, t in keys.items() if k in granted]
+
+    def release(self, texts: Sequence[str]) -> None:
+        """Drop this process's claims on ``texts``."""
+        self.store.release(self.namespace, [text_key(t) for t in texts])
+
+
+class EmbeddingCache(_TextKeyed):
+    """Float32 vectors keyed by text, within one namespace of a :class:`SqliteStore`."""
 
     def get(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Cached vectors of those ``texts`` that have one."""
@@ -299,15 +520,11 @@ class EmbeddingCache:
         )
 
 
-class JsonCache:
+class JsonCache(_TextKeyed):
     """JSON-serialisable values keyed by text, within one namespace of a store.
 
     Used for LM outputs (generations, log-probabilities, expansions).
     """
-
-    def __init__(self, store: SqliteStore, namespace: str) -> None:
-        self.store = store
-        self.namespace = namespace
 
     def get(self, texts: Sequence[str]) -> dict[str, Any]:
         """Cached values of those ``texts`` that have one."""

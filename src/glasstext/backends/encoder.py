@@ -23,7 +23,12 @@ from glasstext.backends.cache import (
     namespace_of,
     resolve_store,
 )
-from glasstext.backends.registry import DEFAULT_ENCODER, ResolvedModel, resolve_model
+from glasstext.backends.registry import (
+    DEFAULT_ENCODER,
+    ResolvedModel,
+    load_errors,
+    resolve_model,
+)
 from glasstext.backends.runtime import (
     Precision,
     PrecisionSetting,
@@ -36,6 +41,8 @@ from glasstext.backends.runtime import (
 )
 from glasstext.backends.training import POOLINGS, Pooling, pool_hidden
 from glasstext.validation import check_texts
+
+_WAIT_SECONDS = 0.5  # polling interval while another process computes our texts
 
 
 class Encoder:
@@ -143,7 +150,8 @@ class Encoder:
 
         if not show_progress(self.progress):
             hf_logging.disable_progress_bar()  # its weight-loading bars, not ours
-        tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+        with load_errors(self.resolved):  # a misspelt name: a message, not a traceback
+            tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         if tokenizer.pad_token is None:  # causal LMs often have none
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"
@@ -154,6 +162,11 @@ class Encoder:
     # -- encoding -----------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts.
+
+        Vectors are written to the cache batch by batch as they are computed,
+        so an interrupted run (even ``kill -9``) keeps what it finished, and a
+        second process encoding the same texts at the same time computes only
+        what the first has not claimed.
 
         Parameters
         ----------
@@ -173,14 +186,11 @@ class Encoder:
         self.n_cache_hits += len(found)
         missing = [t for t in unique if t not in found]
         if missing:
-            vectors = self._forward(missing)
-            if self._cache is not None:
-                self._cache.put(missing, vectors)
-            found.update(zip(missing, vectors, strict=True))
+            found.update(self._forward(missing))
         return np.stack([found[t] for t in items]).astype(np.float32, copy=False)
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
-        """Run the model over ``texts`` in length-sorted batches."""
+    def _forward(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``texts``: computed in length-sorted batches, each committed."""
         self._load()
         torch = import_torch()
 
@@ -191,16 +201,57 @@ class Encoder:
         )["input_ids"]
         lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
-        out = np.empty((len(texts), self._net.config.hidden_size), dtype=np.float32)
+        ids_of = {texts[i]: token_ids[i] for i in order}
+        todo = [texts[i] for i in order]  # shortest first
+        done: dict[str, np.ndarray] = {}
         bar = progress_bar(len(texts), "embedding", self.progress, "text")
         with torch_threads(self.n_threads), torch.inference_mode(), bar:
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                out[idx] = self._embed_batch([token_ids[i] for i in idx])
-                bar.update(len(idx))
-        self.n_encoded += len(texts)
+            try:
+                while todo:
+                    waiting = self._encode_claimed(todo, ids_of, done, bar)
+                    if waiting and len(waiting) == len(todo):
+                        time.sleep(_WAIT_SECONDS)  # all left is another process's
+                    todo = waiting
+            finally:
+                if self._cache is not None:
+                    self._cache.release(texts)  # claims of unfinished batches
         self.forward_seconds += time.perf_counter() - started
-        return out
+        return done
+
+    def _encode_claimed(
+        self,
+        todo: list[str],
+        ids_of: dict[str, list[int]],
+        done: dict[str, np.ndarray],
+        bar: Any,
+    ) -> list[str]:
+        """One pass over ``todo``: compute what this process can claim.
+
+        Returns the texts another live process is computing (to wait for).
+        """
+        waiting: list[str] = []
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            if self._cache is not None:
+                # Claim first, then look: a text another process stored before
+                # releasing its claim is found, one it is still on is skipped.
+                mine = set(self._cache.claim(batch))
+                ready = self._cache.get(batch)
+                done.update(ready)
+                self.n_cache_hits += len(ready)
+                bar.update(len(ready))
+                waiting += [t for t in batch if t not in ready and t not in mine]
+                batch = [t for t in batch if t in mine and t not in ready]
+            if not batch:
+                continue
+            vectors = self._embed_batch([ids_of[t] for t in batch])
+            if self._cache is not None:
+                self._cache.put(batch, vectors)  # committed now: survives a crash
+                self._cache.release(batch)
+            done.update(zip(batch, vectors, strict=True))
+            self.n_encoded += len(batch)
+            bar.update(len(batch))
+        return waiting
 
     def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
         enc = self._tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")

@@ -58,6 +58,9 @@ __all__ = [
 
 # Bump when a change here changes outputs, so stale cached values are not reused.
 _CACHE_VERSION = 1
+# LM outputs are committed to the cache every this many items (four batches of
+# the local backend's default 16): a crash loses at most one chunk.
+_COMMIT_CHUNK = 64
 
 
 # -- requests and results --------------------------------------------------------
@@ -312,16 +315,33 @@ class LanguageModel(abc.ABC):
         cache: JsonCache | None,
         compute: Callable[[list[str]], list[Any]],
     ) -> list[Any]:
-        """Values for ``keys``: from the cache, else computed once per distinct key."""
+        """Values for ``keys``: from the cache, else computed once per distinct key.
+
+        With a cache, missing keys are computed in chunks of ``_COMMIT_CHUNK``
+        (longest first, as the backends batch them) and each chunk is committed
+        as soon as it is done: an interrupted run keeps its finished chunks,
+        and a chunk another process stored meanwhile is read, not recomputed.
+        """
         unique = list(dict.fromkeys(keys))
         found = cache.get(unique) if cache is not None else {}
-        self._usage.n_cache_hits += sum(1 for k in keys if k in found)
+        initial_hits = set(found)
         missing = [k for k in unique if k not in found]
-        if missing:
-            computed = dict(zip(missing, compute(missing), strict=True))
-            if cache is not None:
-                cache.put(computed)
-            found.update(computed)
+        if missing and cache is None:
+            found.update(zip(missing, compute(missing), strict=True))
+        elif missing and cache is not None:
+            missing.sort(key=len, reverse=True)
+            for start in range(0, len(missing), _COMMIT_CHUNK):
+                chunk = missing[start : start + _COMMIT_CHUNK]
+                if start:  # another process may have stored some meanwhile
+                    stored = cache.get(chunk)
+                    found.update(stored)
+                    initial_hits.update(stored)
+                    chunk = [k for k in chunk if k not in stored]
+                if chunk:
+                    computed = dict(zip(chunk, compute(chunk), strict=True))
+                    cache.put(computed)  # committed now: survives a crash
+                    found.update(computed)
+        self._usage.n_cache_hits += sum(1 for k in keys if k in initial_hits)
         return [found[k] for k in keys]
 
     # -- public methods -----------------------------------------------------------------

@@ -13,20 +13,23 @@ renames it into place, so a crash never leaves a half-written model behind.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import hashlib
 import importlib
 import importlib.metadata
 import os
+import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from glasstext.backends.cache import default_home
-from glasstext.exceptions import MissingCarrierError
+from glasstext.exceptions import MissingCarrierError, UnknownModelError
 from glasstext.io import write_folder_atomically
 
 Family = Literal["encoder", "causal", "unknown"]
@@ -231,6 +234,10 @@ def resolve_model(name: str | os.PathLike[str]) -> ResolvedModel:
     MissingCarrierError
         The name is an offline alias and its carrier package is not installed;
         the message says what to install.
+    UnknownModelError
+        The name is a path but no folder is there, or (offline) a near miss of
+        an alias that is not in the local hub cache; the message lists the
+        aliases.
     """
     text = os.fspath(name)
     if not text:
@@ -240,6 +247,7 @@ def resolve_model(name: str | os.PathLike[str]) -> ResolvedModel:
         return ResolvedModel(text, str(local.resolve()), _folder_identity(local), "unknown")
     carrier = _carrier_for(text)
     if carrier is None:
+        _check_hub_name(text, local)
         # Pass through to transformers: a hub id for users who are online.
         return ResolvedModel(text, text, f"hub:{text}", "unknown")
     try:
@@ -251,6 +259,94 @@ def resolve_model(name: str | os.PathLike[str]) -> ResolvedModel:
         ) from exc
     version = ",".join(carrier.requirements[:1])
     return ResolvedModel(text, str(folder), f"alias:{carrier.alias}@{version}", carrier.family)
+
+
+# A hub id: "name" or "owner/name" of letters, digits, "-", "_" and "." only.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _in_hub_cache(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # an odd name is simply not in the cache
+        return False
+
+
+def _check_hub_name(text: str, local: Path) -> None:
+    """Refuse, before any loading, names that can only be a missing folder or a typo."""
+    if local.exists():
+        raise UnknownModelError(
+            f"{text} is a file, not a model folder (a folder holding config.json and the "
+            f"weights). {_aliases_hint()}"
+        )
+    if not _HUB_ID.match(text) or text.startswith((".", "~")):
+        raise UnknownModelError(
+            f"no model folder at {text}: it does not exist, and {text!r} is not a model "
+            f"alias or hub id either. {_aliases_hint()}"
+        )
+    near = _near_aliases(text)
+    if near and _offline() and not _in_hub_cache(text):
+        raise UnknownModelError(unknown_model_message(text))
+
+
+def _near_aliases(text: str) -> list[str]:
+    names = {c.alias.lower(): c.alias for c in _CARRIERS}
+    names |= {h.lower(): h for c in _CARRIERS for h in c.hub_ids}
+    key = text.lower()
+    close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.75)
+    close += [n for n in names if len(key) >= 4 and key in n and n not in close]
+    return list(dict.fromkeys(names[c] for c in close))[:3]
+
+
+def _aliases_hint() -> str:
+    return (
+        f"Offline aliases: {', '.join(available_aliases())} (see `glasstext models`). "
+        "Without a network connection only these packaged models and local folders work."
+    )
+
+
+def unknown_model_message(name: str, error: BaseException | None = None) -> str:
+    """What to tell a user whose model name could not be loaded."""
+    near = _near_aliases(name)
+    guess = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    cause = f" ({type(error).__name__}: {str(error).splitlines()[0][:200]})" if error else ""
+    return (
+        f"unknown model {name!r}: it is not an offline alias nor a local folder, and it "
+        f"could not be loaded from the Hugging Face hub{cause}.{guess} {_aliases_hint()}"
+    )
+
+
+@contextlib.contextmanager
+def load_errors(resolved: ResolvedModel) -> Iterator[None]:
+    """Turn a failing ``from_pretrained`` of a resolved name into a readable error.
+
+    A hub id that cannot be loaded (misspelt, or no connection) becomes an
+    :class:`~glasstext.exceptions.UnknownModelError` listing the aliases; a local
+    folder without a model one naming the folder.
+    """
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        if resolved.identity.startswith("hub:"):
+            raise UnknownModelError(unknown_model_message(resolved.name, exc)) from exc
+        if resolved.identity.startswith("local:"):
+            first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise UnknownModelError(
+                f"{resolved.path} holds no model transformers can load ({first}): a model "
+                "folder holds config.json, the weights and the tokenizer files"
+            ) from exc
+        raise
 
 
 # -- GGUF conversion -----------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,16 @@ from glasstext.exceptions import (
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 # Errors a user causes (bad file, bad value, missing package): a message, exit 2.
-_USER_ERRORS = (GlasstextError, ValueError, TypeError, FileNotFoundError, ImportError)
+_USER_ERRORS = (
+    GlasstextError,
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+    ImportError,
+)
 # A language model that failed or gave nothing usable: a message, exit 1.
 _LM_FAILURES = (LMServerError, ExplanationError)
 
@@ -143,3 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``glasstext ... | head -1``): not an error of
+        # ours. Point stdout at devnull so the interpreter's final flush is quiet.
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a killed writer
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured)
+        pass

@@ -13,8 +13,10 @@ This module imports nothing heavy: ``glasstext --help`` must start fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -32,8 +34,10 @@ __all__ = [
     "load_data",
     "metric_name",
     "named_labels",
+    "output_file",
     "read_input_texts",
     "task_of",
+    "writable_path",
 ]
 
 TASKS = ("classification", "regression")
@@ -122,9 +126,47 @@ def add_out(
     required: bool = False,
     default: str | None = None,
 ) -> argparse.Action:
-    """``--out``: where the command writes its file or folder."""
+    """``--out``: where the command writes its file or folder.
+
+    The path is checked when the command line is read (see
+    :func:`writable_path`), so an unwritable output fails before the work.
+    """
     kwargs: dict[str, Any] = {"required": True} if required else {"default": default}
-    return parser.add_argument("--out", help=help, metavar="PATH", **kwargs)
+    return parser.add_argument("--out", help=help, metavar="PATH", type=writable_path, **kwargs)
+
+
+def writable_path(value: str) -> str:
+    """An ``--out`` value that can be written: checked before any work starts.
+
+    The path itself, if it exists, must be writable; otherwise its nearest
+    existing parent must be a folder this process may create entries in
+    (missing folders in between are created when the output is written).
+    """
+    if not value:
+        raise argparse.ArgumentTypeError("the output path is empty")
+    target = Path(value).expanduser()
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise argparse.ArgumentTypeError(f"cannot write {value}: it is read-only")
+        return value
+    parent = target.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {value}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(
+            f"cannot write {value}: no permission to create files in {parent} "
+            "(or it is on a read-only disk)"
+        )
+    return value
+
+
+def output_file(value: str | os.PathLike[str]) -> Path:
+    """The path of an output file, its missing parent folders created."""
+    path = Path(value).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def add_lm(

@@ -19,6 +19,7 @@ from glasstext.cli.common import (
     add_out,
     add_seed,
     explainer_table,
+    output_file,
 )
 
 __all__ = ["add_explain_dataset", "add_explain_llm", "add_explain_module", "add_summarize"]
@@ -115,7 +116,7 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
         explainer = explainer_table()[args.method](target, **options)
     attribution = explainer.explain(args.text, target_class=target_class)
     seconds = time.perf_counter() - start
-    path = attribution.save_html(args.out)
+    path = attribution.save_html(output_file(args.out))
     summary = {
         "model": args.lm,
         "proxy": args.proxy,

@@ -27,6 +27,7 @@ from glasstext.cli.common import (
     load_data,
     metric_name,
     named_labels,
+    output_file,
     read_input_texts,
     task_of,
 )
@@ -209,17 +210,18 @@ def _run_fit(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model.fit(ds.X_train, y_train)
     seconds = time.perf_counter() - start
-    print(f"fit {cls.__name__} on {len(ds.X_train)} texts in {seconds:.1f} s")
     X_test = ds.X_test if len(ds.X_test) else None
-    for line in model.fit_notes(X_test):
-        print(line)
+    lines = [f"fit {cls.__name__} on {len(ds.X_train)} texts in {seconds:.1f} s"]
+    lines += model.fit_notes(X_test)
     if X_test is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the notes above already reported unseen n-grams
             score = model.score(X_test, y_test)
-        print(f"test {metric_name(task)}: {score:.4f} ({len(X_test)} texts)")
+        lines.append(f"test {metric_name(task)}: {score:.4f} ({len(X_test)} texts)")
+    # Saved before anything is printed: a closed pipe (`| head -1`) must not lose the model.
     path = model.save(args.out)
-    print(f"saved to {path}")
+    lines.append(f"saved to {path}")
+    print("\n".join(lines))
     return 0
 
 
@@ -267,7 +269,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         predictions = model.predict(texts)
         proba = model.predict_proba(texts) if args.proba else None
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    out = output_file(args.out).open("w", encoding="utf-8") if args.out else sys.stdout
     try:
         for i, text in enumerate(texts):
             row: dict[str, Any] = {"text": text, "prediction": jsonable(predictions[i])}

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
 
 from glasstext.cli.common import add_encoder, add_out
 
@@ -61,16 +65,42 @@ def add_cache(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from glasstext.backends.cache import default_store
+    from glasstext.backends.cache import cache_disabled, default_home, default_store
 
+    if args.max_mb is not None and not args.max_mb >= 0:  # also refuses NaN
+        raise ValueError(f"--max-mb must be a size of 0 MB or more, got {args.max_mb}")
+    if args.action == "prune" and args.max_mb is None:
+        raise ValueError("cache prune needs --max-mb (the size to keep, in MB)")
+    if cache_disabled():
+        print("the cache is turned off (GLASSTEXT_CACHE)")
     store = default_store()
+    try:
+        store.check()
+    except (sqlite3.Error, OSError) as exc:
+        raise ValueError(
+            f"cannot open the cache {store.path} ({exc}): set GLASSTEXT_HOME to a writable folder"
+        ) from exc
     if args.action == "clear":
         store.clear()
     elif args.action == "prune":
-        if args.max_mb is None:
-            raise ValueError("cache prune needs --max-mb")
         removed = store.prune(int(args.max_mb * 1024**2))
         print(f"removed {removed} entries")
     stats = store.stats()
-    print(f"{store.path}: {stats.entries} entries, {stats.bytes / 1024**2:.1f} MB")
+    models = default_home() / "models"
+    mb = 1024**2
+    print(
+        f"{store.path}: {stats.entries} entries, {stats.bytes / mb:.1f} MB of values, "
+        f"{store.disk_bytes() / mb:.1f} MB on disk"
+    )
+    print(f"{models}: {_folder_bytes(models) / mb:.1f} MB of converted models")
     return 0
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (0 when it does not exist)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / name).stat().st_size
+    return total

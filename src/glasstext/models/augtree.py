@@ -165,6 +165,16 @@ class TreeStructure:
         lengths = {len(tree.right), len(tree.keyword), len(tree.phrases), len(tree.values)}
         if lengths != {n} or any(not -1 <= c < n for c in tree.left + tree.right):
             raise ValueError("tree arrays have inconsistent sizes or child indices")
+        # A tree: every node but the root is the child of exactly one node, and
+        # all are reached from the root (no cycle, nothing detached).
+        children = [c for c in tree.left + tree.right if c != -1]
+        reached, stack = 0, [0] if n else []
+        while stack and reached <= n:
+            node = stack.pop()
+            reached += 1
+            stack += [c for c in (tree.left[node], tree.right[node]) if c != -1]
+        if sorted(children) != list(range(1, n)) or reached != n:
+            raise ValueError("tree child indices do not form a tree (a cycle or a shared node)")
         return tree
 
 

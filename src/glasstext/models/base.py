@@ -192,6 +192,7 @@ class GlassModel:
         try:
             model = cls(**cls._params_from_saved(dict(config["params"])))
             model._restore_state(config, arrays, Path(path))
+            _check_classes(getattr(model, "classes_", None))
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
@@ -218,6 +219,15 @@ def model_types() -> dict[str, type[GlassModel]]:
     import glasstext.models  # noqa: F401  (registers the built-in models)
 
     return dict(_REGISTRY)
+
+
+def _check_classes(classes: Any) -> None:
+    """A loaded classifier's class list: one dimension, at least two, no repeats."""
+    if classes is None:
+        return
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or arr.size < 2 or np.unique(arr).size != arr.size:
+        raise ValueError(f"its class list is not a list of two or more distinct classes: {arr!r}")
 
 
 def load_model(path: str | os.PathLike[str]) -> Any:

@@ -54,7 +54,12 @@ from glasstext.backends.lm_base import (
     truncate_at_stop,
     usage_delta,
 )
-from glasstext.backends.registry import DEFAULT_GENERATOR, ResolvedModel, resolve_model
+from glasstext.backends.registry import (
+    DEFAULT_GENERATOR,
+    ResolvedModel,
+    load_errors,
+    resolve_model,
+)
 from glasstext.backends.runtime import (
     Precision,
     import_torch,
@@ -108,8 +113,9 @@ def _load_weights(resolved: ResolvedModel, precision: Precision) -> _Loaded:
         dtype = torch_dtype(precision)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(resolved.path)
-        model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
+        with load_errors(resolved):  # a misspelt name or an empty folder: a message
+            tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+            model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
         model.eval()
         takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
         loaded = _LOADED[key] = _Loaded(model, tokenizer, takes_keep)

@@ -69,6 +69,7 @@ from glasstext.validation import (
     check_documents,
     check_target,
     check_texts,
+    external_stacklevel,
 )
 
 __all__ = [
@@ -540,8 +541,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     def _warn_unseen(self, report: UnseenReport) -> None:
         if report.n_unseen:
-            # warn -> _warn_unseen -> _decision -> predict/... -> the caller
-            warnings.warn(report.message(), UnseenNgramWarning, stacklevel=4)
+            # pointed at the user's line, past glasstext's and scikit-learn's frames
+            warnings.warn(report.message(), UnseenNgramWarning, stacklevel=external_stacklevel())
 
     def _decision(self, X: Any) -> np.ndarray:
         texts = check_documents(X)
@@ -919,6 +920,12 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         super()._restore_state(config, arrays, folder)
         self.classes_ = np.asarray(config["classes"])
         self.C_ = float(config["C"])
+        n_columns = 1 if len(self.classes_) == 2 else len(self.classes_)
+        if self.coef_table_.shape[1] != n_columns:
+            raise ModelFileError(
+                f"{folder} is corrupt: {len(self.classes_)} classes need {n_columns} table "
+                f"column(s), the table has {self.coef_table_.shape[1]}"
+            )
 
 
 @register_model

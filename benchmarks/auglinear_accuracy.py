@@ -1,0 +1,260 @@
+"""Aug-Linear accuracy against the models a user would pick instead.
+
+On Rotten Tomatoes (full split and a 2,000 / 1,000 subset), SMS spam, Reuters
+R8 and 20 Newsgroups: test accuracy of
+
+- ``tfidf_lr``: TF-IDF of 1-2-grams + LogisticRegressionCV (what most users try first);
+- ``bag_of_ngrams_lr``: binary 1-2-gram counts + LogisticRegressionCV;
+- ``sentence_embedding_lr``: the same encoder reading the whole text + LR (not
+  interpretable: no per-phrase decomposition, and it needs the encoder to predict);
+- ``auglinear_pure``: Aug-Linear as published (summed n-gram embeddings + LR);
+- ``auglinear_default``: ``AugLinearClassifier(encoder="all-MiniLM-L6-v2",
+  ngram_range=(1, 2))`` with every other setting at its default (the hybrid table);
+- further interpretable variants (unit-normalised embeddings, the phrase
+  weight chosen by cross-validation, 1-3-grams, the larger MPNet encoder);
+- ``auglinear_best``: the best interpretable Aug-Linear variant on that dataset
+  (named in ``best_variant``; chosen on test accuracy, so read it as the
+  ceiling of what was tried, not a tuned default).
+
+Also recorded: fit seconds of each method, the default's n-gram embedding
+throughput on a cold cache (``ngram_embeddings_per_s``), and table-only
+inference speed against the encoder.
+
+    python benchmarks/auglinear_accuracy.py            # everything (an hour or more on 2 cores)
+    python benchmarks/auglinear_accuracy.py --quick    # small subsets: a smoke test
+    python benchmarks/auglinear_accuracy.py --datasets rotten_tomatoes_2k sms_spam
+
+Writes ``benchmarks/results/auglinear_accuracy.json`` (``--out`` to change).
+Every figure is measured in this run; splits are the datasets' fixed ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glasstext import AugLinearClassifier, UnseenNgramWarning
+from glasstext.backends.cache import SqliteStore
+from glasstext.backends.encoder import Encoder
+from glasstext.baselines import SentenceEmbeddingLogistic, bag_of_ngrams_logistic, tfidf_logistic
+from glasstext.datasets import TextDataset, load
+
+REPO = Path(__file__).resolve().parent.parent
+ENCODER = "all-MiniLM-L6-v2"
+LARGER_ENCODER = "all-mpnet-base-v2"
+
+# name -> (built-in dataset, n_train, n_test); None keeps the whole fixed split.
+DATASETS: dict[str, tuple[str, int | None, int | None]] = {
+    "rotten_tomatoes_2k": ("rotten_tomatoes", 2000, 1000),
+    "sms_spam": ("sms_spam", None, None),
+    "reuters_r8": ("reuters_r8", None, None),
+    "20newsgroups_4k": ("20newsgroups", 4000, 2000),
+    "rotten_tomatoes": ("rotten_tomatoes", None, None),
+}
+QUICK = {name: (ds, 300, 200) for name, (ds, _, _) in DATASETS.items()}
+
+# Interpretable variants beside the default: name -> (constructor settings, datasets or None).
+VARIANTS: dict[str, tuple[dict[str, Any], set[str] | None]] = {
+    "auglinear_pure": ({"hybrid": False}, None),
+    "auglinear_pure_unit": ({"hybrid": False, "embedding_norm": "unit"}, None),
+    "auglinear_hybrid_unit": ({"embedding_norm": "unit"}, None),
+    "auglinear_hybrid_cv_weight": ({"phrase_weight": "cv"}, None),
+    "auglinear_hybrid_1to3": ({"ngram_range": (1, 3)}, {"rotten_tomatoes_2k", "rotten_tomatoes"}),
+    "auglinear_hybrid_mpnet": ({"encoder": LARGER_ENCODER}, {"rotten_tomatoes"}),
+}
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries only the JSON."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def accuracy(pred: Any, truth: Any) -> float:
+    return round(float(np.mean(np.asarray(pred) == np.asarray(truth))), 4)
+
+
+def timed(fit: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    model = fit()
+    return model, round(time.perf_counter() - start, 1)
+
+
+def quiet_predict(model: Any, texts: list[str]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        return model.predict(texts)
+
+
+def run_dataset(name: str, ds: TextDataset, store: SqliteStore) -> dict[str, Any]:
+    """Every method on one split; the Aug-Linear models share the embedding cache."""
+    log(f"{name}: {len(ds.X_train)} train / {len(ds.X_test)} test")
+    out: dict[str, Any] = {"n_train": len(ds.X_train), "n_test": len(ds.X_test)}
+    accuracies: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+
+    def record(method: str, fit: Callable[[], Any]) -> Any:
+        model, fit_seconds = timed(fit)
+        accuracies[method] = accuracy(quiet_predict(model, ds.X_test), ds.y_test)
+        seconds[method] = fit_seconds
+        log(f"{name}: {method} {accuracies[method]} ({fit_seconds} s)")
+        return model
+
+    record("tfidf_lr", lambda: tfidf_logistic(ds.X_train, ds.y_train))
+    record("bag_of_ngrams_lr", lambda: bag_of_ngrams_logistic(ds.X_train, ds.y_train))
+    sentence = SentenceEmbeddingLogistic(Encoder(ENCODER, cache=store, progress=False))
+    record("sentence_embedding_lr", lambda: sentence.fit(ds.X_train, ds.y_train))
+    default = record(
+        "auglinear_default",
+        lambda: AugLinearClassifier(encoder=ENCODER, ngram_range=(1, 2), cache=store).fit(
+            ds.X_train, ds.y_train
+        ),
+    )
+    out["default_table_ngrams"] = len(default.vocabulary_)
+    out["default_phrase_weight"] = default.phrase_weight_
+    for method, (settings, only) in VARIANTS.items():
+        if only is not None and name not in only:
+            continue
+        params = {"encoder": ENCODER, "ngram_range": (1, 2), "cache": store, **settings}
+        record(method, lambda p=params: AugLinearClassifier(**p).fit(ds.X_train, ds.y_train))
+    interpretable = {m: a for m, a in accuracies.items() if m.startswith("auglinear_")}
+    best = max(interpretable, key=lambda m: interpretable[m])
+    accuracies["auglinear_best"] = interpretable[best]
+    out["best_variant"] = best
+    out["accuracy"] = accuracies
+    out["fit_seconds"] = seconds
+    out["default_minus_tfidf"] = round(accuracies["auglinear_default"] - accuracies["tfidf_lr"], 4)
+    out["default_minus_sentence_embedding"] = round(
+        accuracies["auglinear_default"] - accuracies["sentence_embedding_lr"], 4
+    )
+    return out
+
+
+def cold_fit(ds: TextDataset) -> dict[str, Any]:
+    """The default on a fresh cache: fit seconds and n-gram embedding throughput."""
+    store = SqliteStore(Path(tempfile.mkdtemp()) / "cold.sqlite")
+    model, seconds = timed(
+        lambda: AugLinearClassifier(encoder=ENCODER, ngram_range=(1, 2), cache=store).fit(
+            ds.X_train, ds.y_train
+        )
+    )
+    encoder = model._get_encoder()
+    assert isinstance(encoder, Encoder)
+    return {
+        "cold_fit_seconds": seconds,
+        "ngrams_embedded": encoder.n_encoded,
+        "forward_seconds": round(encoder.forward_seconds, 2),
+        "ngram_embeddings_per_s": round(encoder.n_encoded / encoder.forward_seconds, 1),
+        "precision": encoder.precision,
+        "model": model,
+    }
+
+
+def docs_per_second(fn: Callable[[list[str]], Any], texts: list[str], least: float = 2.0) -> float:
+    """Throughput of ``fn(texts)``, repeated until ``least`` seconds have passed."""
+    fn(texts[:10])
+    runs, start = 0, time.perf_counter()
+    while True:
+        fn(texts)
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= least:
+            return runs * len(texts) / elapsed
+
+
+def inference_speed(model: AugLinearClassifier, texts: list[str]) -> dict[str, Any]:
+    """The saved (table-only) hybrid against the encoder reading the same texts."""
+    table_model = AugLinearClassifier.load(model.save(Path(tempfile.mkdtemp()) / "m"))
+    table_rate = docs_per_second(lambda batch: quiet_predict(table_model, batch), texts)
+    encoder = Encoder(ENCODER, cache=False, progress=False)
+    encoder.encode(texts[:4])  # load before timing
+    sample = texts[:300]
+    start = time.perf_counter()
+    encoder.encode(sample)
+    encoder_rate = len(sample) / (time.perf_counter() - start)
+    return {
+        "table_only_docs_per_s": round(table_rate, 1),
+        "encoder_whole_text_docs_per_s": round(encoder_rate, 1),
+        "table_vs_encoder_ratio": round(table_rate / encoder_rate, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small subsets (smoke test)")
+    parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=None)
+    parser.add_argument(
+        "--out",
+        default=str(REPO / "benchmarks" / "results" / "auglinear_accuracy.json"),
+        help="where to write the JSON (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    table = QUICK if args.quick else DATASETS
+    names = args.datasets or list(table)
+    store = SqliteStore(REPO / ".bench" / "auglinear_accuracy.sqlite")
+    started = time.perf_counter()
+    result: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": list(os.getloadavg()),
+        },
+        "encoder": ENCODER,
+        "datasets": {},
+        "accuracy": {},
+    }
+    out = Path(args.out)
+    rt2k = load("rotten_tomatoes").subset(*table["rotten_tomatoes_2k"][1:])
+    log("cold fit of the default on Rotten Tomatoes 2,000 (fresh cache)")
+    cold = cold_fit(rt2k)
+    result["cold_fit_rotten_tomatoes_2k"] = {k: v for k, v in cold.items() if k != "model"}
+    result["ngram_embeddings_per_s"] = cold["ngram_embeddings_per_s"]
+    result["inference_rotten_tomatoes_2k"] = inference_speed(cold["model"], rt2k.X_test)
+    for name in names:
+        dataset, n_train, n_test = table[name]
+        ds = load(dataset).subset(n_train, n_test)
+        report = run_dataset(name, ds, store)
+        result["datasets"][name] = report
+        result["accuracy"][name] = report["accuracy"]
+        write(out, {**result, "partial": True})  # a crash keeps the datasets done so far
+    result["targets"] = {
+        "default_beats_tfidf_and_sentence_embedding_everywhere": all(
+            r["accuracy"]["auglinear_default"] > r["accuracy"]["tfidf_lr"]
+            and r["accuracy"]["auglinear_default"] > r["accuracy"]["sentence_embedding_lr"]
+            for r in result["datasets"].values()
+        ),
+    }
+    if "rotten_tomatoes" in result["accuracy"]:
+        rt = result["accuracy"]["rotten_tomatoes"]
+        result["targets"]["best_on_full_rt_at_least_0.80"] = rt["auglinear_best"] >= 0.80
+        result["targets"]["best_minus_tfidf_on_full_rt"] = round(
+            rt["auglinear_best"] - rt["tfidf_lr"], 4
+        )
+    result["targets"]["ngram_embeddings_per_s_at_least_3000"] = (
+        result["ngram_embeddings_per_s"] >= 3000
+    )
+    result["machine"]["load_average_at_end"] = list(os.getloadavg())
+    result["total_seconds"] = round(time.perf_counter() - started, 1)
+    print(write(out, result))
+    return 0
+
+
+def write(path: Path, result: dict[str, Any]) -> str:
+    text = json.dumps(result, indent=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", "utf-8")
+    return text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 import warnings
@@ -42,8 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from auglinear import accuracy, docs_per_second, log  # the make-bench script's helpers
 from glasstext import AugLinearClassifier, UnseenNgramWarning
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import Encoder
@@ -73,15 +71,6 @@ VARIANTS: dict[str, tuple[dict[str, Any], set[str] | None]] = {
     "auglinear_hybrid_1to3": ({"ngram_range": (1, 3)}, {"rotten_tomatoes_2k", "rotten_tomatoes"}),
     "auglinear_hybrid_mpnet": ({"encoder": LARGER_ENCODER}, {"rotten_tomatoes"}),
 }
-
-
-def log(message: str) -> None:
-    """Progress goes to stderr; stdout carries only the JSON."""
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def accuracy(pred: Any, truth: Any) -> float:
-    return round(float(np.mean(np.asarray(pred) == np.asarray(truth))), 4)
 
 
 def timed(fit: Callable[[], Any]) -> tuple[Any, float]:
@@ -158,18 +147,6 @@ def cold_fit(ds: TextDataset) -> dict[str, Any]:
         "precision": encoder.precision,
         "model": model,
     }
-
-
-def docs_per_second(fn: Callable[[list[str]], Any], texts: list[str], least: float = 2.0) -> float:
-    """Throughput of ``fn(texts)``, repeated until ``least`` seconds have passed."""
-    fn(texts[:10])
-    runs, start = 0, time.perf_counter()
-    while True:
-        fn(texts)
-        runs += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= least:
-            return runs * len(texts) / elapsed
 
 
 def inference_speed(model: AugLinearClassifier, texts: list[str]) -> dict[str, Any]:

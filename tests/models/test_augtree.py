@@ -447,3 +447,14 @@ def test_embedding_pool_leaves_out_rare_ngrams():
     model = AugTreeClassifier(max_depth=2, expansion="embedding", encoder=FakeEncoder()).fit(X, y)
     proposed = {p for ps in model.expansions_.values() for p in ps}
     assert proposed and "rareword" not in proposed and "good rareword" not in proposed
+
+
+def test_llm_and_embedding_expansions_combined(data, scripted):
+    X, y = data
+    model = AugTreeClassifier(
+        max_depth=1, expansion="llm+embedding", lm=scripted, encoder=FakeEncoder()
+    ).fit(X, y)
+    root = set(model.trees_[0].phrases[0])
+    assert len(root) > 1 and (root <= set(POS) or root <= set(NEG))
+    assert model.expansion_usage_["n_generate_calls"] > 0
+    assert "LM calls" in model.fit_notes()[0]

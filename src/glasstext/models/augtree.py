@@ -43,7 +43,13 @@ from sklearn.utils.validation import check_is_fitted
 from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import progress_bar
-from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
+from glasstext.expansion import (
+    CombinedExpander,
+    EmbeddingExpander,
+    Expander,
+    LLMExpander,
+    NoExpander,
+)
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import Evidence, GlassModel, SummaryEvidence, register_model
 from glasstext.results import ResultMixin
@@ -74,9 +80,9 @@ __all__ = [
     "candidate_keywords",
 ]
 
-ExpansionSetting = Literal["llm", "embedding", "none"] | Expander
+ExpansionSetting = Literal["llm", "embedding", "llm+embedding", "none"] | Expander
 _TOLERANCE = 1e-12
-_STRATEGIES = ("llm", "embedding", "none")
+_STRATEGIES = ("llm", "embedding", "llm+embedding", "none")
 
 
 class _Count(Interval):
@@ -384,8 +390,13 @@ class _Grower:
         right = np.asarray(self.data.features[rows].T @ stats)
         gain = _split_gain(parent, right, self.criterion, self.est.min_samples_leaf)
         k = min(self.est.max_features, len(gain))
-        top = np.argpartition(-gain, k - 1)[:k] if k < len(gain) else np.arange(len(gain))
-        top = top[np.argsort(-gain[top], kind="stable")]
+        # Equal gains (to rounding) are broken by document frequency.
+        rounded = np.round(gain, 9)
+        mode = getattr(self.est, "_tiebreak", "frequent")
+        index = np.arange(len(gain))
+        if mode == "rare":
+            index = -index
+        top = np.lexsort((index, -rounded))[:k]
         return [self.data.vocabulary[j] for j in top if gain[j] > _TOLERANCE]
 
     def _expand_level(self, keywords: list[str]) -> None:
@@ -610,16 +621,18 @@ class _AugTreeBase(GlassModel, BaseEstimator):
             return self.expansion
         if self.expansion == "none" or self.n_expansions == 0:
             return NoExpander()
+        llm = LLMExpander(
+            self.lm,
+            n_phrases=self.n_expansions,
+            context=self.context,
+            max_words=self.max_phrase_words,
+        )
         if self.expansion == "llm":
-            return LLMExpander(
-                self.lm,
-                n_phrases=self.n_expansions,
-                context=self.context,
-                max_words=self.max_phrase_words,
-            )
-        return EmbeddingExpander(
+            return llm
+        embedding = EmbeddingExpander(
             pool, self.encoder, n_phrases=self.n_expansions, encoder_settings={}
         )
+        return embedding if self.expansion == "embedding" else CombinedExpander(llm, embedding)
 
     # -- candidate keywords ------------------------------------------------------------
     def _build_vocabulary(self, texts: list[str]) -> tuple[list[str], list[str]]:
@@ -822,7 +835,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         """The LM calls the expansions cost (with ``expansion="llm"``), then the tree."""
         check_is_fitted(self, "trees_")
         notes = []
-        if self.expansion == "llm":
+        if self.expansion in ("llm", "llm+embedding"):
             usage = self.expansion_usage_
             notes.append(
                 f"LM calls: {usage.get('n_generate_calls', 0)} "
@@ -915,11 +928,12 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     ----------
     max_depth : int, default=5
         Maximum number of questions from the root to a leaf.
-    expansion : {"llm", "embedding", "none"} or expander, default="llm"
+    expansion : {"llm", "embedding", "llm+embedding", "none"} or expander, default="llm"
         How keywords become phrase sets: phrases proposed by ``lm``; the
         nearest n-grams of the training vocabulary by ``encoder`` similarity;
-        no expansion (a plain keyword tree); or any object with an
-        ``expand(keywords) -> {keyword: [phrases]}`` method.
+        both lists interleaved; no expansion (a plain keyword tree); or any
+        object with an ``expand(keywords) -> {keyword: [phrases]}`` method.
+        ``"embedding"`` measured best (``benchmarks/augtree.py``).
     lm : str, path-like, LanguageModel or None, default=None
         The language model for ``expansion="llm"``: an alias, a local folder,
         a hub id or an instance such as

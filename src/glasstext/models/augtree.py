@@ -390,13 +390,9 @@ class _Grower:
         right = np.asarray(self.data.features[rows].T @ stats)
         gain = _split_gain(parent, right, self.criterion, self.est.min_samples_leaf)
         k = min(self.est.max_features, len(gain))
-        # Equal gains (to rounding) are broken by document frequency.
-        rounded = np.round(gain, 9)
-        mode = getattr(self.est, "_tiebreak", "frequent")
-        index = np.arange(len(gain))
-        if mode == "rare":
-            index = -index
-        top = np.lexsort((index, -rounded))[:k]
+        # Equal gains (to rounding) go to the more frequent keyword (the
+        # vocabulary's order), not wherever a partial sort happens to leave them.
+        top = np.lexsort((np.arange(len(gain)), -np.round(gain, 9)))[:k]
         return [self.data.vocabulary[j] for j in top if gain[j] > _TOLERANCE]
 
     def _expand_level(self, keywords: list[str]) -> None:

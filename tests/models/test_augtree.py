@@ -458,3 +458,18 @@ def test_llm_and_embedding_expansions_combined(data, scripted):
     assert len(root) > 1 and (root <= set(POS) or root <= set(NEG))
     assert model.expansion_usage_["n_generate_calls"] > 0
     assert "LM calls" in model.fit_notes()[0]
+
+
+def test_tree_saved_before_token_pattern_matches_with_the_old_tokenizer(tmp_path):
+    from glasstext.text import WORD_PATTERN
+
+    X = ["it's great", "don't like it", "great fun", "dull, don't"] * 10
+    y = [1, 0, 1, 0] * 10
+    model = AugTreeClassifier(max_depth=1, expansion="none", token_pattern=WORD_PATTERN)
+    path = model.fit(X, y).save(tmp_path / "old")
+    config = json.loads((path / "model.json").read_text())
+    del config["config"]["params"]["token_pattern"]  # as written before the parameter existed
+    (path / "model.json").write_text(json.dumps(config))
+    loaded = AugTreeClassifier.load(path)
+    assert loaded.token_pattern == WORD_PATTERN
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

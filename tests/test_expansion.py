@@ -27,3 +27,27 @@ def test_parse_phrase_list_limits_length_and_count():
 
 def test_no_expander():
     assert NoExpander().expand(["a", "b"]) == {"a": [], "b": []}
+
+
+class _Table:
+    def __init__(self, table, usage=None):
+        self.table, self._usage = table, usage or {}
+
+    def expand(self, keywords):
+        return {k: list(self.table.get(k, [])) for k in keywords}
+
+    def usage(self):
+        return self._usage
+
+
+def test_combined_expander_interleaves_and_deduplicates():
+    from glasstext.expansion import CombinedExpander
+
+    lm = _Table({"good": ["great", "fine", "nice"]}, {"n_generate_calls": 1})
+    emb = _Table({"good": ["fine", "decent"]}, {"n_encoded": 4})
+    combined = CombinedExpander(lm, emb)
+    assert combined.expand(["good", "bad"]) == {
+        "good": ["great", "fine", "decent", "nice"],
+        "bad": [],
+    }
+    assert combined.usage() == {"n_generate_calls": 1, "n_encoded": 4}

@@ -10,7 +10,9 @@ share one interface, ``expand(keywords) -> {keyword: [phrases]}``:
   OpenAI-compatible server) and parses its list robustly;
 - :class:`EmbeddingExpander` returns the nearest phrases of a candidate pool
   (the training vocabulary) by encoder cosine similarity;
-- :class:`NoExpander` returns nothing: a plain keyword tree.
+- :class:`NoExpander` returns nothing: a plain keyword tree;
+- :class:`CombinedExpander` pools the proposals of several expanders
+  (e.g. an LM's and the embedding neighbours), first come first kept.
 
 Both model-backed strategies go through the shared backends, so expansions are
 cached persistently: the LM's generation cache is keyed by the model, the
@@ -290,3 +292,44 @@ class EmbeddingExpander:
             "n_encoded": int(getattr(enc, "n_encoded", 0)),
             "n_cache_hits": int(getattr(enc, "n_cache_hits", 0)),
         }
+
+
+class CombinedExpander:
+    """The proposals of several expanders, interleaved and deduplicated.
+
+    Phrases are taken in turn from each expander's list (the first of each,
+    then the second of each...), so every source is represented near the top;
+    a phrase proposed twice is kept once.
+
+    Parameters
+    ----------
+    *expanders : Expander
+        E.g. ``LLMExpander(...)`` and ``EmbeddingExpander(...)``.
+    """
+
+    def __init__(self, *expanders: Expander) -> None:
+        if not expanders:
+            raise ValueError("CombinedExpander needs at least one expander")
+        self.expanders = list(expanders)
+
+    def expand(self, keywords: Sequence[str]) -> dict[str, list[str]]:
+        """Each keyword's phrases from every expander, interleaved."""
+        unique = list(dict.fromkeys(keywords))
+        answers = [e.expand(unique) for e in self.expanders]
+        out: dict[str, list[str]] = {}
+        for k in unique:
+            lists = [a.get(k, []) for a in answers]
+            merged: list[str] = []
+            for i in range(max((len(x) for x in lists), default=0)):
+                merged.extend(x[i] for x in lists if i < len(x) and x[i] not in merged)
+            out[k] = merged
+        return out
+
+    def usage(self) -> dict[str, int]:
+        """The expanders' usage counters, summed by name."""
+        total: dict[str, int] = {}
+        for e in self.expanders:
+            usage = getattr(e, "usage", None)
+            for name, value in (usage() if callable(usage) else {}).items():
+                total[name] = total.get(name, 0) + int(value)
+        return total

@@ -20,6 +20,16 @@ import scipy.sparse as sp
 
 # Letters/digits (any script) with inner apostrophes or hyphens kept in-word.
 _WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+WORD_PATTERN = _WORD_RE.pattern
+# Runs of letters/digits only: "don't" is "don" "t", "e-mail" is "e" "mail", as
+# scikit-learn's CountVectorizer splits words (it also drops one-letter words).
+SPLIT_WORD_PATTERN = r"[^\W_]+"
+
+
+def _word_re(pattern: str | None) -> re.Pattern[str]:
+    """The compiled word pattern; ``None`` is the library's one tokenizer."""
+    return _WORD_RE if pattern is None else re.compile(pattern)
+
 
 NgramRange = tuple[int, int]
 
@@ -33,7 +43,7 @@ class Token:
     end: int
 
 
-def tokenize(text: str, lowercase: bool = True) -> list[str]:
+def tokenize(text: str, lowercase: bool = True, pattern: str | None = None) -> list[str]:
     """Split ``text`` into words.
 
     Parameters
@@ -42,12 +52,16 @@ def tokenize(text: str, lowercase: bool = True) -> list[str]:
         The text to split.
     lowercase : bool, default=True
         Lower-case the words (the case of the spans is never changed).
+    pattern : str or None, default=None
+        A regular expression a word matches (e.g. ``SPLIT_WORD_PATTERN``);
+        ``None`` is the library's tokenizer, which every method shares unless
+        it asks otherwise.
 
     Returns
     -------
     list of str
     """
-    words = _WORD_RE.findall(text)
+    words = _word_re(pattern).findall(text)
     return [w.lower() for w in words] if lowercase else words
 
 
@@ -226,7 +240,8 @@ class NgramIndex:
         The vocabulary, in row order (as produced by :func:`ngrams_of_tokens`).
     """
 
-    def __init__(self, ngrams: Sequence[str]) -> None:
+    def __init__(self, ngrams: Sequence[str], pattern: str | None = None) -> None:
+        self._findall = _word_re(pattern).findall
         split = [g.split(" ") for g in ngrams]
         self.word_index: dict[str, int] = {}
         for words in split:
@@ -252,7 +267,7 @@ class NgramIndex:
 
     def words_of(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Tokenize a batch: the flat word list, word ids and words per text."""
-        findall = _WORD_RE.findall
+        findall = self._findall
         per_doc = [findall(t) for t in texts]
         lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
         flat = list(chain.from_iterable(per_doc))
@@ -320,9 +335,9 @@ def _english_stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
-def normalize_phrase(phrase: str, stem: bool = False) -> str:
+def normalize_phrase(phrase: str, stem: bool = False, pattern: str | None = None) -> str:
     """The matching key of a phrase: its words, lower-cased (and stemmed), space-joined."""
-    words = tokenize(phrase)
+    words = tokenize(phrase, pattern=pattern)
     return " ".join(stem_words(words) if stem else words)
 
 
@@ -342,15 +357,20 @@ class PhraseMatcher:
         The phrases, in column order. Phrases with no words never match.
     stem : bool, default=False
         Compare stems instead of words.
+    pattern : str or None, default=None
+        What a word is, for texts and phrases alike (see :func:`tokenize`).
     """
 
-    def __init__(self, phrases: Sequence[str], stem: bool = False) -> None:
+    def __init__(
+        self, phrases: Sequence[str], stem: bool = False, pattern: str | None = None
+    ) -> None:
         self.phrases = list(phrases)
         self.stem = stem
-        self.keys = [normalize_phrase(p, stem) for p in self.phrases]
+        self.pattern = pattern
+        self.keys = [normalize_phrase(p, stem, pattern) for p in self.phrases]
         distinct = sorted({k for k in self.keys if k})
         self._column_of_key = {k: i for i, k in enumerate(distinct)}
-        self._index = NgramIndex(distinct) if distinct else None
+        self._index = NgramIndex(distinct, pattern) if distinct else None
         self._max_order = max((k.count(" ") + 1 for k in distinct), default=1)
         # key column -> every phrase column with that key (synonyms after normalising)
         self._columns = np.array([self._column_of_key.get(k, -1) for k in self.keys])
@@ -358,7 +378,7 @@ class PhraseMatcher:
     def _prepare(self, texts: Sequence[str]) -> Sequence[str]:
         if not self.stem:
             return texts
-        return [" ".join(stem_words(tokenize(t))) for t in texts]
+        return [" ".join(stem_words(tokenize(t, pattern=self.pattern))) for t in texts]
 
     def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Binary matrix of shape ``(n_texts, n_phrases)``: 1 where the phrase occurs."""

@@ -1,3 +1,4 @@
+import itertools
 import json
 import re
 import subprocess
@@ -102,6 +103,7 @@ def test_plain_tree_root_split_matches_cart(criterion):
         min_samples_leaf=1,
         stop_words=None,
         max_features=30,
+        leaf_smoothing=0.0,  # raw class fractions, as CART's (the default smooths since issue 13)
     ).fit(X, y)
     vocab = sorted({w for t in X for w in t.split()})
     F = PhraseMatcher(vocab).matrix(X).toarray()
@@ -373,3 +375,101 @@ def test_rotten_tomatoes_embedding_tree_with_minilm():
     model = AugTreeClassifier(max_depth=3, expansion="embedding").fit(ds.X_train, ds.y_train)
     assert model.score(ds.X_test, ds.y_test) > 0.5
     assert any(len(ps) > 1 for ps in model.phrase_sets())
+
+
+# -- defaults measured against scikit-learn's default tree (issue 13) ----------------------
+
+
+class TableExpander:
+    """A fixed expansion table (no model)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def expand(self, keywords):
+        return {k: list(self.table.get(k, [])) for k in keywords}
+
+
+def test_default_keyword_tree_is_default_cart():
+    """Stop words and n-grams in a single text are candidates, as in CountVectorizer."""
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(40)]
+    X = [" ".join(rng.choice(words, size=5)) for _ in range(200)]
+    y = (rng.random(200) < 0.2).astype(int)
+    for i in np.flatnonzero(y)[:25]:
+        X[i] = "not " + X[i]  # a stop word carries the signal
+    X[0], y[0] = "call now w3", 1  # stop words, in one text
+    model = AugTreeClassifier(max_depth=1, expansion="none", leaf_smoothing=0.0).fit(X, y)
+    vocab = sorted({g for t in X for g in _ngrams12(t)})
+    F = PhraseMatcher(vocab).matrix(X).toarray()
+    cart = DecisionTreeClassifier(max_depth=1, random_state=0).fit(F, y)
+    assert model.vocabulary_size_ == len(vocab)
+    assert model.trees_[0].phrases[0] == [vocab[cart.tree_.feature[0]]] == ["not"]
+    np.testing.assert_allclose(model.predict_proba(X), cart.predict_proba(F))
+
+
+def _ngrams12(text):
+    w = text.split()
+    return w + [f"{a} {b}" for a, b in itertools.pairwise(w)]
+
+
+def test_held_out_selection_drops_a_phrase_that_fits_one_text():
+    X, y = make_texts(240)
+    X = list(X)
+    # One text of each class without its class word but with a word of its own:
+    # a phrase set that adds it fits one training text by chance.
+    X[int(np.flatnonzero(y == 0)[0])] = "movie plot zzz film"
+    X[int(np.flatnonzero(y == 1)[0])] = "movie plot yyy film"
+    table = {w: [*NEG, "zzz"] for w in NEG} | {w: [*POS, "yyy"] for w in POS}
+    params = {"max_depth": 1, "expansion": TableExpander(table), "random_state": 0}
+    honest = AugTreeClassifier(**params).fit(X, y)
+    greedy = AugTreeClassifier(**params, selection="train").fit(X, y)
+    assert not {"zzz", "yyy"} & set(honest.trees_[0].phrases[0])
+    assert len(honest.trees_[0].phrases[0]) > 1  # real synonyms are kept
+    assert {"zzz", "yyy"} & set(greedy.trees_[0].phrases[0])
+
+
+def test_leaf_smoothing_adds_pseudo_counts():
+    X, y = make_texts(240)
+    raw = AugTreeClassifier(max_depth=1, expansion="none", leaf_smoothing=0.0).fit(X, y)
+    smooth = AugTreeClassifier(max_depth=1, expansion="none", leaf_smoothing=1.0).fit(X, y)
+    tree = raw.trees_[0]
+    for node in range(tree.n_nodes):
+        counts = tree.value[node] * tree.n_samples[node]
+        want = (counts + 1.0) / (tree.n_samples[node] + 2.0)
+        np.testing.assert_allclose(smooth.trees_[0].value[node], want)
+
+
+def test_embedding_pool_leaves_out_rare_ngrams():
+    X, y = make_texts(240)
+    X = [*X, "good rareword"]
+    y = np.append(y, 1)
+    model = AugTreeClassifier(max_depth=2, expansion="embedding", encoder=FakeEncoder()).fit(X, y)
+    proposed = {p for ps in model.expansions_.values() for p in ps}
+    assert proposed and "rareword" not in proposed and "good rareword" not in proposed
+
+
+def test_llm_and_embedding_expansions_combined(data, scripted):
+    X, y = data
+    model = AugTreeClassifier(
+        max_depth=1, expansion="llm+embedding", lm=scripted, encoder=FakeEncoder()
+    ).fit(X, y)
+    root = set(model.trees_[0].phrases[0])
+    assert len(root) > 1 and (root <= set(POS) or root <= set(NEG))
+    assert model.expansion_usage_["n_generate_calls"] > 0
+    assert "LM calls" in model.fit_notes()[0]
+
+
+def test_tree_saved_before_token_pattern_matches_with_the_old_tokenizer(tmp_path):
+    from glasstext.text import WORD_PATTERN
+
+    X = ["it's great", "don't like it", "great fun", "dull, don't"] * 10
+    y = [1, 0, 1, 0] * 10
+    model = AugTreeClassifier(max_depth=1, expansion="none", token_pattern=WORD_PATTERN)
+    path = model.fit(X, y).save(tmp_path / "old")
+    config = json.loads((path / "model.json").read_text())
+    del config["config"]["params"]["token_pattern"]  # as written before the parameter existed
+    (path / "model.json").write_text(json.dumps(config))
+    loaded = AugTreeClassifier.load(path)
+    assert loaded.token_pattern == WORD_PATTERN
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -43,11 +43,24 @@ from sklearn.utils.validation import check_is_fitted
 from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import progress_bar
-from glasstext.expansion import EmbeddingExpander, Expander, LLMExpander, NoExpander
+from glasstext.expansion import (
+    CombinedExpander,
+    EmbeddingExpander,
+    Expander,
+    LLMExpander,
+    NoExpander,
+)
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import Evidence, GlassModel, SummaryEvidence, register_model
 from glasstext.results import ResultMixin
-from glasstext.text import PhraseMatcher, check_ngram_range, ngrams_of_tokens, tokenize
+from glasstext.text import (
+    SPLIT_WORD_PATTERN,
+    WORD_PATTERN,
+    PhraseMatcher,
+    check_ngram_range,
+    ngrams_of_tokens,
+    tokenize,
+)
 from glasstext.validation import (
     Constraint,
     HasMethods,
@@ -67,9 +80,9 @@ __all__ = [
     "candidate_keywords",
 ]
 
-ExpansionSetting = Literal["llm", "embedding", "none"] | Expander
+ExpansionSetting = Literal["llm", "embedding", "llm+embedding", "none"] | Expander
 _TOLERANCE = 1e-12
-_STRATEGIES = ("llm", "embedding", "none")
+_STRATEGIES = ("llm", "embedding", "llm+embedding", "none")
 
 
 class _Count(Interval):
@@ -289,10 +302,16 @@ class _Coverage:
     """Which training texts contain a phrase, memoised per phrase."""
 
     def __init__(
-        self, texts: list[str], vocabulary: list[str], features: sp.csc_matrix, stem: bool
+        self,
+        texts: list[str],
+        vocabulary: list[str],
+        features: sp.csc_matrix,
+        stem: bool,
+        pattern: str | None,
     ):
         self.texts = texts
         self.stem = stem
+        self.pattern = pattern
         self.features = features
         self.column = {g: j for j, g in enumerate(vocabulary)}
         self._extra: dict[str, np.ndarray] = {}
@@ -301,7 +320,7 @@ class _Coverage:
         """Match every phrase outside the vocabulary against the texts, in one pass."""
         todo = [p for p in dict.fromkeys(phrases) if p not in self.column and p not in self._extra]
         if todo:
-            hits = PhraseMatcher(todo, stem=self.stem).matrix(self.texts).tocsc()
+            hits = PhraseMatcher(todo, self.stem, self.pattern).matrix(self.texts).tocsc()
             for j, p in enumerate(todo):
                 vec = np.zeros(len(self.texts), dtype=bool)
                 vec[hits.indices[hits.indptr[j] : hits.indptr[j + 1]]] = True
@@ -328,11 +347,16 @@ class _Frontier:
 class _Grower:
     """Grows one tree breadth-first; expansions are requested once per level."""
 
-    def __init__(self, est: _AugTreeBase, data: _FitData, expander: Expander) -> None:
+    def __init__(
+        self, est: _AugTreeBase, data: _FitData, expander: Expander, held: np.ndarray
+    ) -> None:
         self.est = est
         self.data = data
         self.expander = expander
         self.criterion = est._criterion()
+        # Texts whose half judges expansions (``selection="held_out"``): a phrase
+        # is kept only if it makes the split purer on both halves.
+        self.held = held
 
     def grow(self, rows: np.ndarray, progress: Any) -> TreeStructure:
         tree = TreeStructure()
@@ -376,8 +400,9 @@ class _Grower:
         right = np.asarray(self.data.features[rows].T @ stats)
         gain = _split_gain(parent, right, self.criterion, self.est.min_samples_leaf)
         k = min(self.est.max_features, len(gain))
-        top = np.argpartition(-gain, k - 1)[:k] if k < len(gain) else np.arange(len(gain))
-        top = top[np.argsort(-gain[top], kind="stable")]
+        # Equal gains (to rounding) go to the more frequent keyword (the
+        # vocabulary's order), not wherever a partial sort happens to leave them.
+        top = np.lexsort((np.arange(len(gain)), -np.round(gain, 9)))[:k]
         return [self.data.vocabulary[j] for j in top if gain[j] > _TOLERANCE]
 
     def _expand_level(self, keywords: list[str]) -> None:
@@ -400,30 +425,70 @@ class _Grower:
     def _grow_phrase_set(
         self, keyword: str, rows: np.ndarray, stats: np.ndarray, parent: np.ndarray
     ) -> tuple[list[str], float, np.ndarray]:
-        """Forward selection: add the expansion that helps most, while one helps."""
+        """Forward selection: add the expansion that helps most, while one helps.
+
+        With ``selection="train"`` an expansion is judged on every text at the
+        node. With ``"held_out"`` the node's texts are cut in two fixed halves:
+        expansions are ranked on one, and one is kept only if it also makes the
+        split purer on the other, so phrases that fit a few training texts by
+        chance are left out.
+        """
         coverage = self.data.coverage
         mask = coverage.vector(keyword)[rows]
         chosen = [keyword]
-        gain = self._gain_of(mask, stats, parent)
         pool = {}
         for p in self.data.expansions.get(keyword, []):
-            extra = coverage.vector(p)[rows] & ~mask
-            if extra.any():
-                pool[p] = coverage.vector(p)[rows]
-        while pool and len(chosen) <= self.est.n_expansions:
-            trials = {p: self._gain_of(mask | vec, stats, parent) for p, vec in pool.items()}
-            phrase = max(trials, key=lambda p: trials[p])
-            if trials[phrase] <= gain + _TOLERANCE * max(1.0, abs(gain)):
-                break
-            mask = mask | pool.pop(phrase)
-            chosen.append(phrase)
-            gain = trials[phrase]
-            pool = {p: v for p, v in pool.items() if (v & ~mask).any()}
-        return chosen, float(gain), mask
+            vec = coverage.vector(p)[rows]
+            if (vec & ~mask).any():
+                pool[p] = vec
+        if pool:
+            halves = self._halves(rows, stats)
+            score = [self._gain_of(mask, *half) for half in halves]
+            while pool and len(chosen) <= self.est.n_expansions:
+                ranked = {p: self._gain_of(mask | v, *halves[0]) for p, v in pool.items()}
+                phrase = max(ranked, key=lambda q: ranked[q])
+                trial = [ranked[phrase]]
+                trial += [self._gain_of(mask | pool[phrase], *h) for h in halves[1:]]
+                # Stop at the first phrase that does not help on every half:
+                # trying the next ones would search the held-out half.
+                if not all(_improves(t, s) for t, s in zip(trial, score, strict=True)):
+                    break
+                score = trial
+                mask = mask | pool.pop(phrase)
+                chosen.append(phrase)
+                pool = {p: v for p, v in pool.items() if (v & ~mask).any()}
+        return chosen, self._gain_of(mask, stats, parent), mask
 
-    def _gain_of(self, mask: np.ndarray, stats: np.ndarray, parent: np.ndarray) -> float:
+    def _halves(
+        self, rows: np.ndarray, stats: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """``(stats, parent, row filter)`` of the texts expansions are ranked on, then judged on."""
+        if self.est.selection == "train":
+            return [(stats, stats.sum(axis=0), None)]
+        held = self.held[rows]
+        return [
+            (stats[~held], stats[~held].sum(axis=0), ~held),
+            (stats[held], stats[held].sum(axis=0), held),
+        ]
+
+    def _gain_of(
+        self,
+        mask: np.ndarray,
+        stats: np.ndarray,
+        parent: np.ndarray,
+        keep: np.ndarray | None = None,
+    ) -> float:
+        """Impurity decrease of splitting ``stats``'s rows by ``mask`` (rows ``keep`` only)."""
+        if keep is not None:
+            mask = mask[keep]
         right = stats[mask].sum(axis=0)
-        return float(_split_gain(parent, right, self.criterion, self.est.min_samples_leaf)[0])
+        # Halves may be small: only the full node enforces ``min_samples_leaf``.
+        min_leaf = self.est.min_samples_leaf if keep is None else 0
+        return float(_split_gain(parent, right, self.criterion, min_leaf)[0])
+
+
+def _improves(new: float, old: float) -> bool:
+    return new > old + _TOLERANCE * max(1.0, abs(old))
 
 
 @dataclass
@@ -432,6 +497,7 @@ class _FitData:
     features: sp.csr_matrix
     coverage: _Coverage
     stats: np.ndarray
+    pool: list[str] = field(default_factory=list)
     expansions: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -457,6 +523,11 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         "min_df": [_Count(int, 1)],
         "max_vocabulary": [None, Interval(int, 1)],
         "stop_words": [None, Options(("english",)), list, tuple, set, frozenset],
+        "pool_min_df": [_Count(int, 1)],
+        "pool_size": [None, Interval(int, 1)],
+        "selection": [Options(("held_out", "train"))],
+        "leaf_smoothing": [Interval(float, 0.0)],
+        "token_pattern": [str],
         "stem": ["boolean"],
         "max_phrase_words": [_Count(int, 0)],
         "n_estimators": [_Count(int, 1)],
@@ -490,15 +561,20 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         lm: Any = None,
         encoder: Any = DEFAULT_ENCODER,
         context: str | None = None,
-        n_expansions: int = 10,
+        n_expansions: int = 20,
         max_features: int = 5,
         criterion: str = "gini",
-        min_samples_leaf: int = 5,
+        min_samples_leaf: int = 1,
         min_impurity_decrease: float = 0.0,
         ngram_range: tuple[int, int] = (1, 2),
-        min_df: int = 3,
-        max_vocabulary: int | None = 20_000,
-        stop_words: str | Sequence[str] | None = "english",
+        min_df: int = 1,
+        max_vocabulary: int | None = None,
+        stop_words: str | Sequence[str] | None = None,
+        pool_min_df: int = 3,
+        pool_size: int | None = 20_000,
+        selection: str = "held_out",
+        leaf_smoothing: float = 1.0,
+        token_pattern: str = SPLIT_WORD_PATTERN,
         stem: bool = False,
         max_phrase_words: int = 3,
         n_estimators: int = 1,
@@ -519,6 +595,11 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         self.min_df = min_df
         self.max_vocabulary = max_vocabulary
         self.stop_words = stop_words
+        self.pool_min_df = pool_min_df
+        self.pool_size = pool_size
+        self.selection = selection
+        self.leaf_smoothing = leaf_smoothing
+        self.token_pattern = token_pattern
         self.stem = stem
         self.max_phrase_words = max_phrase_words
         self.n_estimators = n_estimators
@@ -541,56 +622,69 @@ class _AugTreeBase(GlassModel, BaseEstimator):
             return frozenset(ENGLISH_STOP_WORDS)
         return frozenset(w.lower() for w in self.stop_words)
 
-    def _make_expander(self, vocabulary: list[str]) -> Expander:
+    def _make_expander(self, pool: list[str]) -> Expander:
         if not isinstance(self.expansion, str):
             return self.expansion
         if self.expansion == "none" or self.n_expansions == 0:
             return NoExpander()
-        if self.expansion == "llm":
-            return LLMExpander(
-                self.lm,
-                n_phrases=self.n_expansions,
-                context=self.context,
-                max_words=self.max_phrase_words,
-            )
-        return EmbeddingExpander(
-            vocabulary, self.encoder, n_phrases=self.n_expansions, encoder_settings={}
+        llm = LLMExpander(
+            self.lm,
+            n_phrases=self.n_expansions,
+            context=self.context,
+            max_words=self.max_phrase_words,
         )
+        if self.expansion == "llm":
+            return llm
+        embedding = EmbeddingExpander(
+            pool, self.encoder, n_phrases=self.n_expansions, encoder_settings={}
+        )
+        return embedding if self.expansion == "embedding" else CombinedExpander(llm, embedding)
 
     # -- candidate keywords ------------------------------------------------------------
-    def _build_vocabulary(self, texts: list[str]) -> list[str]:
-        return candidate_keywords(
-            texts, self.ngram_range, self.min_df, self.max_vocabulary, self._stop_words()
-        )
+    def _build_vocabulary(self, texts: list[str]) -> tuple[list[str], list[str]]:
+        """The keywords a split may start from, and the pool embedding expansions come from.
+
+        The pool is narrower (``pool_min_df``, ``pool_size``): every pool phrase
+        is embedded once, and phrases seen in one or two texts are the ones a
+        greedy set would add by chance.
+        """
+        df = _document_frequencies(texts, self.ngram_range, self.token_pattern)
+        stop = self._stop_words()
+        vocabulary = _frequent(df, self.min_df, self.max_vocabulary, stop)
+        pool = _frequent(df, self.pool_min_df, self.pool_size, stop)
+        return vocabulary, pool
 
     def _prepare_fit(self, texts: list[str], stats: np.ndarray) -> _FitData:
-        vocabulary = self._build_vocabulary(texts)
+        vocabulary, pool = self._build_vocabulary(texts)
         if not vocabulary:
             raise ValueError(
                 "no candidate keywords: no n-gram outside the stop words occurs in "
                 f"min_df={self.min_df} texts"
             )
-        features = PhraseMatcher(vocabulary, stem=self.stem).matrix(texts)
-        coverage = _Coverage(texts, vocabulary, features.tocsc(), self.stem)
-        return _FitData(vocabulary, features.tocsr().astype(np.float64), coverage, stats)
+        features = PhraseMatcher(vocabulary, self.stem, self.token_pattern).matrix(texts)
+        coverage = _Coverage(texts, vocabulary, features.tocsc(), self.stem, self.token_pattern)
+        return _FitData(vocabulary, features.tocsr().astype(np.float64), coverage, stats, pool)
 
     # -- fitting ---------------------------------------------------------------------
     def _fit(self, X: Any, stats: np.ndarray) -> None:
         texts = check_documents(X)
         started = time.perf_counter()
         data = self._prepare_fit(texts, stats)
-        expander = self._make_expander(data.vocabulary)
+        expander = self._make_expander(data.pool)
         before = _usage_of(expander)
         rng = np.random.default_rng(self.random_state)
         total = self.n_estimators * (self.max_depth + 1)
         progress = progress_bar(total, "Aug-Tree levels", self.progress, "level")
         trees = []
         try:
-            for _ in range(self.n_estimators):
+            for index in range(self.n_estimators):
                 rows = np.arange(len(texts))
                 if self.n_estimators > 1:
                     rows = np.sort(rng.integers(0, len(texts), size=len(texts)))
-                trees.append(_Grower(self, data, expander).grow(rows, progress))
+                # Fixed halves even without a seed, so a single tree is deterministic.
+                seed = [0 if self.random_state is None else self.random_state, index]
+                held = np.random.default_rng(seed).random(len(texts)) < 0.5
+                trees.append(_Grower(self, data, expander, held).grow(rows, progress))
         finally:
             progress.close()
         self.trees_ = trees
@@ -620,7 +714,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
                     shape=(len(phrases), t.n_nodes),
                 )
             )
-        built = (PhraseMatcher(phrases, stem=self.stem), maps)
+        built = (PhraseMatcher(phrases, self.stem, self._pattern()), maps)
         self._matcher_cache = built
         return built
 
@@ -667,7 +761,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         node, steps = 0, []
         while tree.left[node] >= 0:
             phrases = tree.phrases[node]
-            row = PhraseMatcher(phrases, stem=self.stem).matrix([text])
+            row = PhraseMatcher(phrases, self.stem, self._pattern()).matrix([text])
             matched = [phrases[j] for j in row.indices]
             steps.append(PathStep(node, list(phrases), matched))
             node = tree.right[node] if matched else tree.left[node]
@@ -747,7 +841,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         """The LM calls the expansions cost (with ``expansion="llm"``), then the tree."""
         check_is_fitted(self, "trees_")
         notes = []
-        if self.expansion == "llm":
+        if self.expansion in ("llm", "llm+embedding"):
             usage = self.expansion_usage_
             notes.append(
                 f"LM calls: {usage.get('n_generate_calls', 0)} "
@@ -797,8 +891,14 @@ class _AugTreeBase(GlassModel, BaseEstimator):
             return list(value)
         return super()._unsaveable_param(name, value)
 
+    def _pattern(self) -> str:
+        # Models saved before ``token_pattern`` existed matched with the shared tokenizer.
+        return str(getattr(self, "token_pattern", WORD_PATTERN))
+
     @classmethod
     def _params_from_saved(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        if "token_pattern" not in saved:  # saved before the option: the shared tokenizer
+            saved = {**saved, "token_pattern": WORD_PATTERN}
         params = super()._params_from_saved(saved)
         if params.get("expansion") not in _STRATEGIES:
             params["expansion"] = "none"  # a custom expander is not saved; fitting needs one
@@ -834,11 +934,12 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     ----------
     max_depth : int, default=5
         Maximum number of questions from the root to a leaf.
-    expansion : {"llm", "embedding", "none"} or expander, default="llm"
+    expansion : {"llm", "embedding", "llm+embedding", "none"} or expander, default="llm"
         How keywords become phrase sets: phrases proposed by ``lm``; the
         nearest n-grams of the training vocabulary by ``encoder`` similarity;
-        no expansion (a plain keyword tree); or any object with an
-        ``expand(keywords) -> {keyword: [phrases]}`` method.
+        both lists interleaved; no expansion (a plain keyword tree); or any
+        object with an ``expand(keywords) -> {keyword: [phrases]}`` method.
+        ``"embedding"`` measured best (``benchmarks/augtree.py``).
     lm : str, path-like, LanguageModel or None, default=None
         The language model for ``expansion="llm"``: an alias, a local folder,
         a hub id or an instance such as
@@ -848,25 +949,45 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         The encoder for ``expansion="embedding"``.
     context : str or None, default=None
         Domain given to the LM, e.g. ``"movie reviews"``.
-    n_expansions : int, default=10
+    n_expansions : int, default=20
         Phrases proposed per keyword (and the most a split adds).
     max_features : int, default=5
         Keywords expanded and compared at each node.
     criterion : {"gini", "entropy"}, default="gini"
-    min_samples_leaf : int, default=5
-        Fewest training texts in a leaf.
+    min_samples_leaf : int, default=1
+        Fewest training texts in a leaf (scikit-learn's default).
     min_impurity_decrease : float, default=0.0
         A split must decrease impurity (weighted by the fraction of training
         texts at the node) by more than this.
     ngram_range : (int, int), default=(1, 2)
         Lengths of the candidate keywords.
-    min_df : int, default=3
+    min_df : int, default=1
         Candidate keywords occur in at least this many training texts.
-    max_vocabulary : int or None, default=20000
-        Keep the most frequent candidates (also the pool of embedding expansions).
-    stop_words : "english", list of str or None, default="english"
+    max_vocabulary : int or None, default=None
+        Keep only the most frequent candidates.
+    stop_words : "english", list of str or None, default=None
         Candidates made only of these words are dropped ("of the"), but not
-        n-grams that contain one ("not good").
+        n-grams that contain one ("not good"). Off by default: scikit-learn's
+        English list holds "call", "now", "not" and "nothing", which carry
+        spam and sentiment.
+    pool_min_df : int, default=3
+        Embedding expansions come from the n-grams in at least this many
+        training texts...
+    pool_size : int or None, default=20000
+        ...the most frequent of them (every pool phrase is embedded once).
+    selection : {"held_out", "train"}, default="held_out"
+        How expansions are chosen: ranked on one fixed half of a node's texts
+        and kept only while they make the split purer on the other half too;
+        or judged on all of them (more phrases, more of them chance fits).
+    leaf_smoothing : float, default=1.0
+        Pseudo-count added to every class in a node's value (Laplace's rule):
+        a large, nearly pure leaf then ranks above a pure leaf of one text.
+        0 gives the raw class fractions, as scikit-learn's trees do.
+    token_pattern : str, default=SPLIT_WORD_PATTERN
+        What a word is, for candidates and matching alike: by default runs of
+        letters and digits ("don't" is "don" "t"), as scikit-learn splits
+        words; ``glasstext.text.WORD_PATTERN`` keeps "don't" and "e-mail"
+        whole, as the rest of the library does.
     stem : bool, default=False
         Match phrases by their Snowball stems ("movies" matches "movie").
     max_phrase_words : int, default=3
@@ -875,7 +996,8 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         Above 1, a bagged ensemble: each tree is grown on a bootstrap sample
         and probabilities are averaged. Expansions are shared between trees.
     random_state : int or None, default=None
-        Seeds the bootstrap samples.
+        Seeds the bootstrap samples and the halves that choose expansions
+        (``None``: fixed halves, so a single tree is still deterministic).
     progress : bool or None, default=None
         Progress bar per tree level (``None``: only on a terminal).
 
@@ -910,6 +1032,9 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         return self
 
     def _node_value(self, stats: np.ndarray) -> np.ndarray:
+        # Pseudo-counts (Laplace's rule at 1.0) rank a large, nearly pure leaf
+        # above a pure leaf of one or two texts, which is what AUC rewards.
+        stats = stats + float(self.leaf_smoothing)
         total = stats.sum()
         return stats / total if total > 0 else np.full(len(stats), 1.0 / len(stats))
 
@@ -1021,18 +1146,32 @@ def candidate_keywords(
     -------
     list of str
     """
+    return _frequent(_document_frequencies(texts, ngram_range), min_df, max_vocabulary, stop_words)
+
+
+def _document_frequencies(
+    texts: Sequence[str], ngram_range: Sequence[int], pattern: str | None = None
+) -> Counter[str]:
+    """In how many texts each n-gram occurs."""
     bounds = check_ngram_range(ngram_range)
     df: Counter[str] = Counter()
     for text in texts:
-        df.update(set(ngrams_of_tokens(tokenize(text), bounds)))
+        df.update(set(ngrams_of_tokens(tokenize(text, pattern=pattern), bounds)))
+    return df
+
+
+def _frequent(
+    df: Counter[str], min_df: int, limit: int | None, stop_words: frozenset[str] | set[str]
+) -> list[str]:
+    """N-grams in ``min_df`` texts, not only stop words, the ``limit`` most frequent first."""
     kept = [
         (g, c)
         for g, c in df.items()
         if c >= min_df and not all(w in stop_words for w in g.split(" "))
     ]
     kept.sort(key=lambda gc: (-gc[1], gc[0]))
-    if max_vocabulary is not None:
-        kept = kept[:max_vocabulary]
+    if limit is not None:
+        kept = kept[:limit]
     return [g for g, _ in kept]
 
 

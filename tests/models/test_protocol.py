@@ -203,14 +203,19 @@ def test_every_explanation_is_a_result(fitted, name):
     assert isinstance(model.export_text(), str) and model.export_text()
 
 
-def test_linear_and_tree_explanations_keep_the_cli_keys(fitted):
+def test_linear_and_tree_explanations_keep_the_cli_keys(fitted, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
         e = fitted["linear"].explain("the movie was good and fun")
     d = e.to_dict(top=2)
-    assert set(d) == {"text", "prediction", "decision", "intercept", "contributions", "sources"}
+    cli_keys = {"text", "prediction", "decision", "intercept", "contributions", "sources"}
+    assert set(d) == cli_keys | {"phrase_parts"}  # the default model is hybrid
     assert [g for g, _ in d["contributions"]] == [g for g, _ in e.contributions[:2]]
-    assert list(d["sources"]) == [g for g, _ in e.contributions[:2]]
+    assert list(d["sources"]) == list(d["phrase_parts"]) == [g for g, _ in e.contributions[:2]]
+    pure = AugLinearClassifier(encoder=HashEncoder(), hybrid=False).fit(*data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        assert set(pure.explain("the movie was good and fun").to_dict()) == cli_keys
     assert len(e.to_dict()["contributions"]) == len(e.contributions)
     t = fitted["tree"].explain("the movie was good and fun").to_dict()
     assert set(t) == {"text", "prediction", "path", "leaf_value"}
@@ -285,7 +290,10 @@ def test_get_params_set_params_and_clone(cls):
 
 def test_cli_metadata_names_real_parameters():
     expected = {
-        AugLinearClassifier: ("auglinear", {"encoder", "ngram_range", "unseen", "precision"}),
+        AugLinearClassifier: (
+            "auglinear",
+            {"encoder", "ngram_range", "unseen", "hybrid", "embedding_norm", "precision"},
+        ),
         AugTreeRegressor: (
             "augtree",
             {

@@ -127,3 +127,108 @@ def test_precision_auto_follows_the_cpu(tiny_bert_dir, monkeypatch):
     assert '"precision":"fp32"' in fp32.namespace
     with pytest.raises(ValueError, match="precision"):
         Encoder(tiny_bert_dir, precision="fp16")
+
+
+def _cosines(a, b):
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32(tiny_bert_dir):
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    texts = ["good movie", "the acting was terrible and boring", "a", "fun"]
+    fp32 = Encoder(tiny_bert_dir, cache=False, precision="fp32").encode(texts)
+    enc = Encoder(tiny_bert_dir, cache=False, precision="int8")
+    int8 = enc.encode(texts)
+    assert enc.precision == "int8" and int8.dtype == np.float32 and int8.shape == fp32.shape
+    layers = list(enc._net.modules())
+    assert any(isinstance(m, DynamicLinear) for m in layers)
+    assert not any(type(m) is torch.nn.Linear for m in layers)
+    assert _cosines(fp32, int8).min() > 0.95
+    assert not np.array_equal(fp32, int8)  # really a different computation
+
+
+def test_int8_without_vnni_keeps_torchs_7_bit_activations(tiny_bert_dir, monkeypatch):
+    from glasstext.backends import runtime
+
+    texts = ["good movie", "the acting was terrible and boring"]
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda: True)
+    eight = Encoder(tiny_bert_dir, cache=False, precision="int8")
+    v8 = eight.encode(texts)
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda: False)
+    seven = Encoder(tiny_bert_dir, cache=False, precision="int8")
+    v7 = seven.encode(texts)
+    assert runtime.int8_activation_bits() == 7
+    assert '"int8_activation_bits":7' in seven.namespace
+    assert seven.namespace != eight.namespace  # different vectors, different cache entries
+    assert not np.array_equal(v7, v8)
+
+
+def test_each_precision_has_its_own_cache_entries(tiny_bert_dir, store):
+    namespaces = {
+        p: Encoder(tiny_bert_dir, cache=store, precision=p).namespace
+        for p in ("fp32", "bf16", "int8")
+    }
+    assert len(set(namespaces.values())) == 3
+    assert '"precision":"int8"' in namespaces["int8"]
+    assert "int8_activation_bits" not in namespaces["fp32"]  # existing entries stay valid
+    fp32 = Encoder(tiny_bert_dir, cache=store, precision="fp32")
+    fp32.encode(["good film"])
+    int8 = Encoder(tiny_bert_dir, cache=store, precision="int8")
+    int8.encode(["good film"])
+    assert int8.n_cache_hits == 0 and int8.n_encoded == 1  # never served the fp32 vector
+    again = Encoder(tiny_bert_dir, cache=store, precision="int8")
+    again.encode(["good film"])
+    assert again.n_cache_hits == 1 and again._net is None
+
+
+def test_get_encoder_keeps_precisions_apart(tiny_bert_dir):
+    fp32 = get_encoder(tiny_bert_dir, precision="fp32", cache=False)
+    int8 = get_encoder(tiny_bert_dir, precision="int8", cache=False)
+    assert fp32 is not int8
+    assert int8.precision == "int8"
+    assert get_encoder(tiny_bert_dir, precision="int8", cache=False) is int8
+
+
+def test_resolve_precision_accepts_int8_only_when_asked():
+    from glasstext.backends.runtime import resolve_precision
+
+    assert resolve_precision("int8") == "int8"
+    assert resolve_precision("auto") in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="'int8'"):
+        resolve_precision("int4")
+
+
+def test_unpadded_batches_give_the_padded_vectors(tiny_bert_dir):
+    # Texts of one token length run without an attention mask; the vectors must
+    # be those of the same texts in a padded batch.
+    same_length = ["good film", "bad plot", "dull cast"]
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32", batch_size=3)
+    alone = enc.encode(same_length)
+    mixed = Encoder(tiny_bert_dir, cache=False, precision="fp32", batch_size=8).encode(
+        [*same_length, "a much longer text than the others here"]
+    )
+    lengths = {len(x) for x in enc._tokenizer(same_length)["input_ids"]}
+    assert len(lengths) == 1
+    np.testing.assert_allclose(alone, mixed[:3], atol=1e-5)
+
+
+@pytest.mark.integration
+def test_minilm_int8_embeddings_are_close_to_fp32():
+    texts = [
+        "good",
+        "not good",
+        "a wonderful film",
+        "the worst",
+        "boring",
+        "thrilling touching",
+        "tax forms",
+        "it's",
+        "the plot",
+        "a marvelous movie",
+    ]
+    fp32 = Encoder("all-MiniLM-L6-v2", cache=False, precision="fp32").encode(texts)
+    int8 = Encoder("all-MiniLM-L6-v2", cache=False, precision="int8").encode(texts)
+    cos = _cosines(fp32, int8)
+    assert cos.mean() > 0.98 and cos.min() > 0.93

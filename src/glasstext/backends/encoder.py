@@ -33,7 +33,9 @@ from glasstext.backends.runtime import (
     Precision,
     PrecisionSetting,
     import_torch,
+    int8_activation_bits,
     progress_bar,
+    quantize_int8,
     resolve_precision,
     show_progress,
     torch_dtype,
@@ -65,12 +67,16 @@ class Encoder:
     batch_size : int, default=256
         Texts per forward pass; texts are sorted by length first so a batch
         holds texts of similar length and little padding.
-    precision : {"auto", "fp32", "bf16"}, default="auto"
+    precision : {"auto", "fp32", "bf16", "int8"}, default="auto"
         ``"bf16"`` runs the model in bfloat16; ``"auto"`` chooses it only on
         CPUs with native bf16 instructions (AVX-512 BF16, AMX), where it is
-        faster at equal accuracy, and float32 elsewhere. The precision in use
-        is ``self.precision`` and is part of the cache key. Vectors are always
-        returned as float32.
+        faster at equal accuracy, and float32 elsewhere. ``"int8"`` runs the
+        linear layers as dynamic int8 (per-channel weights; 8-bit activations
+        on CPUs with AVX-512 VNNI, 7-bit elsewhere), the fastest on CPU and a
+        little less exact (see :func:`glasstext.backends.runtime.quantize_int8`
+        and benchmarks/results/embedding_speed.json). The precision in use is
+        ``self.precision`` and is part of the cache key (with the int8
+        activation width). Vectors are always returned as float32.
     normalize : bool, default=False
         Scale each vector to unit length.
     n_threads : int or None, default=None
@@ -107,6 +113,8 @@ class Encoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.precision: Precision = resolve_precision(precision)
+        # Fixed here so the cache key and the loaded model always agree.
+        self._int8_bits = int8_activation_bits() if self.precision == "int8" else None
         self.normalize = normalize
         self.n_threads = n_threads
         self.progress = progress
@@ -123,16 +131,19 @@ class Encoder:
     @property
     def namespace(self) -> str:
         """Cache namespace: everything that determines a vector."""
-        return namespace_of(
-            kind="embedding",
-            model=self.resolved.identity,
-            pooling=self.pooling,
-            layer=self.layer,
-            prefix=self.prefix,
-            max_length=self.max_length,
-            precision=self.precision,
-            normalize=self.normalize,
-        )
+        settings: dict[str, Any] = {
+            "kind": "embedding",
+            "model": self.resolved.identity,
+            "pooling": self.pooling,
+            "layer": self.layer,
+            "prefix": self.prefix,
+            "max_length": self.max_length,
+            "precision": self.precision,
+            "normalize": self.normalize,
+        }
+        if self._int8_bits is not None:  # 7- and 8-bit activations give different vectors
+            settings["int8_activation_bits"] = self._int8_bits
+        return namespace_of(**settings)
 
     @property
     def dim(self) -> int:
@@ -157,6 +168,8 @@ class Encoder:
         tokenizer.padding_side = "right"
         net = AutoModel.from_pretrained(self.resolved.path, dtype=torch_dtype(self.precision))
         net.eval()
+        if self.precision == "int8":
+            net = quantize_int8(net, self._int8_bits)
         self._tokenizer, self._net = tokenizer, net
 
     # -- encoding -----------------------------------------------------------
@@ -256,7 +269,13 @@ class Encoder:
     def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
         enc = self._tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")
         want_layers = self.layer != -1
-        result = self._net(**enc, output_hidden_states=want_layers)
+        # Batches are length-sorted, so most hold texts of one length: with no
+        # padding the model needs no attention mask and skips building and
+        # applying one (5-8% faster on short n-grams; same vectors).
+        inputs = dict(enc)
+        if bool(enc["attention_mask"].all()):
+            del inputs["attention_mask"]
+        result = self._net(**inputs, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
         pooled = pool_hidden(hidden.float(), enc["attention_mask"], self.pooling)
         if self.normalize:

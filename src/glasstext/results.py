@@ -20,10 +20,40 @@ proxy report, the explanations in words) implements :class:`Result`:
 from __future__ import annotations
 
 import html
+import importlib
 import json
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Result", "ResultMixin"]
+__all__ = ["Result", "ResultMixin", "register_view", "view"]
+
+# (result type, kind of view) -> the function that draws it. The presentation
+# layer (glasstext.report) registers its views here, so results never import it.
+_VIEWS: dict[tuple[type, str], Callable[..., Any]] = {}
+
+
+def register_view(result_type: type, kind: str, draw: Callable[..., Any]) -> None:
+    """Let ``view(result, kind)`` draw results of ``result_type`` (and subclasses) with ``draw``.
+
+    Kinds in use: ``"html"`` (a standalone page), ``"fragment"`` (an HTML block
+    for a notebook), ``"save"`` (a page written to a file), ``"plot"`` (a chart).
+    """
+    _VIEWS[(result_type, kind)] = draw
+
+
+def view(result: Any, kind: str, **options: Any) -> Any:
+    """Draw ``result`` as ``kind`` with the registered view of its type.
+
+    Raises
+    ------
+    LookupError
+        No view of that kind is registered for the result's type.
+    """
+    importlib.import_module("glasstext.report")  # presentation registers its views on import
+    for klass in type(result).__mro__:
+        if (klass, kind) in _VIEWS:
+            return _VIEWS[(klass, kind)](result, **options)
+    raise LookupError(f"no {kind!r} view is registered for {type(result).__name__}")
 
 
 @runtime_checkable
@@ -51,8 +81,11 @@ class ResultMixin:
         return json.dumps(self.to_dict(top), **kwargs)
 
     def to_html(self) -> str:
-        """The terminal text in a ``<pre>`` block; results with a richer view override this."""
-        return f'<pre class="glasstext-result">{html.escape(str(self))}</pre>'
+        """The registered HTML view of this result, or its terminal text in a ``<pre>``."""
+        try:
+            return str(view(self, "html"))
+        except LookupError:
+            return f'<pre class="glasstext-result">{html.escape(str(self))}</pre>'
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -15,7 +15,7 @@ import numpy as np
 
 from glasstext.explain.perturb import Units
 from glasstext.io import jsonable
-from glasstext.results import ResultMixin, limit
+from glasstext.results import ResultMixin, limit, view
 
 __all__ = ["Attribution", "ProxyReport"]
 
@@ -202,27 +202,19 @@ class Attribution(ResultMixin):
 
     def to_html(self, title: str | None = None) -> str:
         """A standalone HTML page (see :func:`glasstext.report.html.attribution_html`)."""
-        from glasstext.report.html import attribution_html
-
-        return attribution_html(self, title=title)
+        return str(view(self, "html", title=title))
 
     def _repr_html_(self) -> str:
         # A notebook gets a fragment whose styles stay inside it, not a whole page.
-        from glasstext.report.html import attribution_fragment
-
-        return attribution_fragment(self)
+        return str(view(self, "fragment"))
 
     def save_html(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
         """Write :meth:`to_html` to ``path`` (UTF-8); returns the path."""
-        from glasstext.report.html import save_html
-
-        return save_html(self, path, title=title)
+        return Path(view(self, "save", path=path, title=title))
 
     def plot(self, top: int | None = 20, ax: Any = None) -> Any:
         """A bar chart of the scores (needs matplotlib: ``pip install glasstext[plot]``)."""
-        from glasstext.report.plots import plot_attribution
-
-        return plot_attribution(self, top=top, ax=ax)
+        return view(self, "plot", top=top, ax=ax)
 
     def __str__(self) -> str:
         name = self.class_name if self.class_name is not None else self.explained_class

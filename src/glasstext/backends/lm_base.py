@@ -201,6 +201,16 @@ def _pair_key(prompt: str, continuation: str) -> str:
 # -- the interface -------------------------------------------------------------
 
 
+class _UsageCounter:
+    """A read-only attribute that reads one of the model's usage counters (same name)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, model: Any, owner: type | None = None) -> int:
+        return int(getattr(model._usage, self.name))
+
+
 class LanguageModel(abc.ABC):
     """A causal language model that generates text and scores continuations.
 
@@ -267,25 +277,11 @@ class LanguageModel(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot score whole texts")
 
     # -- usage counters --------------------------------------------------------------
-    @property
-    def n_generate_calls(self) -> int:
-        return self._usage.n_generate_calls
-
-    @property
-    def n_generated_tokens(self) -> int:
-        return self._usage.n_generated_tokens
-
-    @property
-    def n_forward_texts(self) -> int:
-        return self._usage.n_forward_texts
-
-    @property
-    def n_forward_batches(self) -> int:
-        return self._usage.n_forward_batches
-
-    @property
-    def n_cache_hits(self) -> int:
-        return self._usage.n_cache_hits
+    n_generate_calls = _UsageCounter()
+    n_generated_tokens = _UsageCounter()
+    n_forward_texts = _UsageCounter()
+    n_forward_batches = _UsageCounter()
+    n_cache_hits = _UsageCounter()
 
     def usage(self) -> dict[str, int]:
         """A snapshot of the usage counters (subtract two to measure a step)."""

@@ -423,34 +423,39 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         scale = doc_vectors.std(axis=0)
         scale[scale == 0] = 1.0
         standardised = (doc_vectors - mean) / scale
-        n_outputs = 1 if self._task == "regression" else None
-        if not self.hybrid:
-            with blas_threads(1):  # avoid fighting torch's threads over the cores
-                fit = self._fit_cv(standardised, target)
-            self.phrase_weight_ = 0.0
-            phrase_table = np.zeros((counts.shape[1], n_outputs or fit.coef.shape[0]))
-        else:
-            idf = _idf(counts)
-            weights = PHRASE_WEIGHTS if self.phrase_weight == "cv" else (self.phrase_weight,)
-            best = None
-            for weight in weights:
-                phrase_scale = float(weight) * idf
+        idf = _idf(counts)
+        best: tuple[_LinearFit, float, np.ndarray] | None = None
+        for weight in self._phrase_weights():
+            phrase_scale = weight * idf
+            design: Any = standardised  # pure Aug-Linear: the embedding features alone
+            if weight:
                 design = sp.hstack(
                     [sp.csr_matrix(standardised), counts @ sp.diags(phrase_scale)], format="csr"
                 )
-                with blas_threads(1):
-                    fit = self._fit_cv(design, target)
-                if best is None or fit.score > best[0].score:
-                    best = (fit, float(weight), phrase_scale)
-            assert best is not None
-            fit, self.phrase_weight_, phrase_scale = best
-            dim = embeddings.shape[1]
+            with blas_threads(1):  # avoid fighting torch's threads over the cores
+                fit = self._fit_cv(design, target)
+            if best is None or fit.score > best[0].score:
+                best = (fit, weight, phrase_scale)
+        assert best is not None
+        fit, self.phrase_weight_, phrase_scale = best
+        dim = embeddings.shape[1]
+        if self.phrase_weight_:
             phrase_table = (fit.coef[:, dim:] * phrase_scale).T
-            fit.coef = fit.coef[:, :dim]
+        else:
+            phrase_table = np.zeros((counts.shape[1], fit.coef.shape[0]))
+        fit.coef = fit.coef[:, :dim]
         for name, value in fit.attributes.items():
             setattr(self, name, value)
         weights_on_sum = fit.coef / scale
         return weights_on_sum, fit.intercept - weights_on_sum @ mean, phrase_table
+
+    def _phrase_weights(self) -> tuple[float, ...]:
+        """The phrase weights to fit with (0: no phrase features, pure Aug-Linear)."""
+        if not self.hybrid:
+            return (0.0,)
+        if self.phrase_weight == "cv":
+            return PHRASE_WEIGHTS
+        return (float(self.phrase_weight),)
 
     def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:  # pragma: no cover - abstract
         """Fit with the regularisation chosen by cross-validation."""

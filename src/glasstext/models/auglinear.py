@@ -241,7 +241,6 @@ class _Scored:
 
     occurrences: Occurrences
     values: np.ndarray  # (n_occurrences, n_outputs)
-    phrase: np.ndarray  # the phrase part of each value (0 off the training table)
     source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
     n_embedded: int
 
@@ -492,8 +491,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         source = np.full(len(occ.row), _TABLE, dtype=np.int8)
         known = occ.row >= 0
         values[known] = self.coef_table_[occ.row[known]]
-        phrase = np.zeros_like(values)
-        phrase[known] = self.phrase_table_[occ.row[known]]
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
@@ -502,7 +499,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             backoff, found = self._backoff(occ.word_ids, occ.start[sel], int(n))
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
-        return _Scored(occ, values, phrase, source, n_embedded)
+        return _Scored(occ, values, source, n_embedded)
 
     def _backoff(
         self, ids: np.ndarray, start: np.ndarray, order: int
@@ -600,6 +597,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         (text,) = check_documents([text], "text")
         scored = self._score_occurrences([text], self.unseen == "embed")
         occ = scored.occurrences
+        # Only explanations need the phrase parts: prediction reads the summed table alone.
+        # Backed-off and unseen occurrences (row -1) have none.
+        in_table = occ.row >= 0
+        phrase_values = np.zeros_like(scored.values)
+        phrase_values[in_table] = self.phrase_table_[occ.row[in_table]]
         totals: dict[str, np.ndarray] = {}
         phrase: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}
@@ -607,7 +609,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         for i in range(len(occ.row)):
             g = occ.ngram(i)
             totals[g] = totals.get(g, 0.0) + scored.values[i]
-            phrase[g] = phrase.get(g, 0.0) + scored.phrase[i]
+            phrase[g] = phrase.get(g, 0.0) + phrase_values[i]
             sources[g] = _SOURCE_NAMES[scored.source[i]]
             counts[g] += 1
         contributions = sorted(totals.items(), key=lambda p: -float(np.abs(p[1]).max()))

@@ -79,10 +79,15 @@ def check_documents(texts: Any, what: str = "X") -> list[str]:
     items = check_texts(texts, what, allow_empty_list=False)
     blank = [i for i, t in enumerate(items) if not t.strip()]
     if blank:
-        shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+        shown = _first_positions(blank)
         raise ValueError(f"{what} has {len(blank)} empty or blank text(s), at index {shown}")
     warn_wordless(items, what)
     return items
+
+
+def _first_positions(indices: list[int]) -> str:
+    """The first ten indices for a message, with "..." when there are more."""
+    return ", ".join(map(str, indices[:10])) + (" ..." if len(indices) > 10 else "")
 
 
 def wordless_positions(texts: list[str]) -> list[int]:
@@ -96,7 +101,7 @@ def warn_wordless(texts: list[str], what: str = "X") -> None:
     """Warn (:class:`~glasstext.exceptions.NoWordsWarning`) about texts with no word."""
     empty = wordless_positions(texts)
     if empty:
-        shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
+        shown = _first_positions(empty)
         warnings.warn(
             f"{what} has {len(empty)} text(s) with no words (only punctuation, symbols or "
             f"emoji), at index {shown}: the model has nothing to read in them and gives "

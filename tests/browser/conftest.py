@@ -47,7 +47,8 @@ def _chromium_path() -> str | None:
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     """Where screenshots are kept as test artefacts."""
-    folder = Path(os.environ.get("GLASSTEXT_SCREENSHOTS", _REPO / ".test-artifacts" / "screenshots"))
+    default = _REPO / ".test-artifacts" / "screenshots"
+    folder = Path(os.environ.get("GLASSTEXT_SCREENSHOTS", default))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -429,6 +429,55 @@ def test_held_out_selection_drops_a_phrase_that_fits_one_text():
     assert {"zzz", "yyy"} & set(greedy.trees_[0].phrases[0])
 
 
+def test_auto_selection_keeps_held_out_when_phrases_fit_texts_by_chance():
+    X, y = make_texts(240)
+    X = list(X)
+    X[int(np.flatnonzero(y == 0)[0])] = "movie plot zzz film"
+    X[int(np.flatnonzero(y == 1)[0])] = "movie plot yyy film"
+    table = {w: [*NEG, "zzz"] for w in NEG} | {w: [*POS, "yyy"] for w in POS}
+    model = AugTreeClassifier(max_depth=1, expansion=TableExpander(table), random_state=0)
+    assert model.fit(X, y).selection_ == "held_out"
+
+
+def _rare_synonym_texts(n_words=60, per_word=3, seed=0):
+    """Each text's class shows only in one word: a common one ("p0") or one of many
+    rare ones ("p7", "n12")."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for label, prefix in ((1, "p"), (0, "n")):
+        for i in range(n_words):
+            for _ in range(10 * per_word if i == 0 else per_word):
+                words = [*rng.choice(FILLER, 4), f"{prefix}{i}"]
+                rng.shuffle(words)
+                X.append(" ".join(words))
+                y.append(label)
+    return X, np.array(y)
+
+
+def test_auto_selection_judges_on_all_texts_when_real_synonyms_are_rare():
+    # Half of a node's texts rarely sees a rare synonym, so "held_out" stops
+    # early; every phrase here is real, and the validation fifth shows it.
+    X, y = _rare_synonym_texts()
+    words = {p: [f"{p}{i}" for i in range(60)] for p in "pn"}
+    table = {w: ws for ws in words.values() for w in ws}
+    params = {"max_depth": 1, "expansion": TableExpander(table), "n_expansions": 60}
+    auto = AugTreeClassifier(**params, random_state=0).fit(X, y)
+    assert auto.selection_ == "train"
+    same = AugTreeClassifier(**params, random_state=0, selection="train").fit(X, y)
+    assert auto.trees_[0].phrases == same.trees_[0].phrases
+    held = AugTreeClassifier(**params, random_state=0, selection="held_out").fit(X, y)
+    assert held.selection_ == "held_out"
+    assert len(held.trees_[0].phrases[0]) < len(auto.trees_[0].phrases[0])
+    assert auto.score(X, y) > held.score(X, y)
+
+
+def test_selection_is_saved(tmp_path):
+    X, y = _rare_synonym_texts(n_words=10)
+    model = AugTreeClassifier(max_depth=1, expansion="none").fit(X, y)
+    model.save(tmp_path / "tree")
+    assert AugTreeClassifier.load(tmp_path / "tree").selection_ == model.selection_
+
+
 def test_leaf_smoothing_adds_pseudo_counts():
     X, y = make_texts(240)
     raw = AugTreeClassifier(max_depth=1, expansion="none", leaf_smoothing=0.0).fit(X, y)

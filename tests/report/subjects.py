@@ -59,10 +59,16 @@ def texts(n: int = 160, seed: int = 0) -> tuple[list[str], np.ndarray]:
     return X, np.array(y)
 
 
-def auglinear(hybrid: bool):
+def three_classes(y: np.ndarray) -> np.ndarray:
+    return np.array([c if i % 3 else "mixed" for i, c in enumerate(y)])
+
+
+def auglinear(hybrid: bool, n_classes: int = 2):
     from glasstext import AugLinearClassifier
 
     X, y = texts()
+    if n_classes == 3:
+        y = three_classes(y)
     return AugLinearClassifier(encoder=WordEncoder(), hybrid=hybrid, cv=3).fit(X, y)
 
 
@@ -79,7 +85,7 @@ def augtree(n_classes: int = 2):
 
     X, y = texts()
     if n_classes == 3:
-        y = np.array([c if i % 3 else "mixed" for i, c in enumerate(y)])
+        y = three_classes(y)
     return AugTreeClassifier(max_depth=3, expansion="none", ngram_range=(1, 2)).fit(X, y)
 
 

@@ -257,7 +257,7 @@ def _body(
         path = [s.node for s in e.steps] + [e.leaf]
         matched = {s.node: list(s.matched) for s in e.steps}
         example = section(
-            "An example's path",
+            "The path of an example",
             tree_explanation_fragment(e),
             note="The bold boxes in the diagram above are this text's path.",
         )

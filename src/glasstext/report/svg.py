@@ -187,6 +187,7 @@ def line_chart(
     """Lines with points, one per ``(name, xs, ys, colour)``, xs in [0, 1], with a legend."""
     left, right, top, bottom = 52, 16, 14, 46
     plot_w, plot_h = width - left - right, height - top - bottom
+    height += 16 * len(series) + 8  # room for the legend
     y0, y1 = ylim
     extent = (y1 - y0) or 1.0
 
@@ -219,15 +220,14 @@ def line_chart(
                 f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.6" fill="{colour}">'
                 f"<title>{escape(name)}: {float(x):.0%} of words, {float(y):.3f}</title></circle>"
             )
-        ly = top + 14 + 16 * k
+        ly = top + plot_h + 54 + 16 * k  # the legend sits below the axis title
         parts.append(
-            f'<line x1="{left + plot_w - 150}" y1="{ly - 4}" x2="{left + plot_w - 126}" '
-            f'y2="{ly - 4}" stroke="{colour}" stroke-width="2.2"{dash}/>'
-            f'<text x="{left + plot_w - 120}" y="{ly}" font-size="11" fill="#1a1a1a">'
-            f"{escape(name)}</text>"
+            f'<line x1="{left}" y1="{ly - 4}" x2="{left + 24}" y2="{ly - 4}" stroke="{colour}" '
+            f'stroke-width="2.2"{dash}/><text x="{left + 30}" y="{ly}" font-size="11" '
+            f'fill="#1a1a1a">{escape(name)}</text>'
         )
     parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle" {_FONT} '
+        f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 36}" text-anchor="middle" {_FONT} '
         f'fill="#1a1a1a">{escape(xlabel)}</text>'
         f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" {_FONT} fill="#1a1a1a" '
         f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">{escape(ylabel)}</text>'

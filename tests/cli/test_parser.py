@@ -21,7 +21,7 @@ OLD_FLAGS = {"--random-state", "--output", "--target-class", "--model", "--k"}
 # Commands that use randomness (fit methods: those whose model takes a seed, added below).
 USES_RANDOMNESS = {"finetune", "explain-llm", "explain-module", "explain-dataset"}
 # Commands that write a file or folder (every fit method too).
-WRITES = {"predict", "finetune", "explain-llm", "demo"}
+WRITES = {"predict", "finetune", "explain-llm", "demo", "report"}
 
 
 def _leaves(parser: argparse.ArgumentParser, name: str = "") -> dict[str, argparse.ArgumentParser]:

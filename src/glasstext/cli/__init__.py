@@ -4,8 +4,9 @@ Every command calls the same functions a Python user would; nothing here
 computes anything the library does not expose. Commands live in modules by
 group (:mod:`~glasstext.cli.models`: fit / show / predict / explain;
 :mod:`~glasstext.cli.explain`: the explanations of LMs and in words;
-:mod:`~glasstext.cli.train`: finetune; :mod:`~glasstext.cli.tools`: listings,
-cache, demo), and the flags they share in :mod:`~glasstext.cli.common`.
+:mod:`~glasstext.cli.train`: finetune; :mod:`~glasstext.cli.report`: report;
+:mod:`~glasstext.cli.tools`: listings, cache, demo), and the flags they share
+in :mod:`~glasstext.cli.common`.
 
 Only the command being run has its options built (and its modules
 imported), so ``glasstext --help`` imports neither scikit-learn nor torch.
@@ -60,6 +61,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("predict", "predict with a saved model", "glasstext.cli.models", "add_predict"),
     Command(
         "explain", "explain predictions of a saved model", "glasstext.cli.models", "add_explain"
+    ),
+    Command(
+        "report",
+        "a saved model as a standalone HTML report",
+        "glasstext.cli.report",
+        "add_report",
     ),
     Command(
         "explain-llm",

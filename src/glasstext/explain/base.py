@@ -14,7 +14,7 @@ in between which model's values to use.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -200,7 +200,10 @@ class Explainer(abc.ABC):
         n_calls = self.scorer.n_calls - before
         cls = resolve_class(target_class, probs[design.full_text], self.scorer)
         values = probs[design.text_index, cls]
-        return self.attribution(design, values, cls, n_calls)
+        a = self.attribution(design, values, cls, n_calls)
+        return replace(
+            a, extras={**a.extras, **scorer_context(self.scorer, probs[design.full_text])}
+        )
 
     def attribution(
         self,
@@ -236,3 +239,29 @@ class Explainer(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.scorer!r}, seed={self.seed})"
+
+
+def scorer_context(scorer: Scorer, probabilities: np.ndarray) -> dict[str, Any]:
+    """What a reader of an attribution wants to know about the model explained.
+
+    ``model`` (a short name), ``probabilities`` (class name -> probability for
+    the whole text) and, for a prompted language model, ``prompt`` (its
+    template): the HTML view shows them (kept in ``Attribution.extras``).
+    """
+    names = scorer.classes or tuple(str(i) for i in range(len(probabilities)))
+    lm = getattr(scorer, "lm", None)
+    if lm is not None:
+        model = str(getattr(lm, "identity", type(lm).__name__))
+    elif hasattr(scorer, "estimator"):
+        model = type(scorer.estimator).__name__
+    else:
+        fn = getattr(scorer, "fn", scorer)
+        model = str(getattr(fn, "__qualname__", type(fn).__name__))
+    context: dict[str, Any] = {
+        "model": model,
+        "probabilities": {str(n): float(p) for n, p in zip(names, probabilities, strict=False)},
+    }
+    template = getattr(scorer, "template", None)
+    if isinstance(template, str):
+        context["prompt"] = template
+    return context

@@ -65,6 +65,11 @@ class Faithfulness(ResultMixin):
         The model's probability of the explained class for the full text.
     n_calls : int
         Texts the model evaluated to measure them.
+    curve_fractions : tuple of float
+        Share of the words removed (deletion) or added back (insertion) at
+        each point of the two curves, from 0 to 1.
+    deletion_curve, insertion_curve : tuple of float
+        The explained class's probability at each of those points.
     """
 
     comprehensiveness: float
@@ -73,6 +78,9 @@ class Faithfulness(ResultMixin):
     insertion_auc: float
     value: float
     n_calls: int
+    curve_fractions: tuple[float, ...] = ()
+    deletion_curve: tuple[float, ...] = ()
+    insertion_curve: tuple[float, ...] = ()
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
         """A JSON-ready dictionary (``top`` is ignored: there is no ranked list)."""
@@ -233,6 +241,9 @@ def faithfulness(
         insertion_auc=_area(counts, insertion, ev.n_units),
         value=full,
         n_calls=n_calls,
+        curve_fractions=tuple(float(c) / ev.n_units for c in counts),
+        deletion_curve=tuple(float(v) for v in deletion),
+        insertion_curve=tuple(float(v) for v in insertion),
     )
 
 

@@ -44,7 +44,13 @@ from typing import Any, Literal
 import numpy as np
 
 from glasstext.explain.attribution import Attribution, ProxyReport
-from glasstext.explain.base import DEFAULT_MAX_UNITS, Design, Explainer, resolve_class
+from glasstext.explain.base import (
+    DEFAULT_MAX_UNITS,
+    Design,
+    Explainer,
+    resolve_class,
+    scorer_context,
+)
 from glasstext.explain.methods import EXPLAINERS, get_explainer
 from glasstext.explain.perturb import check_text
 from glasstext.explain.scorers import as_scorer
@@ -222,7 +228,8 @@ class ProxyExplainer:
         )
         names = self.target.classes
         class_name = names[cls] if names is not None and cls < len(names) else None
-        return replace(attribution, class_name=class_name)
+        context = scorer_context(self.target, target_probs[0])
+        return replace(attribution, class_name=class_name, extras={**attribution.extras, **context})
 
     def __repr__(self) -> str:
         return (

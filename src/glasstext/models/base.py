@@ -16,7 +16,11 @@ gives it, from a handful of declarations:
 - ``explain(text)``, returning a :class:`glasstext.results.Result`;
 - ``export_text()``, the whole model in readable form;
 - ``summary_evidence(k)``, what :func:`glasstext.summarize_model` shows a
-  language model (models without readable evidence raise ``TypeError``).
+  language model (models without readable evidence raise ``TypeError``);
+- ``to_html(X_examples)`` / ``save_html(path, X_examples)``, a standalone
+  report page, and ``_repr_html_`` for notebooks: drawn by the view the
+  presentation layer registers for the model's class
+  (:func:`glasstext.results.register_view`), so models never import it.
 
 Loading any saved folder goes through :func:`load_model`, which reads the
 class name recorded in the folder and dispatches through the registry.
@@ -25,6 +29,7 @@ See ``docs/architecture.md`` ("How to add a model").
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glasstext import io
 from glasstext.exceptions import ModelFileError
+from glasstext.results import view
 from glasstext.validation import Constraint, validate_params
 
 __all__ = [
@@ -109,6 +115,48 @@ class GlassModel:
     def fit_notes(self, X_test: Any = None) -> list[str]:
         """Lines worth printing after a fit (the CLI shows them); none by default."""
         return []
+
+    # -- reports (drawn by the views glasstext.report registers) -------------------------
+    def to_html(self, X_examples: Any = None, **options: Any) -> str:
+        """A standalone HTML report of the fitted model (no network, assets inline).
+
+        Parameters
+        ----------
+        X_examples : sequence of str, optional
+            Example texts: the report shows how the model treats them
+            (coverage, shaded examples, an example's path or prototypes).
+        **options
+            Passed to the model's report view (e.g. ``title``; ``X_train`` for
+            Proto-LM's nearest training sentences); see :mod:`glasstext.report`.
+        """
+        check_is_fitted(self, self._fitted_attribute)
+        examples = None if X_examples is None else list(X_examples)
+        return str(view(self, "html", X_examples=examples, **options))
+
+    def save_html(
+        self, path: str | os.PathLike[str], X_examples: Any = None, **options: Any
+    ) -> Path:
+        """Write :meth:`to_html` to ``path`` (UTF-8, parent folders created); returns the path."""
+        html = self.to_html(X_examples, **options)
+        out = Path(path).expanduser()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        return out
+
+    def _repr_html_(self) -> str:
+        # Jupyter: a fitted model shows its report; an unfitted one scikit-learn's diagram.
+        if not hasattr(self, self._fitted_attribute):
+            parent = getattr(super(), "_repr_html_", None)
+            return str(parent()) if callable(parent) else f"<pre>{html.escape(repr(self))}</pre>"
+        return str(view(self, "fragment"))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        # scikit-learn's bundle would win over _repr_html_ in Jupyter: give ours once fitted.
+        if not hasattr(self, self._fitted_attribute):
+            parent = getattr(super(), "_repr_mimebundle_", None)
+            if callable(parent):
+                return dict(parent(**kwargs))
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     # -- persistence ---------------------------------------------------------------------
     def _state_config(self) -> dict[str, Any]:  # pragma: no cover - abstract

@@ -1,99 +1,81 @@
-"""A standalone HTML view of an attribution: the text, its words shaded by score.
+"""Explanations of any model, drawn: the attribution view, faithfulness curves, the proxy report.
 
-The page has no external assets (inline CSS, no scripts, no fonts or images
-to fetch) and every piece of text is HTML-escaped, so it opens anywhere and a
-text cannot inject markup. Blue words push toward the explained class, red
-words away from it; the stronger the shade, the larger ``|score|`` relative to
-the largest. Hovering a word shows its score.
+The attribution page names the model, its prompt (for a prompted language
+model) and its class probabilities, shades every word of the text by its
+score (blue toward the explained class, red away; the stronger the shade,
+the larger ``|score|`` relative to the largest; hovering a word shows its
+score), and says in words what the base value means for the method used.
+Pages have no external assets and every piece of text is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from glasstext.report.page import as_text, fragment, kv_table, page, section, write_page
+from glasstext.report.shading import SHADING_CSS, shade, shade_text
+from glasstext.report.svg import line_chart
 
 if TYPE_CHECKING:
-    from glasstext.explain.attribution import Attribution
+    from glasstext.explain.attribution import Attribution, ProxyReport
+    from glasstext.explain.metrics import Faithfulness
 
-__all__ = ["attribution_fragment", "attribution_html", "save_html"]
-
-_POSITIVE = (33, 102, 172)
-_NEGATIVE = (178, 24, 43)
-_MAX_ALPHA = 0.8
-
-_STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
-       max-width: 52em; color: #222; line-height: 1.5; padding: 0 1em; }
-h1 { font-size: 1.3em; }
-.text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd; border-radius: 6px;
-        padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
-.w { border-radius: 3px; padding: 0.1em 0.05em; }
-.meta { color: #555; font-size: 0.92em; }
-.meta td { padding: 0.1em 1em 0.1em 0; }
-.legend span { padding: 0.1em 0.5em; border-radius: 3px; margin-right: 0.6em; }
-table.top { border-collapse: collapse; margin-top: 0.5em; }
-table.top td, table.top th { padding: 0.15em 0.8em; border-bottom: 1px solid #eee;
-                             text-align: left; }
-table.top td.num { text-align: right; font-variant-numeric: tabular-nums; }
-"""
-
-# The same rules for a fragment in a notebook, scoped to its div (which takes
-# the page's body rules, without the page margins).
-_FRAGMENT_STYLE = """
-.glasstext-attribution { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
-                         max-width: 52em; color: #222; line-height: 1.5; }
-.glasstext-attribution h1 { font-size: 1.3em; }
-.glasstext-attribution .text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd;
-        border-radius: 6px; padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
-.glasstext-attribution .w { border-radius: 3px; padding: 0.1em 0.05em; }
-.glasstext-attribution .meta { color: #555; font-size: 0.92em; }
-.glasstext-attribution .meta td { padding: 0.1em 1em 0.1em 0; }
-.glasstext-attribution .legend span { padding: 0.1em 0.5em; border-radius: 3px;
-                                      margin-right: 0.6em; }
-.glasstext-attribution table.top { border-collapse: collapse; margin-top: 0.5em; }
-.glasstext-attribution table.top td,
-.glasstext-attribution table.top th { padding: 0.15em 0.8em; border-bottom: 1px solid #eee;
-                                      text-align: left; }
-.glasstext-attribution table.top td.num { text-align: right; font-variant-numeric: tabular-nums; }
-"""
+__all__ = [
+    "SHADING_CSS",
+    "attribution_fragment",
+    "attribution_html",
+    "faithfulness_fragment",
+    "proxy_fragment",
+    "save_html",
+]
 
 
-def _shade(score: float, scale: float) -> str:
-    """Background colour of a word with ``score`` (``scale``: the largest |score|)."""
-    if scale <= 0 or score == 0:
-        return "transparent"
-    r, g, b = _POSITIVE if score > 0 else _NEGATIVE
-    alpha = _MAX_ALPHA * min(abs(score) / scale, 1.0)
-    return f"rgba({r}, {g}, {b}, {alpha:.3f})"
+def _name(a: Attribution) -> str:
+    return a.class_name if a.class_name is not None else str(a.explained_class)
 
 
-def _text_html(attribution: Attribution) -> str:
-    scores = attribution.scores
-    scale = float(abs(scores).max()) if len(scores) else 0.0
-    text = attribution.text
-    parts: list[str] = []
-    pos = 0
-    for (start, end), score in zip(attribution.spans, scores, strict=True):
-        parts.append(escape(text[pos:start]))
-        parts.append(
-            f'<span class="w" style="background:{_shade(float(score), scale)}" '
-            f'title="{float(score):+.4f}">{escape(text[start:end])}</span>'
+def _masking(a: Attribution) -> str:
+    return "deleted" if a.mask_token is None else f"replaced by {a.mask_token!r}"
+
+
+def base_value_meaning(a: Attribution) -> str:
+    """What the base value of ``a`` means, for its method, in one sentence."""
+    name, masked = _name(a), _masking(a)
+    if a.method == "kernelshap":
+        return (
+            f"the probability of {name!r} with every word {masked}; the scores add up to "
+            f"probability minus base value ({a.value - a.base_value:+.4f})."
         )
-        pos = end
-    parts.append(escape(text[pos:]))
-    return "".join(parts)
+    if a.method == "occlusion":
+        return (
+            f"the probability of {name!r} with every word {masked}; each word's score is how "
+            "much the probability drops when that word alone is masked."
+        )
+    if a.method == "lime":
+        return (
+            "the intercept of the local linear model LIME fitted to the masked texts: its "
+            f"estimate of the probability of {name!r} with every word {masked}."
+        )
+    return f"the model's value for {name!r} with every word {masked}."
 
 
-def _meta_rows(attribution: Attribution) -> list[tuple[str, str]]:
-    a = attribution
-    name = a.class_name if a.class_name is not None else str(a.explained_class)
-    rows = [
-        ("method", a.method + (" (word segments)" if a.grouped else "")),
-        ("explained class", name),
+def _meta_rows(
+    a: Attribution, model: str | None, prompt: str | None, probabilities: Mapping[str, float]
+) -> list[tuple[str, str]]:
+    rows = []
+    if model:
+        rows.append(("model", model))
+    if prompt:
+        rows.append(("prompt", prompt))
+    rows += [
+        ("explained class", _name(a)),
         ("probability", f"{a.value:.4f}"),
-        ("base value", f"{a.base_value:.4f}"),
+        ("base value", f"{a.base_value:.4f}: {base_value_meaning(a)}"),
+        ("method", a.method + (" (word segments)" if a.grouped else "")),
         ("masking", "deletion" if a.mask_token is None else f"replaced by {a.mask_token!r}"),
         ("model calls", f"{a.n_calls} ({a.n_texts} distinct texts, {a.n_samples} samples)"),
     ]
@@ -110,74 +92,230 @@ def _meta_rows(attribution: Attribution) -> list[tuple[str, str]]:
     return rows
 
 
-def attribution_html(attribution: Attribution, title: str | None = None, top: int = 10) -> str:
+def _probability_bars(probabilities: Mapping[str, float], explained: str) -> str:
+    """Class probabilities as bars in an HTML table (the explained class in bold)."""
+    rows = []
+    for name, p in probabilities.items():
+        weight = "font-weight:600" if name == explained else ""
+        rows.append(
+            f'<tr><td style="{weight}">{escape(name)}</td><td class="num">{p:.3f}</td>'
+            f'<td><svg width="200" height="12" role="img" viewBox="0 0 200 12">'
+            f"<title>{escape(name)}: {p:.3f}</title>"
+            f'<rect width="200" height="12" fill="#eee"/><rect width="{200 * p:.1f}" height="12" '
+            f'fill="{"#2166ac" if name == explained else "#767676"}"/></svg></td></tr>'
+        )
+    return f'<table class="probabilities">{"".join(rows)}</table>'
+
+
+def _body_html(
+    a: Attribution,
+    heading: str,
+    top: int,
+    *,
+    model: str | None = None,
+    prompt: str | None = None,
+    probabilities: Mapping[str, float] | None = None,
+) -> str:
+    """Heading, legend, shaded text, class probabilities, details and the largest scores."""
+    name = _name(a)
+    model = model if model is not None else a.extras.get("model")
+    prompt = prompt if prompt is not None else a.extras.get("prompt")
+    probs = dict(probabilities if probabilities is not None else a.extras.get("probabilities", {}))
+    rows = "".join(
+        f'<tr><td>{escape(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in a.top(top)
+    )
+    legend = (
+        f'<p class="legend"><span class="key" style="background:{shade(1.0, 1.0)}">toward '
+        f'{escape(name)}</span><span class="key light" '
+        f'style="background:{shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
+    )
+    lead = (
+        f"Why the model gives {name!r} probability {a.value:.3f} for this text: each word is "
+        f"shaded by its {a.method} score, blue where it pushes toward {name!r}, red where it "
+        "pushes away; the stronger the shade, the larger the score. Hover a word for its score."
+    )
+    parts = [
+        f"<h1>{escape(heading)}</h1>\n<p class='lead'>{escape(lead)}</p>\n{legend}\n",
+        f'<div class="text">{shade_text(a.text, a.spans, a.scores)}</div>\n',
+    ]
+    if probs:
+        parts.append("<h2>Class probabilities</h2>\n" + _probability_bars(probs, name) + "\n")
+    parts.append(f"<h2>Details</h2>\n{kv_table(_meta_rows(a, model, prompt, probs))}")
+    if a.proxy is not None:
+        parts.append(proxy_body(a.proxy))
+    parts.append(
+        "<h2>Largest scores</h2>\n"
+        f'<table class="top"><tr><th>word</th><th class="num">score</th></tr>{rows}</table>\n'
+    )
+    return "".join(parts)
+
+
+def _default_heading(a: Attribution) -> str:
+    model = a.extras.get("model")
+    if model:
+        return f"Why {model} says {_name(a)!r}"
+    return f"Why the model says {_name(a)!r}"
+
+
+def attribution_html(
+    attribution: Attribution,
+    title: str | None = None,
+    top: int = 10,
+    *,
+    model: str | None = None,
+    prompt: str | None = None,
+    probabilities: Mapping[str, float] | None = None,
+) -> str:
     """A complete, standalone HTML page showing ``attribution``.
 
     Parameters
     ----------
     attribution : Attribution
     title : str, optional
-        Page heading (default: the method and class).
+        Page heading (default: the model and class).
     top : int, default=10
         Rows of the table of largest scores.
+    model, prompt : str, optional
+        Name of the explained model and its prompt template (default: what the
+        explainer recorded in ``attribution.extras``).
+    probabilities : mapping of class name to float, optional
+        Class probabilities of the whole text (default: from ``extras``).
 
     Returns
     -------
     str
     """
-    a = attribution
-    heading = title if title is not None else _default_heading(a)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f"{_body_html(a, heading, top)}"
-        "</body>\n</html>\n"
+    heading = title if title is not None else _default_heading(attribution)
+    body = _body_html(
+        attribution, heading, top, model=model, prompt=prompt, probabilities=probabilities
     )
+    return page(heading, body)
 
 
-def attribution_fragment(attribution: Attribution, title: str | None = None, top: int = 10) -> str:
+def attribution_fragment(
+    attribution: Attribution, title: str | None = None, top: int = 10, **options: Any
+) -> str:
     """The content of :func:`attribution_html` as one ``<div>``, for a notebook cell.
 
     Its styles apply inside the ``div`` only, so the notebook around it keeps its own.
     """
     heading = title if title is not None else _default_heading(attribution)
-    return (
-        f'<div class="glasstext-attribution">\n<style>{_FRAGMENT_STYLE}</style>\n'
-        f"{_body_html(attribution, heading, top)}</div>\n"
-    )
-
-
-def _default_heading(a: Attribution) -> str:
-    name = a.class_name if a.class_name is not None else str(a.explained_class)
-    return f"Why the model says {name!r}"
-
-
-def _body_html(a: Attribution, heading: str, top: int) -> str:
-    """Heading, legend, shaded text, details and the table of largest scores."""
-    name = a.class_name if a.class_name is not None else str(a.explained_class)
-    meta = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in _meta_rows(a))
-    rows = "".join(
-        f'<tr><td>{escape(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in a.top(top)
-    )
-    legend = (
-        f'<p class="legend"><span style="background:{_shade(1.0, 1.0)}">toward {escape(name)}'
-        f'</span><span style="background:{_shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
-    )
-    return (
-        f"<h1>{escape(heading)}</h1>\n{legend}\n"
-        f'<div class="text">{_text_html(a)}</div>\n'
-        f'<table class="meta">{meta}</table>\n'
-        f'<h2 style="font-size:1.05em">Largest scores</h2>\n'
-        f'<table class="top"><tr><th>word</th><th>score</th></tr>{rows}</table>\n'
-    )
+    return fragment("attribution", _body_html(attribution, heading, top, **options))
 
 
 def save_html(
-    attribution: Attribution, path: str | os.PathLike[str], title: str | None = None
+    attribution: Attribution,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    **options: Any,
 ) -> Path:
     """Write :func:`attribution_html` to ``path`` as UTF-8 and return the path."""
-    out = Path(path)
-    out.write_text(attribution_html(attribution, title=title), encoding="utf-8")
-    return out
+    return write_page(attribution_html(attribution, title=title, **options), path)
+
+
+# -- the proxy report ------------------------------------------------------------------
+
+
+def proxy_body(p: ProxyReport) -> str:
+    """The proxy's decision, its agreement with the target and the calls it saved."""
+    used = p.decision != "target"
+    saved = max(p.proxy_calls - p.target_calls, 0) if used else 0
+    verdict = {
+        "proxy": "the proxy agreed with the target, so its scores were used",
+        "target": "the proxy did not agree well enough, so the target scored every text",
+        "calibrated-proxy": "the proxy did not agree well enough; its scores were used, "
+        "calibrated to the target's scale",
+    }.get(p.decision, p.decision)
+    width = 300
+    mark = max(min(p.agreement, 1.0), -1.0)
+    x_of = lambda v: (v + 1.0) / 2.0 * width  # noqa: E731 - a local scale
+    gauge = (
+        f'<svg class="chart agreement" role="img" width="{width + 150}" height="44" '
+        f'viewBox="0 0 {width + 150} 44" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>agreement {p.agreement:.3f} against threshold {p.threshold}</title>"
+        f'<text x="{10 + x_of(p.threshold):.1f}" y="11" text-anchor="middle" font-size="11">'
+        f"threshold {p.threshold}</text>"
+        f'<rect x="10" y="16" width="{width}" height="10" fill="#eee"/>'
+        f'<rect x="10" y="16" width="{x_of(mark):.1f}" height="10" '
+        f'fill="{"#2166ac" if p.agreement >= p.threshold else "#b2182b"}"/>'
+        f'<line x1="{10 + x_of(p.threshold):.1f}" y1="13" x2="{10 + x_of(p.threshold):.1f}" '
+        'y2="30" stroke="#111" stroke-width="2"/>'
+        '<text x="10" y="41" font-size="11">-1</text>'
+        f'<text x="{width + 10}" y="41" text-anchor="end" font-size="11">1</text>'
+        f'<text x="{width + 18}" y="25" font-size="12">agreement {p.agreement:.3f}</text></svg>'
+    )
+    rows = [
+        ("decision", f"{p.decision}: {verdict}"),
+        ("agreement", f"{p.agreement:.3f} (threshold {p.threshold}) on {p.n_screened} texts"),
+        ("target calls", str(p.target_calls)),
+        ("proxy calls", str(p.proxy_calls)),
+    ]
+    if used:
+        rows.append(("target calls saved", f"{saved} (the proxy scored them instead)"))
+    if p.calibration is not None:
+        rows.append(
+            ("calibration", f"target ≈ {p.calibration[0]:.3f} × proxy + {p.calibration[1]:.3f}")
+        )
+    return section(
+        "Proxy report",
+        gauge,
+        kv_table(rows),
+        note="A cheap proxy model scored the perturbed texts; the target scored a screened "
+        "sample, and the proxy was trusted only if the two agreed (Pearson correlation of "
+        "the explained class's probability).",
+    )
+
+
+def proxy_fragment(p: ProxyReport, **_: Any) -> str:
+    """The result view of a :class:`ProxyReport` (a notebook fragment)."""
+    return fragment("result", proxy_body(p) + as_text(p))
+
+
+# -- faithfulness ----------------------------------------------------------------------
+
+
+def faithfulness_body(f: Faithfulness) -> str:
+    """The four metrics and, when recorded, the deletion and insertion curves."""
+    rows = [
+        ("probability of the full text", f"{f.value:.4f}"),
+        ("comprehensiveness", f"{f.comprehensiveness:+.4f} (higher is better)"),
+        ("sufficiency", f"{f.sufficiency:+.4f} (lower is better)"),
+        ("deletion AUC", f"{f.deletion_auc:.4f} (lower is better)"),
+        ("insertion AUC", f"{f.insertion_auc:.4f} (higher is better)"),
+        ("model calls", str(f.n_calls)),
+    ]
+    chart = ""
+    if f.curve_fractions:
+        chart = line_chart(
+            [
+                ("deletion: top words removed", f.curve_fractions, f.deletion_curve, "#b2182b"),
+                ("insertion: top words added", f.curve_fractions, f.insertion_curve, "#2166ac"),
+            ],
+            title="Deletion and insertion curves: the explained class's probability as the "
+            "highest-scored words are removed from the text, or added back to the masked text",
+            xlabel="share of words, highest scores first",
+            ylabel="probability",
+        )
+    return section(
+        "Faithfulness",
+        chart,
+        kv_table(rows),
+        note="A faithful explanation ranks first the words the model needs: removing them "
+        "makes the probability fall fast (deletion curve low), adding them back alone makes "
+        "it rise fast (insertion curve high).",
+    )
+
+
+def faithfulness_fragment(f: Faithfulness, **_: Any) -> str:
+    """The result view of :class:`Faithfulness` (a notebook fragment)."""
+    return fragment("result", faithfulness_body(f) + as_text(f))
+
+
+def faithfulness_page(f: Faithfulness, title: str = "Faithfulness of an explanation") -> str:
+    """:func:`faithfulness_body` as a standalone page."""
+    return page(title, f"<h1>{escape(title)}</h1>\n{faithfulness_body(f)}")
+
+
+def proxy_page(p: ProxyReport, title: str = "Proxy report") -> str:
+    """:func:`proxy_body` as a standalone page."""
+    return page(title, f"<h1>{escape(title)}</h1>\n{proxy_body(p)}")

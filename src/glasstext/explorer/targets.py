@@ -353,7 +353,7 @@ class AugLinearTarget(Target):
             )
             if e.counts.get(g, 1) > 1:
                 note.append(f"× {e.counts[g]}")
-            if e.phrase_parts:
+            if e.phrase_parts and source == "table":
                 own = self._pick(e.phrase_parts.get(g, 0.0), class_index)
                 note.append(f"embedding {self._pick(v, class_index) - own:+.2f}, phrase {own:+.2f}")
             items.append({"label": g, "score": self._pick(v, class_index), "note": "; ".join(note)})
@@ -365,7 +365,9 @@ class AugLinearTarget(Target):
                 "their words (backoff) or 0"
             )
         intercept = self._pick(e.intercept, class_index)
-        what = "predicted value" if self.classes is None else "score"
+        what = {None: "predicted value", 2: "log-odds"}.get(
+            None if self.classes is None else len(self.classes), "score"
+        )
         return Evidence(
             scores=[float(s) for s in scores],
             score_label=self._score_label(class_index),

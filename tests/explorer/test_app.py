@@ -267,3 +267,30 @@ def test_nothing_in_glasstext_imports_the_explorer():
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             assert not any(n.startswith("glasstext.explorer") for n in names), path
+
+
+def test_protolm_is_explained_by_attention_and_prototypes(tiny_bert_dir):
+    from glasstext import ProtoLMClassifier
+    from glasstext.explorer import ProtoLMTarget
+    from synthetic import NEG, POS, planted_texts
+
+    X, y = planted_texts(48, [NEG, POS], ["neg", "pos"], ["movie", "film", "the", "a"], 3, 0)
+    model = ProtoLMClassifier(
+        encoder=tiny_bert_dir,
+        n_prototypes_per_class=2,
+        warmup_epochs=1,
+        epochs=2,
+        last_layer_epochs=2,
+        batch_size=16,
+        n_threads=1,
+    ).fit(X, y)
+    target = target_for_model(model, "proto")
+    assert isinstance(target, ProtoLMTarget) and not target.table_only
+    c = client_for(target)
+    a = c.post("/api/analyze", json={"text": "the film was dull"}).json()
+    assert a["proba"] == pytest.approx(list(model.predict_proba(["the film was dull"])[0]))
+    assert a["signed"] is False and len(a["units"]) == 4
+    assert 0 < sum(u["score"] for u in a["units"]) <= 1 + 1e-6  # special tokens hold the rest
+    assert a["items"] and all(i["note"].startswith("similarity") for i in a["items"])
+    w = c.post("/api/whatif", json={"text": "the film was dull", "remove": [3]}).json()
+    assert w["edited_text"] == "the film was"

@@ -10,9 +10,19 @@ from __future__ import annotations
 from glasstext.explain.attribution import Attribution
 from glasstext.report.html import attribution_fragment, attribution_html, save_html
 from glasstext.report.plots import plot_attribution
+from glasstext.report.shading import SHADING_CSS, contrast_ratio, shade, shade_text
 from glasstext.results import register_view
 
-__all__ = ["attribution_fragment", "attribution_html", "plot_attribution", "save_html"]
+__all__ = [
+    "SHADING_CSS",
+    "attribution_fragment",
+    "attribution_html",
+    "contrast_ratio",
+    "plot_attribution",
+    "save_html",
+    "shade",
+    "shade_text",
+]
 
 register_view(Attribution, "html", attribution_html)
 register_view(Attribution, "fragment", attribution_fragment)

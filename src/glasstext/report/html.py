@@ -14,14 +14,13 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from glasstext.report.shading import SHADING_CSS, shade, shade_text
+
 if TYPE_CHECKING:
     from glasstext.explain.attribution import Attribution
 
 __all__ = ["attribution_fragment", "attribution_html", "save_html"]
 
-_POSITIVE = (33, 102, 172)
-_NEGATIVE = (178, 24, 43)
-_MAX_ALPHA = 0.8
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -29,7 +28,6 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2e
 h1 { font-size: 1.3em; }
 .text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd; border-radius: 6px;
         padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
-.w { border-radius: 3px; padding: 0.1em 0.05em; }
 .meta { color: #555; font-size: 0.92em; }
 .meta td { padding: 0.1em 1em 0.1em 0; }
 .legend span { padding: 0.1em 0.5em; border-radius: 3px; margin-right: 0.6em; }
@@ -47,8 +45,7 @@ _FRAGMENT_STYLE = """
 .glasstext-attribution h1 { font-size: 1.3em; }
 .glasstext-attribution .text { font-size: 1.15em; line-height: 2.1; border: 1px solid #ddd;
         border-radius: 6px; padding: 1em; white-space: pre-wrap; word-wrap: break-word; }
-.glasstext-attribution .w { border-radius: 3px; padding: 0.1em 0.05em; }
-.glasstext-attribution .meta { color: #555; font-size: 0.92em; }
+.glasstext-attribution .glasstext-attribution .meta { color: #555; font-size: 0.92em; }
 .glasstext-attribution .meta td { padding: 0.1em 1em 0.1em 0; }
 .glasstext-attribution .legend span { padding: 0.1em 0.5em; border-radius: 3px;
                                       margin-right: 0.6em; }
@@ -60,30 +57,8 @@ _FRAGMENT_STYLE = """
 """
 
 
-def _shade(score: float, scale: float) -> str:
-    """Background colour of a word with ``score`` (``scale``: the largest |score|)."""
-    if scale <= 0 or score == 0:
-        return "transparent"
-    r, g, b = _POSITIVE if score > 0 else _NEGATIVE
-    alpha = _MAX_ALPHA * min(abs(score) / scale, 1.0)
-    return f"rgba({r}, {g}, {b}, {alpha:.3f})"
-
-
 def _text_html(attribution: Attribution) -> str:
-    scores = attribution.scores
-    scale = float(abs(scores).max()) if len(scores) else 0.0
-    text = attribution.text
-    parts: list[str] = []
-    pos = 0
-    for (start, end), score in zip(attribution.spans, scores, strict=True):
-        parts.append(escape(text[pos:start]))
-        parts.append(
-            f'<span class="w" style="background:{_shade(float(score), scale)}" '
-            f'title="{float(score):+.4f}">{escape(text[start:end])}</span>'
-        )
-        pos = end
-    parts.append(escape(text[pos:]))
-    return "".join(parts)
+    return shade_text(attribution.text, attribution.spans, attribution.scores)
 
 
 def _meta_rows(attribution: Attribution) -> list[tuple[str, str]]:
@@ -131,7 +106,7 @@ def attribution_html(attribution: Attribution, title: str | None = None, top: in
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{escape(heading)}</title>\n<style>{_STYLE}{SHADING_CSS}</style>\n</head>\n<body>\n"
         f"{_body_html(a, heading, top)}"
         "</body>\n</html>\n"
     )
@@ -144,7 +119,7 @@ def attribution_fragment(attribution: Attribution, title: str | None = None, top
     """
     heading = title if title is not None else _default_heading(attribution)
     return (
-        f'<div class="glasstext-attribution">\n<style>{_FRAGMENT_STYLE}</style>\n'
+        f'<div class="glasstext-attribution">\n<style>{_FRAGMENT_STYLE}{SHADING_CSS}</style>\n'
         f"{_body_html(attribution, heading, top)}</div>\n"
     )
 
@@ -162,8 +137,8 @@ def _body_html(a: Attribution, heading: str, top: int) -> str:
         f'<tr><td>{escape(w)}</td><td class="num">{s:+.4f}</td></tr>' for w, s in a.top(top)
     )
     legend = (
-        f'<p class="legend"><span style="background:{_shade(1.0, 1.0)}">toward {escape(name)}'
-        f'</span><span style="background:{_shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
+        f'<p class="legend"><span style="background:{shade(1.0, 1.0)}">toward {escape(name)}'
+        f'</span><span style="background:{shade(-1.0, 1.0)}">away from {escape(name)}</span></p>'
     )
     return (
         f"<h1>{escape(heading)}</h1>\n{legend}\n"

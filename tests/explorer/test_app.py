@@ -23,9 +23,11 @@ from glasstext.explorer import (
     ScorerTarget,
     create_app,
     is_loopback,
+    paint,
     target_for_model,
 )
-from glasstext.explorer.shading import AGAINST, TEXT_COLOR, TOWARD, contrast_ratio, shade
+from glasstext.explorer.targets import LEGEND
+from glasstext.report.shading import contrast_ratio
 
 pytestmark = pytest.mark.filterwarnings("ignore::glasstext.exceptions.UnseenNgramWarning")
 
@@ -229,13 +231,20 @@ def test_a_proxy_report_is_shown():
     assert a["cost"]["calls"]["proxy_calls"] > a["cost"]["calls"]["model_calls"]
 
 
-def test_shading_keeps_text_readable():
-    assert contrast_ratio(TEXT_COLOR, TOWARD) >= 4.5
-    assert contrast_ratio(TEXT_COLOR, AGAINST) >= 4.5
-    for score in np.linspace(-1.5, 1.5, 61):
-        assert contrast_ratio(TEXT_COLOR, shade(float(score), 1.0)) >= 4.5
-    assert shade(0.0, 1.0) == (255, 255, 255) == shade(1.0, 0.0)
-    assert shade(1.0, 1.0) == TOWARD and shade(-2.0, 1.0) == AGAINST
+def _rgb(color: str) -> tuple[int, int, int]:
+    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.3])
+def test_every_shaded_word_keeps_its_text_readable(scale):
+    """The page's text colour on every shade the explorer sends: contrast >= 4.5:1."""
+    ink = {"dark": (0, 0, 0), "light": (255, 255, 255)}
+    for score in np.linspace(-1.5, 1.5, 121):
+        shown = paint(float(score), scale)
+        assert contrast_ratio(ink[shown["ink"]], _rgb(shown["color"])) >= 4.5, score
+    assert paint(0.0, 1.0)["color"] == "#ffffff"
+    assert paint(1.0, 1.0)["color"] == LEGEND["toward"]
+    assert paint(-1.0, 1.0)["color"] == LEGEND["against"]
 
 
 def test_serve_with_an_unknown_folder_is_a_clear_cli_error(tmp_path, capsys):

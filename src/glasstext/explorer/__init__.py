@@ -32,7 +32,6 @@ from glasstext.explorer.app import (
     require_serve,
     serve,
 )
-from glasstext.explorer.shading import contrast_ratio, shade
 from glasstext.explorer.targets import (
     AugLinearTarget,
     AugTreeTarget,
@@ -40,6 +39,7 @@ from glasstext.explorer.targets import (
     ProtoLMTarget,
     ScorerTarget,
     Target,
+    paint,
     target_for_model,
 )
 
@@ -52,12 +52,11 @@ __all__ = [
     "RequestTooLarge",
     "ScorerTarget",
     "Target",
-    "contrast_ratio",
     "create_app",
     "is_loopback",
     "page_html",
+    "paint",
     "require_serve",
     "serve",
-    "shade",
     "target_for_model",
 ]

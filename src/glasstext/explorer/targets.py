@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from glasstext.explain.perturb import Units, render
-from glasstext.explorer.shading import hex_color, shade
 from glasstext.io import jsonable
+from glasstext.report.shading import MAX_ALPHA, NEGATIVE, POSITIVE, blend, ink, shade_rgb
 from glasstext.text import normalize_phrase, stem_words, tokenize_with_spans
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "ProtoLMTarget",
     "ScorerTarget",
     "Target",
+    "paint",
     "target_for_model",
 ]
 
@@ -133,6 +134,7 @@ class Target:
             "table_only": self.table_only,
             "description": self.description,
             "debounce_ms": self.debounce_ms,
+            "colors": LEGEND,
         }
 
     def _explained(self, class_index: int | None, output: np.ndarray) -> int | None:
@@ -185,17 +187,13 @@ class Target:
                     "start": s,
                     "end": e,
                     "score": float(score),
-                    "color": hex_color(shade(score, scale)),
+                    **paint(float(score), scale),
                 }
                 for (s, e), score in zip(units.spans, ev.scores, strict=True)
             ],
             "items_title": ev.items_title,
             "items": [
-                {
-                    **item,
-                    "score": float(item["score"]),
-                    "color": hex_color(shade(float(item["score"]), scale)),
-                }
+                {**item, "score": float(item["score"]), **paint(float(item["score"]), scale)}
                 for item in ev.items
             ],
             "base": ev.base,
@@ -255,6 +253,20 @@ class Target:
             "calls": {k: now[k] - before.get(k, 0) for k in now},
             "total_calls": now,
         }
+
+
+def _hex(rgb: Sequence[float]) -> str:
+    return "#" + "".join(f"{round(float(c)):02x}" for c in rgb)
+
+
+def paint(score: float, scale: float) -> dict[str, str]:
+    """A word's opaque background and text colour (``"dark"``/``"light"``), as the
+    reports shade it (:mod:`glasstext.report.shading`: contrast >= 4.5:1)."""
+    return {"color": _hex(shade_rgb(score, scale)), "ink": ink(score, scale)}
+
+
+#: the full-strength colours of the legend: toward and against the explained class
+LEGEND = {"toward": _hex(blend(POSITIVE, MAX_ALPHA)), "against": _hex(blend(NEGATIVE, MAX_ALPHA))}
 
 
 def _quiet_call(fn: Any, *args: Any, **kwargs: Any) -> Any:

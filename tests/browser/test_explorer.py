@@ -22,12 +22,18 @@ TEXT = "The movie was great, but the plot was dull and boring."
 
 
 def _start(model: Any, name: str) -> Iterator[str]:
+    from glasstext.explorer import target_for_model
+
+    yield from _start_target(target_for_model(model, name))
+
+
+def _start_target(target: Any) -> Iterator[str]:
     import uvicorn
 
-    from glasstext.explorer import create_app, target_for_model
+    from glasstext.explorer import create_app
     from glasstext.explorer.app import bind, url_of
 
-    app = create_app(target_for_model(model, name))
+    app = create_app(target)
     sock = bind("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -138,4 +144,51 @@ def test_a_tree_shows_its_path(browser_page, augtree_url) -> None:
     _word(page, "boring").click()
     expect(page.locator("#whatif-change")).to_be_visible()
     browser_page.screenshot("explorer_augtree")
+    assert browser_page.console_errors == []
+
+
+def _toy_lm(texts: list[str]) -> Any:
+    """A black box: positive with "good"/"great", negative with "dull"/"boring"."""
+    import numpy as np
+
+    def p(text: str) -> float:
+        words = set(text.lower().replace(",", " ").replace(".", " ").split())
+        return 1 / (
+            1
+            + np.exp(
+                -(2.0 * len(words & {"good", "great"}) - 2.0 * len(words & {"dull", "boring"}))
+            )
+        )
+
+    pos = np.array([p(t) for t in texts])
+    return np.column_stack([1 - pos, pos])
+
+
+@pytest.fixture(scope="module")
+def black_box_url() -> Iterator[str]:
+    from glasstext.explain import CallableScorer
+    from glasstext.explorer import ScorerTarget
+
+    target = ScorerTarget(
+        CallableScorer(_toy_lm, classes=["negative", "positive"]),
+        "occlusion",
+        name="toy zero-shot LM",
+        kind="zero-shot LM",
+    )
+    target.debounce_ms = 100
+    yield from _start_target(target)
+
+
+def test_a_black_box_shows_the_calls_spent(browser_page, black_box_url) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page.page
+    page.goto(black_box_url)
+    expect(page.locator("#mode")).to_have_text("runs the model")
+    page.locator("#text").fill(TEXT)
+    expect(page.locator("#status")).to_contain_text("model calls")
+    expect(page.locator("#base")).to_contain_text("every word removed")
+    _word(page, "great").click()
+    expect(page.locator("#whatif")).to_contain_text("model calls")
+    browser_page.screenshot("explorer_black_box")
     assert browser_page.console_errors == []

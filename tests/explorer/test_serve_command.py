@@ -80,3 +80,24 @@ def test_bad_limits_and_ports_are_refused(tree_dir, capsys):
     assert "--port" in capsys.readouterr().err
     assert main(["serve", str(tree_dir), "--max-chars", "0"]) == 2
     assert "max_chars" in capsys.readouterr().err
+
+
+def test_a_zero_shot_lm_with_a_proxy_shows_its_calls(tiny_lm_dir, tiny_plain_lm_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from glasstext.cli import build_parser
+    from glasstext.cli.serve import _target
+    from glasstext.explorer import create_app
+
+    flags = ["--lm", tiny_lm_dir, "--proxy", tiny_plain_lm_dir, "--method", "occlusion"]
+    labels = ["--labels", " positive", " negative"]
+    args = build_parser("serve").parse_args(["serve", *flags, *labels])
+    target = _target(args)
+    assert target.kind == "zero-shot LM" and target.classes == ["positive", "negative"]
+    client = TestClient(create_app(target), base_url="http://127.0.0.1")
+    a = client.post("/api/analyze", json={"text": "the movie was good fun"}).json()
+    assert len(a["units"]) == 5 and sum(a["proba"]) == pytest.approx(1.0)
+    assert a["cost"]["calls"]["model_calls"] >= 1 and a["cost"]["calls"]["proxy_calls"] >= 1
+    assert any(n.startswith("proxy ") for n in a["notes"])
+    w = client.post("/api/whatif", json={"text": "the movie was good fun", "remove": [3]}).json()
+    assert w["edited_text"] == "the movie was fun" and w["after"] is not None

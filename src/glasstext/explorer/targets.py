@@ -668,7 +668,7 @@ class ScorerTarget(Target):
         return Evidence(
             scores=[float(s) for s in a.scores],
             score_label=f"change in the probability of '{name}' ({a.method})",
-            items=[{"label": w, "score": s, "note": ""} for w, s in a.top(TOP_ITEMS)],
+            items=[{"label": w, "score": s, "note": ""} for w, s in a.top(TOP_ITEMS) if s != 0],
             items_title="strongest words",
             base={"label": "base value", "value": float(a.base_value), "note": base_note},
             notes=notes,

@@ -101,3 +101,34 @@ def test_a_zero_shot_lm_with_a_proxy_shows_its_calls(tiny_lm_dir, tiny_plain_lm_
     assert any(n.startswith("proxy ") for n in a["notes"])
     w = client.post("/api/whatif", json={"text": "the movie was good fun", "remove": [3]}).json()
     assert w["edited_text"] == "the movie was fun" and w["after"] is not None
+
+
+def test_a_saved_auglinear_model_is_served_without_torch(tiny_bert_dir, tmp_path):
+    """Table-only: loading, analysing and what-if never import torch or the encoder."""
+    from explorer_models import training_texts
+    from glasstext import AugLinearClassifier
+
+    X, y = training_texts(60)
+    folder = AugLinearClassifier(encoder=str(tiny_bert_dir), cv=2, cache=False).fit(X, y)
+    folder = folder.save(tmp_path / "auglinear")
+    script = f"""
+import sys
+from fastapi.testclient import TestClient
+from glasstext.explorer import create_app, target_for_model
+from glasstext.models import load_model
+client = TestClient(create_app(target_for_model(load_model({str(folder)!r}))),
+                    base_url="http://127.0.0.1")
+a = client.post("/api/analyze", json={{"text": "a truly unseen phrase, dull"}}).json()
+w = client.post("/api/whatif", json={{"text": "a dull film", "remove": [1]}}).json()
+assert a["units"] and w["after"], (a, w)
+print("torch" in sys.modules, "transformers" in sys.modules)
+"""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]

@@ -303,3 +303,19 @@ def test_protolm_is_explained_by_attention_and_prototypes(tiny_bert_dir):
     assert a["items"] and all(i["note"].startswith("similarity") for i in a["items"])
     w = c.post("/api/whatif", json={"text": "the film was dull", "remove": [3]}).json()
     assert w["edited_text"] == "the film was"
+
+
+def test_a_regressor_shows_its_value_and_the_change():
+    from explorer_models import training_texts
+    from glasstext import AugTreeRegressor
+
+    X, labels = training_texts()
+    y = [1.0 if label == "positive" else -1.0 for label in labels]
+    model = AugTreeRegressor(max_depth=2, expansion="none").fit(X, y)
+    c = client_for(target_for_model(model, "scores"))
+    assert c.get("/api/info").json()["task"] == "regression"
+    a = c.post("/api/analyze", json={"text": "a dull film"}).json()
+    assert a["proba"] is None and a["value"] == pytest.approx(model.predict(["a dull film"])[0])
+    assert a["base"]["value"] + sum(i["score"] for i in a["items"]) == pytest.approx(a["value"])
+    w = c.post("/api/whatif", json={"text": "a dull film", "remove": [1]}).json()
+    assert w["delta"] == pytest.approx(w["after"]["value"] - w["before"]["value"])

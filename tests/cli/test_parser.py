@@ -19,7 +19,7 @@ from glasstext.cli.models import fit_commands
 # Old spellings: accepted for one release, never shown.
 OLD_FLAGS = {"--random-state", "--output", "--target-class", "--model", "--k"}
 # Commands that use randomness (fit methods: those whose model takes a seed, added below).
-USES_RANDOMNESS = {"finetune", "explain-llm", "explain-module", "explain-dataset"}
+USES_RANDOMNESS = {"finetune", "explain-llm", "explain-module", "explain-dataset", "serve"}
 # Commands that write a file or folder (every fit method too).
 WRITES = {"predict", "finetune", "explain-llm", "demo", "report"}
 

@@ -5,8 +5,8 @@ computes anything the library does not expose. Commands live in modules by
 group (:mod:`~glasstext.cli.models`: fit / show / predict / explain;
 :mod:`~glasstext.cli.explain`: the explanations of LMs and in words;
 :mod:`~glasstext.cli.train`: finetune; :mod:`~glasstext.cli.report`: report;
-:mod:`~glasstext.cli.tools`: listings, cache, demo), and the flags they share
-in :mod:`~glasstext.cli.common`.
+:mod:`~glasstext.cli.serve`: the explorer; :mod:`~glasstext.cli.tools`: listings,
+cache, demo), and the flags they share in :mod:`~glasstext.cli.common`.
 
 Only the command being run has its options built (and its modules
 imported), so ``glasstext --help`` imports neither scikit-learn nor torch.
@@ -91,6 +91,12 @@ COMMANDS: tuple[Command, ...] = (
         "prompt search: the instruction that best explains input/output pairs",
         "glasstext.cli.explain",
         "add_explain_dataset",
+    ),
+    Command(
+        "serve",
+        "the interactive explorer: type a text, see its prediction and explanation",
+        "glasstext.cli.serve",
+        "add_serve",
     ),
     Command(
         "finetune",

@@ -255,7 +255,7 @@ def test_saved_models_hold_no_device(tiny_bert_dir, store, tmp_path, cpu_only):
     a, b = on_cpu.save(tmp_path / "a"), auto.save(tmp_path / "b")
     config_a = json.loads((a / "model.json").read_text())
     config_b = json.loads((b / "model.json").read_text())
-    assert "device" not in config_a["params"]
+    assert "device" not in config_a["config"]["params"]
     assert config_a == config_b  # the device changes nothing saved
     assert (a / "arrays.safetensors").read_bytes() == (b / "arrays.safetensors").read_bytes()
     loaded = load_model(a)
@@ -296,7 +296,7 @@ def test_protolm_cpu_and_auto_train_the_same_model(tiny_bert_dir, cpu_only, tmp_
     np.testing.assert_array_equal(a.prototype_vectors_, b.prototype_vectors_)
     np.testing.assert_array_equal(a.predict_proba(X[:5]), b.predict_proba(X[:5]))
     path = b.save(tmp_path / "proto")
-    assert "device" not in json.loads((path / "model.json").read_text())["params"]
+    assert "device" not in json.loads((path / "model.json").read_text())["config"]["params"]
     loaded = ProtoLMClassifier.load(path)
     np.testing.assert_allclose(loaded.predict_proba(X[:5]), b.predict_proba(X[:5]), atol=1e-6)
     loaded.set_params(device="cuda")

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.cache import SqliteStore
-from glasstext.backends.devices import DeviceName
+from glasstext.backends.devices import DeviceName, resolve_device
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import PRECISIONS, PrecisionSetting, blas_threads
@@ -390,6 +390,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
     def _fit_table(self, X: Any, y: Any) -> np.ndarray:
         self._validate_params()
         check_ngram_range(self.ngram_range)  # beyond the constraints: 1 <= min_n <= max_n
+        if isinstance(self.encoder, str | os.PathLike):  # a device this machine lacks: now
+            resolve_device(self.device)
         texts = check_documents(X)
         target = check_target(y, len(texts), self._task)
         docs = self._doc_ngrams(texts)

@@ -141,6 +141,8 @@ class LLMExpander:
         generation stops at the first newline.
     max_new_tokens : int, default=48
         Generation length per keyword.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where a local LM named by ``lm`` runs.
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class LLMExpander:
         chat: bool = False,
         prompt: str | None = None,
         max_new_tokens: int = 48,
+        device: str = "auto",
     ) -> None:
         if n_phrases < 1:
             raise ValueError(f"n_phrases must be at least 1, got {n_phrases}")
@@ -166,11 +169,12 @@ class LLMExpander:
         self.max_words = max_words
         self.prompt = prompt
         self.max_new_tokens = max_new_tokens
+        self.device = device
 
     def _model(self) -> Any:
         from glasstext.backends.lm import get_lm
 
-        return get_lm(self.lm)
+        return get_lm(self.lm, device=self.device)
 
     def prompt_for(self, keyword: str) -> str:
         """The exact prompt sent for ``keyword``."""

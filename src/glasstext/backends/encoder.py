@@ -23,6 +23,7 @@ from glasstext.backends.cache import (
     namespace_of,
     resolve_store,
 )
+from glasstext.backends.devices import encoder_precision, resolve_device, to_device, to_numpy
 from glasstext.backends.registry import (
     DEFAULT_ENCODER,
     ResolvedModel,
@@ -36,7 +37,6 @@ from glasstext.backends.runtime import (
     int8_activation_bits,
     progress_bar,
     quantize_int8,
-    resolve_precision,
     show_progress,
     torch_dtype,
     torch_threads,
@@ -67,10 +67,12 @@ class Encoder:
     batch_size : int, default=256
         Texts per forward pass; texts are sorted by length first so a batch
         holds texts of similar length and little padding.
-    precision : {"auto", "fp32", "bf16", "int8"}, default="auto"
-        ``"bf16"`` runs the model in bfloat16; ``"auto"`` chooses it only on
-        CPUs with native bf16 instructions (AVX-512 BF16, AMX), where it is
-        faster at equal accuracy, and float32 elsewhere. ``"int8"`` runs the
+    precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
+        ``"bf16"`` runs the model in bfloat16; on the CPU ``"auto"`` chooses
+        it only on CPUs with native bf16 instructions (AVX-512 BF16, AMX),
+        where it is faster at equal accuracy, and float32 elsewhere; on a
+        CUDA GPU ``"auto"`` is bfloat16 where supported, else float16
+        (``"fp16"``, GPU only); on MPS float32. ``"int8"`` runs the
         linear layers as dynamic int8 (per-channel weights; 8-bit activations
         on CPUs with AVX-512 VNNI, 7-bit elsewhere), the fastest on CPU and a
         little less exact (see :func:`glasstext.backends.runtime.quantize_int8`
@@ -79,6 +81,11 @@ class Encoder:
         activation width). Vectors are always returned as float32.
     normalize : bool, default=False
         Scale each vector to unit length.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where the model runs (see :func:`glasstext.backends.devices.resolve_device`):
+        ``"auto"`` is a GPU when torch sees one, else the CPU. The device in
+        use is ``self.device``. It is not part of the cache key (the
+        precision is): a vector computed on a GPU is found on a CPU.
     n_threads : int or None, default=None
         torch threads to use while encoding (``None`` leaves torch's setting).
     progress : bool or None, default=None
@@ -101,6 +108,7 @@ class Encoder:
         n_threads: int | None = None,
         progress: bool | None = None,
         cache: CacheSetting = True,
+        device: str = "auto",
     ) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
@@ -112,7 +120,8 @@ class Encoder:
         self.prefix = prefix
         self.max_length = max_length
         self.batch_size = batch_size
-        self.precision: Precision = resolve_precision(precision)
+        self.device: str = resolve_device(device)
+        self.precision: Precision = encoder_precision(precision, self.device)
         # Fixed here so the cache key and the loaded model always agree.
         self._int8_bits = int8_activation_bits() if self.precision == "int8" else None
         self.normalize = normalize
@@ -170,6 +179,7 @@ class Encoder:
         net.eval()
         if self.precision == "int8":
             net = quantize_int8(net, self._int8_bits)
+        net = to_device(net, self.device)  # moved once, here
         self._tokenizer, self._net = tokenizer, net
 
     # -- encoding -----------------------------------------------------------
@@ -272,20 +282,21 @@ class Encoder:
         # Batches are length-sorted, so most hold texts of one length: with no
         # padding the model needs no attention mask and skips building and
         # applying one (5-8% faster on short n-grams; same vectors).
-        inputs = dict(enc)
+        inputs = to_device(dict(enc), self.device)
         if bool(enc["attention_mask"].all()):
             del inputs["attention_mask"]
         result = self._net(**inputs, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
-        pooled = pool_hidden(hidden.float(), enc["attention_mask"], self.pooling)
+        mask = to_device(enc["attention_mask"], self.device)
+        pooled = pool_hidden(hidden.float(), mask, self.pooling)
         if self.normalize:
             pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return pooled.numpy()
+        return np.asarray(to_numpy(pooled))
 
     def __repr__(self) -> str:
         return (
             f"Encoder(model={os.fspath(self.model)!r}, pooling={self.pooling!r}, "
-            f"precision={self.precision!r})"
+            f"precision={self.precision!r}, device={self.device!r})"
         )
 
 
@@ -305,8 +316,9 @@ def get_encoder(encoder: str | os.PathLike[str] | TextEncoder, **settings: Any) 
     """An encoder for a name, reusing a loaded one with the same settings.
 
     Methods call this rather than building encoders so a model is loaded once
-    per process however many estimators use it. An object that already has an
-    ``encode`` method (an :class:`Encoder`, or a user's own) is used as is.
+    per process (per device and precision) however many estimators use it. An
+    object that already has an ``encode`` method (an :class:`Encoder`, or a
+    user's own) is used as is.
     """
     if not isinstance(encoder, str | os.PathLike):  # str has an .encode() of its own
         if not isinstance(encoder, TextEncoder):
@@ -316,6 +328,8 @@ def get_encoder(encoder: str | os.PathLike[str] | TextEncoder, **settings: Any) 
             )
         return encoder
     name = os.fspath(encoder)
+    # "auto" and the device it means share one loaded model
+    settings = {**settings, "device": resolve_device(settings.get("device", "auto"))}
     # A local folder is keyed by its files too: a model re-saved (fine-tuned
     # again) into the same folder is loaded afresh, not served from memory.
     model_key = resolve_model(name).identity if Path(name).expanduser().is_dir() else name

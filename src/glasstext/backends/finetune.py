@@ -1,4 +1,4 @@
-"""Fine-tune an encoder on a labelled text set, on a CPU, into a local model folder.
+"""Fine-tune an encoder on a labelled text set (CPU or GPU) into a local model folder.
 
 :func:`finetune_encoder` trains a transformer with a pooled linear head
 (classification: cross-entropy; regression: squared error on standardised
@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from glasstext.backends.devices import resolve_device, to_device
 from glasstext.backends.registry import DEFAULT_ENCODER, resolve_model
 from glasstext.backends.runtime import import_torch, torch_threads
 from glasstext.backends.training import (
@@ -185,6 +186,7 @@ def finetune_encoder(
     seed: int = 0,
     n_threads: int | None = None,
     progress: bool | None = None,
+    device: str = "auto",
 ) -> Path:
     """Fine-tune an encoder with a pooled linear head and save it as a model folder.
 
@@ -255,6 +257,10 @@ def finetune_encoder(
         torch threads during training.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where training runs (``"auto"``: a GPU when torch sees one), in
+        float32 everywhere. The folder written is the same on any device
+        (up to the device's arithmetic) and records no device.
 
     Returns
     -------
@@ -296,12 +302,14 @@ def finetune_encoder(
         }
     )
     folder = _check_output_dir(output_dir)
+    where = resolve_device(device)
     started = time.perf_counter()
-    with torch_threads(n_threads), seeded(settings.seed) as rng:
-        tokenizer, net = load_trainable(encoder)
+    with torch_threads(n_threads), seeded(settings.seed, where) as rng:
+        tokenizer, net = load_trainable(encoder, where)
         n_frozen = freeze_lower_layers(net, settings.freeze_layers)
         objective = _Objective.of(target, chosen)
-        parts = _model_parts(net, objective.n_outputs, settings.dropout)
+        # the head is initialised on the CPU (same numbers on every device), then moved
+        parts = to_device(_model_parts(net, objective.n_outputs, settings.dropout), where)
         ids = tokenize_texts(tokenizer, texts, settings.max_length)
         train_idx, val_idx = validation_split(
             target, settings.validation_fraction, settings.seed, stratify=chosen == "classification"
@@ -354,7 +362,7 @@ class _Objective:
     def loss(self, outputs: Any, rows: np.ndarray) -> Any:
         """Cross-entropy or squared error of the head outputs for ``rows``."""
         torch = import_torch()
-        wanted = self.labels[torch.as_tensor(rows)]
+        wanted = self.labels[torch.as_tensor(rows)].to(outputs.device)
         if self.task == "classification":
             return torch.nn.functional.cross_entropy(outputs, wanted)
         return torch.nn.functional.mse_loss(outputs[:, 0], wanted)
@@ -362,7 +370,7 @@ class _Objective:
     def metrics(self, outputs: Any, rows: np.ndarray) -> dict[str, float]:
         """Accuracy (classification) or R² (standardised regression) of ``rows``."""
         torch = import_torch()
-        wanted = self.labels[torch.as_tensor(rows)]
+        wanted = self.labels[torch.as_tensor(rows)].to(outputs.device)
         if self.task == "classification":
             return {"validation_accuracy": float((outputs.argmax(1) == wanted).float().mean())}
         residual = float(((outputs[:, 0] - wanted) ** 2).sum())
@@ -525,7 +533,7 @@ def _head_outputs(
     parts: Any, tokenizer: Any, token_ids: list[list[int]], pooling: str, features: bool = False
 ) -> Any:
     """Head outputs of a batch (or, with ``features``, the pooled vectors)."""
-    batch = pad_batch(tokenizer, token_ids)
+    batch = pad_batch(tokenizer, token_ids, _device_of(parts))
     hidden = parts["encoder"](**batch).last_hidden_state
     pooled = pool_hidden(hidden, batch["attention_mask"], pooling)
     return pooled if features else parts["head"](parts["dropout"](pooled))
@@ -568,15 +576,18 @@ def _ngram_outputs(
 ) -> Any:
     """Head outputs on the mean embedding of each text's n-grams, each embedded alone."""
     torch = import_torch()
+    device = _device_of(parts)
     phrases = sorted({g for grams in picked for g in grams})
     column = {g: j for j, g in enumerate(phrases)}
     weights = torch.zeros(len(picked), max(1, len(phrases)))
     for row, grams in enumerate(picked):
         for g in grams:
             weights[row, column[g]] += 1.0 / len(grams)
+    weights = to_device(weights, device)
     if not phrases:  # no words at all: a zero vector
-        return parts["head"](torch.zeros(len(picked), parts["head"].in_features))
-    batch = pad_batch(tokenizer, tokenize_texts(tokenizer, phrases, max_length))
+        zeros = to_device(torch.zeros(len(picked), parts["head"].in_features), device)
+        return parts["head"](zeros)
+    batch = pad_batch(tokenizer, tokenize_texts(tokenizer, phrases, max_length), device)
     hidden = parts["encoder"](**batch).last_hidden_state
     embedded = pool_hidden(hidden, batch["attention_mask"], pooling)
     return parts["head"](parts["dropout"](weights @ embedded))
@@ -604,9 +615,14 @@ def _predict_outputs(
             )
             if out is None:
                 out = torch.empty((len(rows), values.shape[1]), dtype=values.dtype)
-            out[torch.as_tensor(batch)] = values
+            out[torch.as_tensor(batch)] = values.cpu()  # gathered on the CPU
     parts.train(was_training)
     return out
+
+
+def _device_of(module: Any) -> str:
+    """The device a module's weights are on (``"cpu"``, ``"cuda:0"``...)."""
+    return str(next(module.parameters()).device)
 
 
 def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[str, Any]) -> Path:
@@ -650,6 +666,8 @@ class FinetunedModel:
     batch_size : int, default=64
     n_threads : int, optional
         torch threads while predicting.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where the model runs (resolved when it is first loaded).
 
     Attributes
     ----------
@@ -660,7 +678,12 @@ class FinetunedModel:
     """
 
     def __init__(
-        self, folder: str | os.PathLike[str], *, batch_size: int = 64, n_threads: int | None = None
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        batch_size: int = 64,
+        n_threads: int | None = None,
+        device: str = "auto",
     ) -> None:
         from safetensors.numpy import load_file
 
@@ -668,6 +691,7 @@ class FinetunedModel:
         self.info = finetune_info(folder)
         self.batch_size = check_int(batch_size, "batch_size")
         self.n_threads = n_threads
+        self.device = device
         head_path = self.folder / HEAD_FILE
         if not head_path.is_file():
             raise FileNotFoundError(f"{folder} holds no {HEAD_FILE}")
@@ -686,13 +710,15 @@ class FinetunedModel:
         if self._parts is not None:
             return
         torch = import_torch()
-        tokenizer, net = load_trainable(self.folder)
+        where = resolve_device(self.device)
+        tokenizer, net = load_trainable(self.folder, where)
         weight = torch.as_tensor(self._head_state["weight"])
         head = torch.nn.Linear(weight.shape[1], weight.shape[0])
         head.load_state_dict({k: torch.as_tensor(v) for k, v in self._head_state.items()})
-        self._parts = torch.nn.ModuleDict(
+        parts = torch.nn.ModuleDict(
             {"encoder": net, "dropout": torch.nn.Dropout(0.0), "head": head}
-        ).eval()
+        )
+        self._parts = to_device(parts, where).eval()
         self._tokenizer = tokenizer
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glasstext.backends.cache import SqliteStore
+from glasstext.backends.devices import lm_precision, resolve_device, to_device
 from glasstext.backends.lm_base import (
     LM_BACKENDS,
     GenerationRequest,
@@ -101,13 +102,13 @@ class _Loaded:
     has_logits_to_keep: bool
 
 
-_LOADED: dict[tuple[str, str], _Loaded] = {}
-_SHARED_LMS: dict[tuple[str, str], LanguageModel] = {}
+_LOADED: dict[tuple[str, str, str], _Loaded] = {}
+_SHARED_LMS: dict[tuple[str, ...], LanguageModel] = {}
 
 
-def _load_weights(resolved: ResolvedModel, precision: Precision) -> _Loaded:
-    """Load (once per identity and precision) a causal LM and its tokenizer."""
-    key = (resolved.identity, precision)
+def _load_weights(resolved: ResolvedModel, precision: Precision, device: str = "cpu") -> _Loaded:
+    """Load (once per identity, precision and device) a causal LM and its tokenizer."""
+    key = (resolved.identity, precision, device)
     loaded = _LOADED.get(key)
     if loaded is None:
         dtype = torch_dtype(precision)
@@ -116,7 +117,7 @@ def _load_weights(resolved: ResolvedModel, precision: Precision) -> _Loaded:
         with load_errors(resolved):  # a misspelt name or an empty folder: a message
             tokenizer = AutoTokenizer.from_pretrained(resolved.path)
             model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
-        model.eval()
+        model = to_device(model, device).eval()  # moved once, here
         takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
         loaded = _LOADED[key] = _Loaded(model, tokenizer, takes_keep)
     return loaded
@@ -184,11 +185,12 @@ class _GumbelSampler:
     def __call__(self, input_ids: Tensor, scores: Tensor) -> Tensor:
         torch = self.torch
         scaled = scores.float() / self.temperature
-        noise = torch.empty_like(scaled)
+        # Drawn on the CPU whatever the device: the same seed gives the same sample.
+        noise = torch.empty(scaled.shape, dtype=scaled.dtype)
         for row, generator in enumerate(self.generators):
             exponential = torch.empty(scaled.shape[1]).exponential_(generator=generator)
             noise[row] = -torch.log(exponential)
-        return scaled + noise
+        return scaled + to_device(noise, str(scaled.device))
 
 
 class _StopOnStrings:
@@ -224,8 +226,11 @@ class LocalCausalLM(LanguageModel):
     model : str or path-like, default="SmolLM2-135M-Instruct"
         An offline alias, a hub id or a local folder (see
         :func:`~glasstext.backends.registry.resolve_model`).
-    precision : {"fp32", "bf16"}, default="fp32"
+    precision : {"auto", "fp32", "bf16"}, default="auto"
         Weights and activations dtype; log-softmax is always taken in fp32.
+        ``"auto"`` is fp32 on the CPU and MPS, bf16 on CUDA GPUs that support
+        it (see :func:`~glasstext.backends.devices.lm_precision`). The
+        precision in use is ``self.precision`` (part of the cache key).
     n_threads : int or None, default=None
         Torch threads used around this model's work (``None``: leave as is).
     batch_size : int, default=16
@@ -237,28 +242,33 @@ class LocalCausalLM(LanguageModel):
         Show progress bars; ``None`` shows them on an interactive terminal.
     cache : bool or SqliteStore, default=True
         Where results are cached (see :class:`LanguageModel`).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where the model runs (:func:`~glasstext.backends.devices.resolve_device`);
+        the device in use is ``self.device``. Not part of the cache key.
     """
 
     def __init__(
         self,
         model: str | os.PathLike[str] = DEFAULT_GENERATOR,
-        precision: Precision = "fp32",
+        precision: str = "auto",
         n_threads: int | None = None,
         batch_size: int = 16,
         max_length: int | None = None,
         progress: bool | None = None,
         cache: bool | SqliteStore = True,
+        device: str = "auto",
     ) -> None:
         super().__init__(cache=cache)
-        if precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        self.device: str = resolve_device(device)
         if n_threads is not None:
             check_int(n_threads, "n_threads")
         check_int(batch_size, "batch_size")
         if max_length is not None:
             check_int(max_length, "max_length", minimum=2)
         self.model_name = os.fspath(model)
-        self.precision: Precision = precision
+        self.precision: Precision = lm_precision(precision, self.device)
         self.n_threads = n_threads
         self.batch_size = batch_size
         self.max_length = max_length
@@ -268,7 +278,10 @@ class LocalCausalLM(LanguageModel):
 
     def __repr__(self) -> str:
         state = "loaded" if self._loaded is not None else "not loaded"
-        return f"LocalCausalLM({self.model_name!r}, precision={self.precision!r}, {state})"
+        return (
+            f"LocalCausalLM({self.model_name!r}, precision={self.precision!r}, "
+            f"device={self.device!r}, {state})"
+        )
 
     # -- resolution and loading ------------------------------------------------------
     @property
@@ -288,7 +301,7 @@ class LocalCausalLM(LanguageModel):
     def load(self) -> LocalCausalLM:
         """Load the model now rather than on first use; returns ``self``."""
         if self._loaded is None:
-            self._loaded = _load_weights(self.resolved, self.precision)
+            self._loaded = _load_weights(self.resolved, self.precision, self.device)
         return self
 
     @property
@@ -429,6 +442,7 @@ class LocalCausalLM(LanguageModel):
         torch = import_torch()
         pad_id = self._pad_id()
         ids, mask = _left_pad(rows, pad_id, torch)
+        ids, mask = to_device(ids, self.device), to_device(mask, self.device)
         config = GenerationConfig(
             max_new_tokens=request.max_new_tokens,
             do_sample=False,
@@ -577,11 +591,9 @@ class LocalCausalLM(LanguageModel):
         # Left padding: positions count real tokens only, as without padding.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         keep = max(u.n_keep for u in units)
-        kwargs: dict[str, Any] = {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "position_ids": positions,
-        }
+        kwargs: dict[str, Any] = to_device(
+            {"input_ids": ids, "attention_mask": mask, "position_ids": positions}, self.device
+        )
         if loaded.has_logits_to_keep:
             kwargs["logits_to_keep"] = keep
         logits = loaded.model(**kwargs, use_cache=False).logits[:, -keep:, :]
@@ -596,8 +608,9 @@ class LocalCausalLM(LanguageModel):
         values = []
         for target in unit.targets:
             rows = logprobs[logprobs.shape[0] - len(target) :]
-            index = torch.tensor(target, dtype=torch.long).unsqueeze(1)
-            values.append(float(rows.gather(1, index).double().sum()))
+            index = torch.tensor(target, dtype=torch.long, device=logprobs.device).unsqueeze(1)
+            # summed in float64 on the CPU (MPS has no float64)
+            values.append(float(rows.gather(1, index).cpu().double().sum()))
         return values
 
 
@@ -607,7 +620,8 @@ class LocalCausalLM(LanguageModel):
 def get_lm(
     model: str | os.PathLike[str] | LanguageModel | None = None,
     *,
-    precision: Precision = "fp32",
+    precision: str = "auto",
+    device: str = "auto",
 ) -> LanguageModel:
     """The shared language model for a name (or the given instance itself).
 
@@ -624,8 +638,12 @@ def get_lm(
         default settings (see
         :func:`~glasstext.backends.lm_base.register_lm_backend`); or a ready
         instance, returned unchanged.
-    precision : {"fp32", "bf16"}, default="fp32"
-        Precision of a newly created local model (ignored for a server).
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Precision of a newly created local model (ignored for a server);
+        ``"auto"`` is fp32 on the CPU (see :class:`LocalCausalLM`).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where a newly created local model runs (ignored for a server); the
+        shared model is kept per resolved device and precision.
 
     Returns
     -------
@@ -640,8 +658,9 @@ def get_lm(
             remote = _SHARED_LMS[(model, "backend")] = factory(model)
         return remote
     name = DEFAULT_GENERATOR if model is None else os.fspath(model)
-    key = (name, precision)
+    where = resolve_device(device)
+    key = (name, lm_precision(precision, where), where)
     lm = _SHARED_LMS.get(key)
     if lm is None:
-        lm = _SHARED_LMS[key] = LocalCausalLM(name, precision=precision)
+        lm = _SHARED_LMS[key] = LocalCausalLM(name, precision=key[1], device=where)
     return lm

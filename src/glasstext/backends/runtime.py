@@ -15,9 +15,10 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, Literal, cast
 
-Precision = Literal["fp32", "bf16", "int8"]
-PrecisionSetting = Literal["auto", "fp32", "bf16", "int8"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
+Precision = Literal["fp32", "bf16", "fp16", "int8"]
+PrecisionSetting = Literal["auto", "fp32", "bf16", "fp16", "int8"]
+#: ``"fp16"`` runs on a GPU only (see :func:`glasstext.backends.devices.encoder_precision`).
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def import_torch() -> Any:
@@ -64,7 +65,12 @@ def torch_dtype(precision: Precision) -> Any:
     ``"int8"`` loads float32 weights: :func:`quantize_int8` converts them after loading.
     """
     torch = import_torch()
-    table = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32}
+    table = {
+        "fp32": torch.float32,
+        "bf16": torch.bfloat16,
+        "fp16": torch.float16,
+        "int8": torch.float32,
+    }
     if precision not in table:
         raise ValueError(f"precision must be one of {sorted(table)}, got {precision!r}")
     return table[precision]
@@ -169,13 +175,16 @@ def resolve_precision(precision: str) -> Precision:
     bf16 embeds n-grams 1.4x faster with the same Aug-Linear accuracy (see
     benchmarks/results/auglinear.json); without native support it would be
     emulated, so float32 is kept. ``"int8"`` (dynamic int8 linear layers, see
-    :func:`quantize_int8`) is only used when asked for.
+    :func:`quantize_int8`) and ``"fp16"`` (GPU only) are only used when asked
+    for; :func:`glasstext.backends.devices.encoder_precision` decides for a GPU.
     """
     if precision == "auto":
         return "bf16" if cpu_has_native_bf16() else "fp32"
-    if precision in ("fp32", "bf16", "int8"):
+    if precision in ("fp32", "bf16", "fp16", "int8"):
         return cast(Precision, precision)
-    raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'int8', got {precision!r}")
+    raise ValueError(
+        f"precision must be 'auto', 'fp32', 'bf16', 'fp16' or 'int8', got {precision!r}"
+    )
 
 
 def show_progress(progress: bool | None) -> bool:

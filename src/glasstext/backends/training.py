@@ -1,6 +1,6 @@
-"""CPU training pieces shared by encoder fine-tuning and Proto-LM.
+"""Training pieces shared by encoder fine-tuning and Proto-LM (CPU or GPU).
 
-Everything a small training loop on a CPU needs, once: loading a transformer
+Everything a small training loop needs, once: loading a transformer
 in float32 for training, tokenizing with a maximum length, batches of texts
 of similar length (little padding, so fewer wasted FLOPs), seeded shuffling
 that repeats exactly, a seeded validation split, AdamW with the usual
@@ -12,6 +12,11 @@ their loss, their parameters and their validation.
 
 Randomness is confined: :func:`seeded` forks torch's global generator, so a
 seeded fit neither depends on nor changes the random state of the caller.
+
+Devices: :func:`load_trainable` puts the model on a device once; batches are
+built on the CPU and :func:`pad_batch` moves them there. Training runs in
+float32 on every device (no half precision: gradients and AdamW state need
+the range).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from glasstext.backends.devices import fork_devices, to_device
 from glasstext.backends.registry import resolve_model
 from glasstext.backends.runtime import import_torch, progress_bar
 
@@ -52,7 +58,7 @@ Pooling = Literal["mean", "cls", "last"]
 POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "last")
 
 
-def load_trainable(model: Any) -> tuple[Any, Any]:
+def load_trainable(model: Any, device: str = "cpu") -> tuple[Any, Any]:
     """Load a tokenizer and a float32 base model (``AutoModel``) for training.
 
     Parameters
@@ -60,6 +66,9 @@ def load_trainable(model: Any) -> tuple[Any, Any]:
     model : str or path-like
         An offline alias, a hub id or a local folder
         (:func:`~glasstext.backends.registry.resolve_model`).
+    device : str, default="cpu"
+        A resolved device (:func:`~glasstext.backends.devices.resolve_device`);
+        the model is moved there once.
 
     Returns
     -------
@@ -80,7 +89,7 @@ def load_trainable(model: Any) -> tuple[Any, Any]:
     import torch
 
     net = AutoModel.from_pretrained(resolved.path, dtype=torch.float32)
-    return tokenizer, net
+    return tokenizer, to_device(net, device)
 
 
 def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
@@ -95,10 +104,13 @@ def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> lis
     return ids
 
 
-def pad_batch(tokenizer: Any, token_ids: Sequence[Sequence[int]]) -> dict[str, Any]:
-    """A padded batch: ``input_ids`` and ``attention_mask`` tensors."""
+def pad_batch(
+    tokenizer: Any, token_ids: Sequence[Sequence[int]], device: str = "cpu"
+) -> dict[str, Any]:
+    """A padded batch: ``input_ids`` and ``attention_mask`` tensors, on ``device``."""
     enc = tokenizer.pad({"input_ids": list(token_ids)}, padding=True, return_tensors="pt")
-    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    return dict(to_device(batch, device))
 
 
 def length_batches(
@@ -344,13 +356,15 @@ class EarlyStopping:
 
 
 @contextlib.contextmanager
-def seeded(seed: int) -> Iterator[np.random.Generator]:
+def seeded(seed: int, device: str = "cpu") -> Iterator[np.random.Generator]:
     """Seed torch inside the block without touching the caller's random state.
 
     Yields a numpy generator from the same seed (for shuffling and sampling).
+    On a CUDA ``device`` that GPU's generator is forked too (dropout there
+    draws from it).
     """
     torch = import_torch()
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=fork_devices(device)):
         torch.manual_seed(seed)
         yield np.random.default_rng(seed)
 

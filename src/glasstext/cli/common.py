@@ -4,8 +4,8 @@ The flags a user meets in several commands are added here only, so each
 concept has one spelling everywhere: ``--seed`` (any randomness), ``--lm`` (a
 language model), ``--encoder``, ``--out`` (every file or folder written),
 ``--class`` (a class), ``--train`` / ``--dataset`` / ``--text-column`` /
-``--label-column`` (labelled data). Old spellings stay accepted for one
-release through :func:`add_deprecated`, hidden from the help.
+``--label-column`` (labelled data), ``--device`` (where torch models run).
+Old spellings stay accepted for one release through :func:`add_deprecated`, hidden from the help.
 
 This module imports nothing heavy: ``glasstext --help`` must start fast.
 """
@@ -24,12 +24,14 @@ __all__ = [
     "add_class",
     "add_data_arguments",
     "add_deprecated",
+    "add_device",
     "add_encoder",
     "add_lm",
     "add_out",
     "add_seed",
     "add_task",
     "add_text_input",
+    "device_name",
     "explainer_table",
     "load_data",
     "metric_name",
@@ -187,6 +189,38 @@ def add_encoder(parser: argparse.ArgumentParser, help: str = "alias, hub id or f
     from glasstext.backends.registry import DEFAULT_ENCODER
 
     parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=help)
+
+
+#: ``--device`` help: what each setting means.
+DEVICE_FLAG_HELP = (
+    "where models run: auto (a GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps"
+)
+
+
+def device_name(value: str) -> str:
+    """A ``--device`` value, its spelling checked when the command line is read.
+
+    Whether the machine has that device is checked when a model is loaded
+    (:func:`glasstext.backends.devices.resolve_device`), with a clear error.
+    """
+    from glasstext.backends.devices import DEVICE_HELP, DeviceName
+
+    if not DeviceName().accepts(value):
+        raise argparse.ArgumentTypeError(f"expected {DEVICE_HELP}, got {value!r}")
+    return value
+
+
+def add_device(
+    parser: argparse.ArgumentParser | Any,
+    *,
+    dest: str = "device",
+    help: str = DEVICE_FLAG_HELP,
+) -> argparse.Action:
+    """``--device``: ``auto`` (default), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    action: argparse.Action = parser.add_argument(
+        "--device", dest=dest, default="auto", type=device_name, metavar="DEVICE", help=help
+    )
+    return action
 
 
 def add_class(parser: argparse.ArgumentParser, help: str, *old: str) -> argparse.Action:

@@ -15,6 +15,7 @@ from typing import Any
 from glasstext.cli.common import (
     add_class,
     add_deprecated,
+    add_device,
     add_lm,
     add_out,
     add_seed,
@@ -43,6 +44,9 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         help="target LM: alias, folder, hub id or openai:MODEL@BASE_URL",
     )
     add_deprecated(parser, "--model", lm)
+    add_device(
+        parser, help="where local LMs run: auto (a GPU when there is one), cpu, cuda, cuda:N or mps"
+    )
     parser.add_argument("--template", default=SENTIMENT_TEMPLATE, help="prompt with {text}")
     parser.add_argument(
         "--labels", nargs="+", default=list(SENTIMENT_LABELS), help="label words, class order"
@@ -94,7 +98,7 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
     from glasstext.explain import LMScorer, ProxyExplainer
 
     def scorer(model: str) -> LMScorer:
-        return LMScorer(model, args.template, args.labels, chat=args.chat)
+        return LMScorer(model, args.template, args.labels, chat=args.chat, device=args.device)
 
     target_class = _class_of(args.target_class, args.labels)
     target = scorer(args.lm)
@@ -134,6 +138,15 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lm_on_device(args: argparse.Namespace) -> Any:
+    """``--lm`` as the commands take it: the name, or the model on ``--device``."""
+    if args.device == "auto":  # what the name alone means
+        return args.lm
+    from glasstext.backends.lm import get_lm
+
+    return get_lm(args.lm, device=args.device)
+
+
 # -- summarize: an LM-written summary of a saved model ------------------------------------
 
 
@@ -146,6 +159,7 @@ def add_summarize(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("model", help="folder of a saved Aug-Linear or Aug-Tree model")
     add_lm(parser)
+    add_device(parser)
     top = parser.add_argument(
         "--top", dest="k", type=int, default=15, help="n-grams or phrase sets per class"
     )
@@ -164,7 +178,7 @@ def _run_summarize(args: argparse.Namespace) -> int:
 
     summary = summarize_model(
         load_model(args.model),
-        args.lm,
+        _lm_on_device(args),
         k=args.k,
         context=args.context,
         max_new_tokens=args.max_new_tokens,
@@ -196,6 +210,7 @@ def add_explain_module(parser: argparse.ArgumentParser) -> None:
         "--output",
     )
     add_lm(parser)
+    add_device(parser)
     parser.add_argument("--n-summaries", type=int, default=5, help="themes the LM proposes")
     parser.add_argument("--n-synthetic", type=int, default=8, help="texts written per explanation")
     parser.add_argument(
@@ -219,7 +234,7 @@ def _run_explain_module(args: argparse.Namespace) -> int:
     result = explain_module(
         model,
         corpus[: args.n_texts],
-        args.lm,
+        _lm_on_device(args),
         output=args.target_class,
         n_summaries=args.n_summaries,
         n_synthetic=args.n_synthetic,
@@ -244,6 +259,7 @@ def add_explain_dataset(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-column", default="input", help="column of the inputs")
     parser.add_argument("--output-column", default="output", help="column of the outputs")
     add_lm(parser)
+    add_device(parser)
     parser.add_argument("--n-candidates", type=int, default=8, help="new candidates per round")
     parser.add_argument("--max-iterations", type=int, default=4, help="rounds of the search")
     add_seed(parser)
@@ -259,7 +275,7 @@ def _run_explain_dataset(args: argparse.Namespace) -> int:
     result = explain_dataset(
         inputs,
         outputs,
-        args.lm,
+        _lm_on_device(args),
         n_candidates=args.n_candidates,
         max_iterations=args.max_iterations,
         random_state=args.seed,

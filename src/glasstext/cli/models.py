@@ -19,8 +19,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from glasstext.cli.common import (
+    DEVICE_FLAG_HELP,
     add_data_arguments,
     add_deprecated,
+    add_device,
     add_out,
     add_task,
     add_text_input,
@@ -50,6 +52,8 @@ FLAG_NAMES = {"random_state": "--seed", "seed": "--seed", "n_threads": "--thread
 #: model parameters that seed randomness: always offered as --seed
 SEED_PARAMETERS = {"random_state", "seed"}
 SEED_HELP = "seed of every random choice, for reproducible results"
+#: model parameters offered as flags whenever a model takes them (common vocabulary)
+COMMON_PARAMETERS = {"device": DEVICE_FLAG_HELP}
 #: old spellings of those flags, still accepted for one release
 OLD_FLAG_NAMES = {"random_state": "--random-state"}
 
@@ -94,6 +98,9 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
         add_task(p, sorted(classes))
         options = _options(classes)
         for param, (cls, help_text) in options.items():
+            if param == "device":  # the common --device flag, as in every command
+                add_device(p)
+                continue
             default = inspect.signature(cls.__init__).parameters[param].default
             constraints = cls._parameter_constraints.get(param, [])
             kwargs = option_kwargs(param, default, constraints)
@@ -110,15 +117,19 @@ def _options(classes: dict[str, type[GlassModel]]) -> dict[str, tuple[type[Glass
     """Each offered parameter with a class that takes it and its help text (first one wins).
 
     A seed parameter is always offered (as ``--seed``), declared or not: every
-    command that uses randomness takes ``--seed``.
+    command that uses randomness takes ``--seed``; so is ``--device`` for a
+    model that takes ``device``.
     """
     options: dict[str, tuple[type[GlassModel], str]] = {}
     for cls in classes.values():
         for param, help_text in cls.cli_options.items():
             options.setdefault(param, (cls, help_text.replace("%", "%%")))
     for cls in classes.values():
-        for param in SEED_PARAMETERS & set(inspect.signature(cls.__init__).parameters):
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        for param in SEED_PARAMETERS & accepted:
             options.setdefault(param, (cls, SEED_HELP))
+        for param in COMMON_PARAMETERS.keys() & accepted:
+            options.setdefault(param, (cls, COMMON_PARAMETERS[param]))
     return options
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from glasstext.cli.common import (
     add_data_arguments,
+    add_device,
     add_encoder,
     add_out,
     add_seed,
@@ -39,6 +40,7 @@ def add_finetune(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--patience", type=int, default=1, help="epochs without improvement")
     add_seed(parser)
+    add_device(parser)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
     )
@@ -75,6 +77,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
         ngram_weight=args.ngram_weight,
         seed=args.seed,
         n_threads=args.threads,
+        device=args.device,
     )
     info = finetune_info(folder)
     print(
@@ -86,7 +89,9 @@ def _run_finetune(args: argparse.Namespace) -> int:
         print(f"  epoch {record['epoch']}: {figures}")
     print(f"kept epoch {info['best_epoch']} (lowest validation loss)")
     if len(ds.X_test):
-        score = FinetunedModel(folder, n_threads=args.threads).score(ds.X_test, y_test)
+        score = FinetunedModel(folder, n_threads=args.threads, device=args.device).score(
+            ds.X_test, y_test
+        )
         print(
             f"test {metric_name(task)} of the fine-tuned model: {score:.4f} "
             f"({len(ds.X_test)} texts)"

@@ -38,13 +38,17 @@ _LEADING_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
 _QUOTES = "\"'`“”‘’*"
 
 
-def resolve_lm(lm: str | LanguageModel | None) -> LanguageModel:
-    """The shared language model for a name, an instance, or ``None`` (packaged SmolLM2)."""
+def resolve_lm(lm: str | LanguageModel | None, device: str = "auto") -> LanguageModel:
+    """The shared language model for a name, an instance, or ``None`` (packaged SmolLM2).
+
+    ``device`` is where a local model named by ``lm`` runs (see
+    :func:`~glasstext.backends.devices.resolve_device`).
+    """
     if lm is not None and not isinstance(lm, str | LanguageModel):
         raise TypeError(
             f"lm must be a model name, a LanguageModel or None, got {type(lm).__name__}"
         )
-    return get_lm(lm)
+    return get_lm(lm, device=device)
 
 
 # Parameter checks live in glasstext.validation; this name stays for the callers

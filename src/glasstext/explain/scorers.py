@@ -313,6 +313,9 @@ class LMScorer(Scorer):
         forward-pass batches, sorted by length).
     cache, max_cache_entries
         See :class:`Scorer`.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where a local LM named by ``lm`` runs (``"auto"``: a GPU when there
+        is one); ignored for a ready instance or a server.
     """
 
     def __init__(
@@ -325,6 +328,7 @@ class LMScorer(Scorer):
         batch_size: int = 256,
         cache: bool = True,
         max_cache_entries: int = 200_000,
+        device: str = "auto",
     ) -> None:
         from glasstext.backends.lm import get_lm
 
@@ -336,7 +340,7 @@ class LMScorer(Scorer):
         if len(set(label_items)) != len(label_items):
             raise ValueError(f"labels must be distinct, got {label_items!r}")
         super().__init__(batch_size=batch_size, cache=cache, max_cache_entries=max_cache_entries)
-        self.lm = get_lm(lm)
+        self.lm = get_lm(lm, device=device)
         self.template = template
         self.labels = tuple(label_items)
         self.chat = bool(chat)

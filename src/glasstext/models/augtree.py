@@ -40,6 +40,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
+from glasstext.backends.devices import DeviceName
 from glasstext.backends.lm import usage_delta
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import progress_bar
@@ -540,6 +541,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         "n_estimators": [_Count(int, 1)],
         "random_state": [None, Interval(int)],
         "progress": [None, "boolean"],
+        "device": [DeviceName()],
     }
     cli_name = "augtree"
     cli_help = "Aug-Tree: a decision tree over phrase sets"
@@ -587,6 +589,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         n_estimators: int = 1,
         random_state: int | None = None,
         progress: bool | None = None,
+        device: str = "auto",
     ) -> None:
         self.max_depth = max_depth
         self.expansion = expansion
@@ -612,6 +615,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         self.n_estimators = n_estimators
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     # -- parameters ----------------------------------------------------------------
     def _criterion(self) -> str:
@@ -639,11 +643,15 @@ class _AugTreeBase(GlassModel, BaseEstimator):
             n_phrases=self.n_expansions,
             context=self.context,
             max_words=self.max_phrase_words,
+            device=self.device,
         )
         if self.expansion == "llm":
             return llm
         embedding = EmbeddingExpander(
-            pool, self.encoder, n_phrases=self.n_expansions, encoder_settings={}
+            pool,
+            self.encoder,
+            n_phrases=self.n_expansions,
+            encoder_settings={"device": self.device},
         )
         return embedding if self.expansion == "embedding" else CombinedExpander(llm, embedding)
 
@@ -1052,6 +1060,10 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         (``None``: fixed halves, so a single tree is still deterministic).
     progress : bool or None, default=None
         Progress bar per tree level (``None``: only on a terminal).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where a local LM or encoder named by ``lm`` / ``encoder`` runs while
+        fitting (``"auto"``: a GPU when there is one). Not saved: prediction
+        needs neither.
 
     Attributes
     ----------

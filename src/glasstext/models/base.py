@@ -90,6 +90,10 @@ class GlassModel:
     cli_help: ClassVar[str] = ""
     #: parameters offered as ``glasstext fit NAME`` flags, with their help text
     cli_options: ClassVar[dict[str, str]] = {}
+    #: run-time parameters: where and how the work runs, not what the model is.
+    #: They are not saved (a loaded model takes its constructor default, e.g.
+    #: ``device="auto"``) and ignored if an older folder holds them.
+    _runtime_params: ClassVar[frozenset[str]] = frozenset({"device"})
 
     # -- parameters ----------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -186,7 +190,11 @@ class GlassModel:
 
     def _saved_params(self) -> dict[str, Any]:
         params = self.get_params(deep=False)  # type: ignore[attr-defined]
-        return {name: self._saved_value(name, value) for name, value in params.items()}
+        return {
+            name: self._saved_value(name, value)
+            for name, value in params.items()
+            if name not in self._runtime_params
+        }
 
     def _saved_value(self, name: str, value: Any) -> Any:
         if value is None or isinstance(value, bool | int | float | str):
@@ -209,7 +217,7 @@ class GlassModel:
         defaults = {
             name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
         }
-        params = dict(saved)
+        params = {k: v for k, v in saved.items() if k not in cls._runtime_params}
         for name, value in params.items():
             if isinstance(value, list) and isinstance(defaults.get(name), tuple):
                 params[name] = tuple(value)

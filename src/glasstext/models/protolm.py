@@ -43,6 +43,7 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from glasstext.backends.devices import DeviceName, resolve_device, to_device, to_numpy
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import import_torch, torch_threads
 from glasstext.backends.training import (
@@ -349,6 +350,11 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         torch threads during fit and prediction.
     progress : bool, optional
         Progress bars (default: only on a terminal).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Where the transformer trains and predicts (``"auto"``: a GPU when
+        torch sees one, else the CPU), in float32. A run-time setting: the
+        saved folder holds no device, and a loaded model runs where its own
+        ``device`` says.
 
     Attributes
     ----------
@@ -398,6 +404,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         "random_state": [None, Interval(int)],
         "n_threads": [None, Interval(int, 1)],
         "progress": [None, "boolean"],
+        "device": [DeviceName()],
     }
     cli_name = "protolm"
     cli_help = "Proto-LM: a transformer that classifies by similar training sentences"
@@ -442,6 +449,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         random_state: int | None = 0,
         n_threads: int | None = None,
         progress: bool | None = None,
+        device: str = "auto",
     ) -> None:
         self.encoder = encoder
         self.n_prototypes_per_class = n_prototypes_per_class
@@ -465,6 +473,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.progress = progress
+        self.device = device
 
     # -- checks ------------------------------------------------------------------------
     def _check_settings(self) -> None:
@@ -515,16 +524,18 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         )
         started = time.perf_counter()
         torch = import_torch()
-        with torch_threads(self.n_threads), seeded(seed) as rng:
-            tokenizer, net = load_trainable(self.encoder)
+        where = resolve_device(self.device)
+        with torch_threads(self.n_threads), seeded(seed, where) as rng:
+            tokenizer, net = load_trainable(self.encoder, where)
             freeze_lower_layers(net, int(self.freeze_layers))
-            parts = _build_parts(net, len(classes), k, int(self.attention_dim))
+            # initialised on the CPU (the same numbers on every device), then moved
+            parts = to_device(_build_parts(net, len(classes), k, int(self.attention_dim)), where)
             ids = tokenize_texts(tokenizer, texts, int(self.max_length))
             lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
             train_idx, val_idx = validation_split(
                 encoded, float(self.validation_fraction), seed, stratify=True
             )
-            labels = torch.as_tensor(encoded, dtype=torch.long)
+            labels = to_device(torch.as_tensor(encoded, dtype=torch.long), where)
             run = _Run(self, parts, tokenizer, ids, lengths, labels, train_idx, val_idx, rng)
             run.initialise_prototypes(texts, encoded, k)
             run.warm_up()
@@ -533,6 +544,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
             records = run.project(texts, encoded, embeddings, classes)
             run.last_layer(embeddings)
         self._set_fitted(parts, tokenizer, classes, records, run.history)
+        self._parts_device = where
         self.fit_seconds_ = round(time.perf_counter() - started, 3)
         return self
 
@@ -551,15 +563,24 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         self.prototypes_ = records
         k = int(self.n_prototypes_per_class)
         self.prototype_classes_ = np.repeat(np.arange(len(classes)), k)
-        self.prototype_vectors_ = _prototype_vectors(parts).detach().numpy().copy()
-        self.last_layer_ = parts["last_layer"].weight.detach().numpy().copy()
+        self.prototype_vectors_ = to_numpy(_prototype_vectors(parts)).copy()
+        self.last_layer_ = to_numpy(parts["last_layer"].weight).copy()
         self.history_ = history
 
     # -- prediction ------------------------------------------------------------------
+    def _on_device(self) -> str:
+        """Move the network where ``device`` says (once; a loaded model starts on the CPU)."""
+        where = resolve_device(self.device)
+        if getattr(self, "_parts_device", "cpu") != where:
+            self._parts = self._parts.to(where)
+        self._parts_device = where
+        return where
+
     def _forward_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unit-length embeddings and logits of ``texts``, in order."""
         check_is_fitted(self, "prototype_vectors_")
         torch = import_torch()
+        where = self._on_device()
         parts, tokenizer = self._parts, self._tokenizer
         ids = tokenize_texts(tokenizer, list(texts), int(self.max_length))
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
@@ -569,11 +590,11 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         with torch_threads(self.n_threads), torch.inference_mode():
             protos = _prototype_vectors(parts)
             for rows in length_batches(lengths, max(64, int(self.batch_size))):
-                batch = pad_batch(tokenizer, [ids[i] for i in rows])
+                batch = pad_batch(tokenizer, [ids[i] for i in rows], where)
                 z, _ = _pool(parts, _hidden(parts, batch), batch["attention_mask"])
                 logits = parts["last_layer"](_similarities(_distances(z, protos)))
-                z_out[rows] = z.numpy()
-                logits_out[rows] = logits.numpy()
+                z_out[rows] = to_numpy(z)
+                logits_out[rows] = to_numpy(logits)
         return z_out, logits_out
 
     def embed(self, X: Any) -> np.ndarray:
@@ -664,13 +685,14 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         else:
             enc = tokenizer(text, **kwargs)
         token_ids = list(enc["input_ids"])
+        where = self._on_device()
         self._parts.eval()
         with torch_threads(self.n_threads), torch.inference_mode():
-            batch = pad_batch(tokenizer, [token_ids])
+            batch = pad_batch(tokenizer, [token_ids], where)
             z, weights = _pool(self._parts, _hidden(self._parts, batch), batch["attention_mask"])
         return (
-            z[0].numpy().astype(np.float64),
-            weights[0].numpy().astype(np.float64),
+            to_numpy(z[0]).astype(np.float64),
+            to_numpy(weights[0]).astype(np.float64),
             token_ids,
             offsets,
         )
@@ -737,7 +759,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
     def _state_arrays(self) -> dict[str, np.ndarray]:
         # the encoder is saved with save_pretrained in its own folder (_extra_files)
         return {
-            key: value.detach().numpy().copy()
+            key: to_numpy(value).copy()
             for key, value in self._parts.state_dict().items()
             if not key.startswith("encoder.")
         }
@@ -772,6 +794,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         if missing or unexpected:
             raise ValueError(f"arrays do not match: missing {missing}, unexpected {unexpected}")
         self._set_fitted(parts, tokenizer, classes, list(config["prototypes"]), [])
+        self._parts_device = "cpu"  # loaded on the CPU; moved on first use (_on_device)
         self.history_ = list(config.get("history", []))
         self.fit_seconds_ = float(config.get("fit_seconds", 0.0))
         if len(self.prototypes_) != len(self.prototype_classes_):
@@ -807,11 +830,13 @@ class _Run:
         self.val_idx = val_idx
         self.rng = rng
         self.history: list[dict[str, Any]] = []
+        self.device = str(parts["last_layer"].weight.device)
         n_classes = parts["last_layer"].weight.shape[0]
         n_prototypes = parts["last_layer"].weight.shape[1]
         k = n_prototypes // n_classes
-        self.identity = torch.zeros(n_prototypes, n_classes)
-        self.identity[torch.arange(n_prototypes), torch.arange(n_prototypes) // k] = 1.0
+        identity = torch.zeros(n_prototypes, n_classes)
+        identity[torch.arange(n_prototypes), torch.arange(n_prototypes) // k] = 1.0
+        self.identity = to_device(identity, self.device)
         self.batch_size = int(model.batch_size)
 
     # embedding ------------------------------------------------------------------------
@@ -824,9 +849,11 @@ class _Run:
         out = np.empty((len(rows), parts["prototypes"]["vectors"].shape[1]), dtype=np.float32)
         with torch.inference_mode():
             for batch_rows in length_batches(self.lengths[rows], max(64, self.batch_size)):
-                batch = pad_batch(self.tokenizer, [self.ids[rows[i]] for i in batch_rows])
+                batch = pad_batch(
+                    self.tokenizer, [self.ids[rows[i]] for i in batch_rows], self.device
+                )
                 z, _ = _pool(parts, _hidden(parts, batch), batch["attention_mask"])
-                out[batch_rows] = z.numpy()
+                out[batch_rows] = to_numpy(z)
         parts.train(was_training)
         return out
 
@@ -881,13 +908,13 @@ class _Run:
             return protos.sum() * 0.0
         grouped = protos.view(n_classes, k, -1)
         d = (2.0 - 2.0 * grouped @ grouped.transpose(1, 2)).clamp_min(0.0)
-        upper = torch.triu(torch.ones(k, k, dtype=torch.bool), diagonal=1)
+        upper = torch.triu(torch.ones(k, k, dtype=torch.bool, device=protos.device), diagonal=1)
         return torch.relu(float(self.m.separation_margin) - d[:, upper]).mean()
 
     def validation_loss(self) -> dict[str, float]:
         """Cross-entropy and accuracy on the validation texts."""
         torch = import_torch()
-        z = torch.as_tensor(self.embed_rows(self.val_idx))
+        z = to_device(torch.as_tensor(self.embed_rows(self.val_idx)), self.device)
         with torch.inference_mode():
             logits = self.parts["last_layer"](
                 _similarities(_distances(z, _prototype_vectors(self.parts)))
@@ -915,7 +942,7 @@ class _Run:
         parts = self.parts
 
         def step(rows: np.ndarray) -> tuple[Any, dict[str, float]]:
-            batch = pad_batch(self.tokenizer, [self.ids[i] for i in rows])
+            batch = pad_batch(self.tokenizer, [self.ids[i] for i in rows], self.device)
             with torch.set_grad_enabled(train_encoder):  # a frozen encoder keeps no graph
                 hidden = _hidden(parts, batch)
             z, _ = _pool(parts, hidden, batch["attention_mask"])
@@ -990,7 +1017,7 @@ class _Run:
         sentence. Returns the records of ``prototypes_``.
         """
         torch = import_torch()
-        protos = _prototype_vectors(self.parts).detach().numpy().astype(np.float64)
+        protos = to_numpy(_prototype_vectors(self.parts)).astype(np.float64)
         k = protos.shape[0] // len(classes)
         new = np.empty_like(protos, dtype=np.float32)
         records: list[dict[str, Any]] = [{} for _ in range(protos.shape[0])]
@@ -1031,7 +1058,7 @@ class _Run:
         if n_epochs == 0:
             return
         with torch.no_grad():
-            z = torch.as_tensor(embeddings)
+            z = to_device(torch.as_tensor(embeddings), self.device)
             sims = _similarities(_distances(z, _prototype_vectors(self.parts)))
         layer = self.parts["last_layer"]
         wrong = (1.0 - self.identity).T  # (n_classes, n_prototypes)

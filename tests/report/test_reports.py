@@ -162,6 +162,23 @@ def test_words_results(tmp_path):
     standalone(result_page(summary))
 
 
+def _prompt_search(history):
+    from glasstext.explain.iprompt import DatasetExplanation, PromptCandidate
+
+    best = PromptCandidate("Add the two numbers.", score=-1.25, iteration=0, origin="proposal")
+    baseline = PromptCandidate("", score=-3.5, iteration=-1, origin="baseline")
+    return DatasetExplanation([best], baseline, history=history, n_iterations=len(history))
+
+
+def test_prompt_search_history_flat_is_a_sentence_not_a_line():
+    flat = _prompt_search([-1.25, -1.25, -1.25]).to_html()
+    assert "Every round scored the same: -1.250" in flat and "3 rounds" in flat
+    assert "<polyline" not in flat
+    moving = _prompt_search([-2.0, -1.5, -1.25]).to_html()
+    assert "Every round scored the same" not in moving
+    assert "from -2.000 to -1.250" in moving and "<polyline" in moving
+
+
 def test_models_never_import_the_report_layer():
     code = (
         "import sys, glasstext.models, glasstext.models.base; "

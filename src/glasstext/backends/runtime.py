@@ -199,6 +199,11 @@ def progress_bar(total: int, desc: str, progress: bool | None, unit: str = "it")
 
     A hidden bar is still a bar (its updates do nothing), so callers never test for one.
     """
+    if not show_progress(progress):
+        # plain tqdm: tqdm.auto warns in a notebook without ipywidgets, even for a hidden bar
+        from tqdm import tqdm as hidden
+
+        return hidden(total=total, desc=desc, unit=unit, disable=True)
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=not show_progress(progress))
+    return tqdm(total=total, desc=desc, unit=unit)

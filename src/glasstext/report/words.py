@@ -135,6 +135,27 @@ def prompt_body(p: PromptCandidate) -> str:
     return kv_table(rows)
 
 
+def _history(history: list[float]) -> str:
+    """The best search score per round as a line, or a sentence when it never moved."""
+    if len(history) < 2:
+        return ""
+    lo, hi = min(history), max(history)
+    if hi - lo <= 1e-9 * max(1.0, abs(hi)):
+        # a flat line scaled to [0, 1] would sit at 0 and look like a failure to plot
+        return (
+            f"<p class='note flat-history'>Every round scored the same: {_num(hi)} "
+            f"(best search log-likelihood, {len(history)} rounds): no later round "
+            "beat the first.</p>"
+        )
+    xs = [i / (len(history) - 1) for i in range(len(history))]
+    return line_chart(
+        [("best search log-likelihood", xs, [(h - lo) / (hi - lo) for h in history], "#0072B2")],
+        title=f"Best search score after each round, from {lo:.3f} to {hi:.3f}",
+        xlabel="share of the rounds run",
+        ylabel="best score (scaled)",
+    )
+
+
 def dataset_body(d: DatasetExplanation) -> str:
     """Prompt search: the prompts found, against the no-prompt baseline, and the search."""
     best = d.prompts[0] if d.prompts else None
@@ -154,17 +175,7 @@ def dataset_body(d: DatasetExplanation) -> str:
         "<th class='num'>test log-lik</th><th class='num'>test accuracy</th>"
         f"<th class='num'>choice accuracy</th></tr>{''.join(rows)}</table>"
     )
-    history = ""
-    if len(d.history) > 1:
-        lo, hi = min(d.history), max(d.history)
-        span = (hi - lo) or 1.0
-        xs = [i / (len(d.history) - 1) for i in range(len(d.history))]
-        history = line_chart(
-            [("best search log-likelihood", xs, [(h - lo) / span for h in d.history], "#0072B2")],
-            title=f"Best search score after each round, from {lo:.3f} to {hi:.3f}",
-            xlabel="share of the rounds run",
-            ylabel="best score (scaled)",
-        )
+    history = _history(d.history)
     facts = [
         ("rounds", str(d.n_iterations)),
         ("examples", f"{d.n_search} for the search, {d.n_test} held out"),

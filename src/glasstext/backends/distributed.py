@@ -245,3 +245,36 @@ def embed_texts(encoder: Any, texts: Sequence[str], executor: ExecutorSetting = 
     if resolved is None:
         return np.asarray(encoder.encode(texts))
     return resolved.embed(encoder, texts)
+
+
+def embed_to_file(
+    encoder: Any,
+    texts: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    dtype: Any = np.float16,
+    chunk_size: int = 16_384,
+    executor: ExecutorSetting = None,
+) -> np.memmap:
+    """Embed ``texts`` chunk by chunk into a ``(len(texts), dim)`` array on disk.
+
+    For vocabularies whose float32 vectors do not fit in memory: each chunk is
+    embedded (through the cache and ``executor`` like :func:`embed_texts`),
+    converted to ``dtype`` (float16 halves the disk and the page cache; the
+    values of n-gram embeddings lose nothing that matters at 3 significant
+    digits) and written, so memory holds one chunk at a time.
+
+    Returns
+    -------
+    numpy.memmap
+        Read-only view of the file.
+    """
+    if chunk_size < 1:
+        raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    dim = 0
+    with open(path, "wb") as out:
+        for start in range(0, len(texts), chunk_size):
+            vectors = embed_texts(encoder, texts[start : start + chunk_size], executor)
+            dim = vectors.shape[1]
+            out.write(np.ascontiguousarray(vectors, dtype=dtype).tobytes())
+    return np.memmap(path, dtype=dtype, mode="r", shape=(len(texts), dim))

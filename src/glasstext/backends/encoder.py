@@ -300,8 +300,8 @@ class Encoder:
         if not texts:
             return []
         self._load_tokenizer()
-        ids = self._tokenizer([self.prefix + t for t in texts], truncation=True,
-                              max_length=self.max_length)["input_ids"]  # fmt: skip
+        prefixed = [self.prefix + t for t in texts]
+        ids = self._tokenizer(prefixed, truncation=True, max_length=self.max_length)["input_ids"]
         order = np.argsort([len(i) for i in ids], kind="stable")
         ordered = [texts[i] for i in order]
         size = batch_size or self.batch_size

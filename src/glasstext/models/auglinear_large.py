@@ -220,4 +220,5 @@ def _sgd_fit(
         phrase_table = np.zeros((counts.shape[1], coef.shape[0]))
     model.phrase_weight_ = weight
     model.alpha_ = alpha
+    model.C_ = 1.0 / (alpha * n_docs)  # the same L2 strength in LogisticRegression's terms
     return weights_on_sum, clf.intercept_ - weights_on_sum @ mean, phrase_table

@@ -118,3 +118,30 @@ def test_explanations_identical_with_ray(ex):
         for x, z in zip(local, spread, strict=True):
             np.testing.assert_array_equal(x.scores, z.scores)
             assert x.words == z.words
+
+
+def test_rate_limit_spaces_queries_across_workers(ex):
+    import time
+
+    from glasstext.explain import OcclusionExplainer
+    from glasstext.explain.distributed import explain_many
+
+    texts = ["good film", "bad good plot", "good good"]
+    explainer = OcclusionExplainer(ray_fakes.word_count_proba)
+    want = explain_many(explainer, texts)
+    started = time.perf_counter()
+    got = explain_many(explainer, texts, executor=ex, max_queries_per_second=40)
+    n_queries = sum(a.n_calls for a in got)
+    assert time.perf_counter() - started >= (n_queries - 1) / 40
+    for x, z in zip(want, got, strict=True):
+        np.testing.assert_array_equal(x.scores, z.scores)
+
+
+def test_rate_limit_local():
+    from glasstext.backends.distributed import RateLimit
+
+    limit = RateLimit(10)
+    assert limit.reserve(5) == 0.0
+    assert limit.reserve(1) == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(InvalidParameterError):
+        RateLimit(0)

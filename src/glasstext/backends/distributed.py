@@ -278,3 +278,48 @@ def embed_to_file(
             dim = vectors.shape[1]
             out.write(np.ascontiguousarray(vectors, dtype=dtype).tobytes())
     return np.memmap(path, dtype=dtype, mode="r", shape=(len(texts), dim))
+
+
+class RateLimit:
+    """At most ``per_second`` queries per second, shared by everything holding it.
+
+    ``wait(n)`` blocks until ``n`` more queries fit in the rate. Queries are
+    spaced evenly (a reservation moves the next free time by ``n / per_second``).
+    :meth:`shared` makes a copy whose bookkeeping lives in one Ray actor, so
+    that every worker of an executor draws from the same budget (an LM server's
+    rate limit holds for all of them together).
+    """
+
+    def __init__(self, per_second: float) -> None:
+        if not per_second > 0:
+            raise InvalidParameterError(f"per_second must be > 0, got {per_second!r}")
+        self.per_second = float(per_second)
+        self._next = 0.0
+        self._actor: Any = None
+
+    def reserve(self, n: int) -> float:
+        """Book ``n`` queries; the seconds to wait before sending them."""
+        import time
+
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + n / self.per_second
+        return start - now
+
+    def wait(self, n: int) -> None:
+        """Block until ``n`` queries may be sent."""
+        import time
+
+        if self._actor is not None:
+            delay = float(import_ray().get(self._actor.reserve.remote(n)))
+        else:
+            delay = self.reserve(n)
+        if delay > 0:
+            time.sleep(delay)
+
+    def shared(self, executor: RayExecutor) -> RateLimit:
+        """This limit with its bookkeeping in one Ray actor (picklable, shared)."""
+        ray = executor._ray()
+        copy = RateLimit(self.per_second)
+        copy._actor = ray.remote(num_cpus=0)(RateLimit).remote(self.per_second)
+        return copy

@@ -11,14 +11,37 @@ remembers only the texts it scored itself.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
-from glasstext.backends.distributed import ExecutorSetting, resolve_executor
+from glasstext.backends.distributed import ExecutorSetting, RateLimit, resolve_executor
 from glasstext.explain.attribution import Attribution
 from glasstext.explain.base import Explainer
+from glasstext.explain.scorers import Scorer
 
-__all__ = ["explain_many"]
+__all__ = ["RateLimitedScorer", "explain_many"]
+
+
+class RateLimitedScorer(Scorer):
+    """A scorer whose model queries wait for a :class:`RateLimit` (an LM server's quota).
+
+    Batching and caching are the wrapped scorer's; only the uncached model calls
+    are paced, ``len(batch)`` queries at a time.
+    """
+
+    def __init__(self, scorer: Scorer, limit: RateLimit) -> None:
+        super().__init__(batch_size=scorer.batch_size, cache=scorer.cache)
+        self.scorer = scorer
+        self.limit = limit
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        return self.scorer.classes
+
+    def _score(self, texts: list[str]) -> Any:
+        self.limit.wait(len(texts))
+        return self.scorer._score(texts)
 
 
 class _Batch:
@@ -39,6 +62,7 @@ def explain_many(
     target_class: int | str | None = None,
     executor: ExecutorSetting = None,
     per_task: int = 1,
+    max_queries_per_second: float | None = None,
 ) -> list[Attribution]:
     """``explainer.explain(text)`` for every text, in input order.
 
@@ -56,6 +80,10 @@ def explain_many(
     per_task : int, default=1
         Texts one Ray task explains (more amortises Ray's per-task overhead on
         cheap scorers; 1 balances load best when each explanation is costly).
+    max_queries_per_second : float or None, default=None
+        A rate limit on the model queries of all workers together (e.g. an
+        OpenAI-compatible server's quota); ``None``: no limit. With Ray the
+        budget is kept by one small actor that every worker asks.
 
     Returns
     -------
@@ -64,8 +92,14 @@ def explain_many(
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of str, not one str")
     items = list(texts)
-    batch = _Batch(explainer, target_class)
     resolved = resolve_executor(executor)
+    if max_queries_per_second is not None:
+        limit = RateLimit(max_queries_per_second)
+        if resolved is not None:
+            limit = limit.shared(resolved)
+        explainer = copy.copy(explainer)  # the caller's explainer keeps its own scorer
+        explainer.scorer = RateLimitedScorer(explainer.scorer, limit)
+    batch = _Batch(explainer, target_class)
     if resolved is None:
         return batch.explain(items)
     key = f"explainer:{id(explainer)}:{target_class!r}"

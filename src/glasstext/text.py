@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -152,6 +153,21 @@ class NgramVocabulary:
         for doc in docs:
             for g in doc:
                 counts[g] = counts.get(g, 0) + 1
+        return cls(g for g, c in counts.items() if c >= min_count)
+
+    @classmethod
+    def from_texts(
+        cls, texts: Iterable[str], ngram_range: NgramRange = (1, 1), min_count: int = 1
+    ) -> NgramVocabulary:
+        """Build a vocabulary from texts streamed once, keeping only the counts.
+
+        The same vocabulary as ``from_documents`` over the texts' n-gram lists
+        (same order, same ``min_count`` cut), without holding those lists: the
+        memory is one counter entry per distinct n-gram, whatever the corpus size.
+        """
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(ngrams_of_tokens(tokenize(text), ngram_range))
         return cls(g for g, c in counts.items() if c >= min_count)
 
     def count_matrix(

@@ -293,6 +293,55 @@ class Encoder:
             pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return np.asarray(to_numpy(pooled))
 
+    # -- hooks for executors (glasstext.backends.distributed) ----------------------
+    def cached(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of those ``texts`` that have one (counted as hits)."""
+        found = self._cache.get(list(texts)) if self._cache is not None else {}
+        self.n_cache_hits += len(found)
+        return found
+
+    def store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Commit vectors computed elsewhere (by a worker) to this encoder's cache."""
+        if self._cache is not None:
+            self._cache.put(list(texts), vectors)
+        self.n_encoded += len(texts)
+
+    def plan_batches(self, texts: Sequence[str], batch_size: int | None = None) -> list[list[str]]:
+        """``texts`` cut into the length-sorted batches :meth:`encode` would run."""
+        if not texts:
+            return []
+        self._load_tokenizer()
+        prefixed = [self.prefix + t for t in texts]
+        ids = self._tokenizer(prefixed, truncation=True, max_length=self.max_length)["input_ids"]
+        order = np.argsort([len(i) for i in ids], kind="stable")
+        ordered = [texts[i] for i in order]
+        size = batch_size or self.batch_size
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def _load_tokenizer(self) -> None:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            with load_errors(self.resolved):
+                self._tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+
+    def worker_copy(self) -> Encoder:
+        """The same encoder without a cache or a loaded model, cheap to ship to a worker."""
+        return Encoder(
+            self.model,
+            pooling=self.pooling,
+            layer=self.layer,
+            prefix=self.prefix,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+            precision=self.precision,
+            normalize=self.normalize,
+            n_threads=self.n_threads,
+            progress=False,
+            cache=False,
+            device=self.device,
+        )
+
     def __repr__(self) -> str:
         return (
             f"Encoder(model={os.fspath(self.model)!r}, pooling={self.pooling!r}, "

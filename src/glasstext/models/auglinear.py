@@ -47,6 +47,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.devices import DeviceName, resolve_device
+from glasstext.backends.distributed import ExecutorSetting, embed_texts
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import PRECISIONS, PrecisionSetting, blas_threads
@@ -280,6 +281,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "progress": [None, "boolean"],
         "cache": [None, "boolean", "path", SqliteStore],
         "random_state": [None, Interval(int)],
+        "executor": [None, Options(("local", "ray")), HasMethods(("embed", "map"))],
     }
     cli_name = "auglinear"
     cli_help = "Aug-Linear: a table of n-gram values"
@@ -314,6 +316,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         progress: bool | None = None,
         cache: CacheSetting = True,
         random_state: int | None = 0,
+        executor: ExecutorSetting = None,
     ) -> None:
         self.encoder = encoder
         self.ngram_range = ngram_range
@@ -334,6 +337,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.progress = progress
         self.cache = cache
         self.random_state = random_state
+        self.executor = executor
 
     # -- helpers --------------------------------------------------------------
     def _get_encoder(self) -> TextEncoder:
@@ -352,7 +356,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     def _embed(self, ngrams: list[str]) -> np.ndarray:
         """The encoder's float64 vectors of ``ngrams``, scaled as ``embedding_norm`` says."""
-        vectors = np.asarray(self._get_encoder().encode(ngrams), dtype=np.float64)
+        vectors = np.asarray(
+            embed_texts(self._get_encoder(), ngrams, self.executor), dtype=np.float64
+        )
         if self.embedding_norm == "unit":
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms > 0, norms, 1.0)
@@ -659,6 +665,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
     def _saved_value(self, name: str, value: Any) -> Any:
         if name == "cache":  # a cache setting is local to a machine: the loader uses the shared one
             return value if isinstance(value, bool) else True
+        if name == "executor":  # where fitting ran, not part of the model
+            return None
         return super()._saved_value(name, value)
 
     def _unsaveable_param(self, name: str, value: Any) -> Any:
@@ -806,6 +814,11 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         The embedding cache (``True``: glasstext's shared cache).
     random_state : int, optional
         Seed for the cross-validation splits.
+    executor : {None, "local", "ray"} or RayExecutor, default=None
+        Where the vocabulary is embedded: this process, or Ray actors
+        (``pip install glasstext[ray]``; see
+        :class:`glasstext.backends.distributed.RayExecutor`). The table is the
+        same either way; the executor is not saved with the model.
 
     Attributes
     ----------

@@ -1,0 +1,329 @@
+"""Ray as an optional execution engine: the same work, spread over actors.
+
+``pip install glasstext[ray]`` adds Ray. Nothing here schedules work itself:
+Ray actors each load the model once (an encoder, a scorer, an explainer) and
+:class:`ray.util.ActorPool` hands them batches as they become free. An actor
+that dies (a killed worker, a lost node) is restarted by Ray and its batch run
+again, so a job finishes with the same result.
+
+The driver keeps the one cache (:mod:`glasstext.backends.cache`): it looks up
+every input first, sends only what is missing, and commits each batch as it
+comes back. Workers only compute (their encoders have no cache), so a worker
+on another machine needs no access to the driver's disk.
+
+``ray.init()`` is called on first use unless Ray is already initialised: call
+``ray.init(address=...)`` yourself (or set ``RAY_ADDRESS``) to use a cluster.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from glasstext.exceptions import InvalidParameterError, MissingCarrierError
+
+__all__ = [
+    "ExecutorSetting",
+    "RayExecutor",
+    "embed_texts",
+    "import_ray",
+    "resolve_executor",
+]
+
+ExecutorSetting = Literal["local", "ray"] | None | Any  # or a RayExecutor
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or an error saying how to install it."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError as exc:
+        raise MissingCarrierError("executor='ray' needs Ray: pip install 'glasstext[ray]'") from exc
+
+
+class _Worker:
+    """A Ray actor holding the objects it works with (encoders, explainers), each built once.
+
+    ``call(index, key, obj, method, items)`` runs ``obj.method(items)`` and
+    returns ``(index, result)`` so the driver can put results back in order.
+    ``obj`` arrives as a shared object-store reference; the first call with a
+    ``key`` fetches and keeps it, so a model it loads stays loaded for later
+    batches.
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[str, Any] = {}
+
+    def call(
+        self, index: int, key: str, boxed: list[Any], method: str, items: list[Any]
+    ) -> tuple[int, Any]:
+        if key not in self.objects:
+            # The reference comes boxed in a list so Ray does not fetch and
+            # unpickle the object again for every batch: only the first time.
+            self.objects[key] = import_ray().get(boxed[0])
+        return index, getattr(self.objects[key], method)(items)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayExecutor:
+    """Spread batches of work over a pool of Ray actors.
+
+    Parameters
+    ----------
+    n_workers : int or None, default=None
+        Actors per pool; ``None`` uses one per CPU Ray reports (divided by
+        ``cpus_per_worker``).
+    cpus_per_worker : float, default=1
+        CPUs Ray reserves for each actor (Ray sets its ``OMP_NUM_THREADS``,
+        and so its torch threads, to match).
+    gpus_per_worker : float, default=0
+        GPUs Ray reserves for each actor (fractions share a GPU).
+    batch_size : int or None, default=None
+        Inputs per task; ``None`` uses the encoder's own batch size (so each
+        task is exactly one of the batches the single-process path runs).
+    max_retries : int, default=-1
+        How often Ray restarts a dead actor and re-runs its task (``-1``:
+        without limit).
+    init_kwargs : dict or None, default=None
+        Passed to ``ray.init`` when Ray is not initialised yet (e.g.
+        ``{"address": "ray://head:10001"}``; ``RAY_ADDRESS`` works too).
+    """
+
+    def __init__(
+        self,
+        n_workers: int | None = None,
+        *,
+        cpus_per_worker: float = 1,
+        gpus_per_worker: float = 0,
+        batch_size: int | None = None,
+        max_retries: int = -1,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+            raise InvalidParameterError(f"n_workers must be an int >= 1, got {n_workers!r}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        if cpus_per_worker <= 0 or gpus_per_worker < 0:
+            raise InvalidParameterError("cpus_per_worker must be > 0 and gpus_per_worker >= 0")
+        self.n_workers = n_workers
+        self.cpus_per_worker = cpus_per_worker
+        self.gpus_per_worker = gpus_per_worker
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.init_kwargs = dict(init_kwargs or {})
+        self._actors: list[Any] = []
+        self._refs: dict[str, Any] = {}
+
+    # -- Ray ----------------------------------------------------------------------
+    def _ray(self) -> Any:
+        ray = import_ray()
+        if not ray.is_initialized():
+            ray.init(**{"log_to_driver": False, **self.init_kwargs})
+        return ray
+
+    def workers(self) -> int:
+        """Actors per pool: ``n_workers``, or as many as the cluster's CPUs allow."""
+        if self.n_workers is not None:
+            return self.n_workers
+        cpus = self._ray().cluster_resources().get("CPU", 1)
+        return max(1, int(cpus // self.cpus_per_worker))
+
+    def actors(self) -> list[Any]:
+        """This executor's actors (started on first use, then kept warm)."""
+        if not self._actors:
+            ray = self._ray()
+            # Ray gives each actor OMP_NUM_THREADS = its CPUs, which torch follows.
+            actor = ray.remote(
+                num_cpus=self.cpus_per_worker,
+                num_gpus=self.gpus_per_worker,
+                max_restarts=self.max_retries,
+                max_task_retries=self.max_retries,
+            )(_Worker)
+            self._actors = [actor.remote() for _ in range(self.workers())]
+        return self._actors
+
+    def map_batches(
+        self, key: str, obj: Any, method: str, batches: Sequence[list[Any]]
+    ) -> Iterator[tuple[int, Any]]:
+        """``(index, obj.method(batch))`` for every batch, in the order they finish.
+
+        ``obj`` is shipped once and built into each actor on its first batch;
+        ``key`` names it, so later calls with the same key reuse what the
+        actors loaded (an encoder's model). Actors are handed the next batch
+        as soon as they are free (:class:`ray.util.ActorPool`).
+        """
+        from ray.util import ActorPool
+
+        if key not in self._refs:
+            # Kept by the driver: a restarted actor is rebuilt from it.
+            self._refs[key] = self._ray().put(obj)
+        ref = self._refs[key]
+        pool = ActorPool(self.actors())
+        work = list(enumerate(batches))
+        yield from pool.map_unordered(
+            lambda a, item: a.call.remote(item[0], key, [ref], method, item[1]), work
+        )
+
+    def map(self, key: str, obj: Any, method: str, items: Sequence[Any], per_task: int = 1) -> list:
+        """``obj.method(chunk)`` over ``items`` in chunks, results flattened in input order."""
+        batches = [list(items[i : i + per_task]) for i in range(0, len(items), per_task)]
+        out: list[Any] = [None] * len(batches)
+        for index, result in self.map_batches(key, obj, method, batches):
+            out[index] = result
+        return [r for chunk in out for r in chunk]
+
+    def shutdown(self) -> None:
+        """Stop this executor's actors (Ray itself keeps running)."""
+        ray = import_ray()
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors = []
+        self._refs.clear()
+
+    # -- embedding ------------------------------------------------------------------
+    def embed(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
+        """``encoder.encode(texts)``, computed by the actors.
+
+        A glasstext :class:`~glasstext.backends.encoder.Encoder` keeps its cache
+        on the driver: cached texts are not sent, and every batch that comes
+        back is committed at once. Batches are the encoder's own
+        (length-sorted, ``batch_size``), so each vector is computed exactly as
+        the single-process path computes it. Any other object with
+        ``encode`` is shipped to the actors as it is.
+        """
+        from glasstext.backends.encoder import Encoder
+
+        items = list(texts)
+        if not items:
+            return np.asarray(encoder.encode([]), dtype=np.float32)
+        unique = list(dict.fromkeys(items))
+        if isinstance(encoder, Encoder):
+            found = encoder.cached(unique)
+            missing = [t for t in unique if t not in found]
+            batches = encoder.plan_batches(missing, self.batch_size)
+            worker = encoder.worker_copy()
+            key = f"encoder:{type(encoder).__qualname__}:{encoder.namespace}"
+        else:
+            found, missing = {}, unique
+            size = self.batch_size or 256
+            batches = [missing[i : i + size] for i in range(0, len(missing), size)]
+            worker, key = encoder, f"object:{id(encoder)}"
+        for index, vectors in self.map_batches(key, worker, "encode", batches):
+            batch = batches[index]
+            vectors = np.asarray(vectors, dtype=np.float32)
+            if isinstance(encoder, Encoder):
+                encoder.store(batch, vectors)  # committed now: a later crash keeps it
+            found.update(zip(batch, vectors, strict=True))
+        return np.stack([found[t] for t in items]).astype(np.float32, copy=False)
+
+
+def resolve_executor(executor: ExecutorSetting) -> RayExecutor | None:
+    """``None``/``"local"`` -> ``None`` (this process); ``"ray"`` -> a shared
+    :class:`RayExecutor`; an executor object is used as it is."""
+    if executor is None or executor == "local":
+        return None
+    if executor == "ray":
+        global _default_ray
+        if _default_ray is None:
+            _default_ray = RayExecutor()
+        return _default_ray
+    if hasattr(executor, "embed") and hasattr(executor, "map"):
+        return executor
+    raise InvalidParameterError(
+        f"executor must be None, 'local', 'ray' or a RayExecutor, got {executor!r}"
+    )
+
+
+_default_ray: RayExecutor | None = None
+
+
+def embed_texts(encoder: Any, texts: Sequence[str], executor: ExecutorSetting = None) -> np.ndarray:
+    """``encoder.encode(texts)`` in this process, or spread over ``executor``."""
+    resolved = resolve_executor(executor)
+    if resolved is None:
+        return np.asarray(encoder.encode(texts))
+    return resolved.embed(encoder, texts)
+
+
+def embed_to_file(
+    encoder: Any,
+    texts: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    dtype: Any = np.float16,
+    chunk_size: int = 16_384,
+    executor: ExecutorSetting = None,
+) -> np.memmap:
+    """Embed ``texts`` chunk by chunk into a ``(len(texts), dim)`` array on disk.
+
+    For vocabularies whose float32 vectors do not fit in memory: each chunk is
+    embedded (through the cache and ``executor`` like :func:`embed_texts`),
+    converted to ``dtype`` (float16 halves the disk and the page cache; the
+    values of n-gram embeddings lose nothing that matters at 3 significant
+    digits) and written, so memory holds one chunk at a time.
+
+    Returns
+    -------
+    numpy.memmap
+        Read-only view of the file.
+    """
+    if chunk_size < 1:
+        raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    dim = 0
+    with open(path, "wb") as out:
+        for start in range(0, len(texts), chunk_size):
+            vectors = embed_texts(encoder, texts[start : start + chunk_size], executor)
+            dim = vectors.shape[1]
+            out.write(np.ascontiguousarray(vectors, dtype=dtype).tobytes())
+    return np.memmap(path, dtype=dtype, mode="r", shape=(len(texts), dim))
+
+
+class RateLimit:
+    """At most ``per_second`` queries per second, shared by everything holding it.
+
+    ``wait(n)`` blocks until ``n`` more queries fit in the rate. Queries are
+    spaced evenly (a reservation moves the next free time by ``n / per_second``).
+    :meth:`shared` makes a copy whose bookkeeping lives in one Ray actor, so
+    that every worker of an executor draws from the same budget (an LM server's
+    rate limit holds for all of them together).
+    """
+
+    def __init__(self, per_second: float) -> None:
+        if not per_second > 0:
+            raise InvalidParameterError(f"per_second must be > 0, got {per_second!r}")
+        self.per_second = float(per_second)
+        self._next = 0.0
+        self._actor: Any = None
+
+    def reserve(self, n: int) -> float:
+        """Book ``n`` queries; the seconds to wait before sending them."""
+        import time
+
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + n / self.per_second
+        return start - now
+
+    def wait(self, n: int) -> None:
+        """Block until ``n`` queries may be sent."""
+        import time
+
+        if self._actor is not None:
+            delay = float(import_ray().get(self._actor.reserve.remote(n)))
+        else:
+            delay = self.reserve(n)
+        if delay > 0:
+            time.sleep(delay)
+
+    def shared(self, executor: RayExecutor) -> RateLimit:
+        """This limit with its bookkeeping in one Ray actor (picklable, shared)."""
+        ray = executor._ray()
+        copy = RateLimit(self.per_second)
+        copy._actor = ray.remote(num_cpus=0)(RateLimit).remote(self.per_second)
+        return copy

@@ -1,0 +1,54 @@
+"""Aug-Linear with bounded memory: streamed counting, float16 embeddings on disk, SGD."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ray_fakes
+from glasstext.backends.distributed import embed_to_file
+from glasstext.models import AugLinearClassifier
+from glasstext.models.auglinear_large import fit_large
+from glasstext.text import NgramVocabulary, extract_ngrams
+
+TEXTS = ["good fun film", "bad dull plot", "good acting and fun", "dull and bad acting"] * 30
+LABELS = np.array([1, 0, 1, 0] * 30)
+
+
+def test_streamed_vocabulary_is_the_in_memory_one():
+    for min_count in (1, 2, 40):
+        streamed = NgramVocabulary.from_texts(iter(TEXTS[:7]), (1, 2), min_count)
+        docs = [extract_ngrams(t, (1, 2)) for t in TEXTS[:7]]
+        assert streamed.ngrams == NgramVocabulary.from_documents(docs, min_count).ngrams
+
+
+def test_embed_to_file_is_float16_of_the_vectors(tmp_path):
+    texts = [f"w{i}" for i in range(10)]
+    got = embed_to_file(ray_fakes.HashEncoder(), texts, tmp_path / "e.f16", chunk_size=3)
+    assert got.dtype == np.float16 and got.shape == (10, 8)
+    want = ray_fakes.HashEncoder().encode(texts).astype(np.float16)
+    np.testing.assert_array_equal(np.asarray(got), want)
+
+
+@pytest.mark.parametrize("hybrid", [True, False])
+def test_fit_large_learns_and_predicts_like_a_fitted_model(tmp_path, hybrid):
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid, cache=False)
+    fit_large(model, lambda: iter(TEXTS), LABELS, chunk_size=25, epochs=5, workdir=tmp_path)
+    assert (
+        model.vocabulary_.ngrams
+        == AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2))
+        .fit(TEXTS, LABELS)
+        .vocabulary_.ngrams
+    )
+    assert (model.predict(TEXTS) == LABELS).mean() == 1.0
+    assert set(model.fit_seconds_) == {"count", "embed", "count_matrix", "linear_fit"}
+    assert list(tmp_path.iterdir()) == []  # the on-disk intermediates are removed
+    model.set_params(encoder="all-MiniLM-L6-v2")  # saveable: the table needs no encoder
+    model.save(tmp_path / "m")
+    again = AugLinearClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.coef_table_, model.coef_table_)
+
+
+def test_fit_large_checks_lengths():
+    with pytest.raises(ValueError, match="labels"):
+        fit_large(AugLinearClassifier(ray_fakes.HashEncoder(), cache=False), TEXTS, LABELS[:5])

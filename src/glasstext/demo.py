@@ -389,43 +389,44 @@ STEPS: dict[str, Step] = {
         Step(
             "auglinear",
             "Aug-Linear on Rotten Tomatoes",
-            "fitting Aug-Linear on Rotten Tomatoes: embedding its ~100,000 n-grams with MiniLM, "
-            "then a cross-validated fit",
+            "embedding its ~100,000 n-grams with MiniLM, then a cross-validated fit against "
+            "TF-IDF + logistic regression",
             100,
             _auglinear_step,
         ),
         Step(
             "augtree",
             "Aug-Tree on SMS spam",
-            "fitting a depth-3 Aug-Tree on SMS spam, keywords expanded by MiniLM embeddings",
+            "a depth-3 tree, its keywords expanded by MiniLM embeddings",
             20,
             _augtree_step,
         ),
         Step(
             "kernelshap",
             "KernelSHAP on a black box",
-            "explaining the TF-IDF baseline's answer for one review with KernelSHAP",
+            "explaining the TF-IDF baseline's answer for one review, 500 model calls",
             5,
             _kernelshap_step,
         ),
         Step(
             "summary",
             "summary in words (SmolLM2)",
-            "asking SmolLM2-135M what drives each class (converts SmolLM2 once on first use)",
+            "asking SmolLM2-135M what drives each class of the Aug-Linear model "
+            "(SmolLM2 is converted once, on first use)",
             30,
             _summary_step,
         ),
         Step(
             "augtree_llm",
             "Aug-Tree with SmolLM2 expansions",
-            "fitting a depth-3 Aug-Tree on Rotten Tomatoes, SmolLM2 proposing the phrase sets",
+            "a depth-3 tree on Rotten Tomatoes, SmolLM2 proposing the phrase sets",
             300,
             _augtree_llm_step,
         ),
         Step(
             "sasc",
             "SASC on the 'positive' output",
-            "SASC: which concepts drive the Aug-Linear model's 'positive' output "
+            "which concepts drive the Aug-Linear model's 'positive' output "
             "(n-gram responses, LM summaries, synthetic texts)",
             200,
             _sasc_step,
@@ -433,14 +434,14 @@ STEPS: dict[str, Step] = {
         Step(
             "prompt_search",
             "prompt search (country -> capital)",
-            "searching for the instruction behind country -> capital pairs",
+            "SmolLM2 proposing and scoring instructions that map countries to capitals",
             200,
             _prompt_search_step,
         ),
         Step(
             "protolm",
             "Proto-LM (short)",
-            "fine-tuning MiniLM with a prototype layer, 600 reviews, two epochs",
+            "MiniLM fine-tuned with a prototype layer, 600 reviews, two epochs",
             150,
             _protolm_step,
         ),

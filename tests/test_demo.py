@@ -1,0 +1,90 @@
+"""The demo's structure with fake steps (fast); the real tour is an integration test in test_cli."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from glasstext import demo
+from glasstext.cli import main
+from glasstext.demo import DEFAULT_TOUR, FULL_TOUR, STEPS, Step, run_demo, tour_steps
+
+
+def test_the_default_tour_is_short_and_the_full_tour_adds_the_long_steps():
+    assert tour_steps() == list(DEFAULT_TOUR) == ["auglinear", "augtree", "kernelshap", "summary"]
+    assert tour_steps(full=True) == list(FULL_TOUR)
+    assert set(FULL_TOUR) == set(STEPS) and FULL_TOUR[: len(DEFAULT_TOUR)] == DEFAULT_TOUR
+    # the slow steps are only in the full tour
+    assert not {"sasc", "prompt_search", "protolm", "augtree_llm"} & set(DEFAULT_TOUR)
+    # the default tour's expected time stays within the 4-minute promise
+    assert sum(STEPS[n].seconds for n in DEFAULT_TOUR) < 240
+
+
+def test_protolm_and_language_add_or_drop_their_steps_in_tour_order():
+    assert tour_steps(protolm=True) == [*DEFAULT_TOUR, "protolm"]
+    assert tour_steps(language=False) == ["auglinear", "augtree", "kernelshap"]
+    assert tour_steps(language=True) == [*DEFAULT_TOUR, "sasc", "prompt_search"]
+    full_quiet = tour_steps(full=True, protolm=False, language=False)
+    assert full_quiet == ["auglinear", "augtree", "kernelshap", "augtree_llm"]
+
+
+@pytest.fixture
+def fake_steps(monkeypatch):
+    """Every step replaced by one that prints a line and returns a figure."""
+    ran: list[str] = []
+
+    def fake(name):
+        def run(tour):
+            ran.append(name)
+            tour.write(f"result of {name}")
+            return {f"{name}_figure": len(ran)}
+
+        return run
+
+    steps = {name: Step(name, f"title {name}", f"doing {name}", 7, fake(name)) for name in STEPS}
+    monkeypatch.setattr(demo, "STEPS", steps)
+    return ran
+
+
+def test_every_step_is_announced_before_it_runs_and_timed(fake_steps):
+    stream = io.StringIO()
+    figures = run_demo(stream=stream)
+    printed = stream.getvalue()
+    assert fake_steps == list(DEFAULT_TOUR)
+    for k, name in enumerate(DEFAULT_TOUR, 1):
+        announce = f"[{k}/4] title {name}: doing {name} (about 7 s) ..."
+        assert printed.index(announce) < printed.index(f"result of {name}")
+        assert printed.index(f"result of {name}") < printed.index(f"[{k}/4] done in")
+        assert re.search(rf"title {name} +\d+\.\d +\d+\.\d", printed)  # wall and CPU columns
+    assert "about 28 s on an idle 2-core machine" in printed and "--full" in printed
+    assert re.search(r"demo finished in \d+ s \(wall time; \d+ s of CPU time", printed)
+    assert set(figures["step_seconds"]) == set(DEFAULT_TOUR) == set(figures["step_cpu_seconds"])
+    assert figures["demo_seconds"] >= sum(figures["step_seconds"].values())
+    assert figures["summary_figure"] == 4
+
+
+def test_full_runs_every_step_and_steps_picks_some(fake_steps):
+    run_demo(stream=io.StringIO(), full=True)
+    assert fake_steps == list(FULL_TOUR)
+    fake_steps.clear()
+    run_demo(stream=io.StringIO(), steps=["kernelshap"])
+    assert fake_steps == ["kernelshap"]
+    with pytest.raises(ValueError, match="unknown demo steps"):
+        run_demo(stream=io.StringIO(), steps=["nope"])
+
+
+@pytest.mark.parametrize(("argv", "full"), [([], False), (["--full"], True)])
+def test_cli_passes_full(monkeypatch, argv, full):
+    seen = {}
+    monkeypatch.setattr(demo, "run_demo", lambda **kwargs: seen.update(kwargs))
+    assert main(["demo", *argv, "--n-train", "50"]) == 0
+    assert seen["full"] is full and seen["n_train"] == 50 and seen["n_test"] is None
+
+
+def test_the_baseline_sentence_is_honest_either_way():
+    sentence = demo._versus_baseline
+    assert "within noise" in sentence(0.770, 0.775, 2000)
+    assert "TF-IDF + LR is 4.0 points more accurate" in sentence(0.740, 0.780, 2000)
+    assert "Aug-Linear is 4.0 points more accurate" in sentence(0.780, 0.740, 2000)

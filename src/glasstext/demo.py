@@ -524,7 +524,7 @@ def run_demo(
     write(
         f"glasstext demo: {len(names)} steps, about {_minutes(expected)} on an idle 2-core "
         f"machine the first time (models converted, embeddings cached), less afterwards"
-        + ("" if full else "; `glasstext demo --full` adds the long tour")
+        + ("; `glasstext demo --full` adds the long tour" if names == list(DEFAULT_TOUR) else "")
         + "\n"
     )
     figures: dict[str, Any] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -88,3 +89,40 @@ def test_the_baseline_sentence_is_honest_either_way():
     assert "within noise" in sentence(0.770, 0.775, 2000)
     assert "TF-IDF + LR is 4.0 points more accurate" in sentence(0.740, 0.780, 2000)
     assert "Aug-Linear is 4.0 points more accurate" in sentence(0.780, 0.740, 2000)
+
+
+def _tour(stream: io.StringIO) -> demo._Tour:
+    """A tour whose data and Aug-Linear model are already there (no dataset, no fit)."""
+    import numpy as np
+
+    tour = demo._Tour(lambda line: print(line, file=stream), "enc", None, None, None, False)
+    labels = np.array(["negative", "positive"])
+    tour.data.update(rt=(["a b", "c d"], labels, ["e f"], labels[:1]), auglinear=object())
+    return tour
+
+
+def test_the_steps_in_words_put_a_weak_result_in_context(monkeypatch):
+    import glasstext
+
+    classes = [
+        SimpleNamespace(label="negative", usable=False),
+        SimpleNamespace(label="positive", usable=True),
+    ]
+    monkeypatch.setattr(
+        glasstext, "summarize_model", lambda *a, **k: SimpleNamespace(classes=classes)
+    )
+    concept = SimpleNamespace(text="art and design", score=0.03)
+    monkeypatch.setattr(glasstext, "explain_module", lambda *a, **k: SimpleNamespace(best=concept))
+    best = SimpleNamespace(prompt="Name the capital.", test_accuracy=0.0)
+    base = SimpleNamespace(prompt="", test_accuracy=None)
+    found = SimpleNamespace(best=best, baseline=base)
+    monkeypatch.setattr(glasstext, "explain_dataset", lambda *a, **k: found)
+    stream = io.StringIO()
+    tour = _tour(stream)
+    assert demo._summary_step(tour) == {"summaries_usable": 1}
+    assert demo._sasc_step(tour)["sasc_best_score"] == 0.03
+    assert demo._prompt_search_step(tour)["prompt_search_accuracy"] == 0.0
+    printed = stream.getvalue()
+    assert "weak summaries; for 'negative' it gave nothing usable" in printed
+    assert "'art and design', moves the output by +0.03" in printed
+    assert "held-out accuracy is 0.00 against n/a with no prompt" in printed

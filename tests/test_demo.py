@@ -82,6 +82,8 @@ def test_cli_passes_full(monkeypatch, argv, full):
     monkeypatch.setattr(demo, "run_demo", lambda **kwargs: seen.update(kwargs))
     assert main(["demo", *argv, "--n-train", "50"]) == 0
     assert seen["full"] is full and seen["n_train"] == 50 and seen["n_test"] is None
+    assert main(["demo", *argv, "--n-train", "0"]) == 0
+    assert seen["n_train"] is None  # 0: every training row
 
 
 def test_the_baseline_sentence_is_honest_either_way():
@@ -126,3 +128,11 @@ def test_the_steps_in_words_put_a_weak_result_in_context(monkeypatch):
     assert "weak summaries; for 'negative' it gave nothing usable" in printed
     assert "'art and design', moves the output by +0.03" in printed
     assert "held-out accuracy is 0.00 against n/a with no prompt" in printed
+
+
+def test_the_cli_default_size_is_the_demos():
+    from glasstext.cli.tools import DEMO_TRAIN
+
+    assert DEMO_TRAIN == demo.DEMO_TRAIN
+    assert run_demo.__kwdefaults__ is None or "n_train" not in run_demo.__kwdefaults__
+    assert run_demo.__defaults__[0] == demo.DEMO_TRAIN

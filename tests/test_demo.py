@@ -127,7 +127,7 @@ def test_the_steps_in_words_put_a_weak_result_in_context(monkeypatch):
     printed = stream.getvalue()
     assert "weak summaries; for 'negative' it gave nothing usable" in printed
     assert "'art and design', moves the output by +0.03" in printed
-    assert "held-out accuracy is 0.00 against n/a with no prompt" in printed
+    assert "found no instruction that beats no prompt at all (held-out accuracy 0.00" in printed
 
 
 def test_the_cli_default_size_is_the_demos():

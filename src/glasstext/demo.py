@@ -345,10 +345,16 @@ def _prompt_search_step(tour: _Tour) -> dict[str, Any]:
     best, base = search.best, search.baseline
     accuracy = "n/a" if best.test_accuracy is None else f"{best.test_accuracy:.2f}"
     base_accuracy = "n/a" if base.test_accuracy is None else f"{base.test_accuracy:.2f}"
+    gained = (best.test_accuracy or 0.0) > (base.test_accuracy or 0.0)
+    verdict = (
+        "the search found an instruction that helps"
+        if gained
+        else "the search found no instruction that beats no prompt at all"
+    )
     tour.write(
-        f"\nIn context: the best prompt's held-out accuracy is {accuracy} against {base_accuracy} "
-        f"with no prompt; a 135M LM knows few capitals, so a low figure says more about the LM "
-        f"than about the prompt."
+        f"\nIn context: {verdict} (held-out accuracy {accuracy} against {base_accuracy}); "
+        f"a 135M LM knows few capitals and rarely states the rule, so a low figure says more "
+        f"about the LM than about the search (`glasstext explain-dataset --lm` takes a larger one)."
     )
     return {"prompt_search_best": best.prompt, "prompt_search_accuracy": best.test_accuracy}
 

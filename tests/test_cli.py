@@ -91,7 +91,8 @@ def test_cache_info(tmp_path, monkeypatch, capsys):
 def test_demo_runs_on_a_small_slice(tmp_path, capsys):
     from glasstext.demo import run_demo
 
-    figures = run_demo(n_train=200, n_test=100, out=tmp_path / "demo-model")
+    # the default tour, with the short Proto-LM step of the full tour added
+    figures = run_demo(n_train=200, n_test=100, out=tmp_path / "demo-model", protolm=True)
     printed = capsys.readouterr().out
     assert "TF-IDF" in printed and "Top n-grams for 'positive'" in printed
     assert printed.count("= decision") == 3

@@ -1,13 +1,17 @@
 """Property-based tests (hypothesis) over the public text inputs (issue 14).
 
 Arbitrary Unicode goes through the tokenizer, the n-gram machinery, the input
-checks and save/load; each test states an invariant that must hold for every
-input, not only for the examples someone thought of.
+checks and save/load; random texts through Aug-Linear (a decision is exactly
+the intercept plus its n-grams' table values, pure and hybrid); random toy
+models through KernelSHAP (attributions sum to f(x) - f(baseline)). Each test
+states an invariant that must hold for every input, not only for the examples
+someone thought of.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +21,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from glasstext import io  # noqa: E402
+from explain.toy_models import InteractionToy, LinearToy, words_text  # noqa: E402
+from glasstext import UnseenNgramWarning, io  # noqa: E402
 from glasstext.exceptions import ModelFileError, NoWordsWarning  # noqa: E402
 from glasstext.text import (  # noqa: E402
     NgramVocabulary,
@@ -27,6 +32,8 @@ from glasstext.text import (  # noqa: E402
     tokenize_with_spans,
 )
 from glasstext.validation import check_documents, check_texts, wordless_positions  # noqa: E402
+from models.test_auglinear import FILLER, FakeEncoder  # noqa: E402
+from synthetic import NEG, POS, planted_texts  # noqa: E402
 
 # Any Unicode text, surrogates excluded (they cannot be encoded, so never reach us).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
@@ -156,3 +163,110 @@ def test_any_change_to_the_configuration_is_caught(tmp_path, config, data):
     (folder / "model.json").write_text(json.dumps(document), "utf-8")
     with pytest.raises(ModelFileError, match=r"model\.json"):
         io.load_model(folder, "Kind")
+
+
+# -- Aug-Linear: a prediction is exactly the intercept plus its n-grams' table values --------
+
+# Words the fake encoder knows: class words and filler, so any text drawn from them has every
+# unigram and bigram in the table (the extra ``vocabulary`` holds every pair).
+_POOL = sorted(set(POS + NEG + FILLER))
+_UNSEEN_WORDS = ["zebra", "quasar", "mañana", "kumquat"]
+
+
+def _auglinear(hybrid: bool, cv: int = 3) -> Any:
+    from glasstext import AugLinearClassifier
+
+    X, y = planted_texts(120, [NEG, POS], [0, 1], FILLER, 4, 0)
+    pairs = [f"{a} {b}" for a in _POOL for b in _POOL]
+    model = AugLinearClassifier(
+        encoder=FakeEncoder(), ngram_range=(1, 2), hybrid=hybrid, vocabulary=pairs, cv=cv
+    )
+    return model.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def auglinear_models() -> dict[bool, Any]:
+    """One fitted model per mode, pure (``hybrid=False``) and the hybrid default."""
+    return {hybrid: _auglinear(hybrid) for hybrid in (False, True)}
+
+
+POOL_TEXT = st.lists(st.sampled_from(_POOL), min_size=1, max_size=12).map(" ".join)
+DECOMPOSE = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@DECOMPOSE
+@given(st.lists(POOL_TEXT, min_size=1, max_size=5), st.booleans())
+def test_auglinear_decision_is_intercept_plus_table_values(auglinear_models, texts, hybrid):
+    model = auglinear_models[hybrid]
+    assert model.hybrid is hybrid and (np.any(model.phrase_table_) == hybrid)
+    expected = []
+    for text in texts:
+        rows = [model.vocabulary_.index[g] for g in extract_ngrams(text, model.ngram_range)]
+        expected.append(model.intercept_[0] + model.coef_table_[rows, 0].sum())
+    np.testing.assert_allclose(model.decision_function(texts), expected, rtol=1e-9, atol=1e-9)
+
+
+@DECOMPOSE
+@given(
+    st.lists(st.sampled_from(_POOL + _UNSEEN_WORDS), min_size=1, max_size=12).map(" ".join),
+    st.booleans(),
+)
+def test_auglinear_explanation_sums_to_the_decision(auglinear_models, text, hybrid):
+    model = auglinear_models[hybrid]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        decision = float(model.decision_function([text])[0])
+        explanation = model.explain(text)
+    total = explanation.intercept + sum(v for _, v in explanation.contributions)
+    assert explanation.decision == pytest.approx(decision, abs=1e-9)
+    assert total == pytest.approx(decision, abs=1e-9)
+    grams = extract_ngrams(text, model.ngram_range)
+    assert sum(explanation.counts.values()) == len(grams)  # every occurrence counted once
+    for gram, value in explanation.contributions:
+        if gram in model.vocabulary_:  # a known n-gram contributes its table value per occurrence
+            row = model.vocabulary_.index[gram]
+            expected = explanation.counts[gram] * model.coef_table_[row, 0]
+            assert value == pytest.approx(expected, abs=1e-9)
+
+
+# -- KernelSHAP: attributions sum to f(x) - f(baseline) on random toy models ---------------
+
+
+def _random_toy(kind: str, n_words: int, seed: int) -> Any:
+    if kind == "linear":
+        weights = np.random.default_rng(seed).normal(size=n_words)
+        return LinearToy(list(weights), bias=float(seed % 7) / 10)
+    return InteractionToy(n_words, seed=seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["linear", "interaction"]),
+    st.integers(1, 10),
+    st.integers(0, 10_000),
+    st.integers(2, 200),
+    st.sampled_from(["auto", False]),
+    st.sampled_from([None, 0, 1]),
+    st.sampled_from([None, "[MASK]"]),
+)
+def test_kernelshap_is_efficient_on_random_toy_models(
+    kind, n_words, seed, n_samples, exact, target_class, mask_token
+):
+    from glasstext.explain import KernelShapExplainer
+
+    toy = _random_toy(kind, n_words, seed)
+    text = words_text(n_words)
+    explainer = KernelShapExplainer(
+        toy, n_samples=n_samples, exact=exact, seed=seed, mask_token=mask_token
+    )
+    a = explainer.explain(text, target_class=target_class)
+    cls = a.explained_class
+    # f(x) and f(baseline) straight from the model, not from the explainer's bookkeeping
+    masked = " ".join([mask_token] * n_words) if mask_token else ""
+    f_x, f_base = toy([text])[0, cls], toy([masked])[0, cls]
+    assert a.value == pytest.approx(f_x, abs=1e-12)
+    assert a.base_value == pytest.approx(f_base, abs=1e-12)
+    assert float(np.sum(a.scores)) == pytest.approx(f_x - f_base, abs=1e-9)
+    assert a.scores.shape == (n_words,) and np.all(np.isfinite(a.scores))

@@ -106,7 +106,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "demo",
-        "the offline tour on Rotten Tomatoes (what `make demo` runs)",
+        "the offline tour, about 3 min (what `make demo` runs; --full: the long one)",
         "glasstext.cli.tools",
         "add_demo",
     ),

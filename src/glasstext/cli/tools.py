@@ -10,12 +10,25 @@ from pathlib import Path
 
 from glasstext.cli.common import add_encoder, add_out
 
+DEMO_TRAIN = 4000  # glasstext.demo.DEMO_TRAIN (not imported: the parser stays light)
+
 __all__ = ["add_cache", "add_datasets", "add_demo", "add_models"]
 
 
 def add_demo(parser: argparse.ArgumentParser) -> None:
     """``glasstext demo``."""
-    parser.add_argument("--n-train", type=int, default=None, help="training rows (default: all)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the long tour (15-25 min): adds Aug-Tree with SmolLM2 expansions, SASC, "
+        "a prompt search and a short Proto-LM fit to the default tour (about 3 min)",
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=DEMO_TRAIN,
+        help="training rows per dataset (0: all; the default keeps the first run short)",
+    )
     parser.add_argument("--n-test", type=int, default=None, help="test rows (default: all)")
     add_encoder(parser, "encoder of the Aug-Linear model: alias, hub id or folder")
     add_out(parser, "also save the fitted Aug-Linear model to this folder")
@@ -25,7 +38,13 @@ def add_demo(parser: argparse.ArgumentParser) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from glasstext.demo import run_demo
 
-    run_demo(n_train=args.n_train, n_test=args.n_test, encoder=args.encoder, out=args.out)
+    run_demo(
+        n_train=args.n_train or None,
+        n_test=args.n_test,
+        encoder=args.encoder,
+        out=args.out,
+        full=args.full,
+    )
     return 0
 
 

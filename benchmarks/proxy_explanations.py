@@ -157,7 +157,11 @@ def replay_screen(qp: list[float], qt: list[float], tau: float, args, rng) -> di
     for _ in range(args.replays):
         order = rng.permutation(n)
         decision, n_used, _, _ = sequential_screen(
-            qp_a[order], qt_a[order], tau=tau, delta=args.delta, min_screen=args.min_screen,
+            qp_a[order],
+            qt_a[order],
+            tau=tau,
+            delta=args.delta,
+            min_screen=args.min_screen,
             max_screen=min(args.max_screen, n),
         )
         accepts += decision == "accept"
@@ -180,17 +184,28 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
     yard = explain_all(target_scorer, method, texts, classes, args, args.seed)
     all_target = target_scorer.n_calls - (3 if models.calibrate else 0)
     comps_t = [comprehensiveness(a, judge) for a in yard]
-    log(f"{method}: noise (target, seed {args.seed + 1})")
-    noise = explain_all(models.target(), method, texts, classes, args, args.seed + 1)
-    noise_fid, comps_noise = fidelity(noise, comps_t, judge)
+    n_noise = min(args.n_noise or len(texts), len(texts))
+    log(f"{method}: noise (target, seed {args.seed + 1}, {n_noise} texts)")
+    noise = explain_all(
+        models.target(), method, texts[:n_noise], classes[:n_noise], args, args.seed + 1
+    )
+    noise_fid, comps_noise = fidelity(noise, comps_t[:n_noise], judge)
     out: dict[str, Any] = {
         "n_texts": len(texts),
         "target_calls_all_target": all_target,
         "target_comprehensiveness_mean": rounded(float(np.mean(comps_t))),
         "yardstick_noise": {
+            "n_texts": n_noise,
             "fidelity": rounded(noise_fid),
             f"top{TOP_K}_agreement": rounded(
-                float(np.mean([top_k_agreement(a, b, TOP_K) for a, b in zip(noise, yard)]))
+                float(
+                    np.mean(
+                        [
+                            top_k_agreement(a, b, TOP_K)
+                            for a, b in zip(noise, yard[:n_noise], strict=True)
+                        ]
+                    )
+                )
             ),
         },
         "proxies": {},
@@ -201,7 +216,7 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
     proxies: dict[str, Any] = {"smollm2-zero-shot": models.proxy}
     if learned is not None:
         proxies["learned-auglinear"] = lambda: learned
-    qualities = {"target-other-seed": (comps_noise, comps_t)}
+    qualities = {"target-other-seed": (comps_noise, comps_t[:n_noise])}
     for name, make in proxies.items():
         extra_calls = learned.target_calls if name.startswith("learned") else 0
         info: dict[str, Any] = {}
@@ -214,18 +229,22 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
         info["proxy_alone"] = {
             "fidelity": rounded(fid),
             f"top{TOP_K}_agreement": rounded(
-                float(np.mean([top_k_agreement(a, b, TOP_K) for a, b in zip(alone, yard)]))
+                float(
+                    np.mean(
+                        [top_k_agreement(a, b, TOP_K) for a, b in zip(alone, yard, strict=False)]
+                    )
+                )
             ),
             "prediction_agreement": rounded(float(np.mean(agree))),
             "fidelity_where_predictions_agree": rounded(
-                sum(c for c, g in zip(comps_p, agree) if g)
-                / max(sum(c for c, g in zip(comps_t, agree) if g), 1e-12)
+                sum(c for c, g in zip(comps_p, agree, strict=False) if g)
+                / max(sum(c for c, g in zip(comps_t, agree, strict=False) if g), 1e-12)
             ),
         }
         rows.append(row(method, name, "proxy-only", fid, extra_calls / all_target))
         qualities[name] = (
-            [c for c, g in zip(comps_p, agree) if g],
-            [c for c, g in zip(comps_t, agree) if g],
+            [c for c, g in zip(comps_p, agree, strict=False) if g],
+            [c for c, g in zip(comps_t, agree, strict=False) if g],
         )
         for mode in ("explanation", "task"):
             log(f"{method}: {name}, {mode}-level screening")
@@ -250,8 +269,9 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
                 "fidelity": rounded(fid),
                 "target_call_fraction": rounded(frac),
                 "target_calls": calls,
-                "costs": {k: rounded(v) if isinstance(v, float) else v
-                          for k, v in result.costs.items()},
+                "costs": {
+                    k: rounded(v) if isinstance(v, float) else v for k, v in result.costs.items()
+                },
                 "sources": result.counts(),
                 "screening": result.screening.to_dict() if result.screening else None,
             }
@@ -259,7 +279,9 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
         out["proxies"][name] = info
     for name, (qp, qt) in qualities.items():
         for tau in TAUS:
-            replays.append({"method": method, "proxy": name, **replay_screen(qp, qt, tau, args, rng)})
+            replays.append(
+                {"method": method, "proxy": name, **replay_screen(qp, qt, tau, args, rng)}
+            )
     rows.append(row(method, "target-other-seed", "target alone (noise)", noise_fid, 1.0))
     out["screen_replays"] = replays
     return {"summary": out, "rows": rows}
@@ -302,6 +324,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-texts", type=int, default=None, help="RT test snippets (default 50)")
     p.add_argument("--budget", type=int, default=None, help="samples per explanation (128)")
     p.add_argument("--n-calibration", type=int, default=None, help="RT texts for accuracy (300)")
+    p.add_argument("--n-noise", type=int, default=None, help="texts of the noise yardstick (all)")
     p.add_argument("--n-perturb", type=int, default=2, help="learned proxy: deletions per text")
     p.add_argument("--threshold", type=float, default=0.7, help="per-explanation agreement")
     p.add_argument("--tau", type=float, default=0.9)
@@ -336,14 +359,17 @@ def main(argv: list[str] | None = None) -> int:
     texts = [str(t) for t in ds.X_test[: args.n_texts]]
     log(f"target {target}; calibration figures on {args.n_calibration} RT test texts")
     calibration = calibration_figures(
-        models, [str(t) for t in ds.X_test[: args.n_calibration]],
+        models,
+        [str(t) for t in ds.X_test[: args.n_calibration]],
         np.asarray(ds.y_test[: args.n_calibration]),
     )
     learned, learned_info = None, {}
     if not args.no_learned:
         log("learning a proxy for the target")
         start = time.perf_counter()
-        learned = learn_proxy(models.target(), texts, n_perturbations=args.n_perturb, seed=args.seed)
+        learned = learn_proxy(
+            models.target(), texts, n_perturbations=args.n_perturb, seed=args.seed
+        )
         learned_info = {
             "n_train": learned.n_train,
             "target_calls": learned.target_calls,
@@ -358,11 +384,41 @@ def main(argv: list[str] | None = None) -> int:
         methods[method] = res["summary"]
         operating_points += res["rows"]
         replays += res["summary"]["screen_replays"]
+        write(
+            args,
+            build(
+                args,
+                started,
+                notes,
+                target,
+                texts,
+                methods,
+                operating_points,
+                replays,
+                calibration,
+                learned_info,
+            ),
+        )
+    return 0
+
+
+def build(
+    args,
+    started,
+    notes,
+    target,
+    texts,
+    methods,
+    operating_points,
+    replays,
+    calibration,
+    learned_info,
+) -> dict[str, Any]:
+    """The JSON of the run so far (written after every method)."""
     precision, recall = precision_recall(replays, args)
     best = [r for r in operating_points if r["proxy"] != "target-other-seed"]
     met = [
-        r for r in best
-        if (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
+        r for r in best if (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
     ]
     downstream: Any
     if DOWNSTREAM.exists():
@@ -429,11 +485,14 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_total": round(time.perf_counter() - started, 1),
         "earlier_run": earlier,
     }
+    return result
+
+
+def write(args: argparse.Namespace, result: dict[str, Any]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
-    return 0
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy import stats
@@ -342,7 +342,7 @@ class ProxyTask:
         Passed to the method's explainer.
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_samples": [Interval(int, 1, None)],
         "screening": [Options(("task", "explanation"))],
         "tau": [Interval(float, 0.0, None, closed="neither")],
@@ -472,9 +472,7 @@ class ProxyTask:
 
             cls = resolve_class(target_class, t_probs[0], self.target)
             classes = [cls] * len(items)
-        agree = [
-            (not self.prediction_check) or t == p for t, p in zip(t_pred, p_pred, strict=True)
-        ]
+        agree = [(not self.prediction_check) or t == p for t, p in zip(t_pred, p_pred, strict=True)]
         all_target = sum(self.design_size(t) for t in items)
 
         if self.screening == "explanation":
@@ -702,7 +700,9 @@ def learn_proxy(
     check_param(n_perturbations, [Interval(int, 0, None)], "n_perturbations")
     lo, hi = (float(k) for k in keep)
     if not 0.0 <= lo <= hi <= 1.0:
-        raise InvalidParameterError(f"keep must be (low, high) with 0 <= low <= high <= 1, got {keep}")
+        raise InvalidParameterError(
+            f"keep must be (low, high) with 0 <= low <= high <= 1, got {keep}"
+        )
     seed = check_seed(seed, "seed")
     rng = np.random.default_rng(seed)
     train: list[str] = []

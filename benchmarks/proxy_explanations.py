@@ -39,7 +39,7 @@ prediction agreement; the downstream figures of
 ``benchmarks/proxy_downstream.py``) copied into ``downstream``.
 
     python benchmarks/proxy_explanations.py --quick   # 6 snippets, SmolLM2 as target
-    python benchmarks/proxy_explanations.py           # 50 snippets, Gemma target
+    python benchmarks/proxy_explanations.py           # 50 snippets, Gemma target (~1 h)
 
 The previous version of this script (per-explanation screening only, timed,
 against the ``lime``/``shap`` packages) is in git history; its figures are
@@ -322,9 +322,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="6 snippets, budget 32, SmolLM2 target")
     p.add_argument("--n-texts", type=int, default=None, help="RT test snippets (default 50)")
-    p.add_argument("--budget", type=int, default=None, help="samples per explanation (128)")
-    p.add_argument("--n-calibration", type=int, default=None, help="RT texts for accuracy (300)")
-    p.add_argument("--n-noise", type=int, default=None, help="texts of the noise yardstick (all)")
+    p.add_argument("--budget", type=int, default=None, help="samples per explanation (64)")
+    p.add_argument("--n-calibration", type=int, default=None, help="RT texts for accuracy (200)")
+    p.add_argument("--n-noise", type=int, default=None, help="texts of the noise yardstick (20)")
     p.add_argument("--n-perturb", type=int, default=2, help="learned proxy: deletions per text")
     p.add_argument("--threshold", type=float, default=0.7, help="per-explanation agreement")
     p.add_argument("--tau", type=float, default=0.9)
@@ -332,7 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--min-screen", type=int, default=5)
     p.add_argument("--max-screen", type=int, default=50)
     p.add_argument("--replays", type=int, default=200, help="screen replays per configuration")
-    p.add_argument("--methods", nargs="+", default=["lime", "kernelshap"])
+    p.add_argument("--methods", nargs="+", default=["kernelshap", "lime"])
     p.add_argument("--no-calibrate", action="store_true", help="raw zero-shot scorers")
     p.add_argument("--no-learned", action="store_true", help="skip the learned proxy")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
@@ -340,7 +340,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
-    defaults = (6, 32, 40) if args.quick else (50, 128, 300)
+    defaults = (6, 32, 40) if args.quick else (50, 64, 200)
+    args.n_noise = args.n_noise or (None if args.quick else 20)
     args.n_texts = args.n_texts or defaults[0]
     args.budget = args.budget or defaults[1]
     args.n_calibration = args.n_calibration or defaults[2]

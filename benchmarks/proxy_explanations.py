@@ -1,41 +1,49 @@
-"""Proxy explanations benchmark: explain a zero-shot LM with cheaper models.
+"""Proxy explanations benchmark: explain a zero-shot LM through cheaper models.
 
 Target: Gemma-3-270M used zero-shot for sentiment on Rotten Tomatoes (the
 prompt and label words of ``glasstext.explain.SENTIMENT_TEMPLATE`` /
-``SENTIMENT_LABELS``); SmolLM2-135M if Gemma does not load (said in the output).
-Proxies: SmolLM2-135M with the same prompt, and an Aug-Linear model (MiniLM)
-distilled on the target's own labels of RT training texts.
+``SENTIMENT_LABELS``), with content-free calibration (``LMScorer(...,
+calibrate=True)``; ``--no-calibrate`` to turn it off). Proxies: SmolLM2-135M
+zero-shot with the same prompt (calibrated the same way), and a proxy learned
+for the target (:func:`glasstext.explain.learn_proxy`: a hybrid Aug-Linear
+regressor fitted to the target's log-odds on the task's texts and
+``--n-perturb`` random word deletions of each; its target calls are counted in
+every row that uses it).
 
-For LIME and KernelSHAP, on the first ``--n-texts`` RT test snippets:
+The task is the first ``--n-texts`` RT test snippets. For LIME and KernelSHAP:
 
-- the target's own explanation with the full budget (``--budget`` samples);
-- each proxy through :class:`glasstext.explain.ProxyExplainer` (screening,
-  agreement threshold, fallback to the target) and, to show what screening
-  buys, the same proxy used unconditionally ("always proxy");
-- the ``lime`` and ``shap`` packages explaining the same target with the same
-  sample budget (lime ``num_samples``; shap ``KernelExplainer`` ``nsamples``,
-  ``l1_reg=False``, the same word masks and deletion), their model calls
-  counted at the model function.
+- the yardstick: the target's own explanation of every text (``--budget``
+  samples, seed ``--seed``) and its noise: the same with another seed;
+- every proxy's own explanation of every text (no target call), the
+  per-explanation screening of :class:`glasstext.explain.ProxyExplainer`
+  (threshold 0.7), and the task-level screen-and-apply of
+  :class:`glasstext.explain.ProxyTask` (tau 0.9, delta 0.01, at most 50
+  screened instances, prediction check, fallback to the target).
 
-Figures: target calls and wall time per explanation; comprehensiveness AOPC
-against the target (10%..100% of the words removed); **fidelity** = the proxy
-explanation's summed comprehensiveness on the target divided by that of the
-target's own full-budget explanation (a ratio of sums: per-text ratios are
-unstable when a text's comprehensiveness is near zero; their median is given
-too); top-5 and Spearman agreement with the target's explanation.
+Fidelity = summed comprehensiveness AOPC (on the target) of a configuration's
+explanations / that of the yardstick's (a ratio of sums). Target-call fraction
+= every target call of the configuration (screening, prediction checks,
+fallbacks, the learned proxy's training texts) / the calls of explaining every
+text with the target alone. Calls count queries: the persistent LM cache makes
+reruns cheap but every query is counted as if paid.
 
-    python benchmarks/proxy_explanations.py --quick       # 4 snippets, SmolLM2 as target
-    python benchmarks/proxy_explanations.py               # 50 snippets, Gemma target
-    python benchmarks/proxy_explanations.py --n-texts 100 --budget 256
+Screening precision and recall: the sequential test replayed on the measured
+per-instance qualities (random orders of the texts where the predictions
+agree; for each proxy, the noise yardstick as a proxy, and tau in 0.5..0.9):
+precision = share of acceptances whose proxy really keeps >= tau of the
+target's quality on those texts, recall = share of such proxies accepted.
 
-The full run makes ~350 target forward passes per snippet and method (plus
-~130 SmolLM2 ones), about 35k in all at the defaults; on two shared cores that
-is one to two hours. LM calls inside timed explanations are never served from
-a persistent cache (each explanation starts with an empty in-memory cache);
-metric evaluation and distillation labels use the persistent cache.
+Also: RT accuracy of both LMs with and without calibration, and their
+prediction agreement; the downstream figures of
+``benchmarks/results/proxy_downstream.json`` (written by
+``benchmarks/proxy_downstream.py``) copied into ``downstream``.
 
-Prints one JSON object and writes it to
-``benchmarks/results/proxy_explanations.json`` (``--out`` to change).
+    python benchmarks/proxy_explanations.py --quick   # 6 snippets, SmolLM2 as target
+    python benchmarks/proxy_explanations.py           # 50 snippets, Gemma target (~1 h)
+
+The previous version of this script (per-explanation screening only, timed,
+against the ``lime``/``shap`` packages) is in git history; its figures are
+kept in the JSON under ``earlier_run``.
 """
 
 from __future__ import annotations
@@ -47,37 +55,35 @@ import os
 import platform
 import sys
 import time
-import warnings
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from glasstext.backends.lm import LanguageModel, LocalCausalLM
+from glasstext.backends.lm import LocalCausalLM
 from glasstext.datasets import load
 from glasstext.explain import (
     SENTIMENT_LABELS,
     SENTIMENT_TEMPLATE,
     Attribution,
-    EstimatorScorer,
-    KernelShapExplainer,
-    LimeExplainer,
     LMScorer,
-    ProxyExplainer,
+    ProxyTask,
     Scorer,
     comprehensiveness,
-    rank_agreement,
+    learn_proxy,
     top_k_agreement,
 )
-from glasstext.explain.perturb import make_units, render_many
+from glasstext.explain.methods import get_explainer
+from glasstext.explain.proxy_task import sequential_screen
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "proxy_explanations.json"
+RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_OUT = RESULTS / "proxy_explanations.json"
+DOWNSTREAM = RESULTS / "proxy_downstream.json"
 GEMMA = "gemma-3-270m"
 SMOL = "SmolLM2-135M-Instruct"
 TOP_K = 5
+TAUS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def log(message: str) -> None:
@@ -85,355 +91,226 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def rounded(value: float, digits: int = 4) -> float | None:
-    return round(float(value), digits) if math.isfinite(value) else None
-
-
-# -- models --------------------------------------------------------------------------
-
-
-def load_target(name: str, precision: str) -> tuple[str, str | None]:
-    """The target model name, falling back to SmolLM2 if it will not load."""
-    try:
-        LocalCausalLM(name, precision=precision, progress=False).load()
-        return name, None
-    except Exception as exc:  # any failure to resolve, convert or load
-        note = f"{name} failed to load ({type(exc).__name__}: {exc}); target is {SMOL}"
-        log(note)
-        return SMOL, note
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    return round(float(value), digits) if value is not None and math.isfinite(value) else None
 
 
 class Models:
-    """The LM objects of the run: uncached ones for timed work, cached ones for the rest."""
+    """The LMs of the run (persistent cache on) and fresh scorers on them."""
 
-    def __init__(self, target: str, proxy_lm: str | None, precision: str, batch: int) -> None:
-        def lm(name: str, cache: bool) -> LocalCausalLM:
-            return LocalCausalLM(
-                name, precision=precision, batch_size=batch, progress=False, cache=cache
-            )
+    def __init__(self, target: str, proxy: str, precision: str, batch: int, calibrate: bool):
+        def lm(name: str) -> LocalCausalLM:
+            return LocalCausalLM(name, precision=precision, batch_size=batch, progress=False)
 
-        self.target_timed = lm(target, cache=False)
-        self.target_cached = lm(target, cache=True)
-        self.proxy_timed = lm(proxy_lm, cache=False) if proxy_lm else None
+        self.target_lm = lm(target)
+        self.proxy_lm = lm(proxy)
+        self.calibrate = calibrate
 
-    @staticmethod
-    def scorer(lm: LanguageModel) -> LMScorer:
-        """A fresh scorer (empty in-memory cache) on ``lm``."""
-        return LMScorer(lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS)
+    def target(self, calibrate: bool | None = None) -> LMScorer:
+        cal = self.calibrate if calibrate is None else calibrate
+        return LMScorer(self.target_lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS, calibrate=cal)
 
-
-def distill_auglinear(models: Models, texts: list[str]) -> tuple[Any, dict[str, Any]]:
-    """Aug-Linear fitted on the target's own labels of ``texts``.
-
-    A small base LM used zero-shot is badly calibrated (Gemma-3-270M puts
-    "positive" above "negative" for almost every review), so its arg-max gives
-    one label to everything. The labels are therefore the target's decision at
-    its own median: P(positive) above the median of these texts. That is still
-    the target's ranking of the texts, only with its bias removed.
-    """
-    from glasstext import AugLinearClassifier
-
-    start = time.perf_counter()
-    labeller = models.scorer(models.target_cached)
-    proba = labeller(texts)[:, 1]
-    labels = (proba > np.median(proba)).astype(int)
-    label_seconds = time.perf_counter() - start
-    info: dict[str, Any] = {
-        "n_texts": len(texts),
-        "target_label_calls": len(texts),
-        "label_seconds": round(label_seconds, 1),
-        "argmax_positive_share": rounded(float((proba > 0.5).mean()), 3),
-        "labels": "target P(positive) above its median on these texts",
-        "positive_share": rounded(float(labels.mean()), 3),
-    }
-    if len(set(labels.tolist())) < 2 or min(np.bincount(labels)) < 2:
-        info["skipped"] = "the target gave (almost) the same score to every text"
-        return None, info
-    start = time.perf_counter()
-    model = AugLinearClassifier(progress=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(texts, labels)
-    info["fit_seconds"] = round(time.perf_counter() - start, 1)
-    return model, info
+    def proxy(self, calibrate: bool | None = None) -> LMScorer:
+        cal = self.calibrate if calibrate is None else calibrate
+        return LMScorer(self.proxy_lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS, calibrate=cal)
 
 
-# -- peers ---------------------------------------------------------------------------
-
-
-class Counted:
-    """The target's explained-class probability as a plain function, counting texts."""
-
-    def __init__(self, lm: LanguageModel) -> None:
-        self.lm = lm
-        self.n_texts = 0
-
-    def probs(self, texts: list[str]) -> np.ndarray:
-        self.n_texts += len(texts)
-        prompts = [SENTIMENT_TEMPLATE.replace("{text}", t) for t in texts]
-        return self.lm.label_probs(prompts, list(SENTIMENT_LABELS))
-
-
-def as_attribution(base: Attribution, scores: np.ndarray, method: str, calls: int) -> Attribution:
-    return replace(base, scores=scores, method=method, n_calls=calls, extras={}, proxy=None)
-
-
-def run_lime_peer(text: str, lm: LanguageModel, cls: int, budget: int, seed: int) -> dict[str, Any]:
-    from lime.lime_text import LimeTextExplainer
-
-    units = make_units(text)
-    counted = Counted(lm)
-
-    def words(s: str) -> list[str]:
-        return list(make_units(s).words)
-
-    start = time.perf_counter()
-    explainer = LimeTextExplainer(
-        class_names=[lab.strip() for lab in SENTIMENT_LABELS],
-        split_expression=words,
-        bow=False,
-        mask_string="",
-        random_state=seed,
-    )
-    exp = explainer.explain_instance(
-        text, counted.probs, labels=(cls,), num_features=len(units), num_samples=budget
-    )
-    seconds = time.perf_counter() - start
-    scores = np.zeros(len(units))
-    for index, weight in exp.local_exp[cls]:
-        scores[index] = weight
-    return {"scores": scores, "calls": counted.n_texts, "seconds": seconds}
-
-
-def run_shap_peer(text: str, lm: LanguageModel, cls: int, budget: int, seed: int) -> dict[str, Any]:
-    import shap
-
-    units = make_units(text)
-    d = len(units)
-    counted = Counted(lm)
-
-    def f(masks: np.ndarray) -> np.ndarray:
-        return counted.probs(render_many(units, masks > 0.5))[:, cls]
-
-    np.random.seed(seed)  # noqa: NPY002 - shap samples from the global generator
-    start = time.perf_counter()
-    explainer = shap.KernelExplainer(f, np.zeros((1, d)))
-    phi = explainer.shap_values(np.ones((1, d)), nsamples=budget, l1_reg=False, silent=True)
-    seconds = time.perf_counter() - start
-    return {
-        "scores": np.asarray(phi, dtype=np.float64).reshape(-1)[:d],
-        "calls": counted.n_texts,
-        "seconds": seconds,
-    }
-
-
-# -- one snippet ------------------------------------------------------------------------
-
-
-def timed(fn: Callable[[], Attribution]) -> tuple[Attribution, float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
-EXPLAINERS: dict[str, type[LimeExplainer] | type[KernelShapExplainer]] = {
-    "lime": LimeExplainer,
-    "kernelshap": KernelShapExplainer,
-}
-
-
-def explain_snippet(
-    text: str,
-    method: str,
-    models: Models,
-    proxies: dict[str, Callable[[], Scorer]],
-    args: argparse.Namespace,
-) -> dict[str, Any]:
-    """Every explanation of one snippet with one method, and their metrics."""
-    row: dict[str, Any] = {"n_words": len(make_units(text))}
-    cls_name = EXPLAINERS[method]
-    target_attr, seconds = timed(
-        lambda: cls_name(
-            models.scorer(models.target_timed), n_samples=args.budget, seed=args.seed
-        ).explain(text)
-    )
-    cls = target_attr.explained_class
-    judge = models.scorer(models.target_cached)  # metrics: persistent cache, not timed
-    target_comp = comprehensiveness(target_attr, judge)
-    row["target"] = {"calls": target_attr.n_calls, "seconds": seconds, "comp": target_comp}
-
-    for name, make_proxy in proxies.items():
-        target_scorer = models.scorer(models.target_timed)
-        proxy_scorer = make_proxy()
-        explainer = ProxyExplainer(
-            target_scorer,
-            proxy_scorer,
-            method,
-            n_samples=args.budget,
-            threshold=args.threshold,
-            seed=args.seed,
-        )
-        attr, seconds = timed(lambda ex=explainer: ex.explain(text, target_class=cls))
-        assert attr.proxy is not None
-        always = ProxyExplainer(
-            target_scorer,
-            proxy_scorer,
-            method,
-            n_samples=args.budget,
-            threshold=-1.0,
-            seed=args.seed,
-        ).explain(text, target_class=cls)
-        row[name] = {
-            "decision": attr.proxy.decision,
-            "agreement": attr.proxy.agreement,
-            "target_calls": attr.proxy.target_calls,
-            "n_screened": attr.proxy.n_screened,
-            "proxy_calls": attr.proxy.proxy_calls,
-            "seconds": seconds,
-            "comp": comprehensiveness(attr, judge),
-            "comp_always_proxy": comprehensiveness(always, judge),
-            "top_k": top_k_agreement(attr, target_attr, TOP_K),
-            "spearman": rank_agreement(attr, target_attr),
-        }
-
-    if not args.skip_peers:
-        peer = run_lime_peer if method == "lime" else run_shap_peer
-        result = peer(text, models.target_timed, cls, args.budget, args.seed)
-        peer_attr = as_attribution(target_attr, result["scores"], method + "-peer", result["calls"])
-        row["peer"] = {
-            "calls": result["calls"],
-            "seconds": result["seconds"],
-            "comp": comprehensiveness(peer_attr, judge),
-            "top_k": top_k_agreement(peer_attr, target_attr, TOP_K),
-        }
-    return row
-
-
-# -- summary ------------------------------------------------------------------------------
-
-
-def mean(rows: list[dict[str, Any]], *keys: str) -> float:
-    values = []
-    for r in rows:
-        v: Any = r
-        for k in keys:
-            v = v[k]
-        values.append(float(v))
-    clean = [v for v in values if math.isfinite(v)]
-    return float(np.mean(clean)) if clean else math.nan
-
-
-def summarise(rows: list[dict[str, Any]], proxies: list[str], peer_name: str) -> dict[str, Any]:
-    target_comp = sum(r["target"]["comp"] for r in rows)
-    target_calls = sum(r["target"]["calls"] for r in rows)
-    out: dict[str, Any] = {
-        "n_texts": len(rows),
-        "mean_words": rounded(mean(rows, "n_words"), 1),
-        "target_full_budget": {
-            "calls_per_explanation": rounded(mean(rows, "target", "calls"), 1),
-            "seconds_per_explanation": rounded(mean(rows, "target", "seconds"), 2),
-            "comprehensiveness": rounded(mean(rows, "target", "comp")),
-        },
-        "proxies": {},
-    }
-    for name in proxies:
-        comp = sum(r[name]["comp"] for r in rows)
-        always = sum(r[name]["comp_always_proxy"] for r in rows)
-        ratios = [
-            r[name]["comp"] / r["target"]["comp"] for r in rows if abs(r["target"]["comp"]) > 1e-3
-        ]
-        calls = sum(r[name]["target_calls"] for r in rows)
-        decisions = [r[name]["decision"] for r in rows]
-        out["proxies"][name] = {
-            "fidelity": rounded(comp / target_comp) if target_comp > 0 else None,
-            "fidelity_median_per_text": rounded(float(np.median(ratios))) if ratios else None,
-            "fidelity_always_proxy": rounded(always / target_comp) if target_comp > 0 else None,
-            "target_call_fraction": rounded(calls / target_calls) if target_calls else None,
-            "target_calls_per_explanation": rounded(calls / len(rows), 1),
-            "proxy_calls_per_explanation": rounded(mean(rows, name, "proxy_calls"), 1),
-            "seconds_per_explanation": rounded(mean(rows, name, "seconds"), 2),
-            "comprehensiveness": rounded(comp / len(rows)),
-            "decisions": {d: decisions.count(d) for d in sorted(set(decisions))},
-            "agreement_mean": rounded(mean(rows, name, "agreement")),
-            f"top{TOP_K}_agreement": rounded(mean(rows, name, "top_k")),
-            "spearman": rounded(mean(rows, name, "spearman")),
-            "threshold_sweep": threshold_sweep(rows, name),
-        }
-    if rows and "peer" in rows[0]:
-        ours_calls = mean(rows, "target", "calls")
-        peer_calls = mean(rows, "peer", "calls")
-        out["same_budget_vs_" + peer_name] = {
-            "peer_calls_per_explanation": rounded(peer_calls, 1),
-            "peer_seconds_per_explanation": rounded(mean(rows, "peer", "seconds"), 2),
-            "peer_comprehensiveness": rounded(mean(rows, "peer", "comp")),
-            "ours_calls_per_explanation": rounded(ours_calls, 1),
-            "ours_seconds_per_explanation": rounded(mean(rows, "target", "seconds"), 2),
-            "ours_comprehensiveness": rounded(mean(rows, "target", "comp")),
-            "calls_ours_over_peer": rounded(ours_calls / peer_calls) if peer_calls else None,
-            f"peer_top{TOP_K}_agreement_with_ours": rounded(mean(rows, "peer", "top_k")),
-        }
+def calibration_figures(models: Models, texts: list[str], labels: np.ndarray) -> dict[str, Any]:
+    """RT accuracy of both LMs with and without calibration, and their agreement."""
+    out: dict[str, Any] = {"n_texts": len(texts)}
+    preds: dict[str, np.ndarray] = {}
+    for name, make in (("target", models.target), ("proxy", models.proxy)):
+        for cal in (False, True):
+            scorer = make(cal)
+            probs = scorer(texts)
+            key = f"{name}_{'calibrated' if cal else 'raw'}"
+            preds[key] = probs.argmax(axis=1)
+            out[key] = {
+                "accuracy": rounded(float(np.mean(preds[key] == labels))),
+                "positive_share": rounded(float(np.mean(preds[key] == 1)), 3),
+                "prior": [rounded(float(p)) for p in scorer.prior]
+                if scorer.prior is not None
+                else None,
+            }
+    for kind in ("raw", "calibrated"):
+        agree = np.mean(preds[f"target_{kind}"] == preds[f"proxy_{kind}"])
+        out[f"prediction_agreement_{kind}"] = rounded(float(agree))
     return out
 
 
-SWEEP = (-1.0, 0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
+def explain_all(scorer: Scorer, method: str, texts: list[str], classes: list[int], args, seed):
+    explainer = get_explainer(method)(scorer, n_samples=args.budget, seed=seed)
+    return [explainer.explain(t, target_class=c) for t, c in zip(texts, classes, strict=True)]
 
 
-def threshold_sweep(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    """Fidelity and target-call fraction had the agreement threshold been another value.
+def fidelity(attrs: list[Attribution], comps_target: list[float], judge: Scorer) -> tuple:
+    comps = [comprehensiveness(a, judge) for a in attrs]
+    return sum(comps) / sum(comps_target), comps
 
-    Computed from the measured rows, no new model call: at threshold t a text
-    whose screened agreement is >= t gets the calibrated proxy explanation
-    (its comprehensiveness is ``comp_always_proxy``, its target cost the
-    screened texts), any other text the target's own (full cost).
-    """
-    target_comp = sum(r["target"]["comp"] for r in rows)
-    target_calls = sum(r["target"]["calls"] for r in rows)
-    sweep = []
-    for t in SWEEP:
-        used = [r[name]["agreement"] is not None and r[name]["agreement"] >= t for r in rows]
-        comp = sum(
-            r[name]["comp_always_proxy"] if u else r["target"]["comp"]
-            for r, u in zip(rows, used, strict=True)
+
+def replay_screen(qp: list[float], qt: list[float], tau: float, args, rng) -> dict[str, Any]:
+    """The sequential test replayed on random orders of measured qualities."""
+    qp_a, qt_a = np.asarray(qp), np.asarray(qt)
+    n = len(qp_a)
+    truth = bool(qt_a.sum() > 0 and qp_a.sum() / qt_a.sum() >= tau)
+    accepts, used = 0, []
+    for _ in range(args.replays):
+        order = rng.permutation(n)
+        decision, n_used, _, _ = sequential_screen(
+            qp_a[order],
+            qt_a[order],
+            tau=tau,
+            delta=args.delta,
+            min_screen=args.min_screen,
+            max_screen=min(args.max_screen, n),
         )
-        calls = sum(
-            r[name]["n_screened"] if u else r["target"]["calls"]
-            for r, u in zip(rows, used, strict=True)
+        accepts += decision == "accept"
+        used.append(n_used)
+    return {
+        "tau": tau,
+        "true_ratio": rounded(float(qp_a.sum() / qt_a.sum())) if qt_a.sum() else None,
+        "truly_above_tau": truth,
+        "accept_rate": rounded(accepts / args.replays, 3),
+        "mean_instances_screened": rounded(float(np.mean(used)), 1),
+        "n": n,
+    }
+
+
+def run_method(method, models, texts, learned, args) -> dict[str, Any]:
+    judge = models.target()  # persistent cache; comprehensiveness on the target
+    classes = [int(c) for c in judge(texts).argmax(axis=1)]
+    log(f"{method}: yardstick (target, seed {args.seed})")
+    target_scorer = models.target()
+    yard = explain_all(target_scorer, method, texts, classes, args, args.seed)
+    all_target = target_scorer.n_calls - (3 if models.calibrate else 0)
+    comps_t = [comprehensiveness(a, judge) for a in yard]
+    n_noise = min(args.n_noise or len(texts), len(texts))
+    log(f"{method}: noise (target, seed {args.seed + 1}, {n_noise} texts)")
+    noise = explain_all(
+        models.target(), method, texts[:n_noise], classes[:n_noise], args, args.seed + 1
+    )
+    noise_fid, comps_noise = fidelity(noise, comps_t[:n_noise], judge)
+    out: dict[str, Any] = {
+        "n_texts": len(texts),
+        "target_calls_all_target": all_target,
+        "target_comprehensiveness_mean": rounded(float(np.mean(comps_t))),
+        "yardstick_noise": {
+            "n_texts": n_noise,
+            "fidelity": rounded(noise_fid),
+            f"top{TOP_K}_agreement": rounded(
+                float(
+                    np.mean(
+                        [
+                            top_k_agreement(a, b, TOP_K)
+                            for a, b in zip(noise, yard[:n_noise], strict=True)
+                        ]
+                    )
+                )
+            ),
+        },
+        "proxies": {},
+    }
+    rows: list[dict[str, Any]] = []
+    replays: list[dict[str, Any]] = []
+    rng = np.random.default_rng(args.seed)
+    proxies: dict[str, Any] = {"smollm2-zero-shot": models.proxy}
+    if learned is not None:
+        proxies["learned-auglinear"] = lambda: learned
+    qualities = {"target-other-seed": (comps_noise, comps_t[:n_noise])}
+    for name, make in proxies.items():
+        extra_calls = learned.target_calls if name.startswith("learned") else 0
+        info: dict[str, Any] = {}
+        log(f"{method}: {name} alone")
+        proxy_scorer = make()
+        alone = explain_all(proxy_scorer, method, texts, classes, args, args.seed)
+        fid, comps_p = fidelity(alone, comps_t, judge)
+        p_pred = [int(c) for c in proxy_scorer(texts).argmax(axis=1)]
+        agree = [a == b for a, b in zip(p_pred, classes, strict=True)]
+        info["proxy_alone"] = {
+            "fidelity": rounded(fid),
+            f"top{TOP_K}_agreement": rounded(
+                float(
+                    np.mean(
+                        [top_k_agreement(a, b, TOP_K) for a, b in zip(alone, yard, strict=False)]
+                    )
+                )
+            ),
+            "prediction_agreement": rounded(float(np.mean(agree))),
+            "fidelity_where_predictions_agree": rounded(
+                sum(c for c, g in zip(comps_p, agree, strict=False) if g)
+                / max(sum(c for c, g in zip(comps_t, agree, strict=False) if g), 1e-12)
+            ),
+        }
+        rows.append(row(method, name, "proxy-only", fid, extra_calls / all_target))
+        qualities[name] = (
+            [c for c, g in zip(comps_p, agree, strict=False) if g],
+            [c for c, g in zip(comps_t, agree, strict=False) if g],
         )
-        sweep.append(
-            {
-                "threshold": t,
-                "proxy_used_share": rounded(float(np.mean(used)), 3),
-                "fidelity": rounded(comp / target_comp) if target_comp > 0 else None,
-                "target_call_fraction": rounded(calls / target_calls) if target_calls else None,
+        for mode in ("explanation", "task"):
+            log(f"{method}: {name}, {mode}-level screening")
+            task = ProxyTask(
+                models.target(),
+                make(),
+                method,
+                n_samples=args.budget,
+                screening=mode,
+                tau=args.tau,
+                delta=args.delta,
+                min_screen=args.min_screen,
+                max_screen=args.max_screen,
+                threshold=args.threshold,
+                seed=args.seed,
+            )
+            result = task.explain_many(texts)
+            fid, _ = fidelity(result.attributions, comps_t, judge)
+            calls = result.costs["target_calls_total"] + extra_calls
+            frac = calls / all_target
+            info[mode] = {
+                "fidelity": rounded(fid),
+                "target_call_fraction": rounded(frac),
+                "target_calls": calls,
+                "costs": {
+                    k: rounded(v) if isinstance(v, float) else v for k, v in result.costs.items()
+                },
+                "sources": result.counts(),
+                "screening": result.screening.to_dict() if result.screening else None,
             }
-        )
-    return sweep
+            rows.append(row(method, name, f"{mode}-level screening", fid, frac))
+        out["proxies"][name] = info
+    for name, (qp, qt) in qualities.items():
+        for tau in TAUS:
+            replays.append(
+                {"method": method, "proxy": name, **replay_screen(qp, qt, tau, args, rng)}
+            )
+    rows.append(row(method, "target-other-seed", "target alone (noise)", noise_fid, 1.0))
+    out["screen_replays"] = replays
+    return {"summary": out, "rows": rows}
 
 
-def targets_met(methods: dict[str, Any], primary: str) -> dict[str, Any]:
-    met: dict[str, Any] = {}
-    for method, summary in methods.items():
-        p = summary["proxies"].get(primary)
-        if p is not None and p["fidelity"] is not None:
-            met[f"{method}: {primary} proxy fidelity >= 0.9"] = p["fidelity"] >= 0.9
-            met[f"{method}: {primary} proxy target calls <= 10%"] = p["target_call_fraction"] <= 0.1
-        for key, peer in summary.items():
-            if key.startswith("same_budget_vs_"):
-                name = key.removeprefix("same_budget_vs_")
-                met[f"{method}: fewer target calls than {name}"] = (
-                    peer["ours_calls_per_explanation"] < peer["peer_calls_per_explanation"]
-                )
-                met[f"{method}: comprehensiveness not below {name}"] = (
-                    peer["ours_comprehensiveness"] >= peer["peer_comprehensiveness"]
-                )
-    return met
+def row(method: str, proxy: str, mode: str, fid: float, frac: float) -> dict[str, Any]:
+    return {
+        "method": method,
+        "proxy": proxy,
+        "mode": mode,
+        "fidelity": rounded(fid),
+        "target_call_fraction": rounded(frac),
+    }
+
+
+def precision_recall(replays: list[dict[str, Any]], args) -> tuple[float | None, float | None]:
+    accepted = sum(r["accept_rate"] * args.replays for r in replays)
+    good_accepted = sum(r["accept_rate"] * args.replays for r in replays if r["truly_above_tau"])
+    good = sum(args.replays for r in replays if r["truly_above_tau"])
+    precision = good_accepted / accepted if accepted else None
+    recall = good_accepted / good if good else None
+    return precision, recall
 
 
 def versions() -> dict[str, str | None]:
     from importlib import metadata
 
     out: dict[str, str | None] = {}
-    for pkg in ("glasstext", "lime", "shap", "torch", "transformers"):
+    for pkg in ("glasstext", "torch", "transformers", "scipy"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -441,27 +318,33 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-# -- main --------------------------------------------------------------------------------
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="4 snippets, small budget, SmolLM2 target")
+    p.add_argument("--quick", action="store_true", help="6 snippets, budget 32, SmolLM2 target")
     p.add_argument("--n-texts", type=int, default=None, help="RT test snippets (default 50)")
-    p.add_argument("--budget", type=int, default=None, help="samples per explanation (128)")
-    p.add_argument("--n-distill", type=int, default=None, help="RT training texts (1500)")
-    p.add_argument("--threshold", type=float, default=0.7, help="proxy agreement threshold")
-    p.add_argument("--methods", nargs="+", default=["lime", "kernelshap"], choices=EXPLAINERS)
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--budget", type=int, default=None, help="samples per explanation (64)")
+    p.add_argument("--n-calibration", type=int, default=None, help="RT texts for accuracy (200)")
+    p.add_argument("--n-noise", type=int, default=None, help="texts of the noise yardstick (20)")
+    p.add_argument("--n-perturb", type=int, default=2, help="learned proxy: deletions per text")
+    p.add_argument("--threshold", type=float, default=0.7, help="per-explanation agreement")
+    p.add_argument("--tau", type=float, default=0.9)
+    p.add_argument("--delta", type=float, default=0.01)
+    p.add_argument("--min-screen", type=int, default=5)
+    p.add_argument("--max-screen", type=int, default=50)
+    p.add_argument("--replays", type=int, default=200, help="screen replays per configuration")
+    p.add_argument("--methods", nargs="+", default=["kernelshap", "lime"])
+    p.add_argument("--no-calibrate", action="store_true", help="raw zero-shot scorers")
+    p.add_argument("--no-learned", action="store_true", help="skip the learned proxy")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
     p.add_argument("--lm-batch", type=int, default=16, help="LM forward-pass batch size")
-    p.add_argument("--skip-peers", action="store_true", help="without the lime / shap packages")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
-    defaults = (4, 32, 100) if args.quick else (50, 128, 1500)
+    defaults = (6, 32, 40) if args.quick else (50, 64, 200)
+    args.n_noise = args.n_noise or (None if args.quick else 20)
     args.n_texts = args.n_texts or defaults[0]
     args.budget = args.budget or defaults[1]
-    args.n_distill = args.n_distill or defaults[2]
+    args.n_calibration = args.n_calibration or defaults[2]
     return args
 
 
@@ -469,69 +352,88 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     notes: list[str] = []
+    target = SMOL if args.quick else GEMMA
     if args.quick:
-        target, note = SMOL, "--quick: SmolLM2 is the target, so the SmolLM2 proxy is left out"
-        notes.append(note)
-    else:
-        target, note = load_target(GEMMA, args.precision)
-        if note:
-            notes.append(note)
-    proxy_lm = None if target == SMOL else SMOL
-    models = Models(target, proxy_lm, args.precision, args.lm_batch)
-
+        notes.append("--quick: SmolLM2 is both target and zero-shot proxy (a smoke run)")
+    models = Models(target, SMOL, args.precision, args.lm_batch, not args.no_calibrate)
     ds = load("rotten_tomatoes")
-    snippets = [str(t) for t in ds.X_test[: args.n_texts]]
-    log(f"target {target}; distilling Aug-Linear on {args.n_distill} target-labelled texts")
-    distilled, distill_info = distill_auglinear(
-        models, [str(t) for t in ds.X_train[: args.n_distill]]
+    texts = [str(t) for t in ds.X_test[: args.n_texts]]
+    log(f"target {target}; calibration figures on {args.n_calibration} RT test texts")
+    calibration = calibration_figures(
+        models,
+        [str(t) for t in ds.X_test[: args.n_calibration]],
+        np.asarray(ds.y_test[: args.n_calibration]),
     )
-
-    proxies: dict[str, Callable[[], Scorer]] = {}
-    if models.proxy_timed is not None:
-        proxy_lm_obj = models.proxy_timed
-        proxies["smollm2-zero-shot"] = lambda: Models.scorer(proxy_lm_obj)
-    if distilled is not None:
-        proxies["auglinear-distilled"] = lambda: EstimatorScorer(distilled)
-    else:
-        notes.append(f"Aug-Linear proxy skipped: {distill_info.get('skipped')}")
-    primary = "smollm2-zero-shot" if "smollm2-zero-shot" in proxies else "auglinear-distilled"
-
-    if distilled is not None:
-        from scipy.stats import spearmanr
-
-        judge = Models.scorer(models.target_cached)
-        t = judge(snippets)[:, 1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a = np.asarray(distilled.predict_proba(snippets))[:, 1]
-        # The target is uncalibrated (see distill_auglinear): compare rankings.
-        rho = spearmanr(t, a).statistic if len(snippets) > 2 else float("nan")
-        distill_info["spearman_with_target_on_snippets"] = rounded(float(rho), 3)
-
+    learned, learned_info = None, {}
+    if not args.no_learned:
+        log("learning a proxy for the target")
+        start = time.perf_counter()
+        learned = learn_proxy(
+            models.target(), texts, n_perturbations=args.n_perturb, seed=args.seed
+        )
+        learned_info = {
+            "n_train": learned.n_train,
+            "target_calls": learned.target_calls,
+            "seconds": round(time.perf_counter() - start, 1),
+            "model": "AugLinearRegressor (hybrid, MiniLM) on the target's log-odds",
+        }
     methods: dict[str, Any] = {}
-    per_text: dict[str, list[dict[str, Any]]] = {}
+    operating_points: list[dict[str, Any]] = []
+    replays: list[dict[str, Any]] = []
     for method in args.methods:
-        rows = []
-        for i, text in enumerate(snippets):
-            log(f"{method} {i + 1}/{len(snippets)} ({len(make_units(text))} words)")
-            rows.append(explain_snippet(text, method, models, proxies, args))
-        peer_name = "lime" if method == "lime" else "shap"
-        methods[method] = summarise(rows, list(proxies), peer_name)
-        p = methods[method]["proxies"].get(primary, {})
-        methods[method]["fidelity"] = p.get("fidelity")
-        methods[method]["target_call_fraction"] = p.get("target_call_fraction")
-        per_text[method] = [
-            {
-                k: (
-                    {kk: rounded(vv) if isinstance(vv, float) else vv for kk, vv in v.items()}
-                    if isinstance(v, dict)
-                    else v
-                )
-                for k, v in r.items()
-            }
-            for r in rows
-        ]
+        res = run_method(method, models, texts, learned, args)
+        methods[method] = res["summary"]
+        operating_points += res["rows"]
+        replays += res["summary"]["screen_replays"]
+        write(
+            args,
+            build(
+                args,
+                started,
+                notes,
+                target,
+                texts,
+                methods,
+                operating_points,
+                replays,
+                calibration,
+                learned_info,
+            ),
+        )
+    return 0
 
+
+def build(
+    args,
+    started,
+    notes,
+    target,
+    texts,
+    methods,
+    operating_points,
+    replays,
+    calibration,
+    learned_info,
+) -> dict[str, Any]:
+    """The JSON of the run so far (written after every method)."""
+    precision, recall = precision_recall(replays, args)
+    best = [r for r in operating_points if r["proxy"] != "target-other-seed"]
+    met = [
+        r for r in best if (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
+    ]
+    downstream: Any
+    if DOWNSTREAM.exists():
+        downstream = json.loads(DOWNSTREAM.read_text(encoding="utf-8"))
+    else:
+        downstream = {"missing": f"{DOWNSTREAM.relative_to(REPO)} does not exist"}
+    earlier = None
+    if args.out.exists():
+        old = json.loads(args.out.read_text(encoding="utf-8"))
+        earlier = old.get("earlier_run") or (
+            {k: old[k] for k in ("date", "settings", "methods", "targets_met") if k in old}
+            if "methods" in old and "operating_points" not in old
+            else None
+        )
     result = {
         "benchmark": "proxy_explanations",
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -544,13 +446,16 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions(),
         "settings": {
             "target": target,
-            "proxies": list(proxies),
-            "primary_proxy": primary,
-            "n_texts": len(snippets),
+            "zero_shot_proxy": SMOL,
+            "n_texts": len(texts),
             "budget": args.budget,
-            "threshold": args.threshold,
-            "n_screen": "6% of the distinct perturbed texts, at least 10, + the text and the "
-            "fully masked text",
+            "calibrated_scorers": not args.no_calibrate,
+            "tau": args.tau,
+            "delta": args.delta,
+            "min_screen": args.min_screen,
+            "max_screen": args.max_screen,
+            "per_explanation_threshold": args.threshold,
+            "replays": args.replays,
             "precision": args.precision,
             "template": SENTIMENT_TEMPLATE,
             "labels": list(SENTIMENT_LABELS),
@@ -558,26 +463,37 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
         },
         "definitions": {
-            "fidelity": "sum over texts of comprehensiveness AOPC (on the target) of the proxy "
-            "explanation / same for the target's own explanation with the full budget",
-            "target_call_fraction": "target calls of the proxy explanations / target calls of "
-            "the target's own full-budget explanations",
-            "fidelity_always_proxy": "the same proxy used without screening (threshold -1)",
-            "calls": "texts the model evaluated; ours count each distinct text once, lime "
-            "scores every sample, shap scores nsamples + the text + the background",
+            "fidelity": "sum over the task's texts of comprehensiveness AOPC (on the target) of "
+            "the configuration's explanations / the same for the target's own explanations",
+            "target_call_fraction": "every target call of the configuration (screening with "
+            "its quality metrics, prediction checks, fallbacks, learned-proxy training texts) / "
+            "the target calls of explaining every text with the target alone",
+            "screening_precision": "over replays of the sequential test on measured qualities "
+            "(proxies x methods x tau in 0.5..0.9): accepted proxies that keep >= tau of the "
+            "target's summed comprehensiveness on the texts where predictions agree / accepted",
+            "screening_recall": "accepted / configurations that keep >= tau",
         },
-        "distillation": distill_info,
+        "operating_points": operating_points,
+        "best_meeting_target": met,
+        "target_met": bool(met),
+        "screening_precision": rounded(precision),
+        "screening_recall": rounded(recall),
+        "calibration": calibration,
+        "learned_proxy": learned_info,
         "methods": methods,
-        "targets_met": targets_met(methods, primary),
+        "downstream": downstream,
         "notes": notes,
         "seconds_total": round(time.perf_counter() - started, 1),
-        "per_text": per_text,
+        "earlier_run": earlier,
     }
+    return result
+
+
+def write(args: argparse.Namespace, result: dict[str, Any]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
-    return 0
 
 
 if __name__ == "__main__":

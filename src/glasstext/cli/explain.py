@@ -37,7 +37,16 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         "Explain which words drive a language model's zero-shot answer, "
         "optionally through a cheaper proxy model; writes an HTML view, prints JSON."
     )
-    parser.add_argument("text", help="the text to explain")
+    parser.add_argument(
+        "text", nargs="?", default=None, help="the text to explain (or --texts FILE)"
+    )
+    parser.add_argument(
+        "--texts",
+        default=None,
+        help="CSV / TSV / JSONL / parquet file of texts to explain as one task "
+        "(with --proxy: screened once per task, see --screening)",
+    )
+    parser.add_argument("--text-column", default="text", help="column of the texts in --texts")
     lm = add_lm(
         parser,
         "gemma-3-270m",
@@ -72,6 +81,24 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         help="what to do when the proxy disagrees",
     )
     parser.add_argument(
+        "--screening",
+        choices=["task", "explanation"],
+        default="task",
+        help="with --texts and --proxy: screen the proxy once per task or per explanation",
+    )
+    parser.add_argument(
+        "--tau", type=float, default=0.9, help="task screening: share of the target's quality"
+    )
+    parser.add_argument("--delta", type=float, default=0.01, help="task screening: error level")
+    parser.add_argument(
+        "--max-screen", type=int, default=50, help="task screening: most instances screened"
+    )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="content-free calibration of the zero-shot scores (target and proxy)",
+    )
+    parser.add_argument(
         "--mask-token", default=None, help="replace words by this (default: delete them)"
     )
     add_class(
@@ -98,9 +125,20 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
     from glasstext.explain import LMScorer, ProxyExplainer
 
     def scorer(model: str) -> LMScorer:
-        return LMScorer(model, args.template, args.labels, chat=args.chat, device=args.device)
+        return LMScorer(
+            model,
+            args.template,
+            args.labels,
+            chat=args.chat,
+            calibrate=args.calibrate,
+            device=args.device,
+        )
 
+    if (args.text is None) == (args.texts is None):
+        raise ValueError("give either a TEXT or --texts FILE")
     target_class = _class_of(args.target_class, args.labels)
+    if args.texts is not None:
+        return _run_explain_many(args, scorer, target_class)
     target = scorer(args.lm)
     options: dict[str, Any] = {"mask_token": args.mask_token, "seed": args.seed}
     start = time.perf_counter()
@@ -145,6 +183,38 @@ def _lm_on_device(args: argparse.Namespace) -> Any:
     from glasstext.backends.lm import get_lm
 
     return get_lm(args.lm, device=args.device)
+
+
+def _run_explain_many(args: argparse.Namespace, scorer: Any, target_class: Any) -> int:
+    """``explain-llm --texts FILE``: every text of a task, the proxy screened once."""
+    from glasstext import datasets
+    from glasstext.explain import ProxyTask
+
+    texts = datasets.read_texts(args.texts, args.text_column)
+    target = scorer(args.lm)
+    # Without a proxy the target explains itself: a proxy equal to the target, never screened.
+    proxy = scorer(args.proxy) if args.proxy else target
+    task = ProxyTask(
+        target,
+        proxy,
+        args.method,
+        n_samples=args.n_samples,
+        screening=args.screening if args.proxy else "explanation",
+        tau=args.tau,
+        delta=args.delta,
+        min_screen=min(5, max(args.max_screen, 2)),
+        max_screen=args.max_screen,
+        threshold=args.threshold if args.proxy else -1.0,
+        mask_token=args.mask_token,
+        seed=args.seed,
+    )
+    result = task.explain_many(texts, target_class)
+    path = output_file(args.out)
+    path.write_text(result.to_html(), encoding="utf-8")
+    summary = result.to_dict(top=10)
+    summary.update({"model": args.lm, "proxy": args.proxy, "html": str(path)})
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
 
 
 # -- summarize: an LM-written summary of a saved model ------------------------------------

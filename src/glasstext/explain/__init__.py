@@ -46,6 +46,13 @@ from glasstext.explain.metrics import (
 from glasstext.explain.nl import ExplanationError
 from glasstext.explain.occlusion import OcclusionExplainer
 from glasstext.explain.proxy import ProxyExplainer
+from glasstext.explain.proxy_task import (
+    LearnedProxy,
+    ProxyTask,
+    ProxyTaskResult,
+    ScreeningReport,
+    learn_proxy,
+)
 from glasstext.explain.sasc import (
     ConceptExplanation,
     ModuleExplanation,
@@ -80,6 +87,7 @@ __all__ = [
     "Faithfulness",
     "KernelShapExplainer",
     "LMScorer",
+    "LearnedProxy",
     "LimeExplainer",
     "ModelSummary",
     "ModuleExplanation",
@@ -88,7 +96,10 @@ __all__ = [
     "PromptCandidate",
     "ProxyExplainer",
     "ProxyReport",
+    "ProxyTask",
+    "ProxyTaskResult",
     "Scorer",
+    "ScreeningReport",
     "as_scorer",
     "attention_attribution",
     "attention_faithfulness",
@@ -99,6 +110,7 @@ __all__ = [
     "explainer_names",
     "faithfulness",
     "insertion_auc",
+    "learn_proxy",
     "rank_agreement",
     "register_explainer",
     "score_explanations",

@@ -231,6 +231,39 @@ class ProxyExplainer:
         context = scorer_context(self.target, target_probs[0])
         return replace(attribution, class_name=class_name, extras={**attribution.extras, **context})
 
+    def explain_many(
+        self,
+        texts: Any,
+        target_class: int | str | None = None,
+        *,
+        screening: Literal["task", "explanation"] = "task",
+        **task_options: Any,
+    ) -> Any:
+        """Explain many texts, screening the proxy once per task (or per explanation).
+
+        A :class:`~glasstext.explain.proxy_task.ProxyTask` with this
+        explainer's target, proxy, method, budget, threshold and seed;
+        ``task_options`` set its other parameters (``tau``, ``delta``,
+        ``max_screen`` ...).
+
+        Returns
+        -------
+        ProxyTaskResult
+        """
+        from glasstext.explain.proxy_task import ProxyTask
+
+        ex = self.explainer
+        options = {
+            "n_samples": getattr(ex, "n_samples", 128),
+            "threshold": self.threshold,
+            "mask_token": ex.mask_token,
+            "max_units": ex.max_units,
+            "seed": self.seed,
+            **task_options,
+        }
+        task = ProxyTask(self.target, self.proxy, self.method, screening=screening, **options)
+        return task.explain_many(texts, target_class)
+
     def __repr__(self) -> str:
         return (
             f"ProxyExplainer(target={self.target!r}, proxy={self.proxy!r}, "

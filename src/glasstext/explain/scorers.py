@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from glasstext.backends.lm_base import LanguageModel
 
 __all__ = [
+    "CONTENT_FREE_INPUTS",
     "SENTIMENT_LABELS",
     "SENTIMENT_TEMPLATE",
     "CallableScorer",
@@ -53,6 +54,8 @@ __all__ = [
 SENTIMENT_TEMPLATE = 'Movie review: "{text}"\nThe sentiment of this review is'
 #: Its label words, in class order (0 = negative, 1 = positive).
 SENTIMENT_LABELS = (" negative", " positive")
+#: The content-free inputs of Zhao et al. (2021) used by ``LMScorer(calibrate=True)``.
+CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
 
 
 class Scorer(abc.ABC):
@@ -308,6 +311,16 @@ class LMScorer(Scorer):
         separating space (``" positive"``), not the prompt's end.
     chat : bool, default=False
         Wrap the prompt in the model's chat template.
+    calibrate : bool, default=False
+        Content-free calibration (Zhao et al. 2021, *Calibrate Before Use*):
+        the label prior ``q`` is measured once, as the mean of the label
+        probabilities of the ``content_free`` inputs put into the template,
+        and divided out: ``p'(c) ∝ p(c) / q(c)``. A small zero-shot LM that
+        says "positive" for almost every review then decides by how far a text
+        moves it from its prior. The calibration prompts are counted in
+        :attr:`n_calls` (once per scorer).
+    content_free : sequence of str, default=("N/A", "", "[MASK]")
+        The content-free inputs of the calibration.
     batch_size : int, default=256
         Prompts handed to the backend at once (it splits them into its own
         forward-pass batches, sorted by length).
@@ -325,12 +338,20 @@ class LMScorer(Scorer):
         labels: Sequence[str] = SENTIMENT_LABELS,
         *,
         chat: bool = False,
+        calibrate: bool = False,
+        content_free: Sequence[str] = CONTENT_FREE_INPUTS,
         batch_size: int = 256,
         cache: bool = True,
         max_cache_entries: int = 200_000,
         device: str = "auto",
     ) -> None:
         from glasstext.backends.lm import get_lm
+        from glasstext.validation import check_param
+
+        check_param(calibrate, ["boolean"], "calibrate")
+        free = check_texts(content_free, "content_free")
+        if calibrate and not free:
+            raise ValueError("content_free must hold at least one input when calibrate=True")
 
         if not isinstance(template, str) or "{text}" not in template:
             raise ValueError(f"template must be a str containing '{{text}}', got {template!r}")
@@ -344,6 +365,9 @@ class LMScorer(Scorer):
         self.template = template
         self.labels = tuple(label_items)
         self.chat = bool(chat)
+        self.calibrate = bool(calibrate)
+        self.content_free = tuple(free)
+        self._prior: np.ndarray | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -353,12 +377,29 @@ class LMScorer(Scorer):
         """The prompt of one text."""
         return self.template.replace("{text}", text)
 
+    @property
+    def prior(self) -> np.ndarray | None:
+        """The content-free label prior (measured on first use when ``calibrate``)."""
+        if self.calibrate and self._prior is None:
+            prompts = [self.prompt(t) for t in self.content_free]
+            probs = self.lm.label_probs(prompts, self.labels, chat=self.chat)
+            self.n_calls += len(prompts)  # real model calls, paid once per scorer
+            self._prior = np.asarray(probs, dtype=np.float64).mean(axis=0)
+        return self._prior
+
     def _score(self, texts: list[str]) -> Any:
         prompts = [self.prompt(t) for t in texts]
-        return self.lm.label_probs(prompts, self.labels, chat=self.chat)
+        probs = np.asarray(self.lm.label_probs(prompts, self.labels, chat=self.chat))
+        prior = self.prior
+        if prior is None:
+            return probs
+        # p(c) / q(c), renormalised: a shift of the log-probabilities, through the one softmax.
+        logp = np.log(np.clip(probs, 1e-300, None)) - np.log(np.clip(prior, 1e-300, None))
+        return softmax(logp, axis=1)
 
     def __repr__(self) -> str:
-        return f"LMScorer({self.lm!r}, labels={self.labels!r}, n_calls={self.n_calls})"
+        cal = ", calibrate=True" if self.calibrate else ""
+        return f"LMScorer({self.lm!r}, labels={self.labels!r}{cal}, n_calls={self.n_calls})"
 
 
 def as_scorer(model: Any) -> Scorer:

@@ -1,0 +1,735 @@
+"""Proxy explanations of a whole task: screen the proxy once, then apply it.
+
+The screen-and-apply design of Liu, Yu & Zhang (arXiv 2505.12509): rather
+than checking the proxy on every explanation (:class:`ProxyExplainer`), check
+it once per task, on a few of the task's instances, and then use it for every
+instance where it gives the target's prediction.
+
+1. **Prediction check.** The target and the proxy score every text of the
+   task once (one target call per text). The explained class is the target's
+   prediction (or ``target_class``).
+2. **Screening.** Instances where the two predictions agree are drawn in a
+   seeded random order. For each, the method explains the target (the
+   oracle) and the proxy with the same perturbations, and the *quality* of
+   both explanations is measured **on the target** with a faithfulness
+   metric (comprehensiveness AOPC by default; these metric texts are target
+   calls and are counted). With ``d_i = q_proxy_i - tau * q_target_i``, a
+   one-sided paired t-test asks whether ``mean(d) > 0`` (the proxy keeps at
+   least ``tau`` of the oracle's quality) and the opposite test whether
+   ``mean(d) < 0``. The tests are run at the looks ``min_screen``,
+   ``2 * min_screen``, ... up to ``max_screen``, each at level ``delta /
+   n_looks`` (Bonferroni), so that a proxy whose quality is below ``tau`` of
+   the oracle's is accepted with probability at most ``delta`` however many
+   looks are taken (under the t-test's assumptions). The screen stops at the
+   first decisive look; after the last look, an undecided screen rejects.
+3. **Apply.** Accepted: every other instance whose predictions agree gets
+   the proxy's explanation (no target call); the others fall back to the
+   target's own explanation. Rejected: every instance gets the target's
+   explanation. Screened instances keep the target explanation already paid
+   for.
+
+The :class:`ProxyTaskResult` reports the target calls spent on each step,
+and the cost-reduction ratio against explaining every instance with the
+target (the distinct perturbed texts of each instance's design, which is what
+the target alone would evaluate).
+
+``screening="explanation"`` instead runs :class:`ProxyExplainer`'s
+per-explanation screening on every instance, with the same cost report.
+
+:func:`learn_proxy` distils a cheap proxy for a target from target-scored
+perturbations of the task's texts (an Aug-Linear regressor on the target's
+log-odds by default).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from scipy import stats
+from scipy.special import expit, logit, softmax
+
+from glasstext.exceptions import InvalidParameterError
+from glasstext.explain.attribution import Attribution
+from glasstext.explain.base import DEFAULT_MAX_UNITS, Explainer
+from glasstext.explain.methods import get_explainer
+from glasstext.explain.metrics import DEFAULT_FRACTIONS, comprehensiveness, deletion_auc
+from glasstext.explain.perturb import make_units, render_many
+from glasstext.explain.proxy import ProxyExplainer
+from glasstext.explain.scorers import Scorer, as_scorer
+from glasstext.io import jsonable
+from glasstext.results import ResultMixin, limit
+from glasstext.validation import Interval, Options, check_param, check_seed, check_texts
+
+__all__ = [
+    "LearnedProxy",
+    "ProxyTask",
+    "ProxyTaskResult",
+    "ScreeningReport",
+    "learn_proxy",
+    "screening_looks",
+    "sequential_screen",
+]
+
+QUALITY_METRICS = ("comprehensiveness", "deletion")
+
+
+def screening_looks(min_screen: int, max_screen: int) -> list[int]:
+    """The numbers of screened instances at which the test is run: doubling, then the maximum."""
+    looks, n = [], min_screen
+    while n < max_screen:
+        looks.append(n)
+        n *= 2
+    looks.append(max_screen)
+    return looks
+
+
+def _one_sided(d: np.ndarray, alternative: Literal["greater", "less"]) -> float:
+    """p-value of a one-sample t-test of ``mean(d) = 0`` (a constant ``d`` decides outright)."""
+    if len(d) < 2:
+        return 1.0
+    if float(np.ptp(d)) < 1e-12:
+        m = float(d[0])
+        return 0.0 if (m > 0 if alternative == "greater" else m < 0) else 1.0
+    return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
+
+
+def sequential_screen(
+    proxy_quality: Sequence[float],
+    target_quality: Sequence[float],
+    *,
+    tau: float = 0.9,
+    delta: float = 0.01,
+    min_screen: int = 5,
+    max_screen: int = 50,
+) -> tuple[str, int, float, float]:
+    """Run the sequential one-sided paired test on given per-instance qualities.
+
+    The instances are read in order; at each look (:func:`screening_looks`)
+    the paired differences ``q_proxy - tau * q_target`` of the instances so
+    far are tested. Used by :class:`ProxyTask` and to replay the screen on
+    measured qualities.
+
+    Returns
+    -------
+    decision : {"accept", "reject", "undecided"}
+        ``"undecided"``: the qualities ran out before a decisive look, or the
+        last look was not decisive (a task treats it as a rejection).
+    n_used : int
+        Instances read when the decision was taken.
+    p_accept, p_reject : float
+        The last look's p-values of "mean difference > 0" and "< 0".
+    """
+    qp = np.asarray(proxy_quality, dtype=np.float64)
+    qt = np.asarray(target_quality, dtype=np.float64)
+    if qp.shape != qt.shape:
+        raise ValueError("proxy_quality and target_quality must have the same length")
+    looks = screening_looks(min_screen, max_screen)
+    level = delta / len(looks)
+    p_acc = p_rej = 1.0
+    for n in looks:
+        if n > len(qp):
+            return "undecided", len(qp), p_acc, p_rej
+        d = qp[:n] - tau * qt[:n]
+        p_acc, p_rej = _one_sided(d, "greater"), _one_sided(d, "less")
+        if p_acc < level:
+            return "accept", n, p_acc, p_rej
+        if p_rej < level:
+            return "reject", n, p_acc, p_rej
+    return "undecided", min(len(qp), looks[-1]), p_acc, p_rej
+
+
+@dataclass(frozen=True)
+class ScreeningReport(ResultMixin):
+    """The task-level screen: what was measured and what it decided.
+
+    Attributes
+    ----------
+    decision : {"accept", "reject", "undecided", "skipped"}
+        ``"undecided"`` (no decisive look) and ``"skipped"`` (no instance where
+        the predictions agree) use the target everywhere, as a rejection does.
+    n_screened : int
+        Instances explained with both models.
+    instances : list of int
+        Their positions in the task.
+    proxy_quality, target_quality : list of float
+        Each instance's explanation quality, measured on the target.
+    quality_ratio : float
+        ``sum(proxy_quality) / sum(target_quality)`` over the screened instances.
+    p_accept, p_reject : float
+        p-values of the last look.
+    tau, delta : float
+    looks : list of int
+    metric : str
+    """
+
+    decision: str
+    n_screened: int
+    instances: list[int]
+    proxy_quality: list[float]
+    target_quality: list[float]
+    quality_ratio: float
+    p_accept: float
+    p_reject: float
+    tau: float
+    delta: float
+    looks: list[int]
+    metric: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision == "accept"
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary (``top`` is ignored)."""
+        return {
+            "decision": self.decision,
+            "n_screened": self.n_screened,
+            "instances": list(self.instances),
+            "proxy_quality": [jsonable(q) for q in self.proxy_quality],
+            "target_quality": [jsonable(q) for q in self.target_quality],
+            "quality_ratio": jsonable(self.quality_ratio),
+            "p_accept": jsonable(self.p_accept),
+            "p_reject": jsonable(self.p_reject),
+            "tau": self.tau,
+            "delta": self.delta,
+            "looks": list(self.looks),
+            "metric": self.metric,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"screening: {self.decision} after {self.n_screened} instances "
+            f"({self.metric} ratio {self.quality_ratio:.3f}, tau {self.tau}, "
+            f"p(>= tau) {self.p_accept:.2g}, p(< tau) {self.p_reject:.2g}, delta {self.delta})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ProxyTaskResult(ResultMixin):
+    """Explanations of every text of a task, which model gave each, and the cost.
+
+    Attributes
+    ----------
+    attributions : list of Attribution
+        One per text, in the task's order.
+    sources : list of str
+        Per text: ``"proxy"`` (the proxy's explanation), ``"screened"`` (the
+        target's, computed while screening), ``"fallback"`` (the target's: the
+        predictions differ or the screen rejected), or in per-explanation mode
+        the :class:`ProxyExplainer` decision.
+    target_predictions, proxy_predictions : list of int
+    screening : ScreeningReport or None
+        ``None`` in per-explanation mode.
+    costs : dict
+        ``target_calls_screening``, ``target_calls_predictions``,
+        ``target_calls_fallbacks``, ``target_calls_total``,
+        ``target_calls_all_target`` (explaining every text with the target
+        alone), ``target_call_fraction`` (total / all-target),
+        ``cost_reduction`` (all-target / total), ``proxy_calls``, ``seconds``.
+    mode : {"task", "explanation"}
+    method : str
+    """
+
+    attributions: list[Attribution]
+    sources: list[str]
+    target_predictions: list[int]
+    proxy_predictions: list[int]
+    screening: ScreeningReport | None
+    costs: dict[str, Any]
+    mode: str
+    method: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.attributions)
+
+    @property
+    def prediction_agreement(self) -> float:
+        """Share of texts where proxy and target predict the same class."""
+        t, p = np.asarray(self.target_predictions), np.asarray(self.proxy_predictions)
+        return float(np.mean(t == p)) if len(t) else math.nan
+
+    def counts(self) -> dict[str, int]:
+        """How many texts each source explained."""
+        return {s: self.sources.count(s) for s in sorted(set(self.sources))}
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary; ``top`` bounds each attribution's word list."""
+        return {
+            "mode": self.mode,
+            "method": self.method,
+            "n_texts": len(self),
+            "sources": self.counts(),
+            "prediction_agreement": jsonable(self.prediction_agreement),
+            "screening": self.screening.to_dict() if self.screening else None,
+            "costs": {k: jsonable(v) for k, v in self.costs.items()},
+            "extras": {k: jsonable(v) for k, v in self.extras.items()},
+            "explanations": [
+                {"source": s, **a.to_dict(top)}
+                for s, a in zip(self.sources, self.attributions, strict=True)
+            ],
+        }
+
+    def __str__(self) -> str:
+        c = self.costs
+        lines = [
+            f"{self.method} explanations of {len(self)} texts ({self.mode}-level screening): "
+            + ", ".join(f"{n} {s}" for s, n in self.counts().items()),
+            f"predictions agree on {self.prediction_agreement:.1%} of the texts",
+        ]
+        if self.screening is not None:
+            lines.append(str(self.screening))
+        lines.append(
+            f"target calls {c['target_calls_total']} (screening {c['target_calls_screening']}, "
+            f"predictions {c['target_calls_predictions']}, fallbacks "
+            f"{c['target_calls_fallbacks']}) of {c['target_calls_all_target']} for the target "
+            f"alone: {c['target_call_fraction']:.1%}, cost reduction {c['cost_reduction']:.2f}x"
+        )
+        for s, a in limit(list(zip(self.sources, self.attributions, strict=True)), 5):
+            words = ", ".join(w for w, _ in a.top(3))
+            lines.append(f"  [{s}] {a.text[:50]!r}: {words}")
+        if len(self) > 5:
+            lines.append(f"  ... {len(self) - 5} more")
+        return "\n".join(lines)
+
+
+class ProxyTask:
+    """Explain many texts of a task with a target and a cheaper proxy (screen once, then apply).
+
+    See the module notes for the procedure.
+
+    Parameters
+    ----------
+    target : Scorer, estimator or callable
+        The model whose behaviour is explained.
+    proxy : Scorer, estimator or callable
+        A cheaper model with the same classes in the same order.
+    method : {"lime", "kernelshap", "occlusion"}, default="lime"
+    n_samples : int, default=128
+        The method's sample budget (ignored by occlusion).
+    screening : {"task", "explanation"}, default="task"
+        Screen once per task (the paper's design) or once per explanation
+        (:class:`ProxyExplainer`, with ``threshold``).
+    tau : float, default=0.9
+        The share of the oracle's explanation quality the proxy must keep.
+    delta : float, default=0.01
+        Error level of the screen: a proxy below ``tau`` is accepted with
+        probability at most ``delta``.
+    min_screen : int, default=5
+        Instances screened before the first look.
+    max_screen : int, default=50
+        Most instances screened.
+    quality : {"comprehensiveness", "deletion"}, default="comprehensiveness"
+        How explanation quality is measured on the target: comprehensiveness
+        AOPC over ``fractions``, or ``value - deletion AUC`` (the mean drop of
+        the deletion curve). Either way higher is better.
+    fractions : sequence of float, default=(0.1, ..., 1.0)
+    prediction_check : bool, default=True
+        Use the proxy only where proxy and target predict the same class.
+    threshold : float, default=0.7
+        Per-explanation mode: the agreement needed (see :class:`ProxyExplainer`).
+    mask_token, max_units, seed
+        See :class:`~glasstext.explain.base.Explainer`; ``seed`` also orders
+        the screened instances.
+    **method_options
+        Passed to the method's explainer.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_samples": [Interval(int, 1, None)],
+        "screening": [Options(("task", "explanation"))],
+        "tau": [Interval(float, 0.0, None, closed="neither")],
+        "delta": [Interval(float, 0.0, 1.0, closed="neither")],
+        "min_screen": [Interval(int, 2, None)],
+        "max_screen": [Interval(int, 2, None)],
+        "quality": [Options(QUALITY_METRICS)],
+        "prediction_check": ["boolean"],
+        "threshold": [Interval(float, -1.0, 1.0)],
+    }
+
+    def __init__(
+        self,
+        target: Any,
+        proxy: Any,
+        method: str = "lime",
+        *,
+        n_samples: int = 128,
+        screening: Literal["task", "explanation"] = "task",
+        tau: float = 0.9,
+        delta: float = 0.01,
+        min_screen: int = 5,
+        max_screen: int = 50,
+        quality: Literal["comprehensiveness", "deletion"] = "comprehensiveness",
+        fractions: Sequence[float] = DEFAULT_FRACTIONS,
+        prediction_check: bool = True,
+        threshold: float = 0.7,
+        mask_token: str | None = None,
+        max_units: int | None = DEFAULT_MAX_UNITS,
+        seed: int | None = 0,
+        **method_options: Any,
+    ) -> None:
+        params = {
+            "n_samples": n_samples,
+            "screening": screening,
+            "tau": tau,
+            "delta": delta,
+            "min_screen": min_screen,
+            "max_screen": max_screen,
+            "quality": quality,
+            "prediction_check": prediction_check,
+            "threshold": threshold,
+        }
+        for name, value in params.items():
+            check_param(value, self._parameter_constraints[name], name)
+        if max_screen < min_screen:
+            raise InvalidParameterError(
+                f"max_screen ({max_screen}) must be >= min_screen ({min_screen})"
+            )
+        self.seed = check_seed(seed, "seed", allow_none=True)
+        self.method_class = get_explainer(method)
+        self.target = as_scorer(target)
+        self.proxy = as_scorer(proxy)
+        self.method = method
+        self.n_samples = n_samples
+        self.screening = screening
+        self.tau = float(tau)
+        self.delta = float(delta)
+        self.min_screen = min_screen
+        self.max_screen = max_screen
+        self.quality = quality
+        self.fractions = tuple(fractions)
+        self.prediction_check = bool(prediction_check)
+        self.threshold = float(threshold)
+        self.mask_token = mask_token
+        self.max_units = max_units
+        self.method_options = dict(method_options)
+
+    # -- pieces ----------------------------------------------------------------------------
+    def explainer(self, scorer: Scorer) -> Explainer:
+        """The method's explainer on ``scorer`` with this task's settings."""
+        options: dict[str, Any] = dict(self.method_options)
+        if "n_samples" in inspect.signature(self.method_class).parameters:  # not occlusion
+            options["n_samples"] = self.n_samples
+        return self.method_class(
+            scorer, mask_token=self.mask_token, max_units=self.max_units, seed=self.seed, **options
+        )
+
+    def quality_of(self, attribution: Attribution) -> float:
+        """The explanation's quality measured on the target (target calls, counted)."""
+        if self.quality == "comprehensiveness":
+            return comprehensiveness(attribution, self.target, self.fractions)
+        return attribution.value - deletion_auc(attribution, self.target)
+
+    def design_size(self, text: str) -> int:
+        """Distinct texts the target alone would evaluate to explain ``text``."""
+        ex = self.explainer(self.target)
+        return len(ex.design(ex.units(text), ex.rng()).texts)
+
+    # -- the task ---------------------------------------------------------------------------
+    def explain_many(
+        self, texts: Sequence[str], target_class: int | str | None = None
+    ) -> ProxyTaskResult:
+        """Explain the target's output for every text (see the module notes).
+
+        Parameters
+        ----------
+        texts : sequence of str
+        target_class : int, str or None, default=None
+            The class explained for every text; ``None`` explains the
+            target's prediction for each text.
+
+        Returns
+        -------
+        ProxyTaskResult
+        """
+        items = check_texts(texts, "texts", allow_empty_list=False)
+        for i, t in enumerate(items):
+            if not t.strip():
+                raise ValueError(f"texts[{i}] is blank: there is nothing to explain")
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy.n_calls
+        t_probs = self.target(items)
+        p_probs = self.proxy(items)
+        if t_probs.shape[1] != p_probs.shape[1]:
+            raise ValueError(
+                f"the target has {t_probs.shape[1]} classes and the proxy "
+                f"{p_probs.shape[1]}: they must have the same classes in the same order"
+            )
+        prediction_calls = self.target.n_calls - target_start
+        t_pred = [int(i) for i in np.argmax(t_probs, axis=1)]
+        p_pred = [int(i) for i in np.argmax(p_probs, axis=1)]
+        if target_class is None:
+            classes = list(t_pred)
+        else:
+            from glasstext.explain.base import resolve_class
+
+            cls = resolve_class(target_class, t_probs[0], self.target)
+            classes = [cls] * len(items)
+        agree = [(not self.prediction_check) or t == p for t, p in zip(t_pred, p_pred, strict=True)]
+        all_target = sum(self.design_size(t) for t in items)
+
+        if self.screening == "explanation":
+            attributions, sources, screen_calls, fallback_calls = self._per_explanation(
+                items, classes
+            )
+            report = None
+        else:
+            attributions, sources, report, screen_calls, fallback_calls = self._task_level(
+                items, classes, agree
+            )
+        total = self.target.n_calls - target_start
+        costs = {
+            "target_calls_screening": screen_calls,
+            "target_calls_predictions": prediction_calls,
+            "target_calls_fallbacks": fallback_calls,
+            "target_calls_total": total,
+            "target_calls_all_target": all_target,
+            "target_call_fraction": total / all_target if all_target else math.nan,
+            "cost_reduction": all_target / total if total else math.inf,
+            "proxy_calls": self.proxy.n_calls - proxy_start,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        return ProxyTaskResult(
+            attributions=attributions,
+            sources=sources,
+            target_predictions=t_pred,
+            proxy_predictions=p_pred,
+            screening=report,
+            costs=costs,
+            mode=self.screening,
+            method=self.method,
+        )
+
+    def _per_explanation(
+        self, items: list[str], classes: list[int]
+    ) -> tuple[list[Attribution], list[str], int, int]:
+        explainer = ProxyExplainer(
+            self.target,
+            self.proxy,
+            self.method,
+            n_samples=self.n_samples,
+            threshold=self.threshold,
+            mask_token=self.mask_token,
+            max_units=self.max_units,
+            seed=self.seed,
+            **self.method_options,
+        )
+        attributions, sources = [], []
+        screen_calls = fallback_calls = 0
+        for text, cls in zip(items, classes, strict=True):
+            a = explainer.explain(text, target_class=cls)
+            assert a.proxy is not None
+            attributions.append(a)
+            sources.append(a.proxy.decision)
+            # the screened texts are screening; what the target scored beyond them, fallback
+            screened = min(a.proxy.n_screened, a.proxy.target_calls)
+            screen_calls += screened
+            fallback_calls += a.proxy.target_calls - screened
+        return attributions, sources, screen_calls, fallback_calls
+
+    def _task_level(
+        self, items: list[str], classes: list[int], agree: list[bool]
+    ) -> tuple[list[Attribution], list[str], ScreeningReport, int, int]:
+        target_ex, proxy_ex = self.explainer(self.target), self.explainer(self.proxy)
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
+        candidates = [i for i in rng.permutation(len(items)) if agree[i]][: self.max_screen]
+        looks = screening_looks(self.min_screen, self.max_screen)
+        level = self.delta / len(looks)
+        before = self.target.n_calls
+        done: dict[int, Attribution] = {}
+        qp: list[float] = []
+        qt: list[float] = []
+        decision, p_acc, p_rej = "undecided", 1.0, 1.0
+        for i in candidates:
+            i = int(i)
+            t_attr = target_ex.explain(items[i], target_class=classes[i])
+            p_attr = proxy_ex.explain(items[i], target_class=classes[i])
+            done[i] = t_attr
+            qt.append(self.quality_of(t_attr))
+            qp.append(self.quality_of(p_attr))
+            if len(qp) in looks:
+                d = np.asarray(qp) - self.tau * np.asarray(qt)
+                p_acc, p_rej = _one_sided(d, "greater"), _one_sided(d, "less")
+                if p_acc < level or p_rej < level:
+                    decision = "accept" if p_acc < level else "reject"
+                    break
+        if not candidates:
+            decision = "skipped"
+        screen_calls = self.target.n_calls - before
+        report = ScreeningReport(
+            decision=decision,
+            n_screened=len(qp),
+            instances=list(done),
+            proxy_quality=qp,
+            target_quality=qt,
+            quality_ratio=float(sum(qp) / sum(qt)) if qt and sum(qt) != 0 else math.nan,
+            p_accept=p_acc,
+            p_reject=p_rej,
+            tau=self.tau,
+            delta=self.delta,
+            looks=looks,
+            metric=self.quality,
+        )
+        before = self.target.n_calls
+        attributions: list[Attribution] = []
+        sources: list[str] = []
+        for i, text in enumerate(items):
+            if i in done:
+                attributions.append(done[i])
+                sources.append("screened")
+            elif report.accepted and agree[i]:
+                attributions.append(proxy_ex.explain(text, target_class=classes[i]))
+                sources.append("proxy")
+            else:
+                attributions.append(target_ex.explain(text, target_class=classes[i]))
+                sources.append("fallback")
+        return attributions, sources, report, screen_calls, self.target.n_calls - before
+
+    def __repr__(self) -> str:
+        return (
+            f"ProxyTask(target={self.target!r}, proxy={self.proxy!r}, method={self.method!r}, "
+            f"screening={self.screening!r}, tau={self.tau}, delta={self.delta})"
+        )
+
+
+# -- a proxy learned for the target ------------------------------------------------------
+
+
+class LearnedProxy(Scorer):
+    """A proxy distilled from target-scored texts (see :func:`learn_proxy`).
+
+    Binary targets: one regressor on the target's log-odds, read through the
+    logistic. More classes: one regressor per class on the centred
+    log-probabilities, read through a softmax.
+
+    Attributes
+    ----------
+    regressors : list
+    classes : tuple of str or None
+    target_calls : int
+        Target calls spent collecting the training texts.
+    n_train : int
+    """
+
+    def __init__(
+        self,
+        regressors: list[Any],
+        classes: tuple[str, ...] | None,
+        *,
+        target_calls: int,
+        n_train: int,
+        batch_size: int = 1024,
+    ) -> None:
+        super().__init__(batch_size=batch_size)
+        self.regressors = regressors
+        self._classes = classes
+        self.target_calls = target_calls
+        self.n_train = n_train
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        return self._classes
+
+    def _score(self, texts: list[str]) -> Any:
+        texts = [t if t.strip() else "." for t in texts]  # glasstext models reject blank texts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs = [np.asarray(r.predict(texts), dtype=np.float64) for r in self.regressors]
+        if len(outs) == 1:
+            p = expit(outs[0])
+            return np.column_stack([1.0 - p, p])
+        return softmax(np.column_stack(outs), axis=1)
+
+    def __repr__(self) -> str:
+        return f"LearnedProxy(n_train={self.n_train}, target_calls={self.target_calls})"
+
+
+def _default_regressor() -> Any:
+    from glasstext.models.auglinear import AugLinearRegressor
+
+    return AugLinearRegressor(progress=False)
+
+
+def learn_proxy(
+    target: Any,
+    texts: Sequence[str],
+    *,
+    n_perturbations: int = 2,
+    keep: tuple[float, float] = (0.2, 0.9),
+    regressor: Callable[[], Any] | None = None,
+    mask_token: str | None = None,
+    seed: int = 0,
+) -> LearnedProxy:
+    """Distil a cheap proxy for ``target`` on target-scored perturbations of ``texts``.
+
+    The training set is every text of ``texts`` and ``n_perturbations``
+    random word deletions of each (each keeps a uniform share of its words in
+    ``keep``), all scored once by the target: ``len(texts) * (1 +
+    n_perturbations)`` target calls at most (fewer for texts the target
+    scorer has already seen, e.g. in a :class:`ProxyTask`'s prediction check
+    when the same scorer is used). The proxy is the regressor fitted to the
+    target's log-odds (a binary target) or centred log-probabilities.
+
+    Parameters
+    ----------
+    target : Scorer, estimator or callable
+    texts : sequence of str
+        The task's texts (the perturbations are drawn around them).
+    n_perturbations : int, default=2
+    keep : (float, float), default=(0.2, 0.9)
+    regressor : callable, optional
+        Returns an unfitted regressor with ``fit(texts, y)`` / ``predict(texts)``;
+        default a hybrid :class:`~glasstext.AugLinearRegressor`.
+    mask_token : str or None, default=None
+        How a deleted word is rendered (as in the explainers).
+    seed : int, default=0
+
+    Returns
+    -------
+    LearnedProxy
+    """
+    scorer = as_scorer(target)
+    items = check_texts(texts, "texts", allow_empty_list=False)
+    check_param(n_perturbations, [Interval(int, 0, None)], "n_perturbations")
+    lo, hi = (float(k) for k in keep)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise InvalidParameterError(
+            f"keep must be (low, high) with 0 <= low <= high <= 1, got {keep}"
+        )
+    seed = check_seed(seed, "seed")
+    rng = np.random.default_rng(seed)
+    train: list[str] = []
+    for text in items:
+        train.append(text)
+        units = make_units(text)
+        n = len(units)
+        if n == 0 or n_perturbations == 0:
+            continue
+        shares = rng.uniform(lo, hi, size=n_perturbations)
+        masks = rng.random((n_perturbations, n)) < shares[:, None]
+        train.extend(render_many(units, masks, mask_token))
+    train = [t for t in dict.fromkeys(train) if t.strip()]
+    before = scorer.n_calls
+    probs = np.clip(scorer(train), 1e-6, 1.0 - 1e-6)
+    calls = scorer.n_calls - before
+    make = regressor or _default_regressor
+    if probs.shape[1] == 2:
+        targets = [logit(probs[:, 1])]
+    else:
+        logp = np.log(probs)
+        targets = list((logp - logp.mean(axis=1, keepdims=True)).T)
+    regressors = []
+    for y in targets:
+        model = make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(train, np.asarray(y))
+        regressors.append(model)
+    return LearnedProxy(regressors, scorer.classes, target_calls=calls, n_train=len(train))

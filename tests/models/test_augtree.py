@@ -413,7 +413,7 @@ def _ngrams12(text):
     return w + [f"{a} {b}" for a, b in itertools.pairwise(w)]
 
 
-def test_held_out_selection_drops_a_phrase_that_fits_one_text():
+def test_default_selection_drops_a_phrase_that_fits_one_text():
     X, y = make_texts(240)
     X = list(X)
     # One text of each class without its class word but with a word of its own:
@@ -424,19 +424,11 @@ def test_held_out_selection_drops_a_phrase_that_fits_one_text():
     params = {"max_depth": 1, "expansion": TableExpander(table), "random_state": 0}
     honest = AugTreeClassifier(**params).fit(X, y)
     greedy = AugTreeClassifier(**params, selection="train").fit(X, y)
+    strict = AugTreeClassifier(**params, selection="held_out").fit(X, y)
     assert not {"zzz", "yyy"} & set(honest.trees_[0].phrases[0])
+    assert not {"zzz", "yyy"} & set(strict.trees_[0].phrases[0])
     assert len(honest.trees_[0].phrases[0]) > 1  # real synonyms are kept
     assert {"zzz", "yyy"} & set(greedy.trees_[0].phrases[0])
-
-
-def test_auto_selection_keeps_held_out_when_phrases_fit_texts_by_chance():
-    X, y = make_texts(240)
-    X = list(X)
-    X[int(np.flatnonzero(y == 0)[0])] = "movie plot zzz film"
-    X[int(np.flatnonzero(y == 1)[0])] = "movie plot yyy film"
-    table = {w: [*NEG, "zzz"] for w in NEG} | {w: [*POS, "yyy"] for w in POS}
-    model = AugTreeClassifier(max_depth=1, expansion=TableExpander(table), random_state=0)
-    assert model.fit(X, y).selection_ == "held_out"
 
 
 def _rare_synonym_texts(n_words=60, per_word=3, seed=0):
@@ -454,28 +446,21 @@ def _rare_synonym_texts(n_words=60, per_word=3, seed=0):
     return X, np.array(y)
 
 
-def test_auto_selection_judges_on_all_texts_when_real_synonyms_are_rare():
-    # Half of a node's texts rarely sees a rare synonym, so "held_out" stops
-    # early; every phrase here is real, and the validation fifth shows it.
+def test_both_halves_selection_keeps_rare_real_synonyms():
+    # "held_out" stops at the first phrase whose few texts all fall in the
+    # ranking half; "both_halves" skips it and keeps every synonym seen in both.
     X, y = _rare_synonym_texts()
     words = {p: [f"{p}{i}" for i in range(60)] for p in "pn"}
     table = {w: ws for ws in words.values() for w in ws}
     params = {"max_depth": 1, "expansion": TableExpander(table), "n_expansions": 60}
-    auto = AugTreeClassifier(**params, random_state=0).fit(X, y)
-    assert auto.selection_ == "train"
-    same = AugTreeClassifier(**params, random_state=0, selection="train").fit(X, y)
-    assert auto.trees_[0].phrases == same.trees_[0].phrases
-    held = AugTreeClassifier(**params, random_state=0, selection="held_out").fit(X, y)
-    assert held.selection_ == "held_out"
-    assert len(held.trees_[0].phrases[0]) < len(auto.trees_[0].phrases[0])
-    assert auto.score(X, y) > held.score(X, y)
-
-
-def test_selection_is_saved(tmp_path):
-    X, y = _rare_synonym_texts(n_words=10)
-    model = AugTreeClassifier(max_depth=1, expansion="none").fit(X, y)
-    model.save(tmp_path / "tree")
-    assert AugTreeClassifier.load(tmp_path / "tree").selection_ == model.selection_
+    fitted = {
+        rule: AugTreeClassifier(**params, random_state=0, selection=rule).fit(X, y)
+        for rule in ("both_halves", "held_out", "train")
+    }
+    kept = {rule: len(m.trees_[0].phrases[0]) for rule, m in fitted.items()}
+    assert kept["held_out"] < kept["both_halves"] <= kept["train"] == 60
+    assert AugTreeClassifier().selection == "both_halves"
+    assert fitted["both_halves"].score(X, y) > fitted["held_out"].score(X, y)
 
 
 def test_leaf_smoothing_adds_pseudo_counts():

@@ -83,10 +83,6 @@ __all__ = [
 
 ExpansionSetting = Literal["llm", "embedding", "llm+embedding", "none"] | Expander
 _TOLERANCE = 1e-12
-# selection="auto": the share of texts that judges the two rules, and the seed
-# stream of that draw (apart from the trees' own, which are numbered 0, 1, ...).
-_VALIDATION_FRACTION = 0.2
-_VALIDATION_STREAM = 1_000_003
 _STRATEGIES = ("llm", "embedding", "llm+embedding", "none")
 
 
@@ -362,11 +358,9 @@ class _Grower:
         # Texts whose half judges expansions (``selection="held_out"``): a phrase
         # is kept only if it makes the split purer on both halves.
         self.held = held
-        self.selection = "held_out"
+        self.selection = est.selection
 
-    def grow(self, rows: np.ndarray, progress: Any, selection: str) -> TreeStructure:
-        """Grow on training rows ``rows``, choosing expansions by ``selection``."""
-        self.selection = selection
+    def grow(self, rows: np.ndarray, progress: Any) -> TreeStructure:
         tree = TreeStructure()
         root = tree.add_node(len(rows), self._value(rows))
         frontier = [_Frontier(root, rows, 0)]
@@ -436,10 +430,12 @@ class _Grower:
         """Forward selection: add the expansion that helps most, while one helps.
 
         With ``selection="train"`` an expansion is judged on every text at the
-        node. With ``"held_out"`` the node's texts are cut in two fixed halves:
-        expansions are ranked on one, and one is kept only if it also makes the
-        split purer on the other, so phrases that fit a few training texts by
-        chance are left out.
+        node. Otherwise the node's texts are cut in two fixed halves: with
+        ``"held_out"`` expansions are ranked on one and selection stops at the
+        first that does not also make the split purer on the other; with
+        ``"both_halves"`` they are ranked on all texts and each is kept only if
+        it makes the split purer on both halves (one that fails is skipped), so
+        phrases that fit a few training texts by chance are left out either way.
         """
         coverage = self.data.coverage
         mask = coverage.vector(keyword)[rows]
@@ -460,6 +456,9 @@ class _Grower:
                 # Stop at the first phrase that does not help on every half:
                 # trying the next ones would search the held-out half.
                 if not all(_improves(t, s) for t, s in zip(trial, score, strict=True)):
+                    if self.selection == "both_halves":
+                        pool.pop(phrase)  # ranked on all texts: the next may still hold
+                        continue
                     break
                 score = trial
                 mask = mask | pool.pop(phrase)
@@ -474,6 +473,12 @@ class _Grower:
         if self.selection == "train":
             return [(stats, stats.sum(axis=0), None)]
         held = self.held[rows]
+        if self.selection == "both_halves":
+            return [
+                (stats, stats.sum(axis=0), None),
+                (stats[~held], stats[~held].sum(axis=0), ~held),
+                (stats[held], stats[held].sum(axis=0), held),
+            ]
         return [
             (stats[~held], stats[~held].sum(axis=0), ~held),
             (stats[held], stats[held].sum(axis=0), held),
@@ -533,7 +538,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         "stop_words": [None, Options(("english",)), list, tuple, set, frozenset],
         "pool_min_df": [_Count(int, 1)],
         "pool_size": [None, Interval(int, 1)],
-        "selection": [Options(("auto", "held_out", "train"))],
+        "selection": [Options(("both_halves", "held_out", "train"))],
         "leaf_smoothing": [Interval(float, 0.0)],
         "token_pattern": [str],
         "stem": ["boolean"],
@@ -581,7 +586,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         stop_words: str | Sequence[str] | None = None,
         pool_min_df: int = 3,
         pool_size: int | None = 20_000,
-        selection: str = "auto",
+        selection: str = "both_halves",
         leaf_smoothing: float = 1.0,
         token_pattern: str = SPLIT_WORD_PATTERN,
         stem: bool = False,
@@ -692,13 +697,12 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         progress = progress_bar(total, "Aug-Tree levels", self.progress, "level")
         trees = []
         try:
-            self.selection_ = self._choose_selection(data, expander)
             for index in range(self.n_estimators):
                 rows = np.arange(len(texts))
                 if self.n_estimators > 1:
                     rows = np.sort(rng.integers(0, len(texts), size=len(texts)))
                 grower = _Grower(self, data, expander, self._halves_mask(len(texts), index))
-                trees.append(grower.grow(rows, progress, self.selection_))
+                trees.append(grower.grow(rows, progress))
         finally:
             progress.close()
         self.trees_ = trees
@@ -709,43 +713,12 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         self._matcher_cache = None
 
     def _halves_mask(self, n_texts: int, index: int) -> np.ndarray:
-        """The texts of the second half that judges expansions (``selection="held_out"``).
+        """The texts of the second half that judges expansions (unless ``selection="train"``).
 
         Fixed even without a seed, so a single tree is deterministic.
         """
         seed = [0 if self.random_state is None else self.random_state, index]
         return np.random.default_rng(seed).random(n_texts) < 0.5
-
-    def _choose_selection(self, data: _FitData, expander: Expander) -> str:
-        """``selection="auto"``: the rule whose tree predicts a held-out fifth better.
-
-        Judging expansions on a held-out half protects small or imbalanced data
-        from phrases that fit a few texts by chance; judging them on every text
-        finds more of the real ones when data is plentiful. Which wins depends
-        on the data (``benchmarks/augtree.py``), so both grow a tree on four
-        fifths of the texts and the one with the lower loss (Brier score,
-        squared error) on the last fifth is used for the real fit.
-        """
-        if self.selection != "auto":
-            return str(self.selection)
-        n_texts = len(data.stats)
-        seed = [0 if self.random_state is None else self.random_state, _VALIDATION_STREAM]
-        validation = np.random.default_rng(seed).random(n_texts) < _VALIDATION_FRACTION
-        rows = np.flatnonzero(~validation)
-        if validation.sum() < 2 or len(rows) < 2 * self.min_samples_leaf:
-            return "held_out"
-        losses = {}
-        for rule in ("held_out", "train"):
-            grower = _Grower(self, data, expander, self._halves_mask(n_texts, 0))
-            tree = grower.grow(rows, _NoProgress(), rule)
-            predicted = tree.value[_walk(tree, _node_hits(tree, data.coverage, validation))]
-            losses[rule] = self._validation_loss(predicted, data.stats[validation])
-        # Ties go to the cautious rule.
-        return "train" if losses["train"] < losses["held_out"] - _TOLERANCE else "held_out"
-
-    def _validation_loss(self, predicted: np.ndarray, stats: np.ndarray) -> float:
-        """Mean loss of node values ``predicted`` on texts with target ``stats``."""
-        raise NotImplementedError  # pragma: no cover - each estimator defines its loss
 
     # -- matching ----------------------------------------------------------------------
     def _phrase_columns(self) -> tuple[PhraseMatcher, list[sp.csr_matrix]]:
@@ -961,7 +934,6 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         return {
             "trees": [t.to_config() for t in self.trees_],
             "vocabulary_size": int(self.vocabulary_size_),
-            "selection": str(self.selection_),
         }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
@@ -977,8 +949,6 @@ class _AugTreeBase(GlassModel, BaseEstimator):
         if not self.trees_:
             raise ValueError("no trees")
         self.vocabulary_size_ = int(config["vocabulary_size"])
-        # Folders saved before selection="auto" existed used their parameter.
-        self.selection_ = str(config.get("selection", self.selection))
         self._matcher_cache = None
 
 
@@ -1031,14 +1001,17 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         training texts...
     pool_size : int or None, default=20000
         ...the most frequent of them (every pool phrase is embedded once).
-    selection : {"auto", "held_out", "train"}, default="auto"
-        How expansions are chosen: ``"held_out"`` ranks them on one fixed half
-        of a node's texts and keeps one only while it makes the split purer on
-        the other half too; ``"train"`` judges them on all of them (more
-        phrases, more of them chance fits). ``"auto"`` grows a tree with each
-        rule on four fifths of the texts and keeps the rule whose tree has the
-        lower loss on the last fifth (``selection_``): held-out wins on small
-        or imbalanced data, all texts on plentiful data.
+    selection : {"both_halves", "held_out", "train"}, default="both_halves"
+        How expansions are chosen. The node's texts are cut in two fixed
+        halves; with ``"both_halves"`` expansions are ranked on all of them
+        and one is kept only if it makes the split purer on each half
+        separately (a phrase that fits one or two texts by chance helps one
+        half at most; a real synonym, even a rare one, helps both).
+        ``"held_out"`` ranks them on one half and stops at the first that does
+        not also help the other (stricter: fewer chance phrases, but real
+        ones seen in few texts are lost); ``"train"`` judges them on all texts
+        at once (more phrases, more of them chance fits). ``"both_halves"``
+        measured best across data sizes (``benchmarks/augtree.py``).
     leaf_smoothing : float, default=1.0
         Pseudo-count added to every class in a node's value (Laplace's rule):
         a large, nearly pure leaf then ranks above a pure leaf of one text.
@@ -1076,8 +1049,6 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         0 on a warm cache).
     vocabulary_size_ : int
         Number of candidate keywords.
-    selection_ : {"held_out", "train"}
-        The rule expansions were chosen by (``selection="auto"`` picks it).
     fit_seconds_ : float
     """
 
@@ -1103,10 +1074,6 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         stats = stats + float(self.leaf_smoothing)
         total = stats.sum()
         return stats / total if total > 0 else np.full(len(stats), 1.0 / len(stats))
-
-    def _validation_loss(self, predicted: np.ndarray, stats: np.ndarray) -> float:
-        # Brier score: stats are one-hot rows of the classes.
-        return float(np.mean(np.sum((predicted - stats) ** 2, axis=1)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: leaf class fractions, averaged over trees."""
@@ -1173,10 +1140,6 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     def _node_value(self, stats: np.ndarray) -> np.ndarray:
         n = stats[0]
         return np.array([stats[1] / n if n > 0 else 0.0])
-
-    def _validation_loss(self, predicted: np.ndarray, stats: np.ndarray) -> float:
-        # Squared error: stats rows are (1, y, y**2).
-        return float(np.mean((predicted[:, 0] - stats[:, 1]) ** 2))
 
     def predict(self, X: Any) -> np.ndarray:
         """Mean training target of each text's leaf, averaged over trees."""
@@ -1250,23 +1213,6 @@ def _frequent(
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-class _NoProgress:
-    """Stands in for a progress bar while growing the trees that choose ``selection``."""
-
-    def update(self, n: int = 1) -> None:
-        """Nothing to show."""
-
-
-def _node_hits(tree: TreeStructure, coverage: _Coverage, rows: np.ndarray) -> np.ndarray:
-    """``hit[i, node]``: the i-th text selected by boolean mask ``rows`` contains one of
-    ``node``'s phrases."""
-    hit = np.zeros((int(np.count_nonzero(rows)), tree.n_nodes), dtype=bool)
-    for node, phrases in enumerate(tree.phrases):
-        for phrase in phrases:
-            hit[:, node] |= coverage.vector(phrase)[rows]
-    return hit
 
 
 def _walk(tree: TreeStructure, hit: np.ndarray) -> np.ndarray:

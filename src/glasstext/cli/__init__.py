@@ -4,6 +4,7 @@ Every command calls the same functions a Python user would; nothing here
 computes anything the library does not expose. Commands live in modules by
 group (:mod:`~glasstext.cli.models`: fit / show / predict / explain;
 :mod:`~glasstext.cli.explain`: the explanations of LMs and in words;
+:mod:`~glasstext.cli.actions`: compress-prompt, prune-demos;
 :mod:`~glasstext.cli.train`: finetune; :mod:`~glasstext.cli.tools`: listings,
 cache, demo), and the flags they share in :mod:`~glasstext.cli.common`.
 
@@ -84,6 +85,18 @@ COMMANDS: tuple[Command, ...] = (
         "prompt search: the instruction that best explains input/output pairs",
         "glasstext.cli.explain",
         "add_explain_dataset",
+    ),
+    Command(
+        "compress-prompt",
+        "drop the lowest-attributed words of prompts while the LM's answer holds",
+        "glasstext.cli.actions",
+        "add_compress_prompt",
+    ),
+    Command(
+        "prune-demos",
+        "remove the few-shot demonstrations that push an LM toward wrong answers",
+        "glasstext.cli.actions",
+        "add_prune_demos",
     ),
     Command(
         "finetune",

@@ -210,3 +210,37 @@ def test_pruning_checks_its_inputs() -> None:
         prune_demonstrations(demos, queries, labels, target, n_remove=4)
     with pytest.raises(ValueError, match="class"):
         prune_demonstrations(demos, queries, [1, 0, 1, 5], target)
+
+
+# -- the real thing, small: SmolLM2 through the command line ------------------------------
+
+
+@pytest.mark.integration
+def test_cli_compress_prompt_and_prune_demos_with_smollm2(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glasstext.cli import main
+
+    lm = "SmolLM2-135M-Instruct"
+    out = tmp_path / "compressed.json"  # type: ignore[operator]
+    review = "a gorgeous, witty, seductive movie with a dull middle."
+    assert main(["compress-prompt", review, "--lm", lm, "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["answer_preservation"] == 1.0 and report["mean_compression_rate"] > 0
+    assert json.loads(out.read_text())["n_prompts"] == 1
+
+    demos = tmp_path / "demos.jsonl"  # type: ignore[operator]
+    queries = tmp_path / "queries.jsonl"  # type: ignore[operator]
+    rows = [
+        'Review: "a joy from start to finish."\nSentiment: positive',
+        'Review: "tedious and badly acted."\nSentiment: positive',  # poisoned
+        'Review: "a sharp, funny script."\nSentiment: positive',
+    ]
+    demos.write_text("".join(json.dumps({"text": r}) + "\n" for r in rows))
+    labelled = [("an awful, boring mess.", "negative"), ("warm and moving.", "positive")]
+    queries.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in labelled))
+    args = ["prune-demos", "--demos", str(demos), "--queries", str(queries), "--lm", lm]
+    assert main([*args, "--n-random", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["removed"]) == 1 and result["n_eval"] == 2
+    assert 0.0 <= result["accuracy_after"] <= 1.0 and len(result["random_accuracies"]) == 2

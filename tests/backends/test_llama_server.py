@@ -1,0 +1,102 @@
+"""The OpenAI-compatible client against a real server: llama-cpp-python serving a packaged GGUF.
+
+Skipped when llama-cpp-python is not installed, except in CI (``CI=true``),
+where it must run: ``make test`` installs the ``server`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from glasstext.backends.llama_server import LlamaServer, free_port, llama_cpp_available
+
+pytestmark = pytest.mark.integration
+
+MODEL = "SmolLM2-135M-Instruct"
+TEMPLATE = 'Movie review: "{text}"\nThe sentiment of this review is'
+LABELS = (" negative", " positive")
+TEXTS = [
+    "a gorgeous, witty, seductive movie.",
+    "a dull, lifeless and overlong sequel.",
+    "the plot is nothing but boilerplate cliches, yet the cast is charming.",
+]
+
+if not llama_cpp_available():
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(
+            "llama-cpp-python must be installed in CI (make test installs the server extra)",
+            pytrace=False,
+        )
+    pytest.skip("llama-cpp-python is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LlamaServer]:
+    with LlamaServer(MODEL, port=free_port(), n_threads=1) as running:
+        yield running
+    assert running._process is None  # stopped
+
+
+@pytest.fixture(scope="module")
+def local():  # type: ignore[no-untyped-def]
+    from glasstext.backends.lm import get_lm
+
+    return get_lm(MODEL)
+
+
+def test_label_probabilities_agree_with_the_local_backend(server: LlamaServer, local) -> None:  # type: ignore[no-untyped-def]
+    remote = server.lm(cache=False)
+    prompts = [TEMPLATE.replace("{text}", t) for t in TEXTS]
+    got = remote.label_probs(prompts, LABELS)
+    expected = local.label_probs(prompts, LABELS)
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
+    # The server computes with the Q4 GGUF, the local backend with its fp32
+    # dequantization, and tokenizes prompt + continuation jointly.
+    assert np.abs(got - expected).max() < 0.1
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert remote.usage()["n_forward_texts"] == 6
+
+
+def test_text_log_probabilities_agree_with_the_local_backend(server: LlamaServer, local) -> None:  # type: ignore[no-untyped-def]
+    remote = server.lm(cache=False)
+    got = remote.score_texts(TEXTS)
+    expected = local.score_texts(TEXTS)
+    mean_got, mean_expected = got.mean, expected.mean
+    assert np.all(np.isfinite(mean_got))
+    assert np.abs(mean_got - mean_expected).max() < 0.25  # nats per token
+    assert np.corrcoef(mean_got, mean_expected)[0, 1] > 0.9
+
+
+def test_explain_and_compress_through_the_server(server: LlamaServer, local) -> None:  # type: ignore[no-untyped-def]
+    from glasstext.explain import LMScorer, OcclusionExplainer
+    from glasstext.explain.actions import compress_prompt
+
+    target = LMScorer(server.lm(cache=False), TEMPLATE, LABELS)
+    attribution = OcclusionExplainer(target).explain(TEXTS[0])
+    assert attribution.n_calls == len(attribution.words) + 2
+    reference = OcclusionExplainer(LMScorer(local, TEMPLATE, LABELS)).explain(
+        TEXTS[0], target_class=attribution.explained_class
+    )
+    assert np.corrcoef(attribution.scores, reference.scores)[0, 1] > 0.8
+    result = compress_prompt(TEXTS[0], target, rate=0.3, verify=False)
+    assert result.compression_rate == pytest.approx(2 / 6)
+    assert result.target_calls >= 1
+
+
+def test_generation_and_the_cli_through_the_server(
+    server: LlamaServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glasstext.cli import main
+
+    text = server.lm(cache=False).generate(["The capital of France is"], max_new_tokens=4)[0]
+    assert isinstance(text, str) and text
+    status = main(["compress-prompt", TEXTS[1], "--lm", server.spec, "--rate", "0.5", "--json"])
+    assert status == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_prompts"] == 1 and report["answer_preservation"] == 1.0

@@ -48,42 +48,87 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from glasstext.datasets import load
-from glasstext.explain import SENTIMENT_LABELS, LimeExplainer, LMScorer, OcclusionExplainer
+from glasstext.explain import (
+    SENTIMENT_LABELS,
+    LimeExplainer,
+    LMScorer,
+    OcclusionExplainer,
+    Scorer,
+)
 from glasstext.explain.actions import compress_prompt, few_shot_prompt, prune_demonstrations
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "proxy_downstream.json"
 TARGET = "gemma-3-270m"
 PROXY = "SmolLM2-135M-Instruct"
-# The demonstrations' format; a two-example prompt keeps the base model's
-# answers from collapsing onto one class (see the JSON's answer_balance).
+# The snippet's prompt: two fixed examples, then the snippet.
 TEMPLATE = (
     'Review: "a gorgeous, witty, seductive movie."\nSentiment: positive\n\n'
     'Review: "the plot is nothing but boilerplate cliches."\nSentiment: negative\n\n'
     'Review: "{text}"\nSentiment:'
 )
+PARTS = ("compression", "demonstrations", "remote")
 DEMO = 'Review: "{text}"\nSentiment:{label}'
 QUERY = 'Review: "{text}"\nSentiment:'
+
+
+class Calibrated(Scorer):
+    """Contextual calibration (Zhao et al., 2021) of a zero-shot LM scorer.
+
+    Gemma-3-270M (base) puts more than 0.86 on " positive" for almost every
+    review, so its raw arg-max is one constant answer and "keeping the answer"
+    would be trivial. Each prompt's class probabilities are divided by those of
+    the same prompt with an empty review (``" "``), then renormalised: on 40 RT
+    test snippets this moves the answers from 100% to ~70% positive (accuracy
+    0.45 -> 0.75). The content-free prompts are real target calls, counted in
+    ``base.n_calls`` (this scorer's ``n_calls`` counts the prompts asked for).
+    """
+
+    def __init__(self, base: LMScorer, content_free: Callable[[str], str]) -> None:
+        super().__init__(batch_size=base.batch_size)
+        self.base = base
+        self.content_free = content_free
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.base.classes
+
+    def _score(self, texts: list[str]) -> np.ndarray:
+        probs = self.base(texts)
+        prior = self.base([self.content_free(t) for t in texts])
+        ratio = probs / prior
+        return np.asarray(ratio / ratio.sum(axis=1, keepdims=True))
+
+
+def empty_review(text: str) -> str:
+    """The content-free text of a snippet scored with TEMPLATE."""
+    return " "
+
+
+def empty_query(prompt: str) -> str:
+    """A few-shot prompt with its query's review emptied (the demonstrations kept)."""
+    return prompt[: prompt.rfind('Review: "')] + QUERY.format(text=" ")
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def r4(value: float) -> float:
+def r4(value: Any) -> float:
     return round(float(value), 4)
 
 
 # -- compression ------------------------------------------------------------------------------
 
 
-def compression(args: argparse.Namespace, target: LMScorer, proxy: LMScorer) -> dict[str, Any]:
+def compression(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> dict[str, Any]:
     ds = load("rotten_tomatoes")
     texts = [t for t in ds.X_test if len(t.split()) >= args.min_words][: args.n_compress]
     log(f"compression: {len(texts)} snippets")
@@ -156,7 +201,7 @@ def compression(args: argparse.Namespace, target: LMScorer, proxy: LMScorer) -> 
 # -- poisoned demonstrations ------------------------------------------------------------------
 
 
-def demonstrations(args: argparse.Namespace, target: LMScorer, proxy: LMScorer) -> dict[str, Any]:
+def demonstrations(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> dict[str, Any]:
     ds = load("rotten_tomatoes")
     x_train, y_train = list(ds.X_train), np.asarray(ds.y_train)
     x_test, y_test = list(ds.X_test), np.asarray(ds.y_test)
@@ -252,7 +297,7 @@ def demonstrations(args: argparse.Namespace, target: LMScorer, proxy: LMScorer) 
 # -- the remote path ---------------------------------------------------------------------------
 
 
-def remote(args: argparse.Namespace, local_target: LMScorer) -> dict[str, Any]:
+def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
     from glasstext.backends.llama_server import LlamaServer, llama_cpp_available
 
     if not llama_cpp_available():
@@ -261,7 +306,7 @@ def remote(args: argparse.Namespace, local_target: LMScorer) -> dict[str, Any]:
     texts = [t for t in ds.X_test if len(t.split()) >= args.min_words][: args.n_server]
     with LlamaServer(TARGET, n_threads=1) as server:
         lm = server.lm(cache=False)
-        target = LMScorer(lm, TEMPLATE, SENTIMENT_LABELS)
+        target = Calibrated(LMScorer(lm, TEMPLATE, SENTIMENT_LABELS), empty_review)
         start = time.perf_counter()
         remote_probs = target(texts)
         score_seconds = time.perf_counter() - start
@@ -272,7 +317,10 @@ def remote(args: argparse.Namespace, local_target: LMScorer) -> dict[str, Any]:
         compress_seconds = time.perf_counter() - start
         calls = target.n_calls - before
         usage = lm.usage()
+        raw_remote = target.base(texts)
+    raw_local = local_target.base(texts) if isinstance(local_target, Calibrated) else local_probs
     diff = np.abs(remote_probs - local_probs)
+    raw_diff = np.abs(raw_remote - raw_local)
     return {
         "server": "llama-cpp-python (llama_cpp.server), logits_all, 1 thread, GGUF Q4_K_M",
         "model": TARGET,
@@ -281,6 +329,7 @@ def remote(args: argparse.Namespace, local_target: LMScorer) -> dict[str, Any]:
         "score_seconds_per_text": r4(score_seconds / len(texts)),
         "max_abs_prob_diff_vs_local": r4(diff.max()),
         "mean_abs_prob_diff_vs_local": r4(diff.mean()),
+        "max_abs_raw_prob_diff_vs_local": r4(raw_diff.max()),
         "same_answer_as_local": r4(
             np.mean(np.argmax(remote_probs, axis=1) == np.argmax(local_probs, axis=1))
         ),
@@ -289,6 +338,7 @@ def remote(args: argparse.Namespace, local_target: LMScorer) -> dict[str, Any]:
             "target_calls": calls,
             "seconds": round(compress_seconds, 1),
             "seconds_per_target_call": r4(compress_seconds / max(calls, 1)),
+            "server_requests_per_target_call": r4(usage["n_forward_texts"] / max(calls, 1)),
         },
         "server_usage": usage,
     }
@@ -312,7 +362,16 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["compression", "demos"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--merge", nargs="+", default=None, help="combine partial JSON files")
     args = parser.parse_args()
+    if args.merge:
+        merged: dict[str, Any] = {}
+        for path in args.merge:
+            part = json.loads(Path(path).read_text(encoding="utf-8"))
+            merged.update({k: v for k, v in part.items() if k not in merged or k in PARTS})
+            merged.setdefault("parts", []).append(part["settings"])
+        Path(args.out).write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+        return
     if args.quick:
         args.n_compress, args.n_trials, args.n_eval, args.n_rank = 6, 1, 12, 4
         args.n_random, args.n_server = 3, 3
@@ -320,16 +379,19 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("GLASSTEXT_BENCH_THREADS", "1")))
-    target = LMScorer(TARGET, TEMPLATE, SENTIMENT_LABELS)
-    proxy = LMScorer(PROXY, TEMPLATE, SENTIMENT_LABELS)
-    demo_target = LMScorer(TARGET, "{text}", SENTIMENT_LABELS)
-    demo_proxy = LMScorer(PROXY, "{text}", SENTIMENT_LABELS)
+    target = Calibrated(LMScorer(TARGET, TEMPLATE, SENTIMENT_LABELS), empty_review)
+    proxy = Calibrated(LMScorer(PROXY, TEMPLATE, SENTIMENT_LABELS), empty_review)
+    demo_target = Calibrated(LMScorer(TARGET, "{text}", SENTIMENT_LABELS), empty_query)
+    demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
     started = time.perf_counter()
     result: dict[str, Any] = {
         "benchmark": "proxy_downstream",
         "target": TARGET,
         "proxy": PROXY,
         "template": TEMPLATE,
+        "demonstration_format": DEMO,
+        "calibration": "contextual (Zhao et al. 2021): probabilities divided by those of the "
+        "same prompt with an empty review, renormalised; target and proxy alike",
         "labels": list(SENTIMENT_LABELS),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "machine": {

@@ -253,6 +253,8 @@ class LlamaServer:
 
     def lm(self, **options: Any) -> OpenAICompatibleLM:
         """The OpenAI-compatible client of this server (``options`` go to its constructor)."""
+        # llama-cpp-python reads max_tokens=0 as "no limit": score with 1.
+        options.setdefault("scoring_max_tokens", 1)
         return OpenAICompatibleLM(self.name, base_url=self.base_url, **options)
 
     def __enter__(self) -> LlamaServer:

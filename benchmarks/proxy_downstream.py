@@ -117,6 +117,19 @@ def empty_query(prompt: str) -> str:
     return prompt[: prompt.rfind('Review: "')] + QUERY.format(text=" ")
 
 
+# Where partial results go while a section runs (set in main): a long run on a
+# shared machine leaves what it measured so far even if it is stopped.
+PARTIAL: dict[str, Any] = {"path": None, "result": {}}
+
+
+def checkpoint(section: str, value: Any) -> None:
+    path = PARTIAL["path"]
+    if path is None:
+        return
+    PARTIAL["result"][section] = value
+    Path(path).write_text(json.dumps(PARTIAL["result"], indent=2, ensure_ascii=False) + "\n")
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -190,6 +203,7 @@ def compression(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> dict
                 f"{rows[mode]['mean_compression_rate']} dropped"
             )
         out["rankings"][name] = rows
+        checkpoint("compression", out)
     fixed = out["rankings"]
     out["target_met"] = {
         ranking: bool(fixed[ranking]["fixed_30"]["answer_preservation"] >= 0.9)
@@ -257,6 +271,7 @@ def demonstrations(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> d
         prompts = [few_shot_prompt(demos, q, clean) for q in evals]
         row["oracle_accuracy"] = r4(np.mean(np.argmax(target(prompts), axis=1) == y_test[eval_idx]))
         trials.append(row)
+        checkpoint("demonstrations_trials", trials)
 
     def mean(ranker: str, key: str) -> float:
         return r4(np.mean([t[ranker][key] for t in trials]))
@@ -384,6 +399,7 @@ def main() -> None:
     demo_target = Calibrated(LMScorer(TARGET, "{text}", SENTIMENT_LABELS), empty_query)
     demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
     started = time.perf_counter()
+    PARTIAL["path"] = str(args.out) + ".partial"
     result: dict[str, Any] = {
         "benchmark": "proxy_downstream",
         "target": TARGET,

@@ -17,7 +17,9 @@ from glasstext.backends.llama_server import LlamaServer, free_port, llama_cpp_av
 
 pytestmark = pytest.mark.integration
 
-MODEL = "SmolLM2-135M-Instruct"
+# Gemma: its tokenizer adds a start token, which llama-cpp-python needs to align
+# echoed log-probabilities (see LlamaServer).
+MODEL = "gemma-3-270m"
 TEMPLATE = 'Movie review: "{text}"\nThe sentiment of this review is'
 LABELS = (" negative", " positive")
 TEXTS = [

@@ -545,7 +545,9 @@ class OpenAICompatibleLM(LanguageModel):
             completion_tokens = _usage_count(data, "completion_tokens")
             if prompt_tokens is not None and completion_tokens is not None:
                 entries = sum(_entries(choice) for choice in choices)
-                if entries - completion_tokens < prompt_tokens:
+                # A start token (BOS) counts in the usage but is not echoed
+                # (llama-cpp-python): one missing entry per text is allowed.
+                if entries - completion_tokens < prompt_tokens - len(batch):
                     raise LogprobsUnsupportedError(
                         f"{_unsupported(url)} (it returned log-probabilities for {entries} "
                         f"token(s), but the prompt has {prompt_tokens})",

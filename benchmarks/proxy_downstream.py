@@ -272,6 +272,11 @@ def demonstrations(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> d
         row["oracle_accuracy"] = r4(np.mean(np.argmax(target(prompts), axis=1) == y_test[eval_idx]))
         trials.append(row)
         checkpoint("demonstrations_trials", trials)
+    return summarize_trials(trials, args)
+
+
+def summarize_trials(trials: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """The demonstration-pruning figures over the finished trials."""
 
     def mean(ranker: str, key: str) -> float:
         return r4(np.mean([t[ranker][key] for t in trials]))
@@ -359,6 +364,52 @@ def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
     }
 
 
+def header(args: argparse.Namespace) -> dict[str, Any]:
+    """What was run, on what machine."""
+    return {
+        "benchmark": "proxy_downstream",
+        "target": TARGET,
+        "proxy": PROXY,
+        "template": TEMPLATE,
+        "demonstration_format": DEMO,
+        "calibration": "contextual (Zhao et al. 2021): probabilities divided by those of the "
+        "same prompt with an empty review, renormalised; target and proxy alike",
+        "labels": list(SENTIMENT_LABELS),
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+            "note": "shared 2-core machine: wall times are indicative only",
+        },
+    }
+
+
+def write(result: dict[str, Any], out: str) -> None:
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+def from_partial(args: argparse.Namespace) -> dict[str, Any]:
+    """A result from what stopped runs measured (their checkpoints), marked as partial."""
+    result = header(args)
+    result["partial"] = (
+        "built from the checkpoints of runs stopped at the time box: only the finished "
+        "rankings and trials are included"
+    )
+    for path in args.from_partial:
+        part = json.loads(Path(path).read_text(encoding="utf-8"))
+        if "compression" in part:
+            result["compression"] = part["compression"]
+        if "demonstrations_trials" in part:
+            result["demonstrations"] = summarize_trials(part["demonstrations_trials"], args)
+        if "remote" in part:
+            result["remote"] = part["remote"]
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few examples, for a smoke run")
@@ -378,7 +429,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--merge", nargs="+", default=None, help="combine partial JSON files")
+    parser.add_argument(
+        "--from-partial",
+        nargs="+",
+        default=None,
+        help="build the result from the .partial files of stopped runs (same settings)",
+    )
     args = parser.parse_args()
+    if args.from_partial:
+        write(from_partial(args), args.out)
+        return
     if args.merge:
         merged: dict[str, Any] = {}
         for path in args.merge:
@@ -400,29 +460,14 @@ def main() -> None:
     demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
     started = time.perf_counter()
     PARTIAL["path"] = str(args.out) + ".partial"
-    result: dict[str, Any] = {
-        "benchmark": "proxy_downstream",
-        "target": TARGET,
-        "proxy": PROXY,
-        "template": TEMPLATE,
-        "demonstration_format": DEMO,
-        "calibration": "contextual (Zhao et al. 2021): probabilities divided by those of the "
-        "same prompt with an empty review, renormalised; target and proxy alike",
-        "labels": list(SENTIMENT_LABELS),
-        "settings": {k: v for k, v in vars(args).items() if k != "out"},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
-            "note": "shared 2-core machine: wall times are indicative only",
-        },
-    }
+    result = header(args)
     if "compression" not in args.skip:
         result["compression"] = compression(args, target, proxy)
     if "demos" not in args.skip:
         result["demonstrations"] = demonstrations(args, demo_target, demo_proxy)
     if args.server:
         result["remote"] = remote(args, target)
+        checkpoint("remote", result["remote"])
     result["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

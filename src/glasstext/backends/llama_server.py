@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -36,7 +37,7 @@ from glasstext.backends.openai_compat import OpenAICompatibleLM
 from glasstext.backends.registry import _distribution_file, _models_dir
 from glasstext.exceptions import LMServerError
 
-__all__ = ["LlamaServer", "free_port", "llama_cpp_available", "packaged_gguf"]
+__all__ = ["LlamaServer", "adds_start_token", "free_port", "llama_cpp_available", "packaged_gguf"]
 
 # alias -> (carrier distribution, GGUF path inside it); Gemma's GGUF is assembled.
 _GGUF_FILES = {
@@ -83,6 +84,22 @@ def packaged_gguf(alias: str) -> Path:
         module.assemble(str(joined))
         os.replace(joined, target)
     return target
+
+
+def adds_start_token(gguf: str | os.PathLike[str]) -> bool:
+    """Whether a GGUF model's tokenizer adds a start (BOS) token (its metadata says so).
+
+    llama-cpp-python 0.3.36 aligns echoed prompt log-probabilities with the
+    tokens only for such models: without a start token each token is given the
+    log-probability read from the next position's distribution. The packaged
+    Gemma adds one; SmolLM2 does not.
+    """
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf)).fields.get("tokenizer.ggml.add_bos_token")
+    if field is None or not field.data:
+        return True  # llama.cpp's default for most vocabularies
+    return bool(field.parts[field.data[0]][0])
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -252,7 +269,19 @@ class LlamaServer:
             self._log_file = None
 
     def lm(self, **options: Any) -> OpenAICompatibleLM:
-        """The OpenAI-compatible client of this server (``options`` go to its constructor)."""
+        """The OpenAI-compatible client of this server (``options`` go to its constructor).
+
+        Warns when the model adds no start token: then the server's prompt
+        log-probabilities are misaligned (see :func:`adds_start_token`), though
+        generation is fine.
+        """
+        if not adds_start_token(self.gguf):
+            warnings.warn(
+                f"{self.name} adds no start token: llama-cpp-python's echoed prompt "
+                "log-probabilities are shifted by one token for such models, so scores "
+                "through this server are wrong (generation is fine)",
+                stacklevel=2,
+            )
         # llama-cpp-python reads max_tokens=0 as "no limit": score with 1.
         options.setdefault("scoring_max_tokens", 1)
         return OpenAICompatibleLM(self.name, base_url=self.base_url, **options)

@@ -313,7 +313,9 @@ def summarize_trials(trials: list[dict[str, Any]], args: argparse.Namespace) -> 
         "oracle_accuracy": r4(np.mean([t["oracle_accuracy"] for t in trials])),
         "summary": summary,
         "target_met": {
-            r: bool(summary[r]["accuracy_after"] > summary[r]["random_accuracy"]) for r in summary
+            # beats random by more than rounding (one query in a few hundred)
+            r: bool(summary[r]["accuracy_after"] - summary[r]["random_accuracy"] > 0.005)
+            for r in summary
         },
         "trials": trials,
     }
@@ -409,9 +411,9 @@ def from_partial(args: argparse.Namespace) -> dict[str, Any]:
         "content-free prompt per distinct context (once per run for compression, once per "
         "demonstration subset for pruning), not counted",
     ]
-    result["partial"] = (
-        "built from the checkpoints of runs stopped at the time box: only the finished "
-        "rankings and trials are included"
+    result["assembled_from"] = (
+        "separate runs of the compression and the demonstrations parts with these settings "
+        "(their checkpoint or result files); only the parts they finished are included"
     )
     for path in args.from_partial:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -467,7 +469,8 @@ def main() -> None:
         "--from-partial",
         nargs="+",
         default=None,
-        help="build the result from the .partial files of stopped runs (same settings)",
+        help="build the result from the result or .partial files of separate runs "
+        "(give the same settings)",
     )
     args = parser.parse_args()
     if args.from_partial:

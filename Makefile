@@ -49,7 +49,16 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -q -m "not integration"
 
-test: lint typecheck
+# llama-cpp-python (the `server` extra) has no wheel for this platform: pip compiles
+# llama.cpp, ~6 min on two idle cores. Only the tests need it (a real
+# OpenAI-compatible server), so `make demo` does not wait for it.
+SERVER_STAMP := $(VENV)/.glasstext-server-installed
+
+$(SERVER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[server]"
+	touch $(SERVER_STAMP)
+
+test: lint typecheck $(SERVER_STAMP)
 	$(BIN)/pytest -q
 
 bench: setup

@@ -68,6 +68,8 @@ class FakeServer:
         self.seen: list[Seen] = []
         self.replies: list[Reply] = []
         self.reject_zero_max_tokens = False
+        self.zero_means_unlimited = False  # llama-cpp-python: max_tokens=0 generates
+        self.bos_in_usage = False  # llama-cpp-python: a start token counted, not echoed
         self.echo_supported = True
         self.release = threading.Event()  # ends delayed handlers at teardown
         self.lock = threading.Lock()
@@ -96,9 +98,10 @@ class FakeServer:
         if body.get("echo"):
             if body["max_tokens"] == 0 and self.reject_zero_max_tokens:
                 return Reply(400, {"error": {"message": "max_tokens must be at least 1"}})
-            choices = [self._echo(p, body["max_tokens"]) for p in prompts]
-            n_prompt = sum(len(_tokens(p)) for p in prompts)
-            usage = {"prompt_tokens": n_prompt, "completion_tokens": body["max_tokens"]}
+            n_new = body["max_tokens"] or int(self.zero_means_unlimited)
+            choices = [self._echo(p, n_new) for p in prompts]
+            n_prompt = sum(len(_tokens(p)) + self.bos_in_usage for p in prompts)
+            usage = {"prompt_tokens": n_prompt, "completion_tokens": n_new * len(prompts)}
         else:
             choices = [{"text": f" {p.upper()} END more\n"} for p in prompts]
             usage = {"prompt_tokens": 1, "completion_tokens": 4 * len(prompts)}
@@ -273,6 +276,25 @@ def test_a_server_that_rejects_zero_max_tokens_is_asked_for_one(server, make_lm)
     np.testing.assert_allclose(lm.continuation_logprobs(["p"], [" ab"]), [[-0.3]])
     np.testing.assert_allclose(lm.continuation_logprobs(["q"], [" ab"]), [[-0.3]])
     assert [s.body["max_tokens"] for s in server.seen] == [0, 1, 1]  # generated " X" ignored
+
+
+def test_a_server_that_generates_for_zero_max_tokens_is_asked_for_one(server, make_lm):
+    server.zero_means_unlimited = True
+    lm = make_lm()
+    np.testing.assert_allclose(lm.continuation_logprobs(["p"], [" ab"]), [[-0.3]])
+    np.testing.assert_allclose(lm.continuation_logprobs(["q"], [" ab"]), [[-0.3]])
+    assert [s.body["max_tokens"] for s in server.seen] == [0, 1]
+    told = make_lm(scoring_max_tokens=1)
+    told.continuation_logprobs(["r"], [" ab"])
+    assert server.seen[-1].body["max_tokens"] == 1
+    with pytest.raises(ValueError, match="scoring_max_tokens"):
+        make_lm(scoring_max_tokens=5)
+
+
+def test_a_start_token_counted_in_the_usage_but_not_echoed_is_accepted(server, make_lm):
+    server.bos_in_usage = True
+    got = make_lm(batch_size=2).continuation_logprobs(["p", "q r"], [" ab"])
+    np.testing.assert_allclose(got, [[-0.3], [-0.3]])
 
 
 def test_label_probs_go_through_the_base_class(server, make_lm):

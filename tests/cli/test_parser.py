@@ -19,9 +19,17 @@ from glasstext.cli.models import fit_commands
 # Old spellings: accepted for one release, never shown.
 OLD_FLAGS = {"--random-state", "--output", "--target-class", "--model", "--k"}
 # Commands that use randomness (fit methods: those whose model takes a seed, added below).
-USES_RANDOMNESS = {"finetune", "explain-llm", "explain-module", "explain-dataset", "serve"}
+USES_RANDOMNESS = {
+    "finetune",
+    "explain-llm",
+    "explain-module",
+    "explain-dataset",
+    "serve",
+    "compress-prompt",
+    "prune-demos",
+}
 # Commands that write a file or folder (every fit method too).
-WRITES = {"predict", "finetune", "explain-llm", "demo", "report"}
+WRITES = {"predict", "finetune", "explain-llm", "demo", "report", "compress-prompt", "prune-demos"}
 
 
 def _leaves(parser: argparse.ArgumentParser, name: str = "") -> dict[str, argparse.ArgumentParser]:

@@ -21,7 +21,10 @@ Continuation log-probabilities
 ------------------------------
 The prompt and the continuation are sent *joined* to ``/completions`` with
 ``echo=true``, ``logprobs=1`` and ``max_tokens=0`` (a server that rejects 0 with
-HTTP 400 or 422 is asked again with 1, and is then always asked with 1). The
+HTTP 400 or 422 is asked again with 1, and is then always asked with 1; one
+that reads 0 as "no limit" and generates anyway, as llama-cpp-python's server
+does, is asked with 1 from its second request on, and
+``scoring_max_tokens=1`` avoids even the first long generation). The
 response's ``choices[i].logprobs`` holds the prompt's tokens (``tokens``), their
 log-probabilities (``token_logprobs``, ``null`` for the first token) and the
 character offset of each in the text (``text_offset``); the continuation's
@@ -35,7 +38,9 @@ Unlike :class:`~glasstext.backends.lm.LocalCausalLM`, which tokenizes prompt and
 continuation separately, the server tokenizes the joined text canonically.
 
 This is what vLLM (and other servers implementing the legacy ``echo`` option,
-such as llama-cpp-python) return. **The official OpenAI API no longer supports
+such as llama-cpp-python, whose server must keep every position's logits,
+``logits_all``, and takes one prompt per request: keep ``batch_size=1``)
+return. **The official OpenAI API no longer supports
 ``echo`` with ``logprobs``**, and llama.cpp's own ``llama-server`` returns
 log-probabilities of generated tokens only; such responses raise
 :class:`LogprobsUnsupportedError` rather than give silently wrong scores. The
@@ -269,6 +274,11 @@ class OpenAICompatibleLM(LanguageModel):
         Where results are cached (see :class:`~glasstext.backends.lm_base.LanguageModel`).
         The cache key is the identity (base URL and model name) and the call's
         settings: if the weights behind a name change, clear the cache.
+    scoring_max_tokens : {0, 1}, default=0
+        Tokens asked for with each scoring request. 0 generates nothing where
+        the server honours it (vLLM); llama-cpp-python's server reads 0 as
+        "until the context is full", so give it 1 (detected and switched
+        after its first answer otherwise).
 
     Examples
     --------
@@ -289,6 +299,7 @@ class OpenAICompatibleLM(LanguageModel):
         max_workers: int = 1,
         sleep: Callable[[float], None] | None = None,
         cache: bool | SqliteStore = True,
+        scoring_max_tokens: int = 0,
     ) -> None:
         super().__init__(cache=cache)
         if not isinstance(model, str) or not model:
@@ -307,6 +318,8 @@ class OpenAICompatibleLM(LanguageModel):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+        if scoring_max_tokens not in (0, 1) or isinstance(scoring_max_tokens, bool):
+            raise ValueError(f"scoring_max_tokens must be 0 or 1, got {scoring_max_tokens!r}")
         self.model = model
         self.base_url = base_url
         self.api_key_env = api_key_env
@@ -316,8 +329,9 @@ class OpenAICompatibleLM(LanguageModel):
         self.batch_size = batch_size
         self.max_workers = max_workers
         self.sleep = sleep
-        # Tokens asked for when scoring; becomes 1 if the server rejects 0.
-        self._scoring_max_tokens = 0
+        # Tokens asked for when scoring; becomes 1 if the server rejects 0 or
+        # reads it as "no limit".
+        self._scoring_max_tokens = scoring_max_tokens
 
     @classmethod
     def from_spec(cls, spec: str, **kwargs: Any) -> OpenAICompatibleLM:
@@ -531,7 +545,9 @@ class OpenAICompatibleLM(LanguageModel):
             completion_tokens = _usage_count(data, "completion_tokens")
             if prompt_tokens is not None and completion_tokens is not None:
                 entries = sum(_entries(choice) for choice in choices)
-                if entries - completion_tokens < prompt_tokens:
+                # A start token (BOS) counts in the usage but is not echoed
+                # (llama-cpp-python): one missing entry per text is allowed.
+                if entries - completion_tokens < prompt_tokens - len(batch):
                     raise LogprobsUnsupportedError(
                         f"{_unsupported(url)} (it returned log-probabilities for {entries} "
                         f"token(s), but the prompt has {prompt_tokens})",
@@ -567,10 +583,16 @@ class OpenAICompatibleLM(LanguageModel):
         }
         max_tokens = self._scoring_max_tokens
         try:
-            return self._post(path, {**payload, "max_tokens": max_tokens})
+            data = self._post(path, {**payload, "max_tokens": max_tokens})
         except LMServerError as exc:
             if max_tokens != 0 or exc.status not in _BAD_REQUEST:
                 raise _explain_echo(exc) from None
+        else:
+            if max_tokens == 0 and (_usage_count(data, "completion_tokens") or 0) > 0:
+                # The server generated although asked for nothing (llama-cpp-python
+                # reads 0 as "until the context is full"): ask for 1 from now on.
+                self._scoring_max_tokens = 1
+            return data
         try:
             data = self._post(path, {**payload, "max_tokens": 1})
         except LMServerError as exc:

@@ -5,7 +5,8 @@ computes anything the library does not expose. Commands live in modules by
 group (:mod:`~glasstext.cli.models`: fit / show / predict / explain;
 :mod:`~glasstext.cli.explain`: the explanations of LMs and in words;
 :mod:`~glasstext.cli.train`: finetune; :mod:`~glasstext.cli.report`: report;
-:mod:`~glasstext.cli.serve`: the explorer; :mod:`~glasstext.cli.tools`: listings,
+:mod:`~glasstext.cli.serve`: the explorer; :mod:`~glasstext.cli.actions`:
+compress-prompt, prune-demos; :mod:`~glasstext.cli.tools`: listings,
 cache, demo), and the flags they share in :mod:`~glasstext.cli.common`.
 
 Only the command being run has its options built (and its modules
@@ -97,6 +98,18 @@ COMMANDS: tuple[Command, ...] = (
         "the interactive explorer: type a text, see its prediction and explanation",
         "glasstext.cli.serve",
         "add_serve",
+    ),
+    Command(
+        "compress-prompt",
+        "drop the lowest-attributed words of prompts while the LM's answer holds",
+        "glasstext.cli.actions",
+        "add_compress_prompt",
+    ),
+    Command(
+        "prune-demos",
+        "remove the few-shot demonstrations that push an LM toward wrong answers",
+        "glasstext.cli.actions",
+        "add_prune_demos",
     ),
     Command(
         "finetune",

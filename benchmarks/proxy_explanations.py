@@ -339,6 +339,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lm-batch", type=int, default=16, help="LM forward-pass batch size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument(
+        "--attach-downstream",
+        action="store_true",
+        help="only copy proxy_downstream.json into the existing JSON's downstream (no run)",
+    )
     args = p.parse_args(argv)
     defaults = (6, 32, 40) if args.quick else (50, 64, 200)
     args.n_noise = args.n_noise or (None if args.quick else 20)
@@ -348,8 +353,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def attach_downstream(out: Path) -> int:
+    """Copy the downstream benchmark's JSON into an existing result, measuring nothing."""
+    if not DOWNSTREAM.exists():
+        print(f"{DOWNSTREAM.relative_to(REPO)} does not exist: run proxy_downstream.py first")
+        return 1
+    result = json.loads(out.read_text(encoding="utf-8"))
+    result["downstream"] = json.loads(DOWNSTREAM.read_text(encoding="utf-8"))
+    result.setdefault("notes", []).append(
+        "downstream attached afterwards from proxy_downstream.json (--attach-downstream)"
+    )
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.attach_downstream:
+        return attach_downstream(args.out)
     started = time.perf_counter()
     notes: list[str] = []
     target = SMOL if args.quick else GEMMA

@@ -160,3 +160,19 @@ def test_a_seed_parameter_is_offered_even_if_not_declared(toy_model, monkeypatch
         monkeypatch.setattr(cls, "cli_options", options)
     args = _fit_parser(toy_model).parse_args(["--train", "t", "--out", "m", "--seed", "5"])
     assert args.random_state == 5
+
+
+def test_executor_flag_for_a_model_that_takes_executor():
+    parser = build_parser("fit")
+    fit = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    method = next(
+        a for a in fit.choices["fit"]._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    auglinear = method.choices["auglinear"]
+    base = ["--train", "t.csv", "--out", "m"]
+    assert auglinear.parse_args(base).executor == "local"
+    assert auglinear.parse_args([*base, "--executor", "ray"]).executor == "ray"
+    with pytest.raises(SystemExit):
+        auglinear.parse_args([*base, "--executor", "dask"])
+    # Aug-Tree embeds no n-gram vocabulary: no flag.
+    assert "executor" not in vars(method.choices["augtree"].parse_args(base))

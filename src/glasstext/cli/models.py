@@ -53,7 +53,11 @@ FLAG_NAMES = {"random_state": "--seed", "seed": "--seed", "n_threads": "--thread
 SEED_PARAMETERS = {"random_state", "seed"}
 SEED_HELP = "seed of every random choice, for reproducible results"
 #: model parameters offered as flags whenever a model takes them (common vocabulary)
-COMMON_PARAMETERS = {"device": DEVICE_FLAG_HELP}
+COMMON_PARAMETERS = {
+    "device": DEVICE_FLAG_HELP,
+    "executor": "where the n-gram embeddings are computed: in this process, or spread over "
+    "Ray workers (pip install 'glasstext[ray]'; ray.init() settings from RAY_ADDRESS)",
+}
 #: old spellings of those flags, still accepted for one release
 OLD_FLAG_NAMES = {"random_state": "--random-state"}
 
@@ -100,6 +104,11 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
         for param, (cls, help_text) in options.items():
             if param == "device":  # the common --device flag, as in every command
                 add_device(p)
+                continue
+            if param == "executor":
+                p.add_argument(
+                    "--executor", choices=("local", "ray"), default="local", help=help_text
+                )
                 continue
             default = inspect.signature(cls.__init__).parameters[param].default
             constraints = cls._parameter_constraints.get(param, [])

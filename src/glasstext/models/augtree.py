@@ -10,7 +10,8 @@ The tree is grown breadth-first. At each node:
    LM, by embedding neighbours, or not at all; see :mod:`glasstext.expansion`),
    one batched request per tree level;
 3. for each keyword, expansions are added greedily (forward selection: the one
-   that improves the split most, then the next...) while they make it purer;
+   that improves the split most, then the next...), each kept only if it makes
+   the split purer on both fixed halves of the node's texts (``selection``);
 4. the best phrase set splits the node.
 
 Prediction is string matching (:class:`~glasstext.text.PhraseMatcher`) plus a

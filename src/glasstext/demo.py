@@ -1,7 +1,7 @@
 """The demo run by ``glasstext demo`` and ``make demo``: offline, a few minutes.
 
-The default tour (about 3 minutes on an idle 2-core machine with a cold
-cache, by its CPU time; see the README for the measurement):
+The default tour (1 min 8 s on an idle 2-core machine with a cold cache;
+see the README for the measurement):
 
 1. Aug-Linear on 4,000 Rotten Tomatoes reviews with the packaged MiniLM,
    against TF-IDF + logistic regression on the same split (all 2,114 test
@@ -408,14 +408,14 @@ STEPS: dict[str, Step] = {
             "Aug-Linear on Rotten Tomatoes",
             "embedding the n-grams of 4,000 reviews with MiniLM, then a cross-validated fit, "
             "beside TF-IDF + logistic regression",
-            120,
+            45,
             _auglinear_step,
         ),
         Step(
             "augtree",
             "Aug-Tree on SMS spam",
             "a depth-3 tree, its keywords expanded by MiniLM embeddings",
-            10,
+            5,
             _augtree_step,
         ),
         Step(
@@ -430,7 +430,7 @@ STEPS: dict[str, Step] = {
             "summary in words (SmolLM2)",
             "asking SmolLM2-135M what drives each class of the Aug-Linear model "
             "(SmolLM2 is converted once, on first use)",
-            40,
+            20,
             _summary_step,
         ),
         Step(

@@ -437,7 +437,7 @@ STEPS: dict[str, Step] = {
             "augtree_llm",
             "Aug-Tree with SmolLM2 expansions",
             "a depth-3 tree on Rotten Tomatoes, SmolLM2 proposing the phrase sets",
-            300,
+            25,
             _augtree_llm_step,
         ),
         Step(
@@ -445,21 +445,21 @@ STEPS: dict[str, Step] = {
             "SASC on the 'positive' output",
             "which concepts drive the Aug-Linear model's 'positive' output "
             "(n-gram responses, LM summaries, synthetic texts)",
-            200,
+            15,
             _sasc_step,
         ),
         Step(
             "prompt_search",
             "prompt search (country -> capital)",
             "SmolLM2 proposing and scoring instructions that map countries to capitals",
-            200,
+            20,
             _prompt_search_step,
         ),
         Step(
             "protolm",
             "Proto-LM (short)",
             "MiniLM fine-tuned with a prototype layer, 600 reviews, two epochs",
-            150,
+            30,
             _protolm_step,
         ),
     )

@@ -359,7 +359,6 @@ class _Grower:
         # Texts whose half judges expansions (``selection="held_out"``): a phrase
         # is kept only if it makes the split purer on both halves.
         self.held = held
-        self.selection = est.selection
 
     def grow(self, rows: np.ndarray, progress: Any) -> TreeStructure:
         tree = TreeStructure()
@@ -457,7 +456,7 @@ class _Grower:
                 # Stop at the first phrase that does not help on every half:
                 # trying the next ones would search the held-out half.
                 if not all(_improves(t, s) for t, s in zip(trial, score, strict=True)):
-                    if self.selection == "both_halves":
+                    if self.est.selection == "both_halves":
                         pool.pop(phrase)  # ranked on all texts: the next may still hold
                         continue
                     break
@@ -471,10 +470,10 @@ class _Grower:
         self, rows: np.ndarray, stats: np.ndarray
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         """``(stats, parent, row filter)`` of the texts expansions are ranked on, then judged on."""
-        if self.selection == "train":
+        if self.est.selection == "train":
             return [(stats, stats.sum(axis=0), None)]
         held = self.held[rows]
-        if self.selection == "both_halves":
+        if self.est.selection == "both_halves":
             return [
                 (stats, stats.sum(axis=0), None),
                 (stats[~held], stats[~held].sum(axis=0), ~held),

@@ -42,9 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from auglinear import accuracy, docs_per_second, log  # the make-bench script's helpers
-from glasstext import AugLinearClassifier, UnseenNgramWarning
+from glasstext import AugLinearClassifier, UnseenNgramWarning, finetune_encoder
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import Encoder
+from glasstext.backends.finetune import HEAD_FILE, FinetunedModel, finetune_info
 from glasstext.baselines import SentenceEmbeddingLogistic, bag_of_ngrams_logistic, tfidf_logistic
 from glasstext.datasets import TextDataset, load
 
@@ -57,7 +58,7 @@ DATASETS: dict[str, tuple[str, int | None, int | None]] = {
     "rotten_tomatoes_2k": ("rotten_tomatoes", 2000, 1000),
     "sms_spam": ("sms_spam", None, None),
     "reuters_r8": ("reuters_r8", None, None),
-    "20newsgroups_4k": ("20newsgroups", 4000, 2000),
+    "20newsgroups_2k": ("20newsgroups", 2000, 1000),
     "rotten_tomatoes": ("rotten_tomatoes", None, None),
 }
 QUICK = {name: (ds, 300, 200) for name, (ds, _, _) in DATASETS.items()}
@@ -72,7 +73,24 @@ VARIANTS: dict[str, tuple[dict[str, Any], set[str] | None]] = {
     "auglinear_hybrid_cv_weight": ({"phrase_weight": "cv"}, BINARY),
     "auglinear_hybrid_1to3": ({"ngram_range": (1, 3)}, {"rotten_tomatoes_2k", "rotten_tomatoes"}),
     "auglinear_hybrid_mpnet": ({"encoder": LARGER_ENCODER}, {"rotten_tomatoes"}),
+    # The causal LMs' hidden states as the n-gram encoder (mean-pooled), at the last
+    # layer and at the middle one: decoder layers near the middle often carry more
+    # lexical meaning than the last, which is shaped for next-token prediction.
+    "auglinear_hybrid_smollm2_last": (
+        {"encoder": "SmolLM2-135M-Instruct", "layer": -1},
+        {"rotten_tomatoes_2k"},
+    ),
+    "auglinear_hybrid_smollm2_mid": (
+        {"encoder": "SmolLM2-135M-Instruct", "layer": 15},
+        {"rotten_tomatoes_2k"},
+    ),
+    "auglinear_hybrid_gemma_mid": ({"encoder": "gemma-3-270m", "layer": 9}, {"rotten_tomatoes_2k"}),
 }
+# Methods that need a MiniLM fine-tuned on the split's training texts first (the
+# paper's route); the fine-tuned folder is kept under .bench and reused.
+FINETUNED = ("finetuned_head", "auglinear_finetuned_pure", "auglinear_finetuned_hybrid")
+BASELINES = ("tfidf_lr", "bag_of_ngrams_lr", "sentence_embedding_lr", "auglinear_default")
+METHODS = (*BASELINES, *VARIANTS, *FINETUNED)
 
 
 def timed(fit: Callable[[], Any]) -> tuple[Any, float]:
@@ -87,45 +105,73 @@ def quiet_predict(model: Any, texts: list[str]) -> Any:
         return model.predict(texts)
 
 
+def finetuned_folder(name: str, ds: TextDataset) -> tuple[Path, float]:
+    """MiniLM fine-tuned on ``ds``'s training texts (defaults), and the seconds it took."""
+    folder = REPO / ".bench" / "finetuned" / name
+    if (folder / HEAD_FILE).is_file():  # fine-tuned in an earlier run
+        return folder, float(finetune_info(folder)["seconds"])
+    start = time.perf_counter()
+    finetune_encoder(ds.X_train, ds.y_train, ENCODER, output_dir=folder, seed=0, progress=False)
+    return folder, round(time.perf_counter() - start, 1)
+
+
 def run_dataset(
-    name: str, ds: TextDataset, store: SqliteStore, skip: frozenset[str] = frozenset()
+    name: str,
+    ds: TextDataset,
+    store: SqliteStore,
+    skip: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
+    finetuned: bool = False,
 ) -> dict[str, Any]:
-    """Every method on one split; the Aug-Linear models share the embedding cache."""
+    """Every method on one split (or the ``only`` ones); the Aug-Linear models share the cache."""
     log(f"{name}: {len(ds.X_train)} train / {len(ds.X_test)} test")
     out: dict[str, Any] = {"n_train": len(ds.X_train), "n_test": len(ds.X_test)}
     accuracies: dict[str, float] = {}
     seconds: dict[str, float] = {}
 
     def record(method: str, fit: Callable[[], Any]) -> Any:
+        if method in skip or (only is not None and method not in only):
+            return None
         model, fit_seconds = timed(fit)
         accuracies[method] = accuracy(quiet_predict(model, ds.X_test), ds.y_test)
         seconds[method] = fit_seconds
         log(f"{name}: {method} {accuracies[method]} ({fit_seconds} s)")
         return model
 
+    def auglinear(**settings: Any) -> Callable[[], Any]:
+        params = {"encoder": ENCODER, "ngram_range": (1, 2), "cache": store, **settings}
+        return lambda: AugLinearClassifier(**params).fit(ds.X_train, ds.y_train)
+
     record("tfidf_lr", lambda: tfidf_logistic(ds.X_train, ds.y_train))
     record("bag_of_ngrams_lr", lambda: bag_of_ngrams_logistic(ds.X_train, ds.y_train))
     sentence = SentenceEmbeddingLogistic(Encoder(ENCODER, cache=store, progress=False))
     record("sentence_embedding_lr", lambda: sentence.fit(ds.X_train, ds.y_train))
-    default = record(
-        "auglinear_default",
-        lambda: AugLinearClassifier(encoder=ENCODER, ngram_range=(1, 2), cache=store).fit(
-            ds.X_train, ds.y_train
-        ),
-    )
-    out["default_table_ngrams"] = len(default.vocabulary_)
-    out["default_phrase_weight"] = default.phrase_weight_
-    for method, (settings, only) in VARIANTS.items():
-        if (only is not None and name not in only) or method in skip:
-            continue
-        params = {"encoder": ENCODER, "ngram_range": (1, 2), "cache": store, **settings}
-        record(method, lambda p=params: AugLinearClassifier(**p).fit(ds.X_train, ds.y_train))
-    interpretable = {m: a for m, a in accuracies.items() if m.startswith("auglinear_")}
+    default = record("auglinear_default", auglinear())
+    if default is not None:
+        out["default_table_ngrams"] = len(default.vocabulary_)
+        out["default_phrase_weight"] = default.phrase_weight_
+    for method, (settings, datasets) in VARIANTS.items():
+        if datasets is None or name in datasets:
+            record(method, auglinear(**settings))
+    if finetuned or (only is not None and only & set(FINETUNED)):
+        folder, out["finetune_seconds"] = finetuned_folder(name, ds)
+        record("finetuned_head", lambda: FinetunedModel(folder))
+        record("auglinear_finetuned_pure", auglinear(encoder=str(folder), hybrid=False))
+        record("auglinear_finetuned_hybrid", auglinear(encoder=str(folder)))
+    out["accuracy"] = accuracies
+    out["fit_seconds"] = seconds
+    return out
+
+
+def summarise(out: dict[str, Any]) -> dict[str, Any]:
+    """The best interpretable variant and the default's margins, from ``out["accuracy"]``."""
+    accuracies = out["accuracy"]
+    interpretable = {
+        m: a for m, a in accuracies.items() if m.startswith("auglinear_") and m != "auglinear_best"
+    }
     best = max(interpretable, key=lambda m: interpretable[m])
     accuracies["auglinear_best"] = interpretable[best]
     out["best_variant"] = best
-    out["accuracy"] = accuracies
-    out["fit_seconds"] = seconds
     out["default_minus_tfidf"] = round(accuracies["auglinear_default"] - accuracies["tfidf_lr"], 4)
     out["default_minus_sentence_embedding"] = round(
         accuracies["auglinear_default"] - accuracies["sentence_embedding_lr"], 4
@@ -182,6 +228,20 @@ def main(argv: list[str] | None = None) -> int:
         help="variants not to run (e.g. the slow MPNet one)",
     )
     parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        choices=sorted(METHODS),
+        help="run only these methods on --datasets and merge them into the results in --out "
+        "(default: every method)",
+    )
+    parser.add_argument(
+        "--finetuned",
+        action="store_true",
+        help="also fine-tune MiniLM on each training split and run the fine-tuned methods "
+        f"({', '.join(FINETUNED)}); off by default: minutes to hours per dataset",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the datasets (and the cold fit) already in --out, run only the rest",
@@ -221,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             if key in earlier:
                 result[key] = earlier[key]
         log(f"resuming: {sorted(result['datasets'])} kept")
-    if args.resume and earlier is not None and not args.speed_only:
+    if (args.resume or args.only) and earlier is not None and not args.speed_only:
         for key in ("cold_fit_rotten_tomatoes_2k", "ngram_embeddings_per_s"):
             result[key] = earlier[key]
         result["inference_rotten_tomatoes_2k"] = earlier["inference_rotten_tomatoes_2k"]
@@ -232,10 +292,31 @@ def main(argv: list[str] | None = None) -> int:
         result["cold_fit_rotten_tomatoes_2k"] = {k: v for k, v in cold.items() if k != "model"}
         result["ngram_embeddings_per_s"] = cold["ngram_embeddings_per_s"]
         result["inference_rotten_tomatoes_2k"] = inference_speed(cold["model"], rt2k.X_test)
-    for name in [n for n in names if n not in result["datasets"] and not args.speed_only]:
+    merging = args.only is not None
+    if merging and earlier is not None:
+        runs = (
+            f"{earlier.get('runs', '')} Later, merged into these results: --only "
+            + " ".join(args.only)
+            + f" on {' '.join(names)} (load average {os.getloadavg()[0]:.1f} at its start)."
+        )
+        result = {**earlier, "machine": result["machine"], "runs": runs.strip()}
+    todo = names if merging else [n for n in names if n not in result["datasets"]]
+    for name in [] if args.speed_only else todo:
         dataset, n_train, n_test = table[name]
         ds = load(dataset).subset(n_train, n_test)
-        report = run_dataset(name, ds, store, frozenset(args.skip_variants))
+        only = frozenset(args.only) if merging else None
+        report = run_dataset(
+            name, ds, store, frozenset(args.skip_variants), only, finetuned=args.finetuned
+        )
+        if merging and name in result["datasets"]:  # new methods beside the earlier ones
+            kept = result["datasets"][name]
+            report = {
+                **kept,
+                **{k: v for k, v in report.items() if k not in ("accuracy", "fit_seconds")},
+                "accuracy": {**kept["accuracy"], **report["accuracy"]},
+                "fit_seconds": {**kept.get("fit_seconds", {}), **report["fit_seconds"]},
+            }
+        report = summarise(report)
         result["datasets"][name] = report
         result["accuracy"][name] = report["accuracy"]
         write(out, {**result, "partial": True})  # a crash keeps the datasets done so far

@@ -146,3 +146,29 @@ def test_rate_limit_local():
     assert limit.reserve(1) == pytest.approx(0.5, abs=0.05)
     with pytest.raises(InvalidParameterError):
         RateLimit(0)
+
+
+def test_default_cpus_share_the_machine_and_set_threads(ex, tiny_bert_dir):
+    cpus = ray.cluster_resources()["CPU"]
+    assert RayExecutor(n_workers=1).worker_cpus() == cpus  # one actor: every core
+    assert RayExecutor(n_workers=2).worker_cpus() == cpus / 2
+    assert RayExecutor(n_workers=1).worker_threads() == int(cpus)
+    assert RayExecutor(n_workers=4).worker_threads() == 1  # a fraction still computes
+    assert RayExecutor(n_workers=1, cpus_per_worker=0.5).worker_threads() == 1
+    assert RayExecutor().worker_cpus() == 1  # one actor per CPU
+    with pytest.raises(InvalidParameterError):
+        RayExecutor(tasks_in_flight=0)
+    # The driver runs with OMP_NUM_THREADS=1 here (the fixture's env): the
+    # actors still take their share, and torch in them follows.
+    ex.embed(Encoder(tiny_bert_dir, cache=False, precision="fp32", n_threads=2), TEXTS[:4])
+    threads = ray.get([a.threads.remote() for a in ex.actors()])
+    assert threads == [(ex.worker_threads(), ex.worker_threads())] * len(threads)
+
+
+def test_one_task_in_flight_gives_the_same_order(ex):
+    single = RayExecutor(n_workers=2, tasks_in_flight=1)
+    single._actors = ex.actors()
+    items = list(range(23))
+    assert single.map("o", ray_fakes.Doubler(), "double", items, per_task=3) == [
+        2 * i for i in items
+    ]

@@ -172,3 +172,25 @@ def test_one_task_in_flight_gives_the_same_order(ex):
     assert single.map("o", ray_fakes.Doubler(), "double", items, per_task=3) == [
         2 * i for i in items
     ]
+
+
+def test_sasc_over_modules_identical_with_ray(ex):
+    import json
+
+    from explain.nl_fakes import ThemeLM, food_corpus, food_module, road_module, two_outputs
+    from glasstext.explain.distributed import explain_modules
+
+    modules = [food_module, road_module, two_outputs, two_outputs]
+    outputs = [None, None, 0, 1]
+    settings = dict(random_state=5, n_synthetic=4, n_summaries=3)
+    local = explain_modules(modules, food_corpus(), ThemeLM(), outputs=outputs, **settings)
+    spread = explain_modules(
+        modules, food_corpus(), ThemeLM(), outputs=outputs, executor=ex, **settings
+    )
+    keys = ("explanations", "top_ngrams", "scale", "n_ngrams", "module_calls")
+    for a, b in zip(local, spread, strict=True):
+        assert json.dumps({k: a.to_dict()[k] for k in keys}) == json.dumps(
+            {k: b.to_dict()[k] for k in keys}
+        )
+    assert [r.best.text for r in spread] == ["food", "roads and cars"] * 2
+    assert not any(k.startswith("sasc:") for k in ex._refs)  # the corpus was let go

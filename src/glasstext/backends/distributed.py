@@ -87,6 +87,9 @@ class _Worker:
             self._set_torch_threads()  # unpickling may have imported torch
         return index, getattr(self.objects[key], method)(items)
 
+    def forget(self, key: str) -> None:
+        self.objects.pop(key, None)
+
     def threads(self) -> tuple[int, int | None]:
         """``(n_threads, torch's threads or None)``: what the actor runs with."""
         torch = sys.modules.get("torch")
@@ -223,9 +226,10 @@ class RayExecutor:
         """
         ray = self._ray()
         if key not in self._refs:
-            # Kept by the driver: a restarted actor is rebuilt from it.
-            self._refs[key] = ray.put(obj)
-        boxed = [self._refs[key]]
+            # Kept by the driver: a restarted actor is rebuilt from the reference,
+            # and holding the object keeps an id()-based key from being reused.
+            self._refs[key] = (obj, ray.put(obj))
+        boxed = [self._refs[key][1]]
         work = iter(enumerate(batches))
         pending: dict[Any, Any] = {}  # task's result reference -> its actor
 
@@ -250,6 +254,12 @@ class RayExecutor:
         for index, result in self.map_batches(key, obj, method, batches):
             out[index] = result
         return [r for chunk in out for r in chunk]
+
+    def forget(self, key: str) -> None:
+        """Drop the object shipped as ``key`` (from the driver and every actor)."""
+        if self._refs.pop(key, None) is not None:
+            ray = import_ray()
+            ray.get([actor.forget.remote(key) for actor in self._actors])
 
     def shutdown(self) -> None:
         """Stop this executor's actors (Ray itself keeps running)."""

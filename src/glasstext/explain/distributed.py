@@ -24,8 +24,8 @@ from typing import Any, cast
 from glasstext.backends.distributed import ExecutorSetting, RateLimit, resolve_executor
 from glasstext.explain.attribution import Attribution
 from glasstext.explain.base import Explainer
-from glasstext.explain.scorers import Scorer
 from glasstext.explain.sasc import ModuleExplanation
+from glasstext.explain.scorers import Scorer
 
 __all__ = ["RateLimitedScorer", "explain_many", "explain_modules"]
 

@@ -238,6 +238,7 @@ class _Learner:
         from sklearn.linear_model import SGDClassifier, SGDRegressor
 
         self.sgd: Any
+        self.target: np.ndarray
         if isinstance(model, AugLinearRegressor):
             self.center = float(labels.mean())
             self.spread = float(labels.std()) or 1.0

@@ -170,6 +170,15 @@ def _summary(times: dict[str, list[float]], n_items: int, unit: str) -> dict:
     return out
 
 
+def _busy(executor) -> float:
+    """Seconds the executor's actors have spent in tasks so far (0 without actors)."""
+    if executor is None or not executor._actors:
+        return 0.0
+    import ray
+
+    return sum(s["busy_seconds"] for s in ray.get([a.stats.remote() for a in executor._actors]))
+
+
 def _ngrams(n_ngrams: int) -> tuple[list[str], list[str]]:
     from glasstext import datasets
     from glasstext.text import NgramVocabulary
@@ -196,16 +205,19 @@ def embedding_part(n_ngrams: int, rounds: int) -> dict:
     vectors: dict[str, np.ndarray] = {}
     startup: dict[str, float] = {}
     threads: dict[str, list] = {}
+    busy: dict[str, list[float]] = {k: [] for k in executors}
     for r in range(rounds):
         for name, run in paths.items():
             warm_seconds = _timed(lambda run=run: run(warm))[1]
             startup.setdefault(name, round(warm_seconds, 2))
+            before = _busy(executors.get(name))
             vectors[name], seconds = _timed(lambda run=run: run(ngrams))
             times[name].append(seconds)
             if name in executors:
                 import ray
 
                 actors = executors[name].actors()
+                busy[name].append((_busy(executors[name]) - before) / (seconds * len(actors)))
                 threads[name] = ray.get([a.threads.remote() for a in actors])
                 executors[name].shutdown()
         print("embedding round", r, {k: round(v[-1], 2) for k, v in times.items()}, flush=True)
@@ -216,6 +228,9 @@ def embedding_part(n_ngrams: int, rounds: int) -> dict:
         result[name]["max_abs_difference"] = float(np.abs(vectors[name] - ref).max())
         result[name]["threads_per_actor"] = threads[name][0][1]
         result[name]["cpus_per_actor"] = executors[name].worker_cpus()
+        # Seconds the actors spent computing / (wall time x actors): what is
+        # left is Ray's own overhead (dispatch, transfer, the driver's work).
+        result[name]["actor_busy_fraction"] = [round(b, 3) for b in busy[name]]
     return {
         "encoder": "all-MiniLM-L6-v2 (fp32 or the CPU's auto precision), cache off",
         "n_ngrams": n_ngrams,
@@ -333,8 +348,8 @@ def sasc_part(n_modules: int, rounds: int) -> dict:
     for r in range(rounds):
         for name in times:
             ex = executors.get(name)
-            if ex is not None:
-                ex.actors()  # started before timing; the model and corpus are shipped timed
+            if ex is not None:  # actors up and their imports done; model and corpus shipped timed
+                explain_modules(modules[:1], corpus[:200], _scripted_lm(), outputs=[0], executor=ex)
             results[name], seconds = _timed(lambda ex=ex: run(ex))
             times[name].append(seconds)
             if ex is not None:

@@ -24,6 +24,7 @@ import importlib
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -68,6 +69,8 @@ class _Worker:
     def __init__(self, n_threads: int) -> None:
         self.objects: dict[str, Any] = {}
         self.n_threads = n_threads
+        self.busy_seconds = 0.0  # in calls: the rest of an actor's life is waiting
+        self.n_tasks = 0
         for name in _THREAD_VARIABLES:  # read by torch and BLAS when first imported
             os.environ[name] = str(n_threads)
         self._set_torch_threads()
@@ -85,10 +88,19 @@ class _Worker:
             # unpickle the object again for every batch: only the first time.
             self.objects[key] = import_ray().get(boxed[0])
             self._set_torch_threads()  # unpickling may have imported torch
-        return index, getattr(self.objects[key], method)(items)
+        started = time.perf_counter()
+        try:
+            return index, getattr(self.objects[key], method)(items)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
+            self.n_tasks += 1
 
     def forget(self, key: str) -> None:
         self.objects.pop(key, None)
+
+    def stats(self) -> dict[str, float]:
+        """Tasks run and seconds spent in them (how busy Ray kept the actor)."""
+        return {"n_tasks": self.n_tasks, "busy_seconds": self.busy_seconds}
 
     def threads(self) -> tuple[int, int | None]:
         """``(n_threads, torch's threads or None)``: what the actor runs with."""

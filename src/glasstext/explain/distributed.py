@@ -115,13 +115,19 @@ def explain_many(
 
 
 class _ModuleBatch:
-    """SASC as "a list of (module, output) in, a list of explanations out".
+    """SASC as "a list of (module number, output) in, a list of explanations out".
 
-    The language model is resolved on first use in the process that runs the
-    batch (an actor loads a named model once and keeps it for later batches).
+    The modules travel inside this object, so each distinct module is shipped
+    once per actor however many outputs of it are explained (a model with
+    many units is one object), and the language model is resolved on first
+    use in the process that runs the batch (an actor loads a named model once
+    and keeps it for later batches).
     """
 
-    def __init__(self, corpus: list[str], lm: Any, device: str, settings: dict[str, Any]) -> None:
+    def __init__(
+        self, modules: list[Any], corpus: list[str], lm: Any, device: str, settings: dict[str, Any]
+    ) -> None:
+        self.modules = modules
         self.corpus = corpus
         self.lm = lm
         self.device = device
@@ -131,15 +137,17 @@ class _ModuleBatch:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_model": None}  # ship the name, not a loaded model
 
-    def explain(self, items: list[tuple[Any, int | str | None]]) -> list[ModuleExplanation]:
+    def explain(self, items: list[tuple[int, int | str | None]]) -> list[ModuleExplanation]:
         from glasstext.explain.nl import resolve_lm
         from glasstext.explain.sasc import explain_module
 
         if self._model is None:
             self._model = resolve_lm(self.lm, self.device)
         return [
-            explain_module(module, self.corpus, self._model, output=output, **self.settings)
-            for module, output in items
+            explain_module(
+                self.modules[i], self.corpus, self._model, output=output, **self.settings
+            )
+            for i, output in items
         ]
 
 
@@ -160,10 +168,11 @@ def explain_modules(
     ----------
     modules : sequence
         Modules as :func:`~glasstext.explain.sasc.explain_module` takes them
-        (functions from texts to numbers, estimators). With Ray each is shipped
-        to an actor, so it must be picklable (a module-level function, a
-        fitted estimator). To explain several outputs of one model (units of a
-        layer, classes), repeat the model and give ``outputs``.
+        (functions from texts to numbers, estimators). With Ray they are
+        shipped to the actors, so they must be picklable (module-level
+        functions, fitted estimators); each distinct object once per actor. To
+        explain several outputs of one model (units of a layer, classes),
+        repeat the model and give ``outputs``.
     corpus : sequence of str
         Texts whose n-grams every module is scored on (shipped once per actor).
     lm : str, LanguageModel or None, default=None
@@ -201,8 +210,11 @@ def explain_modules(
     if "output" in settings:
         raise TypeError("explain_modules takes outputs= (one per module), not output=")
     settings.setdefault("progress", False)
-    batch = _ModuleBatch(list(corpus), lm, device, settings)
-    pairs = list(zip(items, wanted, strict=True))
+    distinct: dict[int, int] = {}  # id(module) -> its number among the distinct modules
+    numbers = [distinct.setdefault(id(m), len(distinct)) for m in items]
+    unique = list({id(m): m for m in items}.values())
+    batch = _ModuleBatch(unique, list(corpus), lm, device, settings)
+    pairs = list(zip(numbers, wanted, strict=True))
     resolved = resolve_executor(executor)
     if resolved is None:
         return batch.explain(pairs)

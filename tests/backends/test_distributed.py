@@ -163,6 +163,8 @@ def test_default_cpus_share_the_machine_and_set_threads(ex, tiny_bert_dir):
     ex.embed(Encoder(tiny_bert_dir, cache=False, precision="fp32", n_threads=2), TEXTS[:4])
     threads = ray.get([a.threads.remote() for a in ex.actors()])
     assert threads == [(ex.worker_threads(), ex.worker_threads())] * len(threads)
+    stats = ray.get([a.stats.remote() for a in ex.actors()])
+    assert sum(s["n_tasks"] for s in stats) >= 1 and all(s["busy_seconds"] >= 0 for s in stats)
 
 
 def test_one_task_in_flight_gives_the_same_order(ex):

@@ -156,6 +156,9 @@ def test_default_cpus_share_the_machine_and_set_threads(ex, tiny_bert_dir):
     assert RayExecutor(n_workers=4).worker_threads() == 1  # a fraction still computes
     assert RayExecutor(n_workers=1, cpus_per_worker=0.5).worker_threads() == 1
     assert RayExecutor().worker_cpus() == 1  # one actor per CPU
+    assert RayExecutor().workers() == int(cpus)
+    with pytest.raises(InvalidParameterError, match="GPUs"):
+        RayExecutor(gpus_per_worker=1).workers()  # no GPU here: an error, not a hang
     with pytest.raises(InvalidParameterError):
         RayExecutor(tasks_in_flight=0)
     # The driver runs with OMP_NUM_THREADS=1 here (the fixture's env): the

@@ -122,7 +122,8 @@ class RayExecutor:
     ----------
     n_workers : int or None, default=None
         Actors per pool; ``None`` uses as many as the cluster's CPUs allow
-        (one per CPU, or per ``cpus_per_worker``).
+        (one per CPU, or per ``cpus_per_worker``) and, with
+        ``gpus_per_worker``, its GPUs.
     cpus_per_worker : float or None, default=None
         CPUs Ray reserves for each actor; the actor's torch and BLAS use
         ``floor(cpus_per_worker)`` threads (at least 1). ``None``: on one
@@ -205,11 +206,20 @@ class RayExecutor:
         return max(1, math.floor(self.worker_cpus()))
 
     def workers(self) -> int:
-        """Actors per pool: ``n_workers``, or as many as the cluster's CPUs allow."""
+        """Actors per pool: ``n_workers``, or as many as the cluster's CPUs (and GPUs) allow."""
         if self.n_workers is not None:
             return self.n_workers
-        cpus = self._ray().cluster_resources().get("CPU", 1)
-        return max(1, int(cpus // self.worker_cpus()))
+        resources = self._ray().cluster_resources()
+        count = int(resources.get("CPU", 1) // self.worker_cpus())
+        if self.gpus_per_worker:
+            # An actor waiting for a GPU the cluster lacks would hold its batches forever.
+            gpus = resources.get("GPU", 0)
+            if gpus < self.gpus_per_worker:
+                raise InvalidParameterError(
+                    f"gpus_per_worker={self.gpus_per_worker} but the Ray cluster has {gpus:g} GPUs"
+                )
+            count = min(count, int(gpus // self.gpus_per_worker))
+        return max(1, count)
 
     def actors(self) -> list[Any]:
         """This executor's actors (started on first use, then kept warm)."""

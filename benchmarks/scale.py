@@ -1,24 +1,32 @@
 """Past one process: Ray's overhead on one machine, and Aug-Linear on 1M documents.
 
-Writes benchmarks/results/scale.json. Three parts, measured in one run:
+Writes benchmarks/results/scale.json, part by part (``--only PART,PART``; the
+parts not run keep their figures in the JSON):
 
-1. **Embedding throughput** (MiniLM, n-grams of Rotten Tomatoes, no cache):
-   the single-process encoder (2 torch threads) against Ray with 1 worker
-   (2 CPUs) and 2 workers (1 CPU each), interleaved, best of ``--rounds``;
-   the vectors compared element by element.
-2. **Explanation throughput**: LIME (500 samples) of a TF-IDF + logistic
-   regression model over test texts, in this process and over 1 and 2 actors.
-3. **Memory curve**: :func:`glasstext.models.auglinear_large.fit_large` on a
-   synthetic corpus (halves of built-in training texts recombined, streamed,
-   never held) of 10k..1M documents, 1-2-grams, ``min_count=2``, each size in
-   a fresh process (peak RSS from ``getrusage``). The encoder there is a
-   384-d hash encoder (no model): the counting, count matrix, on-disk float16
-   embeddings and SGD fit are the real path; the embedding time of the real
-   encoder is *projected* from part 1's measured throughput and the vocabulary
-   size. Also the in-memory ``fit`` at the smallest sizes, for comparison.
+- ``embedding``: MiniLM over n-grams of Rotten Tomatoes, no cache: the
+  single-process encoder (2 torch threads) against RayExecutor with its
+  defaults, 1 worker (both CPUs, 2 threads) and 2 workers (one CPU and thread
+  each), interleaved, ``--rounds`` rounds (best and median); the vectors
+  compared element by element.
+- ``explanations``: LIME (500 samples) of a TF-IDF + logistic regression
+  model over test texts, in this process and over 1 and 2 actors.
+- ``sasc``: SASC (``explain_modules``) over ``--modules`` outputs of a TF-IDF
+  + logistic regression model on Reuters R8, with an instant scripted LM (the
+  module work and Ray's overhead, not generation).
+- ``ray_data``: Ray Data ``map_batches`` with an actor pool of encoders beside
+  RayExecutor.embed, both cold (actor start and model load included).
+- ``memory``: :func:`glasstext.models.auglinear_large.fit_large` on a
+  synthetic corpus (halves of built-in training texts recombined, streamed,
+  never held) of 10k..1M documents, 1-2-grams, ``min_count=2``, each size in
+  a fresh process (peak RSS from ``getrusage``). The encoder there is a
+  384-d hash encoder (no model): the counting, count matrix, on-disk float16
+  embeddings and SGD fit are the real path; the embedding time of the real
+  encoder is *projected* from the embedding part's measured throughput and
+  the vocabulary size. Also the in-memory ``fit`` at the smallest size. About
+  20 minutes on the shared 2-core machine; the Ray parts take a few.
 
-Run: ``nohup nice python benchmarks/scale.py > scale.log &`` (about 40 min
-on the shared 2-core machine).
+Run: ``nohup nice python benchmarks/scale.py --only embedding,explanations,sasc,ray_data
+> scale.log &`` (everything but the memory curve).
 """
 
 from __future__ import annotations
@@ -117,125 +125,332 @@ def memory_point(n_docs: int, mode: str) -> dict:
 
 
 # -- Ray throughput ---------------------------------------------------------------------
+PARTS = ("memory", "embedding", "explanations", "sasc", "ray_data")
+RAY_PARTS = PARTS[1:]
+
+
 def _timed(fn):
     started = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - started
 
 
-def ray_parts(n_ngrams: int, n_explain: int, rounds: int) -> dict:
+def _start_ray() -> None:
     import ray
 
-    from glasstext import datasets
+    if not ray.is_initialized():
+        # Ray runs workers at niceness +15 by default; the comparison needs them at
+        # the driver's (RAY_worker_niceness=0 in the environment; see main()).
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+
+
+def _executors() -> dict:
+    """The Ray set-ups compared, with RayExecutor's defaults: one actor with both
+    CPUs (2 torch threads, as the single process), or two with one each."""
     from glasstext.backends.distributed import RayExecutor
-    from glasstext.backends.encoder import Encoder
-    from glasstext.baselines import tfidf_logistic
-    from glasstext.explain import LimeExplainer
-    from glasstext.explain.distributed import explain_many
+
+    return {"ray_1_worker": RayExecutor(n_workers=1), "ray_2_workers": RayExecutor(n_workers=2)}
+
+
+def _summary(times: dict[str, list[float]], n_items: int, unit: str) -> dict:
+    out = {
+        name: {
+            "seconds_best": round(min(t), 3),
+            "seconds_median": round(float(np.median(t)), 3),
+            "seconds_all": [round(x, 3) for x in t],
+            f"{unit}_per_second": round(n_items / min(t), 2),
+        }
+        for name, t in times.items()
+    }
+    base = times["single_process"]
+    for name, t in times.items():
+        if name != "single_process":
+            out[name]["ratio_to_single_process"] = round(min(base) / min(t), 3)
+            out[name]["ratio_of_medians"] = round(float(np.median(base) / np.median(t)), 3)
+    return out
+
+
+def _busy(executor) -> float:
+    """Seconds the executor's actors have spent in tasks so far (0 without actors)."""
+    if executor is None or not executor._actors:
+        return 0.0
+    import ray
+
+    return sum(s["busy_seconds"] for s in ray.get([a.stats.remote() for a in executor._actors]))
+
+
+def _ngrams(n_ngrams: int) -> tuple[list[str], list[str]]:
+    from glasstext import datasets
     from glasstext.text import NgramVocabulary
 
-    ds = datasets.load("rotten_tomatoes")
-    vocab = NgramVocabulary.from_texts(ds.X_train, (1, 2), 1).ngrams
-    ngrams = vocab[:n_ngrams]
-    warm = vocab[-256:]
-    # Ray runs workers at niceness +15 by default; the comparison needs them at the
-    # driver's (RAY_worker_niceness=0 in the environment; see main()).
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    vocab = NgramVocabulary.from_texts(datasets.load("rotten_tomatoes").X_train, (1, 2), 1).ngrams
+    return vocab[:n_ngrams], vocab[-256:]
+
+
+def embedding_part(n_ngrams: int, rounds: int) -> dict:
+    """MiniLM over n-grams: single process (2 threads) vs RayExecutor, 1 and 2 actors."""
+    from glasstext.backends.encoder import Encoder
+
+    _start_ray()
+    ngrams, warm = _ngrams(n_ngrams)
     local = Encoder("all-MiniLM-L6-v2", cache=False, n_threads=2, progress=False)
-    one = RayExecutor(n_workers=1, cpus_per_worker=2)
-    two = RayExecutor(n_workers=2, cpus_per_worker=1)
+    executors = _executors()
     paths = {
         "single_process": lambda texts: local.encode(texts),
-        "ray_1_worker": lambda texts: one.embed(local, texts),
-        "ray_2_workers": lambda texts: two.embed(local, texts),
+        **{name: (lambda texts, ex=ex: ex.embed(local, texts)) for name, ex in executors.items()},
     }
     # Ray reserves CPUs per actor: one executor's actors live at a time, so each
     # is started (untimed warm-up call: actor start and model load), timed, stopped.
-    executors = {"ray_1_worker": one, "ray_2_workers": two}
     times: dict[str, list[float]] = {k: [] for k in paths}
     vectors: dict[str, np.ndarray] = {}
     startup: dict[str, float] = {}
+    threads: dict[str, list] = {}
+    busy: dict[str, list[float]] = {k: [] for k in executors}
     for r in range(rounds):
         for name, run in paths.items():
             warm_seconds = _timed(lambda run=run: run(warm))[1]
             startup.setdefault(name, round(warm_seconds, 2))
-            out, seconds = _timed(lambda run=run: run(ngrams))
+            before = _busy(executors.get(name))
+            vectors[name], seconds = _timed(lambda run=run: run(ngrams))
             times[name].append(seconds)
-            vectors[name] = out
             if name in executors:
-                executors[name].shutdown()
-        print("embedding round", r, {k: v[-1] for k, v in times.items()}, flush=True)
-    embedding = {
-        name: {
-            "seconds_best": round(min(t), 2),
-            "seconds_all": [round(x, 2) for x in t],
-            "ngrams_per_second": round(n_ngrams / min(t), 1),
-        }
-        for name, t in times.items()
-    }
-    ref = vectors["single_process"]
-    for name in ("ray_1_worker", "ray_2_workers"):
-        embedding[name]["ratio_to_single_process"] = round(
-            embedding[name]["ngrams_per_second"] / embedding["single_process"]["ngrams_per_second"],
-            3,
-        )
-        embedding[name]["identical"] = bool(np.array_equal(vectors[name], ref))
-        embedding[name]["max_abs_difference"] = float(np.abs(vectors[name] - ref).max())
+                import ray
 
-    # explanations: LIME of TF-IDF + LR over test texts
+                actors = executors[name].actors()
+                busy[name].append((_busy(executors[name]) - before) / (seconds * len(actors)))
+                threads[name] = ray.get([a.threads.remote() for a in actors])
+                executors[name].shutdown()
+        print("embedding round", r, {k: round(v[-1], 2) for k, v in times.items()}, flush=True)
+    result = _summary(times, n_ngrams, "ngrams")
+    ref = vectors["single_process"]
+    for name in executors:
+        result[name]["identical"] = bool(np.array_equal(vectors[name], ref))
+        result[name]["max_abs_difference"] = float(np.abs(vectors[name] - ref).max())
+        result[name]["threads_per_actor"] = threads[name][0][1]
+        result[name]["cpus_per_actor"] = executors[name].worker_cpus()
+        # Seconds the actors spent computing / (wall time x actors): what is
+        # left is Ray's own overhead (dispatch, transfer, the driver's work).
+        result[name]["actor_busy_fraction"] = [round(b, 3) for b in busy[name]]
+    return {
+        "encoder": "all-MiniLM-L6-v2 (fp32 or the CPU's auto precision), cache off",
+        "n_ngrams": n_ngrams,
+        "executor_settings": "RayExecutor defaults: CPUs shared out among the actors, torch "
+        "threads = CPUs per actor, tasks = the encoder's batches (256), 2 queued per actor",
+        "startup_seconds_first_call": startup,
+        "load_average": list(os.getloadavg()),
+        **result,
+    }
+
+
+def explanation_part(n_explain: int, rounds: int) -> dict:
+    """LIME (500 samples) of TF-IDF + LR over test texts: in process vs 1 and 2 actors."""
+    from glasstext import datasets
+    from glasstext.baselines import tfidf_logistic
+    from glasstext.explain import LimeExplainer
+    from glasstext.explain.distributed import explain_many
+
+    _start_ray()
+    ds = datasets.load("rotten_tomatoes")
     target = tfidf_logistic(ds.X_train, ds.y_train)
     texts = list(ds.X_test[:n_explain])
     explainer = LimeExplainer(target, n_samples=500, seed=0)
-    ex_paths = {
+    executors = _executors()
+    paths = {
         "single_process": lambda: explain_many(explainer, texts),
-        "ray_1_worker": lambda: explain_many(explainer, texts, executor=one, per_task=4),
-        "ray_2_workers": lambda: explain_many(explainer, texts, executor=two, per_task=4),
+        **{
+            name: (lambda ex=ex: explain_many(explainer, texts, executor=ex, per_task=4))
+            for name, ex in executors.items()
+        },
     }
-    ex_times: dict[str, list[float]] = {k: [] for k in ex_paths}
+    times: dict[str, list[float]] = {k: [] for k in paths}
     results = {}
     for r in range(rounds):
-        for name, run in ex_paths.items():
+        for name, run in paths.items():
             if name in executors:  # actors up (and the target shipped) before timing
                 explain_many(explainer, texts[:2], executor=executors[name])
-            out, seconds = _timed(run)
-            ex_times[name].append(seconds)
-            results[name] = out
+            results[name], seconds = _timed(run)
+            times[name].append(seconds)
             if name in executors:
                 executors[name].shutdown()
-        print("explanation round", r, {k: v[-1] for k, v in ex_times.items()}, flush=True)
-    explanation = {
-        name: {
-            "seconds_best": round(min(t), 2),
-            "seconds_all": [round(x, 2) for x in t],
-            "explanations_per_second": round(n_explain / min(t), 2),
-        }
-        for name, t in ex_times.items()
-    }
-    for name in ("ray_1_worker", "ray_2_workers"):
-        explanation[name]["ratio_to_single_process"] = round(
-            explanation[name]["explanations_per_second"]
-            / explanation["single_process"]["explanations_per_second"],
-            3,
-        )
-        explanation[name]["identical"] = all(
+        print("explanation round", r, {k: round(v[-1], 2) for k, v in times.items()}, flush=True)
+    summary = _summary(times, n_explain, "explanations")
+    for name in executors:
+        summary[name]["identical"] = all(
             np.array_equal(a.scores, b.scores)
             for a, b in zip(results["single_process"], results[name], strict=True)
         )
-    ray.shutdown()
     return {
-        "embedding": {
-            "encoder": "all-MiniLM-L6-v2 (fp32 or the CPU's auto precision), cache off",
-            "n_ngrams": n_ngrams,
-            "startup_seconds_first_call": startup,
-            **embedding,
-        },
-        "explanation": {
-            "explainer": "LIME, 500 samples, seed 0",
-            "target": "TF-IDF + logistic regression (glasstext.baselines)",
-            "n_texts": n_explain,
-            "texts_per_ray_task": 4,
-            **explanation,
-        },
+        "explainer": "LIME, 500 samples, seed 0",
+        "target": "TF-IDF + logistic regression (glasstext.baselines)",
+        "n_texts": n_explain,
+        "texts_per_ray_task": 4,
+        "load_average": list(os.getloadavg()),
+        **summary,
+    }
+
+
+_THEMES = ("trade", "oil prices", "grain harvests", "money markets", "company earnings")
+
+
+def _scripted_lm():
+    """A stand-in LM answering SASC's prompts instantly (no model): the part measures
+    the module work and Ray's overhead, not generation."""
+    from glasstext.backends.lm_base import LanguageModel
+
+    class _Themes(LanguageModel):
+        def __init__(self) -> None:
+            super().__init__(cache=False)
+
+        @property
+        def identity(self) -> str:
+            return "scripted-themes"
+
+        def _output_settings(self) -> dict:
+            return {}
+
+        def _generate_uncached(self, prompts, request):
+            out = []
+            for p in prompts:
+                if p.endswith("Common theme:"):
+                    out.append(" " + _THEMES[len(p) % len(_THEMES)])
+                else:
+                    topic = p.rsplit("\n", 1)[-1]
+                    out.append(f" A sentence {request.seed} on {topic[-40:]}")
+            return out
+
+        def _continuation_logprobs_uncached(self, pairs, chat):
+            raise NotImplementedError
+
+    return _Themes()
+
+
+def sasc_part(n_modules: int, rounds: int) -> dict:
+    """SASC over n_modules outputs of one model: in process vs explain_modules on Ray."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from glasstext import datasets
+    from glasstext.explain.distributed import explain_modules
+
+    _start_ray()
+    news = datasets.load("reuters_r8")
+    # scikit-learn defaults (LogisticRegressionCV would keep every fold's path:
+    # a 650 MB pickle shipped to every actor)
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
+    model.fit(list(news.X_train), news.y_train)
+    corpus = list(news.X_train[:2000])
+    settings = dict(max_ngrams=10_000, random_state=0)
+    modules, outputs = [model] * n_modules, list(range(n_modules))
+    executors = _executors()
+
+    def run(ex):
+        return explain_modules(
+            modules, corpus, _scripted_lm(), outputs=outputs, executor=ex, **settings
+        )
+
+    times: dict[str, list[float]] = {"single_process": [], **{k: [] for k in executors}}
+    results = {}
+    for r in range(rounds):
+        for name in times:
+            ex = executors.get(name)
+            if ex is not None:  # actors up and their imports done; model and corpus shipped timed
+                explain_modules(modules[:1], corpus[:200], _scripted_lm(), outputs=[0], executor=ex)
+            results[name], seconds = _timed(lambda ex=ex: run(ex))
+            times[name].append(seconds)
+            if ex is not None:
+                ex.shutdown()
+        print("sasc round", r, {k: round(v[-1], 2) for k, v in times.items()}, flush=True)
+    summary = _summary(times, n_modules, "modules")
+    keys = ("explanations", "top_ngrams", "scale", "n_ngrams", "module_calls")
+
+    def core(res):
+        return json.dumps([{k: x.to_dict()[k] for k in keys} for x in res])
+
+    for name in executors:
+        summary[name]["identical"] = core(results[name]) == core(results["single_process"])
+    return {
+        "what": f"SASC (explain_modules) over {n_modules} outputs (classes) of TF-IDF "
+        "(1-2-grams) + LogisticRegression (scikit-learn defaults) on Reuters R8; corpus: "
+        "2,000 training texts, up to 10,000 n-grams; the model and corpus shipped once per "
+        "actor per call (timed)",
+        "lm": "a scripted stand-in answering instantly (no generation is measured: the part "
+        "measures the module work and Ray's overhead; a real LM adds its generation time, "
+        "spread the same way)",
+        "load_average": list(os.getloadavg()),
+        **summary,
+    }
+
+
+def ray_data_part(n_ngrams: int, rounds: int) -> dict:
+    """Ray Data map_batches (an actor pool of encoders) beside RayExecutor.embed."""
+    import ray
+    import ray.data
+
+    from glasstext.backends.encoder import Encoder
+
+    _start_ray()
+    ngrams, warm = _ngrams(n_ngrams)
+    local = Encoder("all-MiniLM-L6-v2", cache=False, n_threads=2, progress=False)
+    ordered = [t for batch in local.plan_batches(ngrams) for t in batch]  # the same batches
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+
+    class EncodeBatch:
+        def __init__(self, encoder):
+            self.encoder = encoder
+
+        def __call__(self, batch):
+            return {"vector": self.encoder.encode(list(batch["text"]))}
+
+    def ray_data(size: int):
+        threads = max(1, 2 // size)
+        worker = local.worker_copy()
+        worker.n_threads = threads
+        ds = ray.data.from_items([{"text": t} for t in ordered]).map_batches(
+            EncodeBatch,
+            fn_constructor_args=(worker,),
+            batch_size=local.batch_size,
+            compute=ray.data.ActorPoolStrategy(size=size),
+            num_cpus=2 / size,
+        )
+        rows = np.concatenate([b["vector"] for b in ds.iter_batches(batch_size=None)])
+        found = dict(zip(ordered, rows, strict=True))
+        return np.stack([found[t] for t in ngrams])
+
+    executors = _executors()
+    paths = {
+        "single_process": lambda: local.encode(ngrams),
+        "ray_executor_1_worker": lambda: executors["ray_1_worker"].embed(local, ngrams),
+        "ray_executor_2_workers": lambda: executors["ray_2_workers"].embed(local, ngrams),
+        "ray_data_1_actor": lambda: ray_data(1),
+        "ray_data_2_actors": lambda: ray_data(2),
+    }
+    local.encode(warm)
+    times: dict[str, list[float]] = {k: [] for k in paths}
+    vectors = {}
+    for r in range(rounds):
+        for name, run in paths.items():
+            vectors[name], seconds = _timed(run)  # Ray's: actor start and model load included
+            times[name].append(seconds)
+            if name.startswith("ray_executor"):
+                executors[name.replace("executor_", "")].shutdown()
+        print("ray data round", r, {k: round(v[-1], 2) for k, v in times.items()}, flush=True)
+    summary = _summary(times, n_ngrams, "ngrams")
+    for name in paths:
+        if name != "single_process":
+            diff = np.abs(vectors[name] - vectors["single_process"]).max()
+            summary[name]["max_abs_difference"] = float(diff)
+    return {
+        "what": "MiniLM over RT n-grams: Ray Data map_batches with ActorPoolStrategy "
+        "(fixed size; the encoder's batch size; CPUs shared out) beside RayExecutor.embed",
+        "note": "every Ray time here includes starting the actors and loading the model "
+        "(a Dataset pipeline starts its actor pool per run), so RayExecutor is measured "
+        "cold too; the embedding part has its warm figures",
+        "n_ngrams": n_ngrams,
+        "load_average": list(os.getloadavg()),
+        **summary,
     }
 
 
@@ -265,12 +480,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="large", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all); "
+        "the others keep their figures in the JSON",
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
-    parser.add_argument("--ngrams", type=int, default=2000)
+    parser.add_argument("--ngrams", type=int, default=6000)
     parser.add_argument("--explain", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--skip-ray", action="store_true")
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--modules", type=int, default=4, help="modules of the SASC part")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-ray", action="store_true", help="the same as --only memory")
+    parser.add_argument("--skip-memory", action="store_true", help="every part but memory")
     parser.add_argument("--in-memory-timeout", type=float, default=900.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -278,18 +500,81 @@ def main() -> None:
     if args.memory_point:
         print(json.dumps(memory_point(args.memory_point, args.mode)))
         return
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
+    if args.skip_ray:
+        parts = [p for p in parts if p not in RAY_PARTS]
+    if args.skip_memory:
+        parts = [p for p in parts if p != "memory"]
 
     out: dict = json.loads(args.out.read_text()) if args.out.exists() else {}
-    out["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "shared": "2 cores shared with other jobs; ratios measured side by side in one run",
-        "load_average_at_start": list(os.getloadavg()),
+
+    def save() -> None:
+        args.out.write_text(json.dumps(out, indent=2) + "\n")
+
+    machine = out.setdefault("machine", {})
+    machine.update(cpus=os.cpu_count(), python=platform.python_version())
+    machine.setdefault(
+        "shared", "2 cores shared with other jobs; ratios measured side by side in one run"
+    )
+    runs = machine.setdefault("runs", [])
+    runs.append({"parts": parts, "load_average_at_start": list(os.getloadavg())})
+    if "memory" in parts:
+        out["memory_curve"] = memory_curve(args, out, save)
+    ray_out = out.setdefault("ray", {})
+    if "embedding" in parts:
+        if "ray_before_cpu_share" not in out and "embedding" in ray_out:
+            out["ray_before_cpu_share"] = {
+                "note": "measured before RayExecutor shared the CPUs out and set the actors' "
+                "threads (cpus_per_worker given by hand, the encoder's 2 threads in each actor: "
+                "2 actors ran 4 threads on 2 cores) and before two tasks were queued per actor",
+                "embedding": ray_out["embedding"],
+            }
+        ray_out["embedding"] = embedding_part(args.ngrams, args.rounds)
+        save()
+    if "explanations" in parts:
+        ray_out["explanation"] = explanation_part(args.explain, args.rounds)
+        save()
+    if "sasc" in parts:
+        ray_out["sasc"] = sasc_part(args.modules, args.rounds)
+        save()
+    if "ray_data" in parts:
+        try:
+            ray_out["ray_data_embedding"] = ray_data_part(args.ngrams, args.rounds)
+        except ImportError as exc:  # Ray Data needs pyarrow (ray[data])
+            ray_out["ray_data_embedding"] = {"skipped": f"Ray Data unavailable: {exc}"}
+        save()
+    emb = ray_out.get("embedding", {})
+    if emb:
+        rate = emb["ray_2_workers"]["ngrams_per_second"] / 2
+        out["projection_10M_ngrams"] = projection(round(rate, 1))
+        curve = out.get("memory_curve", {})
+        big = [p for p in curve.get("points", []) if p["path"].startswith("fit_large")]
+        if big:
+            v = big[-1]["vocabulary_size"]
+            curve["projected_real_embedding"] = {
+                "label": "PROJECTION from the measured MiniLM throughput",
+                "vocabulary_size": v,
+                "single_process_hours": round(
+                    v / emb["single_process"]["ngrams_per_second"] / 3600, 2
+                ),
+            }
+    runs[-1]["load_average_at_end"] = list(os.getloadavg())
+    save()
+
+
+def memory_curve(args: argparse.Namespace, out: dict, save) -> dict:
+    """Each size in a fresh process (peak RSS of that process alone)."""
+    curve: list[dict] = []
+    result = {
+        "settings": "1-2-grams, min_count=2, chunk_size=20000, 3 SGD epochs, "
+        "384-d hash encoder (the embedding step's real-encoder time is projected)",
+        "points": curve,
     }
-    curve = []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    plan = [] if args.skip_memory else [("large", args.sizes), ("memory", IN_MEMORY_SIZES)]
-    for mode, sizes in plan:
+    for mode, sizes in [("large", args.sizes), ("memory", IN_MEMORY_SIZES)]:
         for n in sizes:
             cmd = [sys.executable, __file__, "--memory-point", str(n), "--mode", mode]
             try:
@@ -313,32 +598,9 @@ def main() -> None:
             point["load_average"] = list(os.getloadavg())
             print(point, flush=True)
             curve.append(point)
-            out["memory_curve"] = {
-                "settings": "1-2-grams, min_count=2, chunk_size=20000, 3 SGD epochs, "
-                "384-d hash encoder (the embedding step's real-encoder time is projected)",
-                "points": curve,
-            }
-            args.out.write_text(json.dumps(out, indent=2) + "\n")
-    if not args.skip_ray:
-        out["ray"] = ray_parts(args.ngrams, args.explain, args.rounds)
-        out["machine"]["load_average_after_ray"] = list(os.getloadavg())
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
-    emb = out.get("ray", {}).get("embedding", {})
-    if emb:
-        rate = emb["ray_2_workers"]["ngrams_per_second"] / 2
-        out["projection_10M_ngrams"] = projection(round(rate, 1))
-        big = [p for p in curve if p["path"].startswith("fit_large")]
-        if big:
-            v = big[-1]["vocabulary_size"]
-            out["memory_curve"]["projected_real_embedding"] = {
-                "label": "PROJECTION from the measured MiniLM throughput",
-                "vocabulary_size": v,
-                "single_process_hours": round(
-                    v / emb["single_process"]["ngrams_per_second"] / 3600, 2
-                ),
-            }
-    out["machine"]["load_average_at_end"] = list(os.getloadavg())
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+            out["memory_curve"] = result
+            save()
+    return result
 
 
 if __name__ == "__main__":

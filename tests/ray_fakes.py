@@ -54,3 +54,10 @@ def word_count_proba(texts):
         p = (1 + sum(w == "good" for w in words)) / (2 + len(words))
         out.append([1 - p, p])
     return np.asarray(out)
+
+
+class Doubler:
+    """Doubles every item of a batch (checks ordering, no model)."""
+
+    def double(self, items):
+        return [2 * i for i in items]

@@ -215,6 +215,21 @@ def test_explain_module_on_a_saved_model(fitted_dir, train_csv, monkeypatch, cap
     assert "column 'nope' not found" in capsys.readouterr().err
 
 
+def test_explain_module_over_several_saved_models(fitted_dir, train_csv, monkeypatch, capsys):
+    from explain.nl_fakes import ThemeLM
+    from glasstext.explain import nl
+
+    lm = ThemeLM()
+    monkeypatch.setattr(nl, "resolve_lm", lambda name, device="auto": lm)
+    command = ["explain-module", str(fitted_dir), str(fitted_dir), "--corpus", str(train_csv)]
+    assert main([*command, "--class", "pos", "--n-synthetic", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in rows] == [str(fitted_dir)] * 2
+    assert rows[0]["explanations"] == rows[1]["explanations"]  # same model, same seed
+    assert main([*command, "--n-synthetic", "2"]) == 0
+    assert capsys.readouterr().out.count("The module responds to:") == 2
+
+
 def test_explain_dataset_from_a_file(tmp_path, monkeypatch, capsys):
     from explain.nl_fakes import AdditionLM, addition_data
     from glasstext.explain import iprompt

@@ -146,3 +146,56 @@ def test_rate_limit_local():
     assert limit.reserve(1) == pytest.approx(0.5, abs=0.05)
     with pytest.raises(InvalidParameterError):
         RateLimit(0)
+
+
+def test_default_cpus_share_the_machine_and_set_threads(ex, tiny_bert_dir):
+    cpus = ray.cluster_resources()["CPU"]
+    assert RayExecutor(n_workers=1).worker_cpus() == cpus  # one actor: every core
+    assert RayExecutor(n_workers=2).worker_cpus() == cpus / 2
+    assert RayExecutor(n_workers=1).worker_threads() == int(cpus)
+    assert RayExecutor(n_workers=4).worker_threads() == 1  # a fraction still computes
+    assert RayExecutor(n_workers=1, cpus_per_worker=0.5).worker_threads() == 1
+    assert RayExecutor().worker_cpus() == 1  # one actor per CPU
+    assert RayExecutor().workers() == int(cpus)
+    with pytest.raises(InvalidParameterError, match="GPUs"):
+        RayExecutor(gpus_per_worker=1).workers()  # no GPU here: an error, not a hang
+    with pytest.raises(InvalidParameterError):
+        RayExecutor(tasks_in_flight=0)
+    # The driver runs with OMP_NUM_THREADS=1 here (the fixture's env): the
+    # actors still take their share, and torch in them follows.
+    ex.embed(Encoder(tiny_bert_dir, cache=False, precision="fp32", n_threads=2), TEXTS[:4])
+    threads = ray.get([a.threads.remote() for a in ex.actors()])
+    assert threads == [(ex.worker_threads(), ex.worker_threads())] * len(threads)
+    stats = ray.get([a.stats.remote() for a in ex.actors()])
+    assert sum(s["n_tasks"] for s in stats) >= 1 and all(s["busy_seconds"] >= 0 for s in stats)
+
+
+def test_one_task_in_flight_gives_the_same_order(ex):
+    single = RayExecutor(n_workers=2, tasks_in_flight=1)
+    single._actors = ex.actors()
+    items = list(range(23))
+    assert single.map("o", ray_fakes.Doubler(), "double", items, per_task=3) == [
+        2 * i for i in items
+    ]
+
+
+def test_sasc_over_modules_identical_with_ray(ex):
+    import json
+
+    from explain.nl_fakes import ThemeLM, food_corpus, food_module, road_module, two_outputs
+    from glasstext.explain.distributed import explain_modules
+
+    modules = [food_module, road_module, two_outputs, two_outputs]
+    outputs = [None, None, 0, 1]
+    settings = dict(random_state=5, n_synthetic=4, n_summaries=3)
+    local = explain_modules(modules, food_corpus(), ThemeLM(), outputs=outputs, **settings)
+    spread = explain_modules(
+        modules, food_corpus(), ThemeLM(), outputs=outputs, executor=ex, **settings
+    )
+    keys = ("explanations", "top_ngrams", "scale", "n_ngrams", "module_calls")
+    for a, b in zip(local, spread, strict=True):
+        assert json.dumps({k: a.to_dict()[k] for k in keys}) == json.dumps(
+            {k: b.to_dict()[k] for k in keys}
+        )
+    assert [r.best.text for r in spread] == ["food", "roads and cars"] * 2
+    assert not any(k.startswith("sasc:") for k in ex._refs)  # the corpus was let go

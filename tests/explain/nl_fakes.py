@@ -131,3 +131,15 @@ def unreachable_server_lm() -> OpenAICompatibleLM:
     return OpenAICompatibleLM(
         "m", base_url=f"http://127.0.0.1:{port}/v1", sleep=lambda s: None, cache=False
     )
+
+
+def road_module(texts: list[str]) -> np.ndarray:
+    """A second keyword detector: how many of 'car', 'road', 'train' a text contains."""
+    return np.asarray(
+        PhraseMatcher(["car", "road", "train"]).matrix(texts).sum(axis=1), float
+    ).ravel()
+
+
+def two_outputs(texts: list[str]) -> np.ndarray:
+    """One module with two outputs: the food detector and the road detector, side by side."""
+    return np.column_stack([food_module(texts), road_module(texts)])

@@ -7,7 +7,7 @@ import pytest
 
 import ray_fakes
 from glasstext.backends.distributed import embed_to_file
-from glasstext.models import AugLinearClassifier
+from glasstext.models import AugLinearClassifier, AugLinearRegressor
 from glasstext.models.auglinear_large import fit_large
 from glasstext.text import NgramVocabulary, extract_ngrams
 
@@ -52,3 +52,27 @@ def test_fit_large_learns_and_predicts_like_a_fitted_model(tmp_path, hybrid):
 def test_fit_large_checks_lengths():
     with pytest.raises(ValueError, match="labels"):
         fit_large(AugLinearClassifier(ray_fakes.HashEncoder(), cache=False), TEXTS, LABELS[:5])
+
+
+@pytest.mark.parametrize("hybrid", [True, False])
+def test_fit_large_regressor_learns_the_target_on_its_scale(tmp_path, hybrid):
+    target = 40.0 + 10.0 * LABELS  # far from zero mean and unit scale: SGD sees it standardised
+    model = AugLinearRegressor(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid, cache=False)
+    fit_large(model, TEXTS, target, chunk_size=25, epochs=5, workdir=tmp_path)
+    predicted = model.predict(TEXTS)
+    assert np.abs(predicted - target).max() < 2.5  # each within a quarter of the gap
+    assert not hasattr(model, "classes_") and model.alpha_ == 1e-6
+    assert model.coef_table_.shape == (len(model.vocabulary_), 1)
+    in_memory = AugLinearRegressor(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid).fit(
+        TEXTS, target
+    )
+    assert model.vocabulary_.ngrams == in_memory.vocabulary_.ngrams
+    assert np.corrcoef(predicted, in_memory.predict(TEXTS))[0, 1] > 0.95
+    model.set_params(encoder="all-MiniLM-L6-v2")
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(AugLinearRegressor.load(tmp_path / "m").predict(TEXTS), predicted)
+
+
+def test_fit_large_regressor_checks_the_target():
+    with pytest.raises(ValueError, match="numbers"):
+        fit_large(AugLinearRegressor(ray_fakes.HashEncoder(), cache=False), TEXTS, ["a"] * 120)

@@ -1,10 +1,13 @@
 """Ray as an optional execution engine: the same work, spread over actors.
 
-``pip install glasstext[ray]`` adds Ray. Nothing here schedules work itself:
-Ray actors each load the model once (an encoder, a scorer, an explainer) and
-:class:`ray.util.ActorPool` hands them batches as they become free. An actor
-that dies (a killed worker, a lost node) is restarted by Ray and its batch run
-again, so a job finishes with the same result.
+``pip install glasstext[ray]`` adds Ray. Ray places, runs and restarts the
+work: actors each load the model once (an encoder, a scorer, an explainer)
+and are handed the next batch as they finish one, with a second one queued
+so an actor never waits for the driver. An actor that dies (a killed worker,
+a lost node) is restarted by Ray and its batches run again, so a job finishes
+with the same result. Each actor computes with as many threads as it has CPUs
+reserved (on one machine: its CPUs shared out among the actors), whatever
+``OMP_NUM_THREADS`` the driver runs with.
 
 The driver keeps the one cache (:mod:`glasstext.backends.cache`): it looks up
 every input first, sends only what is missing, and commits each batch as it
@@ -18,7 +21,10 @@ on another machine needs no access to the driver's disk.
 from __future__ import annotations
 
 import importlib
+import math
 import os
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -53,10 +59,26 @@ class _Worker:
     ``obj`` arrives as a shared object-store reference; the first call with a
     ``key`` fetches and keeps it, so a model it loads stays loaded for later
     batches.
+
+    ``n_threads`` is the number of CPU threads the actor's numerical libraries
+    use: Ray reserves CPUs per actor but only sets ``OMP_NUM_THREADS`` when the
+    driver has not (and torch reads it once, at import), so the actor sets
+    its threads itself, before and after the shipped object is loaded.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, n_threads: int) -> None:
         self.objects: dict[str, Any] = {}
+        self.n_threads = n_threads
+        self.busy_seconds = 0.0  # in calls: the rest of an actor's life is waiting
+        self.n_tasks = 0
+        for name in _THREAD_VARIABLES:  # read by torch and BLAS when first imported
+            os.environ[name] = str(n_threads)
+        self._set_torch_threads()
+
+    def _set_torch_threads(self) -> None:
+        torch = sys.modules.get("torch")  # only if something here uses torch
+        if torch is not None and torch.get_num_threads() != self.n_threads:
+            torch.set_num_threads(self.n_threads)
 
     def call(
         self, index: int, key: str, boxed: list[Any], method: str, items: list[Any]
@@ -65,10 +87,32 @@ class _Worker:
             # The reference comes boxed in a list so Ray does not fetch and
             # unpickle the object again for every batch: only the first time.
             self.objects[key] = import_ray().get(boxed[0])
-        return index, getattr(self.objects[key], method)(items)
+            self._set_torch_threads()  # unpickling may have imported torch
+        started = time.perf_counter()
+        try:
+            return index, getattr(self.objects[key], method)(items)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
+            self.n_tasks += 1
+
+    def forget(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def stats(self) -> dict[str, float]:
+        """Tasks run and seconds spent in them (how busy Ray kept the actor)."""
+        return {"n_tasks": self.n_tasks, "busy_seconds": self.busy_seconds}
+
+    def threads(self) -> tuple[int, int | None]:
+        """``(n_threads, torch's threads or None)``: what the actor runs with."""
+        torch = sys.modules.get("torch")
+        return self.n_threads, (torch.get_num_threads() if torch is not None else None)
 
     def pid(self) -> int:
         return os.getpid()
+
+
+#: Environment variables that size the thread pools of OpenMP, MKL and OpenBLAS.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class RayExecutor:
@@ -77,16 +121,27 @@ class RayExecutor:
     Parameters
     ----------
     n_workers : int or None, default=None
-        Actors per pool; ``None`` uses one per CPU Ray reports (divided by
-        ``cpus_per_worker``).
-    cpus_per_worker : float, default=1
-        CPUs Ray reserves for each actor (Ray sets its ``OMP_NUM_THREADS``,
-        and so its torch threads, to match).
+        Actors per pool; ``None`` uses as many as the cluster's CPUs allow
+        (one per CPU, or per ``cpus_per_worker``) and, with
+        ``gpus_per_worker``, its GPUs.
+    cpus_per_worker : float or None, default=None
+        CPUs Ray reserves for each actor; the actor's torch and BLAS use
+        ``floor(cpus_per_worker)`` threads (at least 1). ``None``: on one
+        machine, its CPUs shared out among the ``n_workers`` actors (one actor
+        on a 2-core machine computes with both cores, as the single-process
+        path does; two get one each, so they do not fight over the cores);
+        on a cluster of several nodes, or with ``n_workers=None``, 1.
     gpus_per_worker : float, default=0
         GPUs Ray reserves for each actor (fractions share a GPU).
     batch_size : int or None, default=None
         Inputs per task; ``None`` uses the encoder's own batch size (so each
-        task is exactly one of the batches the single-process path runs).
+        task is exactly one of the batches the single-process path runs, and
+        the vectors are bit for bit the same).
+    tasks_in_flight : int, default=2
+        Tasks queued on each actor at a time: while an actor computes one
+        batch the next is already there, so it never waits for the driver
+        (which commits results to the cache meanwhile). 1 balances the last
+        batches best when each is long.
     max_retries : int, default=-1
         How often Ray restarts a dead actor and re-runs its task (``-1``:
         without limit).
@@ -99,9 +154,10 @@ class RayExecutor:
         self,
         n_workers: int | None = None,
         *,
-        cpus_per_worker: float = 1,
+        cpus_per_worker: float | None = None,
         gpus_per_worker: float = 0,
         batch_size: int | None = None,
+        tasks_in_flight: int = 2,
         max_retries: int = -1,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -109,12 +165,17 @@ class RayExecutor:
             raise InvalidParameterError(f"n_workers must be an int >= 1, got {n_workers!r}")
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        if cpus_per_worker <= 0 or gpus_per_worker < 0:
+        if not isinstance(tasks_in_flight, int) or tasks_in_flight < 1:
+            raise InvalidParameterError(
+                f"tasks_in_flight must be an int >= 1, got {tasks_in_flight!r}"
+            )
+        if (cpus_per_worker is not None and cpus_per_worker <= 0) or gpus_per_worker < 0:
             raise InvalidParameterError("cpus_per_worker must be > 0 and gpus_per_worker >= 0")
         self.n_workers = n_workers
         self.cpus_per_worker = cpus_per_worker
         self.gpus_per_worker = gpus_per_worker
         self.batch_size = batch_size
+        self.tasks_in_flight = tasks_in_flight
         self.max_retries = max_retries
         self.init_kwargs = dict(init_kwargs or {})
         self._actors: list[Any] = []
@@ -127,25 +188,51 @@ class RayExecutor:
             ray.init(**{"log_to_driver": False, **self.init_kwargs})
         return ray
 
+    def worker_cpus(self) -> float:
+        """CPUs reserved for each actor: ``cpus_per_worker``, or the default above."""
+        if self.cpus_per_worker is not None:
+            return float(self.cpus_per_worker)
+        if self.n_workers is None:
+            return 1.0
+        nodes = [n for n in self._ray().nodes() if n.get("Alive")]
+        if len(nodes) != 1:
+            return 1.0
+        cpus = float(nodes[0].get("Resources", {}).get("CPU", 1))
+        # Never more than the node has, never a share so small Ray cannot place it.
+        return max(min(cpus, cpus / self.n_workers), 0.01)
+
+    def worker_threads(self) -> int:
+        """CPU threads each actor computes with: ``floor(worker_cpus())``, at least 1."""
+        return max(1, math.floor(self.worker_cpus()))
+
     def workers(self) -> int:
-        """Actors per pool: ``n_workers``, or as many as the cluster's CPUs allow."""
+        """Actors per pool: ``n_workers``, or as many as the cluster's CPUs (and GPUs) allow."""
         if self.n_workers is not None:
             return self.n_workers
-        cpus = self._ray().cluster_resources().get("CPU", 1)
-        return max(1, int(cpus // self.cpus_per_worker))
+        resources = self._ray().cluster_resources()
+        count = int(resources.get("CPU", 1) // self.worker_cpus())
+        if self.gpus_per_worker:
+            # An actor waiting for a GPU the cluster lacks would hold its batches forever.
+            gpus = resources.get("GPU", 0)
+            if gpus < self.gpus_per_worker:
+                raise InvalidParameterError(
+                    f"gpus_per_worker={self.gpus_per_worker} but the Ray cluster has {gpus:g} GPUs"
+                )
+            count = min(count, int(gpus // self.gpus_per_worker))
+        return max(1, count)
 
     def actors(self) -> list[Any]:
         """This executor's actors (started on first use, then kept warm)."""
         if not self._actors:
             ray = self._ray()
-            # Ray gives each actor OMP_NUM_THREADS = its CPUs, which torch follows.
             actor = ray.remote(
-                num_cpus=self.cpus_per_worker,
+                num_cpus=self.worker_cpus(),
                 num_gpus=self.gpus_per_worker,
                 max_restarts=self.max_retries,
                 max_task_retries=self.max_retries,
             )(_Worker)
-            self._actors = [actor.remote() for _ in range(self.workers())]
+            threads = self.worker_threads()
+            self._actors = [actor.remote(threads) for _ in range(self.workers())]
         return self._actors
 
     def map_batches(
@@ -155,20 +242,32 @@ class RayExecutor:
 
         ``obj`` is shipped once and built into each actor on its first batch;
         ``key`` names it, so later calls with the same key reuse what the
-        actors loaded (an encoder's model). Actors are handed the next batch
-        as soon as they are free (:class:`ray.util.ActorPool`).
+        actors loaded (an encoder's model). Each actor has up to
+        ``tasks_in_flight`` batches queued and is handed the next as soon as
+        one of its own finishes.
         """
-        from ray.util import ActorPool
-
+        ray = self._ray()
         if key not in self._refs:
-            # Kept by the driver: a restarted actor is rebuilt from it.
-            self._refs[key] = self._ray().put(obj)
-        ref = self._refs[key]
-        pool = ActorPool(self.actors())
-        work = list(enumerate(batches))
-        yield from pool.map_unordered(
-            lambda a, item: a.call.remote(item[0], key, [ref], method, item[1]), work
-        )
+            # Kept by the driver: a restarted actor is rebuilt from the reference,
+            # and holding the object keeps an id()-based key from being reused.
+            self._refs[key] = (obj, ray.put(obj))
+        boxed = [self._refs[key][1]]
+        work = iter(enumerate(batches))
+        pending: dict[Any, Any] = {}  # task's result reference -> its actor
+
+        def submit(actor: Any) -> None:
+            item = next(work, None)
+            if item is not None:
+                pending[actor.call.remote(item[0], key, boxed, method, item[1])] = actor
+
+        actors = self.actors()
+        for _ in range(self.tasks_in_flight):
+            for actor in actors:  # round robin: every actor starts at once
+                submit(actor)
+        while pending:
+            [done], _ = ray.wait(list(pending), num_returns=1)
+            submit(pending.pop(done))  # that actor's queue is one shorter
+            yield ray.get(done)
 
     def map(self, key: str, obj: Any, method: str, items: Sequence[Any], per_task: int = 1) -> list:
         """``obj.method(chunk)`` over ``items`` in chunks, results flattened in input order."""
@@ -177,6 +276,12 @@ class RayExecutor:
         for index, result in self.map_batches(key, obj, method, batches):
             out[index] = result
         return [r for chunk in out for r in chunk]
+
+    def forget(self, key: str) -> None:
+        """Drop the object shipped as ``key`` (from the driver and every actor)."""
+        if self._refs.pop(key, None) is not None:
+            ray = import_ray()
+            ray.get([actor.forget.remote(key) for actor in self._actors])
 
     def shutdown(self) -> None:
         """Stop this executor's actors (Ray itself keeps running)."""
@@ -208,6 +313,7 @@ class RayExecutor:
             missing = [t for t in unique if t not in found]
             batches = encoder.plan_batches(missing, self.batch_size)
             worker = encoder.worker_copy()
+            worker.n_threads = self.worker_threads()  # the actor's share of the CPUs
             key = f"encoder:{type(encoder).__qualname__}:{encoder.namespace}"
         else:
             found, missing = {}, unique

@@ -267,7 +267,12 @@ def add_explain_module(parser: argparse.ArgumentParser) -> None:
         "for the common theme of the top ones, and rank the themes by how much more the "
         "output responds to texts about them than to texts that are not."
     )
-    parser.add_argument("model", help="folder of a saved model")
+    parser.add_argument(
+        "model",
+        nargs="+",
+        help="folder of a saved model; several are explained one after another, or "
+        "side by side over Ray workers with --executor ray",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a built-in dataset whose training texts are the corpus")
     source.add_argument("--corpus", help="CSV / TSV / JSONL / parquet file of texts")
@@ -286,6 +291,17 @@ def add_explain_module(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-ngrams", type=int, default=10_000, help="n-grams of the corpus scored"
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where the models are explained: in this process, or spread over Ray "
+        "workers, each loading --lm once (pip install 'glasstext[ray]'; ray.init() "
+        "settings from RAY_ADDRESS)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="Ray workers (default: one per CPU)"
+    )
     add_seed(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=_run_explain_module)
@@ -296,24 +312,60 @@ def _run_explain_module(args: argparse.Namespace) -> int:
     from glasstext.explain.sasc import explain_module
     from glasstext.models.base import load_model
 
-    model = load_model(args.model)
     if args.dataset:
         corpus = datasets.load(args.dataset).X_train
     else:
         corpus = datasets.read_texts(args.corpus, args.text_column)
-    result = explain_module(
-        model,
-        corpus[: args.n_texts],
-        _lm_on_device(args),
-        output=args.target_class,
+    corpus = corpus[: args.n_texts]
+    settings = dict(
         n_summaries=args.n_summaries,
         n_synthetic=args.n_synthetic,
         max_ngrams=args.max_ngrams,
         random_state=args.seed,
-        progress=None,
     )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    if len(args.model) == 1 and args.executor == "local":
+        result = explain_module(
+            load_model(args.model[0]),
+            corpus,
+            _lm_on_device(args),
+            output=args.target_class,
+            progress=None,
+            **settings,
+        )
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+        return 0
+    results = _explain_modules(args, corpus, settings)
+    if args.json:
+        rows = [{"model": m, **r.to_dict()} for m, r in zip(args.model, results, strict=True)]
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n\n".join(f"== {m} ==\n{r}" for m, r in zip(args.model, results, strict=True)))
     return 0
+
+
+def _explain_modules(args: argparse.Namespace, corpus: Any, settings: dict[str, Any]) -> list:
+    """Several saved models (or one over Ray): :func:`explain_modules`."""
+    from glasstext.backends.distributed import RayExecutor
+    from glasstext.explain.distributed import explain_modules
+    from glasstext.models.base import load_model
+
+    executor: Any = None
+    if args.executor == "ray":
+        executor = RayExecutor(n_workers=args.workers)
+    modules = [load_model(m) for m in args.model]
+    try:
+        return explain_modules(
+            modules,
+            corpus,
+            args.lm,  # a name: each Ray worker loads the LM itself, on --device
+            outputs=[args.target_class] * len(modules),
+            executor=executor,
+            device=args.device,
+            **settings,
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown()
 
 
 # -- explain-dataset: prompt search ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Explaining many texts at once, in this process or spread over Ray actors.
+"""Explaining many texts, or many modules, at once: in this process or over Ray actors.
 
 Each actor holds its own copy of the explainer (and so of its scorer: a model
 loaded once per actor, or a client of an LM server, so ``n_workers`` actors
@@ -7,20 +7,27 @@ explainer's seed and the text (:meth:`Explainer.rng` is fresh per text), so
 the attributions are the same however the texts are spread; only the model
 calls counted per explanation can differ, because each actor's scorer
 remembers only the texts it scored itself.
+
+:func:`explain_modules` does the same for SASC (:func:`~glasstext.explain.sasc.explain_module`)
+over many modules: each actor resolves the language model once (a name is
+loaded in the actor, not shipped) and explains the modules it is handed. SASC
+draws everything from ``random_state``, so each module's explanation is the
+one a single-process run with the same seed gives.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from glasstext.backends.distributed import ExecutorSetting, RateLimit, resolve_executor
 from glasstext.explain.attribution import Attribution
 from glasstext.explain.base import Explainer
+from glasstext.explain.sasc import ModuleExplanation
 from glasstext.explain.scorers import Scorer
 
-__all__ = ["RateLimitedScorer", "explain_many"]
+__all__ = ["RateLimitedScorer", "explain_many", "explain_modules"]
 
 
 class RateLimitedScorer(Scorer):
@@ -105,3 +112,117 @@ def explain_many(
     key = f"explainer:{id(explainer)}:{target_class!r}"
     result: list[Any] = resolved.map(key, batch, "explain", items, per_task=per_task)
     return result
+
+
+class _ModuleBatch:
+    """SASC as "a list of (module number, output) in, a list of explanations out".
+
+    The modules travel inside this object, so each distinct module is shipped
+    once per actor however many outputs of it are explained (a model with
+    many units is one object), and the language model is resolved on first
+    use in the process that runs the batch (an actor loads a named model once
+    and keeps it for later batches).
+    """
+
+    def __init__(
+        self, modules: list[Any], corpus: list[str], lm: Any, device: str, settings: dict[str, Any]
+    ) -> None:
+        self.modules = modules
+        self.corpus = corpus
+        self.lm = lm
+        self.device = device
+        self.settings = settings
+        self._model: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_model": None}  # ship the name, not a loaded model
+
+    def explain(self, items: list[tuple[int, int | str | None]]) -> list[ModuleExplanation]:
+        from glasstext.explain.nl import resolve_lm
+        from glasstext.explain.sasc import explain_module
+
+        if self._model is None:
+            self._model = resolve_lm(self.lm, self.device)
+        return [
+            explain_module(
+                self.modules[i], self.corpus, self._model, output=output, **self.settings
+            )
+            for i, output in items
+        ]
+
+
+def explain_modules(
+    modules: Sequence[Any],
+    corpus: Sequence[str],
+    lm: Any = None,
+    *,
+    outputs: Sequence[int | str | None] | None = None,
+    executor: ExecutorSetting = None,
+    per_task: int = 1,
+    device: str = "auto",
+    **settings: Any,
+) -> list[ModuleExplanation]:
+    """SASC over many modules: ``explain_module(module, corpus, lm, ...)`` for each, in order.
+
+    Parameters
+    ----------
+    modules : sequence
+        Modules as :func:`~glasstext.explain.sasc.explain_module` takes them
+        (functions from texts to numbers, estimators). With Ray they are
+        shipped to the actors, so they must be picklable (module-level
+        functions, fitted estimators); each distinct object once per actor. To
+        explain several outputs of one model (units of a layer, classes),
+        repeat the model and give ``outputs``.
+    corpus : sequence of str
+        Texts whose n-grams every module is scored on (shipped once per actor).
+    lm : str, LanguageModel or None, default=None
+        The language model that summarizes and writes texts. A name is
+        resolved in each worker (``"openai:MODEL@URL"``: every actor queries
+        the server), so give names rather than loaded models when using Ray.
+    outputs : sequence or None, default=None
+        One ``output=`` per module (an index or a class label; ``None``: the
+        module's default).
+    executor : {None, "local", "ray"} or RayExecutor, default=None
+        Where to run (see :func:`glasstext.backends.distributed.resolve_executor`).
+    per_task : int, default=1
+        Modules one Ray task explains.
+    device : str, default="auto"
+        Where a local language model named by ``lm`` runs.
+    **settings
+        Any other parameter of :func:`~glasstext.explain.sasc.explain_module`
+        (``random_state``, ``n_summaries``, ``n_synthetic``, ``max_ngrams``...),
+        the same for every module.
+
+    Returns
+    -------
+    list of ModuleExplanation
+        In the order of ``modules``. Each equals what ``explain_module`` gives
+        for that module alone in one process with the same settings, except
+        the wall time and the LM usage (a cache shared between modules makes
+        later modules' repeated prompts free).
+    """
+    if isinstance(corpus, str):
+        raise TypeError("corpus must be a sequence of str, not one str")
+    items = list(modules)
+    wanted = [None] * len(items) if outputs is None else list(outputs)
+    if len(wanted) != len(items):
+        raise ValueError(f"outputs has {len(wanted)} entries for {len(items)} modules")
+    if "output" in settings:
+        raise TypeError("explain_modules takes outputs= (one per module), not output=")
+    settings.setdefault("progress", False)
+    distinct: dict[int, int] = {}  # id(module) -> its number among the distinct modules
+    numbers = [distinct.setdefault(id(m), len(distinct)) for m in items]
+    unique = list({id(m): m for m in items}.values())
+    batch = _ModuleBatch(unique, list(corpus), lm, device, settings)
+    pairs = list(zip(numbers, wanted, strict=True))
+    resolved = resolve_executor(executor)
+    if resolved is None:
+        return batch.explain(pairs)
+    key = f"sasc:{id(batch)}"
+    try:
+        return cast(list[ModuleExplanation], resolved.map(key, batch, "explain", pairs, per_task))
+    finally:
+        # The corpus is not kept for later calls; a named LM stays loaded in
+        # each actor (get_lm shares it per process).
+        if hasattr(resolved, "forget"):
+            resolved.forget(key)

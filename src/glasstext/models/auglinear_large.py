@@ -15,11 +15,12 @@ number of documents:
 4. document vectors are computed chunk by chunk (only the embedding rows a
    chunk uses are read) and written to disk, with their mean and spread;
 5. a linear model is trained by stochastic gradient descent, a few passes
-   over the chunks (log loss for a classifier), on the standardised document
+   over the chunks (log loss for a classifier; squared loss on the
+   standardised target for a regressor), on the standardised document
    vectors beside the idf-weighted counts, and folded back into the table.
 
 The solver differs from ``fit``'s (SGD with a fixed ``alpha`` instead of a
-cross-validated L-BFGS fit), so the table is close to, not equal to,
+cross-validated L-BFGS or ridge fit), so the table is close to, not equal to,
 ``fit``'s on the same data.
 """
 
@@ -36,12 +37,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from glasstext.backends.distributed import embed_to_file
-from glasstext.models.auglinear import AugLinearClassifier, _idf
+from glasstext.models.auglinear import AugLinearClassifier, AugLinearRegressor, _idf
 from glasstext.text import NgramVocabulary, check_ngram_range, ngrams_of_tokens, tokenize
+from glasstext.validation import check_target
 
 __all__ = ["fit_large"]
 
 Texts = Sequence[str] | Callable[[], Iterable[str]]
+Model = AugLinearClassifier | AugLinearRegressor
 
 
 def _stream(texts: Texts) -> Iterable[str]:
@@ -84,7 +87,7 @@ def _doc_vectors(
 
 
 def fit_large(
-    model: AugLinearClassifier,
+    model: Model,
     texts: Texts,
     y: Any,
     *,
@@ -92,19 +95,19 @@ def fit_large(
     epochs: int = 3,
     alpha: float = 1e-6,
     workdir: str | os.PathLike[str] | None = None,
-) -> AugLinearClassifier:
+) -> Model:
     """Fit ``model`` (its encoder, n-gram range, ``min_count``, ``hybrid``,
     ``phrase_weight``, ``executor``, ``random_state``) with bounded memory.
 
     Parameters
     ----------
-    model : AugLinearClassifier
+    model : AugLinearClassifier or AugLinearRegressor
         An unfitted model whose settings are used; returned fitted.
     texts : sequence of str, or a callable returning a fresh iterable of str
         The corpus; a callable (e.g. one reading a file line by line) is
         called once per pass, so the corpus never needs to be in memory.
     y : array-like of shape (n_documents,)
-        Labels.
+        Labels (a classifier) or numeric targets (a regressor).
     chunk_size : int, default=20000
         Documents per chunk (memory grows with it, not with the corpus).
     epochs : int, default=3
@@ -117,7 +120,8 @@ def fit_large(
 
     Returns
     -------
-    AugLinearClassifier
+    AugLinearClassifier or AugLinearRegressor
+        ``model``, fitted.
     """
     model._validate_params()
     ngram_range = check_ngram_range(model.ngram_range)
@@ -139,6 +143,7 @@ def fit_large(
         clock.lap("count_matrix")
         if counts.shape[0] != len(labels):
             raise ValueError(f"{counts.shape[0]} texts but {len(labels)} labels")
+        labels = check_target(labels, counts.shape[0], model._task)
         weights, intercept, phrase_table = _sgd_fit(
             model, counts, embeddings, labels, chunk_size, epochs, alpha, Path(folder)
         )
@@ -172,7 +177,7 @@ class _Clock:
 
 
 def _sgd_fit(
-    model: AugLinearClassifier,
+    model: Model,
     counts: sp.csr_matrix,
     embeddings: np.ndarray,
     labels: np.ndarray,
@@ -182,8 +187,6 @@ def _sgd_fit(
     folder: Path,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SGD on [standardised document vectors, phrase_weight * idf * counts], folded back."""
-    from sklearn.linear_model import SGDClassifier
-
     n_docs, dim = counts.shape[0], embeddings.shape[1]
     starts = range(0, n_docs, chunk_size)
     total, squares = np.zeros(dim), np.zeros(dim)
@@ -199,8 +202,7 @@ def _sgd_fit(
     scale[scale == 0] = 1.0
     weight = float(model.phrase_weight) if model.hybrid else 0.0
     phrase_scale = weight * _idf(counts)
-    model.classes_, encoded = np.unique(labels, return_inverse=True)
-    clf = SGDClassifier(loss="log_loss", alpha=alpha, random_state=model.random_state)
+    learner = _Learner(model, labels, alpha)
     with open(vectors_file, "rb") as source:
         for _ in range(epochs):
             for start in starts:
@@ -211,8 +213,8 @@ def _sgd_fit(
                 if weight:
                     phrase = counts[start:stop] @ sp.diags(phrase_scale)
                     design = sp.hstack([sp.csr_matrix(design), phrase], format="csr")
-                clf.partial_fit(design, encoded[start:stop], classes=np.arange(len(model.classes_)))
-    coef = np.atleast_2d(clf.coef_)
+                learner.partial_fit(design, start, stop)
+    coef, intercept = learner.coef_intercept()
     weights_on_sum = coef[:, :dim] / scale
     if weight:
         phrase_table = (coef[:, dim:] * phrase_scale).T
@@ -220,5 +222,44 @@ def _sgd_fit(
         phrase_table = np.zeros((counts.shape[1], coef.shape[0]))
     model.phrase_weight_ = weight
     model.alpha_ = alpha
-    model.C_ = 1.0 / (alpha * n_docs)  # the same L2 strength in LogisticRegression's terms
-    return weights_on_sum, clf.intercept_ - weights_on_sum @ mean, phrase_table
+    if isinstance(model, AugLinearClassifier):
+        model.C_ = 1.0 / (alpha * n_docs)  # the same L2 strength in LogisticRegression's terms
+    return weights_on_sum, intercept - weights_on_sum @ mean, phrase_table
+
+
+class _Learner:
+    """The SGD model of a classifier (log loss) or a regressor (squared loss).
+
+    A regressor learns the standardised target (SGD's step sizes assume a
+    target of unit scale) and its weights are scaled back afterwards.
+    """
+
+    def __init__(self, model: Model, labels: np.ndarray, alpha: float) -> None:
+        from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+        self.sgd: Any
+        self.target: np.ndarray
+        if isinstance(model, AugLinearRegressor):
+            self.center = float(labels.mean())
+            self.spread = float(labels.std()) or 1.0
+            self.target = (labels - self.center) / self.spread
+            self.sgd = SGDRegressor(alpha=alpha, random_state=model.random_state)
+            self.classes: np.ndarray | None = None
+        else:
+            model.classes_, self.target = np.unique(labels, return_inverse=True)
+            self.classes = np.arange(len(model.classes_))
+            self.sgd = SGDClassifier(loss="log_loss", alpha=alpha, random_state=model.random_state)
+
+    def partial_fit(self, design: Any, start: int, stop: int) -> None:
+        if self.classes is None:
+            self.sgd.partial_fit(design, self.target[start:stop])
+        else:
+            self.sgd.partial_fit(design, self.target[start:stop], classes=self.classes)
+
+    def coef_intercept(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef (n_outputs, n_features), intercept (n_outputs,))`` on the original scale."""
+        coef = np.atleast_2d(self.sgd.coef_)
+        intercept = np.atleast_1d(self.sgd.intercept_).astype(np.float64)
+        if self.classes is None:
+            return coef * self.spread, intercept * self.spread + self.center
+        return coef, intercept

@@ -51,6 +51,7 @@ from glasstext.explain.proxy_task import (
     ProxyTask,
     ProxyTaskResult,
     ScreeningReport,
+    combine_attributions,
     learn_proxy,
 )
 from glasstext.explain.sasc import (
@@ -103,6 +104,7 @@ __all__ = [
     "as_scorer",
     "attention_attribution",
     "attention_faithfulness",
+    "combine_attributions",
     "comprehensiveness",
     "deletion_auc",
     "explain_dataset",

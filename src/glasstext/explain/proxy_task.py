@@ -48,7 +48,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -72,6 +72,7 @@ __all__ = [
     "ProxyTask",
     "ProxyTaskResult",
     "ScreeningReport",
+    "combine_attributions",
     "learn_proxy",
     "screening_looks",
     "sequential_screen",
@@ -309,11 +310,24 @@ class ProxyTask:
     ----------
     target : Scorer, estimator or callable
         The model whose behaviour is explained.
-    proxy : Scorer, estimator or callable
-        A cheaper model with the same classes in the same order.
+    proxy : Scorer, estimator, callable, or a list or tuple of them
+        A cheaper model with the same classes in the same order. A list makes
+        an ensemble (task mode only): its prediction is the weighted mean of
+        the proxies' probabilities, and its explanation the weighted mean of
+        the proxies' explanations, each scaled to unit L1 norm first (see
+        :func:`combine_attributions`), so proxies whose outputs live on
+        different scales weigh as ``proxy_weights`` says.
     method : {"lime", "kernelshap", "occlusion"}, default="lime"
     n_samples : int, default=128
         The method's sample budget (ignored by occlusion).
+    proxy_samples : int, list of int or None, default=None
+        The sample budget of the proxy's explanations in task mode (``None``:
+        ``n_samples``; a list: one per proxy of an ensemble). Proxy calls are
+        cheap, so a larger budget buys a less noisy proxy explanation without
+        a target call; the target's explanations (screening, fallbacks) keep
+        ``n_samples``.
+    proxy_weights : list of float or None, default=None
+        An ensemble's weights (``None``: equal), normalised to sum to one.
     screening : {"task", "explanation"}, default="task"
         Screen once per task (the paper's design) or once per explanation
         (:class:`ProxyExplainer`, with ``threshold``).
@@ -344,6 +358,7 @@ class ProxyTask:
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_samples": [Interval(int, 1, None)],
+        "proxy_samples": [Interval(int, 1, None), list, tuple, None],
         "screening": [Options(("task", "explanation"))],
         "tau": [Interval(float, 0.0, None, closed="neither")],
         "delta": [Interval(float, 0.0, 1.0, closed="neither")],
@@ -361,6 +376,8 @@ class ProxyTask:
         method: str = "lime",
         *,
         n_samples: int = 128,
+        proxy_samples: int | Sequence[int] | None = None,
+        proxy_weights: Sequence[float] | None = None,
         screening: Literal["task", "explanation"] = "task",
         tau: float = 0.9,
         delta: float = 0.01,
@@ -377,6 +394,7 @@ class ProxyTask:
     ) -> None:
         params = {
             "n_samples": n_samples,
+            "proxy_samples": proxy_samples,
             "screening": screening,
             "tau": tau,
             "delta": delta,
@@ -395,9 +413,21 @@ class ProxyTask:
         self.seed = check_seed(seed, "seed", allow_none=True)
         self.method_class = get_explainer(method)
         self.target = as_scorer(target)
-        self.proxy = as_scorer(proxy)
+        proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
+        if not proxies:
+            raise InvalidParameterError("proxy must be a model or a non-empty list of models")
+        self.proxies = [as_scorer(p) for p in proxies]
+        self.proxy = self.proxies[0]
+        self.proxy_budgets = _per_proxy(proxy_samples, len(self.proxies), "proxy_samples")
+        self.proxy_weights = _weights(proxy_weights, len(self.proxies))
+        if len(self.proxies) > 1 and screening == "explanation":
+            raise InvalidParameterError(
+                "an ensemble of proxies needs screening='task' (per-explanation screening "
+                "takes one proxy)"
+            )
         self.method = method
         self.n_samples = n_samples
+        self.proxy_samples = proxy_samples
         self.screening = screening
         self.tau = float(tau)
         self.delta = float(delta)
@@ -412,14 +442,39 @@ class ProxyTask:
         self.method_options = dict(method_options)
 
     # -- pieces ----------------------------------------------------------------------------
-    def explainer(self, scorer: Scorer) -> Explainer:
-        """The method's explainer on ``scorer`` with this task's settings."""
+    def explainer(self, scorer: Scorer, n_samples: int | None = None) -> Explainer:
+        """The method's explainer on ``scorer`` with this task's settings.
+
+        ``n_samples`` overrides the task's budget (the proxy's ``proxy_samples``).
+        """
         options: dict[str, Any] = dict(self.method_options)
         if "n_samples" in inspect.signature(self.method_class).parameters:  # not occlusion
-            options["n_samples"] = self.n_samples
+            options["n_samples"] = self.n_samples if n_samples is None else n_samples
         return self.method_class(
             scorer, mask_token=self.mask_token, max_units=self.max_units, seed=self.seed, **options
         )
+
+    def proxy_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The proxy's class probabilities (an ensemble's weighted mean)."""
+        probs = [w * p(texts) for w, p in zip(self.proxy_weights, self.proxies, strict=True)]
+        return np.asarray(sum(probs))
+
+    def proxy_calls(self) -> int:
+        """Calls made so far by the proxies (summed over an ensemble)."""
+        return sum(p.n_calls for p in self.proxies)
+
+    def proxy_explainers(self) -> list[Explainer]:
+        """One explainer per proxy, each with its own budget."""
+        return [self.explainer(p, n) for p, n in zip(self.proxies, self.proxy_budgets, strict=True)]
+
+    def explain_with_proxy(
+        self, explainers: Sequence[Explainer], text: str, target_class: int
+    ) -> Attribution:
+        """The proxy's explanation of ``text`` (an ensemble's combined explanation)."""
+        attrs = [ex.explain(text, target_class=target_class) for ex in explainers]
+        if len(attrs) == 1:
+            return attrs[0]
+        return combine_attributions(attrs, self.proxy_weights.tolist())
 
     def quality_of(self, attribution: Attribution) -> float:
         """The explanation's quality measured on the target (target calls, counted)."""
@@ -454,9 +509,9 @@ class ProxyTask:
             if not t.strip():
                 raise ValueError(f"texts[{i}] is blank: there is nothing to explain")
         started = time.perf_counter()
-        target_start, proxy_start = self.target.n_calls, self.proxy.n_calls
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
         t_probs = self.target(items)
-        p_probs = self.proxy(items)
+        p_probs = self.proxy_probabilities(items)
         if t_probs.shape[1] != p_probs.shape[1]:
             raise ValueError(
                 f"the target has {t_probs.shape[1]} classes and the proxy "
@@ -493,7 +548,7 @@ class ProxyTask:
             "target_calls_all_target": all_target,
             "target_call_fraction": total / all_target if all_target else math.nan,
             "cost_reduction": all_target / total if total else math.inf,
-            "proxy_calls": self.proxy.n_calls - proxy_start,
+            "proxy_calls": self.proxy_calls() - proxy_start,
             "seconds": round(time.perf_counter() - started, 3),
         }
         return ProxyTaskResult(
@@ -537,7 +592,8 @@ class ProxyTask:
     def _task_level(
         self, items: list[str], classes: list[int], agree: list[bool]
     ) -> tuple[list[Attribution], list[str], ScreeningReport, int, int]:
-        target_ex, proxy_ex = self.explainer(self.target), self.explainer(self.proxy)
+        target_ex = self.explainer(self.target)
+        proxy_ex = self.proxy_explainers()
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
         candidates = [i for i in rng.permutation(len(items)) if agree[i]][: self.max_screen]
         looks = screening_looks(self.min_screen, self.max_screen)
@@ -550,7 +606,7 @@ class ProxyTask:
         for i in candidates:
             i = int(i)
             t_attr = target_ex.explain(items[i], target_class=classes[i])
-            p_attr = proxy_ex.explain(items[i], target_class=classes[i])
+            p_attr = self.explain_with_proxy(proxy_ex, items[i], classes[i])
             done[i] = t_attr
             qt.append(self.quality_of(t_attr))
             qp.append(self.quality_of(p_attr))
@@ -585,7 +641,7 @@ class ProxyTask:
                 attributions.append(done[i])
                 sources.append("screened")
             elif report.accepted and agree[i]:
-                attributions.append(proxy_ex.explain(text, target_class=classes[i]))
+                attributions.append(self.explain_with_proxy(proxy_ex, text, classes[i]))
                 sources.append("proxy")
             else:
                 attributions.append(target_ex.explain(text, target_class=classes[i]))
@@ -593,10 +649,91 @@ class ProxyTask:
         return attributions, sources, report, screen_calls, self.target.n_calls - before
 
     def __repr__(self) -> str:
+        proxy = self.proxies if len(self.proxies) > 1 else self.proxy
         return (
-            f"ProxyTask(target={self.target!r}, proxy={self.proxy!r}, method={self.method!r}, "
+            f"ProxyTask(target={self.target!r}, proxy={proxy!r}, method={self.method!r}, "
             f"screening={self.screening!r}, tau={self.tau}, delta={self.delta})"
         )
+
+
+def _per_proxy(value: Any, n: int, name: str) -> list[int | None]:
+    """One budget per proxy from an int, a list or None."""
+    if value is None or isinstance(value, int):
+        return [value] * n
+    items = list(value)
+    if len(items) != n:
+        raise InvalidParameterError(f"{name} has {len(items)} entries for {n} proxies")
+    for item in items:
+        check_param(item, [Interval(int, 1, None), None], name)
+    return items
+
+
+def _weights(value: Sequence[float] | None, n: int) -> np.ndarray:
+    """Ensemble weights, non-negative and summing to one (``None``: equal)."""
+    if value is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(list(value), dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise InvalidParameterError(
+            f"proxy_weights must be {n} non-negative numbers with a positive sum, got {value!r}"
+        )
+    return w / w.sum()
+
+
+def combine_attributions(
+    attributions: Sequence[Attribution], weights: Sequence[float] | None = None
+) -> Attribution:
+    """The weighted mean of explanations of one text, each scaled to unit L1 norm first.
+
+    Explanations of different models (a zero-shot LM's probabilities, a
+    distilled regressor's) live on different scales; scaling each to unit L1
+    norm makes ``weights`` the share of the ranking each one decides. The
+    result's scores are unitless (they no longer sum to ``value -
+    base_value``); ``value`` and ``base_value`` are the weighted means,
+    ``n_calls`` / ``n_texts`` / ``n_samples`` the sums, and ``extras`` says
+    what was combined.
+
+    Parameters
+    ----------
+    attributions : sequence of Attribution
+        Explanations of the same text and class (same units).
+    weights : sequence of float or None, default=None
+        Non-negative; ``None`` gives equal weights.
+
+    Returns
+    -------
+    Attribution
+    """
+    attrs = list(attributions)
+    if not attrs:
+        raise ValueError("combine_attributions needs at least one attribution")
+    first = attrs[0]
+    for a in attrs[1:]:
+        if a.text != first.text or a.spans != first.spans:
+            raise ValueError("the attributions explain different texts or units")
+        if a.explained_class != first.explained_class:
+            raise ValueError("the attributions explain different classes")
+    w = _weights(weights, len(attrs))
+    scores = np.zeros(len(first))
+    for wi, a in zip(w, attrs, strict=True):
+        norm = float(np.abs(a.scores).sum())
+        if norm > 0:
+            scores += wi * np.asarray(a.scores) / norm
+    return replace(
+        first,
+        scores=scores,
+        base_value=float(sum(wi * a.base_value for wi, a in zip(w, attrs, strict=True))),
+        value=float(sum(wi * a.value for wi, a in zip(w, attrs, strict=True))),
+        n_calls=sum(a.n_calls for a in attrs),
+        n_texts=sum(a.n_texts for a in attrs),
+        n_samples=sum(a.n_samples for a in attrs),
+        extras={
+            "ensemble": [
+                {"weight": float(wi), "n_samples": a.n_samples, "extras": a.extras}
+                for wi, a in zip(w, attrs, strict=True)
+            ]
+        },
+    )
 
 
 # -- a proxy learned for the target ------------------------------------------------------

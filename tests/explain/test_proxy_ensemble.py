@@ -115,3 +115,34 @@ def test_ensemble_parameters_are_checked():
         ProxyTask(two, [two, two], screening="explanation")
     with pytest.raises(InvalidParameterError, match="non-empty"):
         ProxyTask(two, [])
+
+
+def test_screen_then_apply_to_some_texts_matches_explain_many():
+    texts = task_texts()
+    whole = task(LinearToy(WEIGHTS)).explain_many(texts)
+    t = task(LinearToy(WEIGHTS))
+    screen = t.screen(texts)
+    assert screen.report.decision == whole.screening.decision == "accept"
+    assert screen.target_calls_predictions == whole.costs["target_calls_predictions"]
+    assert screen.target_calls_screening == whole.costs["target_calls_screening"]
+    some = [0, 7, 3]
+    part = t.apply(screen, some)
+    assert len(part) == 3 and part.sources == [whole.sources[i] for i in some]
+    for a, i in zip(part.attributions, some, strict=True):
+        assert np.allclose(a.scores, whole.attributions[i].scores)
+    # an accepted proxy costs the target nothing more; the whole task's costs are reported
+    assert part.costs["target_calls_fallbacks"] == 0
+    assert part.costs["target_calls_all_target"] == whole.costs["target_calls_all_target"]
+    with pytest.raises(IndexError):
+        t.apply(screen, [len(texts)])
+
+
+def test_a_rejected_screen_falls_back_in_apply():
+    t = task(LinearToy([-w for w in WEIGHTS]))
+    screen = t.screen(task_texts())
+    assert screen.report.decision == "reject"
+    out = t.apply(screen, [i for i in range(40) if i not in screen.screened][:2])
+    assert out.sources == ["fallback", "fallback"]
+    assert out.costs["target_calls_fallbacks"] > 0
+    with pytest.raises(InvalidParameterError, match="screening='task'"):
+        task(LinearToy(WEIGHTS), screening="explanation").screen(task_texts())

@@ -51,6 +51,7 @@ from glasstext.explain.proxy_task import (
     ProxyTask,
     ProxyTaskResult,
     ScreeningReport,
+    TaskScreen,
     combine_attributions,
     learn_proxy,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "ProxyTaskResult",
     "Scorer",
     "ScreeningReport",
+    "TaskScreen",
     "as_scorer",
     "attention_attribution",
     "attention_faithfulness",

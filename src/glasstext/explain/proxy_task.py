@@ -72,6 +72,7 @@ __all__ = [
     "ProxyTask",
     "ProxyTaskResult",
     "ScreeningReport",
+    "TaskScreen",
     "combine_attributions",
     "learn_proxy",
     "screening_looks",
@@ -301,6 +302,38 @@ class ProxyTaskResult(ResultMixin):
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, eq=False)
+class TaskScreen:
+    """A task after its prediction check and screen (:meth:`ProxyTask.screen`).
+
+    Attributes
+    ----------
+    texts : list of str
+    classes : list of int
+        The class explained for each text.
+    target_predictions, proxy_predictions : list of int
+    agree : list of bool
+        Where the proxy may be used (always True without the prediction check).
+    report : ScreeningReport
+    screened : dict of int to Attribution
+        The target's explanations computed while screening, by position.
+    target_calls_predictions, target_calls_screening, proxy_calls : int
+    seconds : float
+    """
+
+    texts: list[str]
+    classes: list[int]
+    target_predictions: list[int]
+    proxy_predictions: list[int]
+    agree: list[bool]
+    report: ScreeningReport
+    screened: dict[int, Attribution]
+    target_calls_predictions: int
+    target_calls_screening: int
+    proxy_calls: int
+    seconds: float
+
+
 class ProxyTask:
     """Explain many texts of a task with a target and a cheaper proxy (screen once, then apply).
 
@@ -493,6 +526,8 @@ class ProxyTask:
     ) -> ProxyTaskResult:
         """Explain the target's output for every text (see the module notes).
 
+        In task mode this is :meth:`screen` followed by :meth:`apply`.
+
         Parameters
         ----------
         texts : sequence of str
@@ -504,12 +539,144 @@ class ProxyTask:
         -------
         ProxyTaskResult
         """
+        if self.screening == "task":
+            return self.apply(self.screen(texts, target_class))
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        items, classes, t_pred, p_pred, _ = self._predictions(texts, target_class)
+        prediction_calls = self.target.n_calls - target_start
+        attributions, sources, screen_calls, fallback_calls = self._per_explanation(items, classes)
+        costs = self._costs(
+            items,
+            screen_calls,
+            prediction_calls,
+            fallback_calls,
+            self.target.n_calls - target_start,
+            self.proxy_calls() - proxy_start,
+            time.perf_counter() - started,
+        )
+        return ProxyTaskResult(
+            attributions=attributions,
+            sources=sources,
+            target_predictions=t_pred,
+            proxy_predictions=p_pred,
+            screening=None,
+            costs=costs,
+            mode=self.screening,
+            method=self.method,
+        )
+
+    def screen(self, texts: Sequence[str], target_class: int | str | None = None) -> TaskScreen:
+        """Steps 1 and 2 of a task: the prediction check and the screen (task mode).
+
+        The result holds the screen's decision and the target explanations
+        it paid for; :meth:`apply` then explains the task's texts (all of
+        them, or only those needed now) with the proxy or the target.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            Every text of the task.
+        target_class : int, str or None, default=None
+
+        Returns
+        -------
+        TaskScreen
+        """
+        if self.screening != "task":
+            raise InvalidParameterError("screen() needs screening='task'")
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        items, classes, t_pred, p_pred, agree = self._predictions(texts, target_class)
+        prediction_calls = self.target.n_calls - target_start
+        before = self.target.n_calls
+        report, done = self._screen(items, classes, agree)
+        return TaskScreen(
+            texts=items,
+            classes=classes,
+            target_predictions=t_pred,
+            proxy_predictions=p_pred,
+            agree=agree,
+            report=report,
+            screened=done,
+            target_calls_predictions=prediction_calls,
+            target_calls_screening=self.target.n_calls - before,
+            proxy_calls=self.proxy_calls() - proxy_start,
+            seconds=time.perf_counter() - started,
+        )
+
+    def apply(self, screen: TaskScreen, indices: Sequence[int] | None = None) -> ProxyTaskResult:
+        """Step 3: explain the task's texts after :meth:`screen`.
+
+        Screened texts keep the target's explanation; with an accepted
+        screen, texts where the predictions agree get the proxy's; the others
+        fall back to the target's.
+
+        Parameters
+        ----------
+        screen : TaskScreen
+            From :meth:`screen` on this task.
+        indices : sequence of int or None, default=None
+            Positions of the texts to explain (``None``: all, in order).
+
+        Returns
+        -------
+        ProxyTaskResult
+            ``costs`` count the whole task's prediction checks and screening
+            and the fallbacks of the explained texts, against explaining every
+            text of the task with the target alone.
+        """
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        n = len(screen.texts)
+        positions = list(range(n)) if indices is None else [int(i) for i in indices]
+        if any(not 0 <= i < n for i in positions):
+            raise IndexError(f"indices must be positions of the task's {n} texts")
+        target_ex = self.explainer(self.target)
+        proxy_ex = self.proxy_explainers()
+        attributions: list[Attribution] = []
+        sources: list[str] = []
+        for i in positions:
+            text, cls = screen.texts[i], screen.classes[i]
+            if i in screen.screened:
+                attributions.append(screen.screened[i])
+                sources.append("screened")
+            elif screen.report.accepted and screen.agree[i]:
+                attributions.append(self.explain_with_proxy(proxy_ex, text, cls))
+                sources.append("proxy")
+            else:
+                attributions.append(target_ex.explain(text, target_class=cls))
+                sources.append("fallback")
+        fallback_calls = self.target.n_calls - target_start
+        costs = self._costs(
+            screen.texts,
+            screen.target_calls_screening,
+            screen.target_calls_predictions,
+            fallback_calls,
+            screen.target_calls_screening + screen.target_calls_predictions + fallback_calls,
+            screen.proxy_calls + self.proxy_calls() - proxy_start,
+            screen.seconds + time.perf_counter() - started,
+        )
+        pick = (lambda xs: [xs[i] for i in positions]) if indices is not None else list
+        return ProxyTaskResult(
+            attributions=attributions,
+            sources=sources,
+            target_predictions=pick(screen.target_predictions),
+            proxy_predictions=pick(screen.proxy_predictions),
+            screening=screen.report,
+            costs=costs,
+            mode=self.screening,
+            method=self.method,
+        )
+
+    def _predictions(
+        self, texts: Sequence[str], target_class: int | str | None
+    ) -> tuple[list[str], list[int], list[int], list[int], list[bool]]:
+        """Step 1: both models score every text once; the explained classes."""
         items = check_texts(texts, "texts", allow_empty_list=False)
         for i, t in enumerate(items):
             if not t.strip():
                 raise ValueError(f"texts[{i}] is blank: there is nothing to explain")
-        started = time.perf_counter()
-        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
         t_probs = self.target(items)
         p_probs = self.proxy_probabilities(items)
         if t_probs.shape[1] != p_probs.shape[1]:
@@ -517,7 +684,6 @@ class ProxyTask:
                 f"the target has {t_probs.shape[1]} classes and the proxy "
                 f"{p_probs.shape[1]}: they must have the same classes in the same order"
             )
-        prediction_calls = self.target.n_calls - target_start
         t_pred = [int(i) for i in np.argmax(t_probs, axis=1)]
         p_pred = [int(i) for i in np.argmax(p_probs, axis=1)]
         if target_class is None:
@@ -528,39 +694,30 @@ class ProxyTask:
             cls = resolve_class(target_class, t_probs[0], self.target)
             classes = [cls] * len(items)
         agree = [(not self.prediction_check) or t == p for t, p in zip(t_pred, p_pred, strict=True)]
-        all_target = sum(self.design_size(t) for t in items)
+        return items, classes, t_pred, p_pred, agree
 
-        if self.screening == "explanation":
-            attributions, sources, screen_calls, fallback_calls = self._per_explanation(
-                items, classes
-            )
-            report = None
-        else:
-            attributions, sources, report, screen_calls, fallback_calls = self._task_level(
-                items, classes, agree
-            )
-        total = self.target.n_calls - target_start
-        costs = {
-            "target_calls_screening": screen_calls,
-            "target_calls_predictions": prediction_calls,
-            "target_calls_fallbacks": fallback_calls,
+    def _costs(
+        self,
+        items: list[str],
+        screening: int,
+        predictions: int,
+        fallbacks: int,
+        total: int,
+        proxy_calls: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        all_target = sum(self.design_size(t) for t in items)
+        return {
+            "target_calls_screening": screening,
+            "target_calls_predictions": predictions,
+            "target_calls_fallbacks": fallbacks,
             "target_calls_total": total,
             "target_calls_all_target": all_target,
             "target_call_fraction": total / all_target if all_target else math.nan,
             "cost_reduction": all_target / total if total else math.inf,
-            "proxy_calls": self.proxy_calls() - proxy_start,
-            "seconds": round(time.perf_counter() - started, 3),
+            "proxy_calls": proxy_calls,
+            "seconds": round(seconds, 3),
         }
-        return ProxyTaskResult(
-            attributions=attributions,
-            sources=sources,
-            target_predictions=t_pred,
-            proxy_predictions=p_pred,
-            screening=report,
-            costs=costs,
-            mode=self.screening,
-            method=self.method,
-        )
 
     def _per_explanation(
         self, items: list[str], classes: list[int]
@@ -589,16 +746,16 @@ class ProxyTask:
             fallback_calls += a.proxy.target_calls - screened
         return attributions, sources, screen_calls, fallback_calls
 
-    def _task_level(
+    def _screen(
         self, items: list[str], classes: list[int], agree: list[bool]
-    ) -> tuple[list[Attribution], list[str], ScreeningReport, int, int]:
+    ) -> tuple[ScreeningReport, dict[int, Attribution]]:
+        """Step 2: the sequential paired test on instances where the predictions agree."""
         target_ex = self.explainer(self.target)
         proxy_ex = self.proxy_explainers()
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
         candidates = [i for i in rng.permutation(len(items)) if agree[i]][: self.max_screen]
         looks = screening_looks(self.min_screen, self.max_screen)
         level = self.delta / len(looks)
-        before = self.target.n_calls
         done: dict[int, Attribution] = {}
         qp: list[float] = []
         qt: list[float] = []
@@ -618,7 +775,6 @@ class ProxyTask:
                     break
         if not candidates:
             decision = "skipped"
-        screen_calls = self.target.n_calls - before
         report = ScreeningReport(
             decision=decision,
             n_screened=len(qp),
@@ -633,20 +789,7 @@ class ProxyTask:
             looks=looks,
             metric=self.quality,
         )
-        before = self.target.n_calls
-        attributions: list[Attribution] = []
-        sources: list[str] = []
-        for i, text in enumerate(items):
-            if i in done:
-                attributions.append(done[i])
-                sources.append("screened")
-            elif report.accepted and agree[i]:
-                attributions.append(self.explain_with_proxy(proxy_ex, text, classes[i]))
-                sources.append("proxy")
-            else:
-                attributions.append(target_ex.explain(text, target_class=classes[i]))
-                sources.append("fallback")
-        return attributions, sources, report, screen_calls, self.target.n_calls - before
+        return report, done
 
     def __repr__(self) -> str:
         proxy = self.proxies if len(self.proxies) > 1 else self.proxy

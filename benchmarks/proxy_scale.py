@@ -388,7 +388,52 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS / "proxy_scale.json")
     p.add_argument("--merge", action="store_true", help="add the rows to proxy_explanations.json")
+    p.add_argument(
+        "--merge-from",
+        type=Path,
+        default=None,
+        help="no run: add this result's rows and screened tasks to --out, then merge",
+    )
     return p.parse_args(argv)
+
+
+def precision_recall(result: dict[str, Any]) -> dict[str, Any]:
+    """The screen's precision and recall over every replay of the run (as in the main benchmark)."""
+    replays = [
+        r
+        for m in result["methods"].values()
+        for t in m["tasks"].values()
+        for p in t["proxies"].values()
+        for r in p["screen_replays"]
+    ]
+    accepted = sum(r["accept_rate"] for r in replays)
+    good = [r for r in replays if r["truly_above_tau"]]
+    good_accepted = sum(r["accept_rate"] for r in good)
+    return {
+        "n_configurations": len(replays),
+        "screening_precision": rounded(good_accepted / accepted) if accepted else None,
+        "screening_recall": rounded(good_accepted / len(good)) if good else None,
+    }
+
+
+def merge_from(path: Path, args) -> dict[str, Any]:
+    """Add another run's screened tasks and rows (e.g. a larger task run alone) to --out."""
+    other = json.loads(path.read_text(encoding="utf-8"))
+    result = json.loads(args.out.read_text(encoding="utf-8"))
+    keys = {(r["method"], r["proxy"], r["mode"], r.get("n_texts")) for r in other["rows"]}
+    result["rows"] = [
+        r
+        for r in result["rows"]
+        if (r["method"], r["proxy"], r["mode"], r.get("n_texts")) not in keys
+    ] + other["rows"]
+    for method, summary in other["methods"].items():
+        mine = result["methods"].setdefault(method, {"tasks": {}, "screened_tasks": {}})
+        mine.setdefault("screened_tasks", {}).update(summary.get("screened_tasks", {}))
+        mine["tasks"].update(summary.get("tasks", {}))
+    result.setdefault("merged_runs", []).append(
+        {"settings": other["settings"], "machine": other["machine"], "seconds": other["seconds"]}
+    )
+    return result
 
 
 def merge(result: dict[str, Any]) -> None:
@@ -418,6 +463,12 @@ def merge(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.merge_from is not None:
+        result = merge_from(args.merge_from, args)
+        result.update(precision_recall(result))
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        merge(result)
+        return 0
     started = time.perf_counter()
     target_lm = LocalCausalLM(
         GEMMA, precision=args.precision, batch_size=args.lm_batch, progress=False
@@ -454,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         "methods": methods,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    result.update(precision_recall(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.merge:

@@ -51,6 +51,8 @@ from glasstext.explain.proxy_task import (
     ProxyTask,
     ProxyTaskResult,
     ScreeningReport,
+    TaskScreen,
+    combine_attributions,
     learn_proxy,
 )
 from glasstext.explain.sasc import (
@@ -100,9 +102,11 @@ __all__ = [
     "ProxyTaskResult",
     "Scorer",
     "ScreeningReport",
+    "TaskScreen",
     "as_scorer",
     "attention_attribution",
     "attention_faithfulness",
+    "combine_attributions",
     "comprehensiveness",
     "deletion_auc",
     "explain_dataset",

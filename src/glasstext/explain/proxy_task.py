@@ -48,7 +48,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -72,6 +72,8 @@ __all__ = [
     "ProxyTask",
     "ProxyTaskResult",
     "ScreeningReport",
+    "TaskScreen",
+    "combine_attributions",
     "learn_proxy",
     "screening_looks",
     "sequential_screen",
@@ -300,6 +302,38 @@ class ProxyTaskResult(ResultMixin):
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, eq=False)
+class TaskScreen:
+    """A task after its prediction check and screen (:meth:`ProxyTask.screen`).
+
+    Attributes
+    ----------
+    texts : list of str
+    classes : list of int
+        The class explained for each text.
+    target_predictions, proxy_predictions : list of int
+    agree : list of bool
+        Where the proxy may be used (always True without the prediction check).
+    report : ScreeningReport
+    screened : dict of int to Attribution
+        The target's explanations computed while screening, by position.
+    target_calls_predictions, target_calls_screening, proxy_calls : int
+    seconds : float
+    """
+
+    texts: list[str]
+    classes: list[int]
+    target_predictions: list[int]
+    proxy_predictions: list[int]
+    agree: list[bool]
+    report: ScreeningReport
+    screened: dict[int, Attribution]
+    target_calls_predictions: int
+    target_calls_screening: int
+    proxy_calls: int
+    seconds: float
+
+
 class ProxyTask:
     """Explain many texts of a task with a target and a cheaper proxy (screen once, then apply).
 
@@ -309,11 +343,24 @@ class ProxyTask:
     ----------
     target : Scorer, estimator or callable
         The model whose behaviour is explained.
-    proxy : Scorer, estimator or callable
-        A cheaper model with the same classes in the same order.
+    proxy : Scorer, estimator, callable, or a list or tuple of them
+        A cheaper model with the same classes in the same order. A list makes
+        an ensemble (task mode only): its prediction is the weighted mean of
+        the proxies' probabilities, and its explanation the weighted mean of
+        the proxies' explanations, each scaled to unit L1 norm first (see
+        :func:`combine_attributions`), so proxies whose outputs live on
+        different scales weigh as ``proxy_weights`` says.
     method : {"lime", "kernelshap", "occlusion"}, default="lime"
     n_samples : int, default=128
         The method's sample budget (ignored by occlusion).
+    proxy_samples : int, list of int or None, default=None
+        The sample budget of the proxy's explanations in task mode (``None``:
+        ``n_samples``; a list: one per proxy of an ensemble). Proxy calls are
+        cheap, so a larger budget buys a less noisy proxy explanation without
+        a target call; the target's explanations (screening, fallbacks) keep
+        ``n_samples``.
+    proxy_weights : list of float or None, default=None
+        An ensemble's weights (``None``: equal), normalised to sum to one.
     screening : {"task", "explanation"}, default="task"
         Screen once per task (the paper's design) or once per explanation
         (:class:`ProxyExplainer`, with ``threshold``).
@@ -344,6 +391,7 @@ class ProxyTask:
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_samples": [Interval(int, 1, None)],
+        "proxy_samples": [Interval(int, 1, None), list, tuple, None],
         "screening": [Options(("task", "explanation"))],
         "tau": [Interval(float, 0.0, None, closed="neither")],
         "delta": [Interval(float, 0.0, 1.0, closed="neither")],
@@ -361,6 +409,8 @@ class ProxyTask:
         method: str = "lime",
         *,
         n_samples: int = 128,
+        proxy_samples: int | Sequence[int] | None = None,
+        proxy_weights: Sequence[float] | None = None,
         screening: Literal["task", "explanation"] = "task",
         tau: float = 0.9,
         delta: float = 0.01,
@@ -377,6 +427,7 @@ class ProxyTask:
     ) -> None:
         params = {
             "n_samples": n_samples,
+            "proxy_samples": proxy_samples,
             "screening": screening,
             "tau": tau,
             "delta": delta,
@@ -395,9 +446,21 @@ class ProxyTask:
         self.seed = check_seed(seed, "seed", allow_none=True)
         self.method_class = get_explainer(method)
         self.target = as_scorer(target)
-        self.proxy = as_scorer(proxy)
+        proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
+        if not proxies:
+            raise InvalidParameterError("proxy must be a model or a non-empty list of models")
+        self.proxies = [as_scorer(p) for p in proxies]
+        self.proxy = self.proxies[0]
+        self.proxy_budgets = _per_proxy(proxy_samples, len(self.proxies), "proxy_samples")
+        self.proxy_weights = _weights(proxy_weights, len(self.proxies))
+        if len(self.proxies) > 1 and screening == "explanation":
+            raise InvalidParameterError(
+                "an ensemble of proxies needs screening='task' (per-explanation screening "
+                "takes one proxy)"
+            )
         self.method = method
         self.n_samples = n_samples
+        self.proxy_samples = proxy_samples
         self.screening = screening
         self.tau = float(tau)
         self.delta = float(delta)
@@ -412,14 +475,39 @@ class ProxyTask:
         self.method_options = dict(method_options)
 
     # -- pieces ----------------------------------------------------------------------------
-    def explainer(self, scorer: Scorer) -> Explainer:
-        """The method's explainer on ``scorer`` with this task's settings."""
+    def explainer(self, scorer: Scorer, n_samples: int | None = None) -> Explainer:
+        """The method's explainer on ``scorer`` with this task's settings.
+
+        ``n_samples`` overrides the task's budget (the proxy's ``proxy_samples``).
+        """
         options: dict[str, Any] = dict(self.method_options)
         if "n_samples" in inspect.signature(self.method_class).parameters:  # not occlusion
-            options["n_samples"] = self.n_samples
+            options["n_samples"] = self.n_samples if n_samples is None else n_samples
         return self.method_class(
             scorer, mask_token=self.mask_token, max_units=self.max_units, seed=self.seed, **options
         )
+
+    def proxy_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The proxy's class probabilities (an ensemble's weighted mean)."""
+        probs = [w * p(texts) for w, p in zip(self.proxy_weights, self.proxies, strict=True)]
+        return np.asarray(sum(probs))
+
+    def proxy_calls(self) -> int:
+        """Calls made so far by the proxies (summed over an ensemble)."""
+        return sum(p.n_calls for p in self.proxies)
+
+    def proxy_explainers(self) -> list[Explainer]:
+        """One explainer per proxy, each with its own budget."""
+        return [self.explainer(p, n) for p, n in zip(self.proxies, self.proxy_budgets, strict=True)]
+
+    def explain_with_proxy(
+        self, explainers: Sequence[Explainer], text: str, target_class: int
+    ) -> Attribution:
+        """The proxy's explanation of ``text`` (an ensemble's combined explanation)."""
+        attrs = [ex.explain(text, target_class=target_class) for ex in explainers]
+        if len(attrs) == 1:
+            return attrs[0]
+        return combine_attributions(attrs, self.proxy_weights.tolist())
 
     def quality_of(self, attribution: Attribution) -> float:
         """The explanation's quality measured on the target (target calls, counted)."""
@@ -438,6 +526,8 @@ class ProxyTask:
     ) -> ProxyTaskResult:
         """Explain the target's output for every text (see the module notes).
 
+        In task mode this is :meth:`screen` followed by :meth:`apply`.
+
         Parameters
         ----------
         texts : sequence of str
@@ -449,20 +539,151 @@ class ProxyTask:
         -------
         ProxyTaskResult
         """
+        if self.screening == "task":
+            return self.apply(self.screen(texts, target_class))
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        items, classes, t_pred, p_pred, _ = self._predictions(texts, target_class)
+        prediction_calls = self.target.n_calls - target_start
+        attributions, sources, screen_calls, fallback_calls = self._per_explanation(items, classes)
+        costs = self._costs(
+            items,
+            screen_calls,
+            prediction_calls,
+            fallback_calls,
+            self.target.n_calls - target_start,
+            self.proxy_calls() - proxy_start,
+            time.perf_counter() - started,
+        )
+        return ProxyTaskResult(
+            attributions=attributions,
+            sources=sources,
+            target_predictions=t_pred,
+            proxy_predictions=p_pred,
+            screening=None,
+            costs=costs,
+            mode=self.screening,
+            method=self.method,
+        )
+
+    def screen(self, texts: Sequence[str], target_class: int | str | None = None) -> TaskScreen:
+        """Steps 1 and 2 of a task: the prediction check and the screen (task mode).
+
+        The result holds the screen's decision and the target explanations
+        it paid for; :meth:`apply` then explains the task's texts (all of
+        them, or only those needed now) with the proxy or the target.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            Every text of the task.
+        target_class : int, str or None, default=None
+
+        Returns
+        -------
+        TaskScreen
+        """
+        if self.screening != "task":
+            raise InvalidParameterError("screen() needs screening='task'")
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        items, classes, t_pred, p_pred, agree = self._predictions(texts, target_class)
+        prediction_calls = self.target.n_calls - target_start
+        before = self.target.n_calls
+        report, done = self._screen(items, classes, agree)
+        return TaskScreen(
+            texts=items,
+            classes=classes,
+            target_predictions=t_pred,
+            proxy_predictions=p_pred,
+            agree=agree,
+            report=report,
+            screened=done,
+            target_calls_predictions=prediction_calls,
+            target_calls_screening=self.target.n_calls - before,
+            proxy_calls=self.proxy_calls() - proxy_start,
+            seconds=time.perf_counter() - started,
+        )
+
+    def apply(self, screen: TaskScreen, indices: Sequence[int] | None = None) -> ProxyTaskResult:
+        """Step 3: explain the task's texts after :meth:`screen`.
+
+        Screened texts keep the target's explanation; with an accepted
+        screen, texts where the predictions agree get the proxy's; the others
+        fall back to the target's.
+
+        Parameters
+        ----------
+        screen : TaskScreen
+            From :meth:`screen` on this task.
+        indices : sequence of int or None, default=None
+            Positions of the texts to explain (``None``: all, in order).
+
+        Returns
+        -------
+        ProxyTaskResult
+            ``costs`` count the whole task's prediction checks and screening
+            and the fallbacks of the explained texts, against explaining every
+            text of the task with the target alone.
+        """
+        started = time.perf_counter()
+        target_start, proxy_start = self.target.n_calls, self.proxy_calls()
+        n = len(screen.texts)
+        positions = list(range(n)) if indices is None else [int(i) for i in indices]
+        if any(not 0 <= i < n for i in positions):
+            raise IndexError(f"indices must be positions of the task's {n} texts")
+        target_ex = self.explainer(self.target)
+        proxy_ex = self.proxy_explainers()
+        attributions: list[Attribution] = []
+        sources: list[str] = []
+        for i in positions:
+            text, cls = screen.texts[i], screen.classes[i]
+            if i in screen.screened:
+                attributions.append(screen.screened[i])
+                sources.append("screened")
+            elif screen.report.accepted and screen.agree[i]:
+                attributions.append(self.explain_with_proxy(proxy_ex, text, cls))
+                sources.append("proxy")
+            else:
+                attributions.append(target_ex.explain(text, target_class=cls))
+                sources.append("fallback")
+        fallback_calls = self.target.n_calls - target_start
+        costs = self._costs(
+            screen.texts,
+            screen.target_calls_screening,
+            screen.target_calls_predictions,
+            fallback_calls,
+            screen.target_calls_screening + screen.target_calls_predictions + fallback_calls,
+            screen.proxy_calls + self.proxy_calls() - proxy_start,
+            screen.seconds + time.perf_counter() - started,
+        )
+        pick = (lambda xs: [xs[i] for i in positions]) if indices is not None else list
+        return ProxyTaskResult(
+            attributions=attributions,
+            sources=sources,
+            target_predictions=pick(screen.target_predictions),
+            proxy_predictions=pick(screen.proxy_predictions),
+            screening=screen.report,
+            costs=costs,
+            mode=self.screening,
+            method=self.method,
+        )
+
+    def _predictions(
+        self, texts: Sequence[str], target_class: int | str | None
+    ) -> tuple[list[str], list[int], list[int], list[int], list[bool]]:
+        """Step 1: both models score every text once; the explained classes."""
         items = check_texts(texts, "texts", allow_empty_list=False)
         for i, t in enumerate(items):
             if not t.strip():
                 raise ValueError(f"texts[{i}] is blank: there is nothing to explain")
-        started = time.perf_counter()
-        target_start, proxy_start = self.target.n_calls, self.proxy.n_calls
         t_probs = self.target(items)
-        p_probs = self.proxy(items)
+        p_probs = self.proxy_probabilities(items)
         if t_probs.shape[1] != p_probs.shape[1]:
             raise ValueError(
                 f"the target has {t_probs.shape[1]} classes and the proxy "
                 f"{p_probs.shape[1]}: they must have the same classes in the same order"
             )
-        prediction_calls = self.target.n_calls - target_start
         t_pred = [int(i) for i in np.argmax(t_probs, axis=1)]
         p_pred = [int(i) for i in np.argmax(p_probs, axis=1)]
         if target_class is None:
@@ -473,39 +694,30 @@ class ProxyTask:
             cls = resolve_class(target_class, t_probs[0], self.target)
             classes = [cls] * len(items)
         agree = [(not self.prediction_check) or t == p for t, p in zip(t_pred, p_pred, strict=True)]
-        all_target = sum(self.design_size(t) for t in items)
+        return items, classes, t_pred, p_pred, agree
 
-        if self.screening == "explanation":
-            attributions, sources, screen_calls, fallback_calls = self._per_explanation(
-                items, classes
-            )
-            report = None
-        else:
-            attributions, sources, report, screen_calls, fallback_calls = self._task_level(
-                items, classes, agree
-            )
-        total = self.target.n_calls - target_start
-        costs = {
-            "target_calls_screening": screen_calls,
-            "target_calls_predictions": prediction_calls,
-            "target_calls_fallbacks": fallback_calls,
+    def _costs(
+        self,
+        items: list[str],
+        screening: int,
+        predictions: int,
+        fallbacks: int,
+        total: int,
+        proxy_calls: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        all_target = sum(self.design_size(t) for t in items)
+        return {
+            "target_calls_screening": screening,
+            "target_calls_predictions": predictions,
+            "target_calls_fallbacks": fallbacks,
             "target_calls_total": total,
             "target_calls_all_target": all_target,
             "target_call_fraction": total / all_target if all_target else math.nan,
             "cost_reduction": all_target / total if total else math.inf,
-            "proxy_calls": self.proxy.n_calls - proxy_start,
-            "seconds": round(time.perf_counter() - started, 3),
+            "proxy_calls": proxy_calls,
+            "seconds": round(seconds, 3),
         }
-        return ProxyTaskResult(
-            attributions=attributions,
-            sources=sources,
-            target_predictions=t_pred,
-            proxy_predictions=p_pred,
-            screening=report,
-            costs=costs,
-            mode=self.screening,
-            method=self.method,
-        )
 
     def _per_explanation(
         self, items: list[str], classes: list[int]
@@ -534,15 +746,16 @@ class ProxyTask:
             fallback_calls += a.proxy.target_calls - screened
         return attributions, sources, screen_calls, fallback_calls
 
-    def _task_level(
+    def _screen(
         self, items: list[str], classes: list[int], agree: list[bool]
-    ) -> tuple[list[Attribution], list[str], ScreeningReport, int, int]:
-        target_ex, proxy_ex = self.explainer(self.target), self.explainer(self.proxy)
+    ) -> tuple[ScreeningReport, dict[int, Attribution]]:
+        """Step 2: the sequential paired test on instances where the predictions agree."""
+        target_ex = self.explainer(self.target)
+        proxy_ex = self.proxy_explainers()
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
         candidates = [i for i in rng.permutation(len(items)) if agree[i]][: self.max_screen]
         looks = screening_looks(self.min_screen, self.max_screen)
         level = self.delta / len(looks)
-        before = self.target.n_calls
         done: dict[int, Attribution] = {}
         qp: list[float] = []
         qt: list[float] = []
@@ -550,7 +763,7 @@ class ProxyTask:
         for i in candidates:
             i = int(i)
             t_attr = target_ex.explain(items[i], target_class=classes[i])
-            p_attr = proxy_ex.explain(items[i], target_class=classes[i])
+            p_attr = self.explain_with_proxy(proxy_ex, items[i], classes[i])
             done[i] = t_attr
             qt.append(self.quality_of(t_attr))
             qp.append(self.quality_of(p_attr))
@@ -562,7 +775,6 @@ class ProxyTask:
                     break
         if not candidates:
             decision = "skipped"
-        screen_calls = self.target.n_calls - before
         report = ScreeningReport(
             decision=decision,
             n_screened=len(qp),
@@ -577,26 +789,94 @@ class ProxyTask:
             looks=looks,
             metric=self.quality,
         )
-        before = self.target.n_calls
-        attributions: list[Attribution] = []
-        sources: list[str] = []
-        for i, text in enumerate(items):
-            if i in done:
-                attributions.append(done[i])
-                sources.append("screened")
-            elif report.accepted and agree[i]:
-                attributions.append(proxy_ex.explain(text, target_class=classes[i]))
-                sources.append("proxy")
-            else:
-                attributions.append(target_ex.explain(text, target_class=classes[i]))
-                sources.append("fallback")
-        return attributions, sources, report, screen_calls, self.target.n_calls - before
+        return report, done
 
     def __repr__(self) -> str:
+        proxy = self.proxies if len(self.proxies) > 1 else self.proxy
         return (
-            f"ProxyTask(target={self.target!r}, proxy={self.proxy!r}, method={self.method!r}, "
+            f"ProxyTask(target={self.target!r}, proxy={proxy!r}, method={self.method!r}, "
             f"screening={self.screening!r}, tau={self.tau}, delta={self.delta})"
         )
+
+
+def _per_proxy(value: Any, n: int, name: str) -> list[int | None]:
+    """One budget per proxy from an int, a list or None."""
+    if value is None or isinstance(value, int):
+        return [value] * n
+    items = list(value)
+    if len(items) != n:
+        raise InvalidParameterError(f"{name} has {len(items)} entries for {n} proxies")
+    for item in items:
+        check_param(item, [Interval(int, 1, None), None], name)
+    return items
+
+
+def _weights(value: Sequence[float] | None, n: int) -> np.ndarray:
+    """Ensemble weights, non-negative and summing to one (``None``: equal)."""
+    if value is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(list(value), dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise InvalidParameterError(
+            f"proxy_weights must be {n} non-negative numbers with a positive sum, got {value!r}"
+        )
+    return w / w.sum()
+
+
+def combine_attributions(
+    attributions: Sequence[Attribution], weights: Sequence[float] | None = None
+) -> Attribution:
+    """The weighted mean of explanations of one text, each scaled to unit L1 norm first.
+
+    Explanations of different models (a zero-shot LM's probabilities, a
+    distilled regressor's) live on different scales; scaling each to unit L1
+    norm makes ``weights`` the share of the ranking each one decides. The
+    result's scores are unitless (they no longer sum to ``value -
+    base_value``); ``value`` and ``base_value`` are the weighted means,
+    ``n_calls`` / ``n_texts`` / ``n_samples`` the sums, and ``extras`` says
+    what was combined.
+
+    Parameters
+    ----------
+    attributions : sequence of Attribution
+        Explanations of the same text and class (same units).
+    weights : sequence of float or None, default=None
+        Non-negative; ``None`` gives equal weights.
+
+    Returns
+    -------
+    Attribution
+    """
+    attrs = list(attributions)
+    if not attrs:
+        raise ValueError("combine_attributions needs at least one attribution")
+    first = attrs[0]
+    for a in attrs[1:]:
+        if a.text != first.text or a.spans != first.spans:
+            raise ValueError("the attributions explain different texts or units")
+        if a.explained_class != first.explained_class:
+            raise ValueError("the attributions explain different classes")
+    w = _weights(weights, len(attrs))
+    scores = np.zeros(len(first))
+    for wi, a in zip(w, attrs, strict=True):
+        norm = float(np.abs(a.scores).sum())
+        if norm > 0:
+            scores += wi * np.asarray(a.scores) / norm
+    return replace(
+        first,
+        scores=scores,
+        base_value=float(sum(wi * a.base_value for wi, a in zip(w, attrs, strict=True))),
+        value=float(sum(wi * a.value for wi, a in zip(w, attrs, strict=True))),
+        n_calls=sum(a.n_calls for a in attrs),
+        n_texts=sum(a.n_texts for a in attrs),
+        n_samples=sum(a.n_samples for a in attrs),
+        extras={
+            "ensemble": [
+                {"weight": float(wi), "n_samples": a.n_samples, "extras": a.extras}
+                for wi, a in zip(w, attrs, strict=True)
+            ]
+        },
+    )
 
 
 # -- a proxy learned for the target ------------------------------------------------------

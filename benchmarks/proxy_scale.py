@@ -1,0 +1,536 @@
+"""Proxy explanations at task scale: learned proxies, ensembles and what the screen costs.
+
+Target: calibrated zero-shot Gemma-3-270M on Rotten Tomatoes (as in
+``proxy_explanations.py``). For each task size ``N`` in ``--n-tasks`` (the
+first ``N`` RT test snippets, a shuffled split) and each method:
+
+- a proxy is learned for the target on the whole task
+  (:func:`glasstext.explain.learn_proxy`: the ``N`` texts and ``--n-perturb``
+  random word deletions of each, scored by the target; these calls count, and
+  the same target scorer then serves the prediction check, so the ``N``
+  texts are paid once);
+- proxies explain the target's predicted class: the learned proxy alone
+  (``--learned-samples`` samples: its calls cost no target call), and an
+  ensemble of zero-shot SmolLM2 (``--smol-samples``) and the learned proxy
+  (:class:`glasstext.explain.ProxyTask` with ``proxy=[smol, learned]``: the
+  weighted mean of the L1-normalised explanations, weights ``--weight`` /
+  ``1 - --weight``);
+- fidelity: summed comprehensiveness (on the target) of the proxy's
+  explanations / that of the target's own explanations (``--budget``
+  samples), over the first ``--n-eval`` texts of the task (the same texts for
+  every ``N``: a fixed subset of a shuffled split; the target's reference
+  explanations are benchmark cost, not counted);
+- target-call fraction: every target call of the configuration (prediction
+  checks and learned-proxy texts) / the calls of explaining all ``N`` texts
+  with the target alone (each text's distinct design texts). These rows
+  have **no screen**: they are ``proxy-only`` operating points.
+
+The screen's cost is then measured on the per-instance qualities: the
+sequential test (``--taus``, ``--delta``, looks ``--min-screen`` ... ``--max-screen``)
+replayed ``--replays`` times on random orders of the evaluated texts gives
+the acceptance rate and the instances a screen reads; with the measured cost
+of one screened instance (the target's explanation plus both
+comprehensiveness evaluations) this gives the expected whole-task call
+fraction and fidelity at each size of ``--project`` (``scale_projection``:
+arithmetic on measured parts, not a run), and the smallest task where an
+accepting screen fits in 10% of the calls.
+
+``--screen-tasks N`` runs a real task instead: the proxy learned on ``N``
+texts, the ensemble screened once (``--screen-tau``, default 0.8; delta and
+looks as above; no prediction check, so no fallback unless the screen does
+not accept), then applied to the evaluated texts (:meth:`ProxyTask.screen` /
+:meth:`ProxyTask.apply`); after a rejection the other texts' fallbacks are
+counted by their design size (not run).
+
+The committed figures come from:
+
+    python benchmarks/proxy_scale.py --n-tasks 200 400 --merge
+    python benchmarks/proxy_scale.py --methods kernelshap --n-tasks --screen-tasks 1000 --out A
+    python benchmarks/proxy_scale.py --merge-from A      # the same for 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glasstext.backends.lm import LocalCausalLM
+from glasstext.datasets import load
+from glasstext.explain import (
+    SENTIMENT_LABELS,
+    SENTIMENT_TEMPLATE,
+    Attribution,
+    LMScorer,
+    ProxyTask,
+    comprehensiveness,
+    learn_proxy,
+)
+from glasstext.explain.methods import get_explainer
+from glasstext.explain.metrics import DEFAULT_FRACTIONS
+from glasstext.explain.proxy_task import sequential_screen
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+MAIN = RESULTS / "proxy_explanations.json"
+GEMMA = "gemma-3-270m"
+SMOL = "SmolLM2-135M-Instruct"
+
+
+def log(message: str) -> None:
+    print(f"[scale {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    return round(float(value), digits) if value is not None and math.isfinite(value) else None
+
+
+def comps(attrs: list[Attribution], judge: LMScorer) -> np.ndarray:
+    return np.asarray([comprehensiveness(a, judge) for a in attrs])
+
+
+def replay(qp: np.ndarray, qt: np.ndarray, tau: float, args, rng) -> dict[str, Any]:
+    """The sequential test on random orders of measured per-instance qualities."""
+    accepts, used, used_accepting = 0, [], []
+    for _ in range(args.replays):
+        order = rng.permutation(len(qp))
+        decision, n_used, _, _ = sequential_screen(
+            qp[order],
+            qt[order],
+            tau=tau,
+            delta=args.delta,
+            min_screen=args.min_screen,
+            max_screen=min(args.max_screen, len(qp)),
+        )
+        accepts += decision == "accept"
+        used.append(n_used)
+        if decision == "accept":
+            used_accepting.append(n_used)
+    d = qp - tau * qt
+    return {
+        "tau": tau,
+        "true_ratio": rounded(float(qp.sum() / qt.sum())),
+        "truly_above_tau": bool(qp.sum() / qt.sum() >= tau),
+        "accept_rate": rounded(accepts / args.replays, 3),
+        "mean_instances_screened": rounded(float(np.mean(used)), 1),
+        "mean_instances_when_accepted": (
+            rounded(float(np.mean(used_accepting)), 1) if used_accepting else None
+        ),
+        "d_mean_over_sd": rounded(float(d.mean() / d.std(ddof=1))),
+        "instances_for_t_3": (
+            math.ceil((3.0 * d.std(ddof=1) / d.mean()) ** 2) if d.mean() > 0 else None
+        ),
+    }
+
+
+def project(
+    rep: dict[str, Any],
+    ratio: float,
+    per_text: float,
+    design: float,
+    screen_cost: float,
+    sizes: list[int],
+) -> dict[str, Any]:
+    """Expected whole-task call fraction and fidelity of the screen at each task size."""
+    n_s = rep["mean_instances_screened"]
+    n_acc = rep["mean_instances_when_accepted"] or n_s
+    out: dict[str, Any] = {}
+    for n in sizes:
+        all_target = n * design
+        screened = min(n_acc, n)
+        accepted = per_text * n + screened * screen_cost
+        rejected = per_text * n + min(n_s, n) * screen_cost + (n - min(n_s, n)) * design
+        p = rep["accept_rate"]
+        out[str(n)] = {
+            "fraction_if_accepted": rounded(accepted / all_target),
+            "fraction_if_rejected": rounded(rejected / all_target),
+            "expected_fraction": rounded((p * accepted + (1 - p) * rejected) / all_target),
+            "fidelity_if_accepted": rounded((screened + (n - screened) * ratio) / n),
+        }
+    # the smallest task where an accepting screen costs <= 10% of the target's calls
+    room = 0.1 * design - per_text
+    out["min_task_size_for_10pct_if_accepted"] = (
+        math.ceil(n_acc * screen_cost / room) if room > 0 else None
+    )
+    return out
+
+
+def run_method(method: str, args, target_lm, smol_lm) -> dict[str, Any]:
+    def scorer(lm) -> LMScorer:
+        return LMScorer(lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS, calibrate=True)
+
+    ds = load("rotten_tomatoes")
+    texts_eval = [str(t) for t in ds.X_test[: args.n_eval]]
+    judge = scorer(target_lm)
+    classes = [int(c) for c in judge(texts_eval).argmax(axis=1)]
+    explainer = get_explainer(method)
+    log(f"{method}: the target's reference explanations of {len(texts_eval)} texts")
+    ref_ex = explainer(scorer(target_lm), n_samples=args.budget, seed=args.seed)
+    ref = [ref_ex.explain(t, target_class=c) for t, c in zip(texts_eval, classes, strict=True)]
+    qt = comps(ref, judge)
+    # one screened instance: the target's explanation and two comprehensiveness evaluations
+    counts = [
+        len({min(len(a), max(1, math.ceil(f * len(a) - 1e-9))) for f in DEFAULT_FRACTIONS})
+        for a in ref
+    ]
+    smol = scorer(smol_lm)
+    log(f"{method}: SmolLM2 explanations ({args.smol_samples} samples)")
+    smol_ex = explainer(smol, n_samples=args.smol_samples, seed=args.seed)
+    smol_attrs = [
+        smol_ex.explain(t, target_class=c) for t, c in zip(texts_eval, classes, strict=True)
+    ]
+    q_smol = comps(smol_attrs, judge)
+    rows: list[dict[str, Any]] = []
+    tasks: dict[str, Any] = {}
+    rng = np.random.default_rng(args.seed)
+    for n_task in args.n_tasks:
+        task_texts = [str(t) for t in ds.X_test[:n_task]]
+        target = scorer(target_lm)
+        log(f"{method}: learning a proxy on the {n_task}-text task")
+        started = time.perf_counter()
+        learned = learn_proxy(target, task_texts, n_perturbations=args.n_perturb, seed=args.seed)
+        learn_seconds = time.perf_counter() - started
+        task = ProxyTask(
+            target,
+            [smol, learned],
+            method,
+            n_samples=args.budget,
+            proxy_samples=[args.smol_samples, args.learned_samples],
+            proxy_weights=[args.weight, 1.0 - args.weight],
+            prediction_check=False,
+            seed=args.seed,
+        )
+        before = target.n_calls
+        predicted = target(task_texts).argmax(axis=1)  # the prediction check (cached by learning)
+        prediction_calls = target.n_calls - before
+        assert [int(c) for c in predicted[: args.n_eval]] == classes
+        designs = [task.design_size(t) for t in task_texts]
+        all_target = sum(designs)
+        calls = learned.target_calls + prediction_calls
+        frac = calls / all_target
+        log(f"{method}: N={n_task}: proxies explain {len(texts_eval)} texts")
+        learned_ex = task.explainer(learned, args.learned_samples)
+        learned_attrs = [
+            learned_ex.explain(t, target_class=c) for t, c in zip(texts_eval, classes, strict=True)
+        ]
+        explainers = task.proxy_explainers()
+        ens_attrs = [
+            task.explain_with_proxy(explainers, t, c)
+            for t, c in zip(texts_eval, classes, strict=True)
+        ]
+        q_learned, q_ens = comps(learned_attrs, judge), comps(ens_attrs, judge)
+        design = all_target / n_task
+        screen_cost = float(np.mean([ref_ex_design(ref_ex, t) for t in texts_eval]))
+        screen_cost += 2 * float(np.mean(counts))
+        info: dict[str, Any] = {
+            "n_texts": n_task,
+            "learned_proxy": {
+                "n_train": learned.n_train,
+                "target_calls": learned.target_calls,
+                "seconds": round(learn_seconds, 1),
+            },
+            "target_calls": calls,
+            "target_calls_all_target": all_target,
+            "target_call_fraction": rounded(frac),
+            "screened_instance_target_calls": rounded(screen_cost, 1),
+            "proxies": {},
+        }
+        variants = {
+            f"smollm2-zero-shot ({args.smol_samples} samples)": (q_smol, 0),
+            f"learned-auglinear on the task ({args.learned_samples} samples)": (q_learned, calls),
+            f"ensemble smollm2 {args.weight:g} + learned {1 - args.weight:g}": (q_ens, calls),
+        }
+        for name, (q, c) in variants.items():
+            ratio = float(q.sum() / qt.sum())
+            replays = [replay(q, qt, tau, args, rng) for tau in args.taus]
+            p_text = c / n_task if c else 1.0  # SmolLM2 alone: the prediction check only
+            info["proxies"][name] = {
+                "fidelity": rounded(ratio),
+                "target_call_fraction": rounded(c / all_target if c else n_task / all_target),
+                "screen_replays": replays,
+                "scale_projection": {
+                    f"tau_{r['tau']:g}": project(
+                        r, ratio, p_text, design, screen_cost, args.project
+                    )
+                    for r in replays
+                },
+            }
+            if c:  # the smol row (no learned proxy) is already in proxy_explanations.json
+                rows.append(
+                    {
+                        "method": method,
+                        "proxy": name,
+                        "mode": "proxy-only (no screen)",
+                        "fidelity": rounded(ratio),
+                        "target_call_fraction": rounded(c / all_target),
+                        "n_texts": n_task,
+                        "n_fidelity_texts": len(texts_eval),
+                    }
+                )
+            log(f"{method}: N={n_task} {name}: fidelity {ratio:.3f}, calls {c / all_target:.3f}")
+        tasks[str(n_task)] = info
+    screened: dict[str, Any] = {}
+    for n_task in args.screen_tasks:
+        row, info = run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge)
+        rows.append(row)
+        screened[str(n_task)] = info
+    return {
+        "rows": rows,
+        "summary": {
+            "n_fidelity_texts": len(texts_eval),
+            "target_comprehensiveness_mean": rounded(float(qt.mean())),
+            "tasks": tasks,
+            "screened_tasks": screened,
+        },
+    }
+
+
+def run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge):
+    """A real task: learn the proxy, screen the ensemble once, apply it to the evaluated texts.
+
+    Every target call of the task is made and counted (the proxy learning, the
+    prediction check, the screen with its metric texts) except the fallbacks
+    of texts outside the evaluated ones after a rejection, whose cost is the
+    distinct texts of their designs (what explaining them would cost). The
+    proxy's explanations of texts outside the evaluated ones cost no target
+    call and are not computed.
+    """
+    task_texts = [str(t) for t in ds.X_test[:n_task]]
+    target = scorer(target_lm)
+    started = time.perf_counter()
+    log(f"{method}: screened task of {n_task} texts: learning the proxy")
+    learned = learn_proxy(target, task_texts, n_perturbations=args.n_perturb, seed=args.seed)
+    task = ProxyTask(
+        target,
+        [smol, learned],
+        method,
+        n_samples=args.budget,
+        proxy_samples=[args.smol_samples, args.learned_samples],
+        proxy_weights=[args.weight, 1.0 - args.weight],
+        tau=args.screen_tau,
+        delta=args.delta,
+        min_screen=args.min_screen,
+        max_screen=args.max_screen,
+        prediction_check=False,
+        seed=args.seed,
+    )
+    log(f"{method}: screened task of {n_task} texts: screening (tau {args.screen_tau})")
+    screen = task.screen(task_texts)
+    log(f"{method}: screen {screen.report}")
+    evaluated = list(range(args.n_eval))
+    result = task.apply(screen, evaluated)
+    pending = 0
+    if not screen.report.accepted:  # the rest of the task falls back to the target
+        rest = [i for i in range(n_task) if i not in screen.screened and i >= args.n_eval]
+        pending = sum(task.design_size(task_texts[i]) for i in rest)
+    all_target = result.costs["target_calls_all_target"]
+    total = learned.target_calls + result.costs["target_calls_total"] + pending
+    q = comps(result.attributions, judge)
+    fid = float(q.sum() / qt[: len(q)].sum())
+    mode = f"task-level screening (tau {args.screen_tau:g}, delta {args.delta:g})"
+    name = f"ensemble smollm2 {args.weight:g} + learned {1 - args.weight:g}"
+    row = {
+        "method": method,
+        "proxy": name,
+        "mode": mode,
+        "fidelity": rounded(fid),
+        "target_call_fraction": rounded(total / all_target),
+        "n_texts": n_task,
+        "n_fidelity_texts": len(q),
+        "screen_decision": screen.report.decision,
+    }
+    info = {
+        "row": row,
+        "screening": screen.report.to_dict(),
+        "target_calls": {
+            "learned_proxy": learned.target_calls,
+            "predictions": screen.target_calls_predictions,
+            "screening": screen.target_calls_screening,
+            "fallbacks_of_evaluated_texts": result.costs["target_calls_fallbacks"],
+            "fallbacks_of_other_texts_by_design_size": pending,
+            "total": total,
+            "all_target": all_target,
+        },
+        "sources_of_evaluated_texts": result.counts(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    log(f"{method}: screened task of {n_task}: fidelity {fid:.3f}, calls {total / all_target:.3f}")
+    return row, info
+
+
+def ref_ex_design(explainer, text: str) -> int:
+    """Distinct texts of the target's explanation of ``text`` (what screening it costs)."""
+    return len(explainer.design(explainer.units(text), explainer.rng()).texts)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--methods", nargs="+", default=["kernelshap", "lime"])
+    p.add_argument("--n-tasks", nargs="*", type=int, default=[200])
+    p.add_argument("--n-eval", type=int, default=50)
+    p.add_argument("--budget", type=int, default=64)
+    p.add_argument("--smol-samples", type=int, default=64)
+    p.add_argument("--learned-samples", type=int, default=1024)
+    p.add_argument("--n-perturb", type=int, default=2)
+    p.add_argument("--weight", type=float, default=0.5, help="SmolLM2's weight in the ensemble")
+    p.add_argument("--taus", nargs="+", type=float, default=[0.8, 0.9])
+    p.add_argument("--delta", type=float, default=0.01)
+    p.add_argument("--min-screen", type=int, default=5)
+    p.add_argument("--max-screen", type=int, default=50)
+    p.add_argument("--replays", type=int, default=200)
+    p.add_argument(
+        "--screen-tasks",
+        nargs="*",
+        type=int,
+        default=[],
+        help="task sizes run for real with the ensemble screened once (--screen-tau)",
+    )
+    p.add_argument("--screen-tau", type=float, default=0.8)
+    p.add_argument("--project", nargs="+", type=int, default=[200, 1000, 2000, 5000])
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
+    p.add_argument("--lm-batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=RESULTS / "proxy_scale.json")
+    p.add_argument("--merge", action="store_true", help="add the rows to proxy_explanations.json")
+    p.add_argument(
+        "--merge-from",
+        type=Path,
+        default=None,
+        help="no run: add this result's rows and screened tasks to --out, then merge",
+    )
+    return p.parse_args(argv)
+
+
+def precision_recall(result: dict[str, Any]) -> dict[str, Any]:
+    """The screen's precision and recall over every replay of the run (as in the main benchmark)."""
+    replays = [
+        r
+        for m in result["methods"].values()
+        for t in m["tasks"].values()
+        for p in t["proxies"].values()
+        for r in p["screen_replays"]
+    ]
+    accepted = sum(r["accept_rate"] for r in replays)
+    good = [r for r in replays if r["truly_above_tau"]]
+    good_accepted = sum(r["accept_rate"] for r in good)
+    return {
+        "n_configurations": len(replays),
+        "screening_precision": rounded(good_accepted / accepted) if accepted else None,
+        "screening_recall": rounded(good_accepted / len(good)) if good else None,
+    }
+
+
+def merge_from(path: Path, args) -> dict[str, Any]:
+    """Add another run's screened tasks and rows (e.g. a larger task run alone) to --out."""
+    other = json.loads(path.read_text(encoding="utf-8"))
+    result = json.loads(args.out.read_text(encoding="utf-8"))
+    keys = {(r["method"], r["proxy"], r["mode"], r.get("n_texts")) for r in other["rows"]}
+    result["rows"] = [
+        r
+        for r in result["rows"]
+        if (r["method"], r["proxy"], r["mode"], r.get("n_texts")) not in keys
+    ] + other["rows"]
+    for method, summary in other["methods"].items():
+        mine = result["methods"].setdefault(method, {"tasks": {}, "screened_tasks": {}})
+        mine.setdefault("screened_tasks", {}).update(summary.get("screened_tasks", {}))
+        mine["tasks"].update(summary.get("tasks", {}))
+    result.setdefault("merged_runs", []).append(
+        {"settings": other["settings"], "machine": other["machine"], "seconds": other["seconds"]}
+    )
+    return result
+
+
+def merge(result: dict[str, Any]) -> None:
+    """Add this run's rows and summary to proxy_explanations.json (other keys kept)."""
+    main = json.loads(MAIN.read_text(encoding="utf-8"))
+    new = {(r["method"], r["proxy"], r["mode"], r.get("n_texts")) for r in result["rows"]}
+    kept = [
+        r
+        for r in main["operating_points"]
+        if (r["method"], r["proxy"], r["mode"], r.get("n_texts")) not in new
+    ]
+    main["operating_points"] = kept + result["rows"]
+
+    def meets(r: dict[str, Any]) -> bool:
+        return (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
+
+    rows = [r for r in main["operating_points"] if r["proxy"] != "target-other-seed"]
+    # the issue counts the whole task including screening: only screened rows meet it
+    main["best_meeting_target"] = [r for r in rows if meets(r) and "screening" in r["mode"]]
+    main["target_met"] = bool(main["best_meeting_target"])
+    main["meeting_thresholds_without_screen"] = [
+        r for r in rows if meets(r) and "screening" not in r["mode"]
+    ]
+    main["scale"] = {k: v for k, v in result.items() if k != "rows"}
+    note = (
+        "rows with n_texts come from proxy_scale.py: fidelity over the task's first "
+        "n_fidelity_texts texts; task-level rows there screen at the tau in their mode "
+        "(0.8 unless stated), not the 0.9 of the 50-text rows"
+    )
+    if note not in main.setdefault("notes", []):
+        main["notes"].append(note)
+    MAIN.write_text(json.dumps(main, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.merge_from is not None:
+        result = merge_from(args.merge_from, args)
+        result.update(precision_recall(result))
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        merge(result)
+        return 0
+    started = time.perf_counter()
+    target_lm = LocalCausalLM(
+        GEMMA, precision=args.precision, batch_size=args.lm_batch, progress=False
+    )
+    smol_lm = LocalCausalLM(
+        SMOL, precision=args.precision, batch_size=args.lm_batch, progress=False
+    )
+    rows: list[dict[str, Any]] = []
+    methods: dict[str, Any] = {}
+    load_start = os.getloadavg()
+    for method in args.methods:
+        res = run_method(method, args, target_lm, smol_lm)
+        rows += res["rows"]
+        methods[method] = res["summary"]
+    result = {
+        "benchmark": "proxy_scale",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": [round(x, 2) for x in load_start],
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "definitions": {
+            "fidelity": "summed comprehensiveness AOPC (on the target) of the proxy's "
+            "explanations / of the target's own, over the first n_fidelity_texts texts",
+            "target_call_fraction": "prediction checks and learned-proxy training texts / "
+            "explaining all n_texts texts with the target; no screen in these rows",
+            "scale_projection": "expected whole-task call fraction and fidelity if the task "
+            "screened this proxy: the replayed screen's acceptance rate and instances read, "
+            "times the measured cost of one screened instance; arithmetic, not a run",
+        },
+        "rows": rows,
+        "methods": methods,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    result.update(precision_recall(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.merge:
+        merge(result)
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

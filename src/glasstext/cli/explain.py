@@ -72,6 +72,40 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--proxy", default=None, help="cheaper LM scored with the same prompt")
     parser.add_argument(
+        "--learned-proxy",
+        action="store_true",
+        help="with --texts: add a proxy learned for the target on the task's texts (an "
+        "Aug-Linear regressor fitted to the target's scores of each text and "
+        "--learned-perturbations random word deletions of it; those target calls are counted); "
+        "with --proxy LM the two proxies make an ensemble (task screening only)",
+    )
+    parser.add_argument(
+        "--learned-perturbations",
+        type=int,
+        default=2,
+        metavar="N",
+        help="--learned-proxy: random word deletions of each text scored by the target",
+    )
+    parser.add_argument(
+        "--proxy-samples",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="with --texts, task screening: perturbed texts per proxy explanation (proxy calls "
+        "cost no target call), one number for every proxy or one per proxy (--proxy first, "
+        "then the learned one); default: --n-samples",
+    )
+    parser.add_argument(
+        "--proxy-weights",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="W",
+        help="ensemble weights, one per proxy (--proxy first, then the learned one); "
+        "default: equal",
+    )
+    parser.add_argument(
         "--threshold", type=float, default=0.7, help="agreement needed for the proxy"
     )
     parser.add_argument(
@@ -92,6 +126,13 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delta", type=float, default=0.01, help="task screening: error level")
     parser.add_argument(
         "--max-screen", type=int, default=50, help="task screening: most instances screened"
+    )
+    parser.add_argument(
+        "--prediction-check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --texts: use the proxy only where proxy and target predict the same class "
+        "(--no-prediction-check: wherever the screen accepted it)",
     )
     parser.add_argument(
         "--calibrate",
@@ -136,6 +177,7 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
 
     if (args.text is None) == (args.texts is None):
         raise ValueError("give either a TEXT or --texts FILE")
+    _check_proxy_options(args)
     target_class = _class_of(args.target_class, args.labels)
     if args.texts is not None:
         return _run_explain_many(args, scorer, target_class)
@@ -176,6 +218,55 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _n_proxies(args: argparse.Namespace) -> int:
+    return int(args.proxy is not None) + int(args.learned_proxy)
+
+
+def _check_proxy_options(args: argparse.Namespace) -> None:
+    """The proxy flags, checked together before any model is loaded."""
+    n = _n_proxies(args)
+    if args.texts is None:
+        for flag, given in (
+            ("--learned-proxy", args.learned_proxy),
+            ("--proxy-samples", args.proxy_samples is not None),
+            ("--proxy-weights", args.proxy_weights is not None),
+            ("--no-prediction-check", not args.prediction_check),
+        ):
+            if given:
+                raise ValueError(f"{flag} needs --texts FILE (it works on a task of texts)")
+    if args.learned_perturbations < 0:
+        raise ValueError(f"--learned-perturbations must be >= 0, got {args.learned_perturbations}")
+    if n == 0:
+        for flag, value in (
+            ("--proxy-samples", args.proxy_samples),
+            ("--proxy-weights", args.proxy_weights),
+        ):
+            if value is not None:
+                raise ValueError(f"{flag} needs a proxy: --proxy LM and/or --learned-proxy")
+    if n > 1 and args.screening != "task":
+        raise ValueError(
+            "--proxy with --learned-proxy makes an ensemble, which needs --screening task"
+        )
+    if args.proxy_samples is not None:
+        if args.screening != "task":
+            raise ValueError("--proxy-samples needs --screening task")
+        if len(args.proxy_samples) not in {1, n}:
+            raise ValueError(
+                f"--proxy-samples takes one number or one per proxy ({n}), "
+                f"got {len(args.proxy_samples)}"
+            )
+        if min(args.proxy_samples) < 1:
+            raise ValueError(f"--proxy-samples must be >= 1, got {args.proxy_samples}")
+    if args.proxy_weights is not None:
+        weights = args.proxy_weights
+        if len(weights) != n:
+            raise ValueError(
+                f"--proxy-weights takes one weight per proxy ({n}), got {len(weights)}"
+            )
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"--proxy-weights must be >= 0 with a positive sum, got {weights}")
+
+
 def _lm_on_device(args: argparse.Namespace) -> Any:
     """``--lm`` as the commands take it: the name, or the model on ``--device``."""
     if args.device == "auto":  # what the name alone means
@@ -188,33 +279,79 @@ def _lm_on_device(args: argparse.Namespace) -> Any:
 def _run_explain_many(args: argparse.Namespace, scorer: Any, target_class: Any) -> int:
     """``explain-llm --texts FILE``: every text of a task, the proxy screened once."""
     from glasstext import datasets
-    from glasstext.explain import ProxyTask
+    from glasstext.explain import ProxyTask, learn_proxy
 
     texts = datasets.read_texts(args.texts, args.text_column)
     target = scorer(args.lm)
+    proxies = [scorer(args.proxy)] if args.proxy else []
+    learned = None
+    if args.learned_proxy:
+        # Learned first: the task's texts it scores are the prediction check's too (cached).
+        learned = learn_proxy(
+            target,
+            texts,
+            n_perturbations=args.learned_perturbations,
+            mask_token=args.mask_token,
+            seed=0 if args.seed is None else args.seed,
+        )
+        proxies.append(learned)
     # Without a proxy the target explains itself: a proxy equal to the target, never screened.
-    proxy = scorer(args.proxy) if args.proxy else target
+    has_proxy = bool(proxies)
+    samples = args.proxy_samples
     task = ProxyTask(
         target,
-        proxy,
+        (proxies if len(proxies) > 1 else proxies[0]) if has_proxy else target,
         args.method,
         n_samples=args.n_samples,
-        screening=args.screening if args.proxy else "explanation",
+        proxy_samples=samples[0] if samples and len(samples) == 1 else samples,
+        proxy_weights=args.proxy_weights,
+        screening=args.screening if has_proxy else "explanation",
         tau=args.tau,
         delta=args.delta,
         min_screen=min(5, max(args.max_screen, 2)),
         max_screen=args.max_screen,
-        threshold=args.threshold if args.proxy else -1.0,
+        prediction_check=args.prediction_check,
+        threshold=args.threshold if has_proxy else -1.0,
         mask_token=args.mask_token,
         seed=args.seed,
     )
     result = task.explain_many(texts, target_class)
+    if learned is not None:
+        result = _with_learning_cost(result, learned)
     path = output_file(args.out)
     path.write_text(result.to_html(), encoding="utf-8")
     summary = result.to_dict(top=10)
-    summary.update({"model": args.lm, "proxy": args.proxy, "html": str(path)})
+    names = [args.proxy] if args.proxy else []
+    names += ["learned"] if learned is not None else []
+    summary.update(
+        {
+            "model": args.lm,
+            "proxy": names[0] if len(names) == 1 else (names or None),
+            "html": str(path),
+        }
+    )
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
+
+
+def _with_learning_cost(result: Any, learned: Any) -> Any:
+    """``result`` with the learned proxy's target calls counted in the task's cost."""
+    import dataclasses
+    import math
+
+    costs = dict(result.costs)
+    total = costs["target_calls_total"] + learned.target_calls
+    all_target = costs["target_calls_all_target"]
+    costs.update(
+        {
+            "target_calls_learned_proxy": learned.target_calls,
+            "target_calls_total": total,
+            "target_call_fraction": total / all_target if all_target else math.nan,
+            "cost_reduction": all_target / total if total else math.inf,
+        }
+    )
+    extras = {**result.extras, "learned_proxy": {"n_train": learned.n_train}}
+    return dataclasses.replace(result, costs=costs, extras=extras)
 
 
 # -- summarize: an LM-written summary of a saved model ------------------------------------

@@ -234,7 +234,10 @@ class ProxyTaskResult(ResultMixin):
         ``target_calls_fallbacks``, ``target_calls_total``,
         ``target_calls_all_target`` (explaining every text with the target
         alone), ``target_call_fraction`` (total / all-target),
-        ``cost_reduction`` (all-target / total), ``proxy_calls``, ``seconds``.
+        ``cost_reduction`` (all-target / total), ``proxy_calls``, ``seconds``;
+        ``target_calls_learned_proxy`` when the caller counted a learned
+        proxy's training calls in the total (``glasstext explain-llm
+        --learned-proxy`` does).
     mode : {"task", "explanation"}
     method : str
     """
@@ -288,10 +291,13 @@ class ProxyTaskResult(ResultMixin):
         ]
         if self.screening is not None:
             lines.append(str(self.screening))
+        learning = c.get("target_calls_learned_proxy")  # counted by whoever learned it
         lines.append(
             f"target calls {c['target_calls_total']} (screening {c['target_calls_screening']}, "
             f"predictions {c['target_calls_predictions']}, fallbacks "
-            f"{c['target_calls_fallbacks']}) of {c['target_calls_all_target']} for the target "
+            f"{c['target_calls_fallbacks']}"
+            + (f", learning the proxy {learning}" if learning is not None else "")
+            + f") of {c['target_calls_all_target']} for the target "
             f"alone: {c['target_call_fraction']:.1%}, cost reduction {c['cost_reduction']:.2f}x"
         )
         for s, a in limit(list(zip(self.sources, self.attributions, strict=True)), 5):

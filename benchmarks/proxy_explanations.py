@@ -40,6 +40,19 @@ prediction agreement; the downstream figures of
 
     python benchmarks/proxy_explanations.py --quick   # 6 snippets, SmolLM2 as target
     python benchmarks/proxy_explanations.py           # 50 snippets, Gemma target (~1 h)
+    python benchmarks/proxy_explanations.py --remote-only   # the remote path (~3 min)
+
+``--remote-only`` measures the path a user with a remote LLM takes, on a real
+server, and merges it into the existing JSON under ``remote_path`` (nothing
+else is touched): Gemma-3-270M served by llama-cpp-python
+(:class:`glasstext.backends.llama_server.LlamaServer`, its GGUF, one thread),
+the target of ``--remote-method`` explanations of the first
+``--remote-texts`` RT test snippets (``--budget`` samples), through the
+OpenAI-compatible client. Recorded: target calls, HTTP requests, the latency
+of each request (median, p90), wall time, load average, the same
+explanations by the local backend (agreement), and a few requests to the
+server started without glasstext's numpy log-probabilities
+(``fast_logprobs=False``), side by side.
 
 The previous version of this script (per-explanation screening only, timed,
 against the ``lime``/``shap`` packages) is in git history; its figures are
@@ -340,6 +353,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument(
+        "--remote-only",
+        action="store_true",
+        help="only measure the remote path (a llama-cpp-python server) into remote_path",
+    )
+    p.add_argument("--remote-texts", type=int, default=5, help="--remote-only: RT snippets")
+    p.add_argument("--remote-method", default="kernelshap", help="--remote-only: method")
+    p.add_argument(
+        "--remote-baseline-requests",
+        type=int,
+        default=3,
+        help="--remote-only: requests timed on the untouched llama-cpp-python server",
+    )
+    p.add_argument(
         "--attach-downstream",
         action="store_true",
         help="only copy proxy_downstream.json into the existing JSON's downstream (no run)",
@@ -367,10 +393,168 @@ def attach_downstream(out: Path) -> int:
     return 0
 
 
+# -- the remote path ---------------------------------------------------------------------------
+
+
+class RequestTimer:
+    """Wraps a client's ``_post``: the wall time of every HTTP request it makes."""
+
+    def __init__(self, lm: Any) -> None:
+        self.seconds: list[float] = []
+        post = lm._post
+
+        def timed(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+            start = time.perf_counter()
+            try:
+                return post(path, payload)
+            finally:
+                self.seconds.append(time.perf_counter() - start)
+
+        lm._post = timed
+
+    def summary(self) -> dict[str, Any]:
+        t = np.asarray(self.seconds)
+        if not len(t):
+            return {"requests": 0}
+        return {
+            "requests": len(t),
+            "median_seconds": rounded(float(np.median(t))),
+            "p90_seconds": rounded(float(np.percentile(t, 90))),
+            "max_seconds": rounded(float(t.max())),
+            "total_seconds": round(float(t.sum()), 2),
+        }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def remote_explanations(args, texts: list[str], calibrate: bool, fast: bool) -> dict[str, Any]:
+    """The target behind a llama-cpp-python server explains ``texts``; the server always stops."""
+    from glasstext.backends.llama_server import LlamaServer
+
+    load_start = load_average()
+    started = time.perf_counter()
+    with LlamaServer(GEMMA, n_threads=1, fast_logprobs=fast) as server:
+        lm = server.lm(cache=False, timeout=900.0)
+        timer = RequestTimer(lm)
+        target = LMScorer(lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS, calibrate=calibrate)
+        explainer = get_explainer(args.remote_method)(target, n_samples=args.budget, seed=args.seed)
+        attrs = [explainer.explain(t) for t in texts]
+        usage = lm.usage()
+    return {
+        "attributions": attrs,
+        "info": {
+            "startup_seconds": round(server.startup_seconds or 0.0, 2),
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "target_calls": int(sum(a.n_calls for a in attrs)),
+            "latency": timer.summary(),
+            "server_usage": usage,
+            "load_average_start": load_start,
+            "load_average_end": load_average(),
+        },
+    }
+
+
+def untouched_server_latency(args) -> dict[str, Any]:
+    """A few scoring requests to the server as llama-cpp-python ships it (no numpy sort)."""
+    from glasstext.backends.llama_server import LlamaServer
+
+    prompts = [SENTIMENT_TEMPLATE.replace("{text}", str(t)) for t in load("rotten_tomatoes").X_test]
+    load_start = load_average()
+    with LlamaServer(GEMMA, n_threads=1, fast_logprobs=False) as server:
+        lm = server.lm(cache=False, timeout=900.0)
+        timer = RequestTimer(lm)
+        n = args.remote_baseline_requests
+        lm.label_probs(prompts[: (n + 1) // 2], list(SENTIMENT_LABELS))
+    return {**timer.summary(), "load_average_start": load_start, "load_average_end": load_average()}
+
+
+def remote_only(args: argparse.Namespace) -> int:
+    """``--remote-only``: measure the remote path and merge it into the JSON as ``remote_path``."""
+    from importlib import metadata
+
+    from glasstext.backends.llama_server import llama_cpp_available
+
+    if not llama_cpp_available():
+        print("llama-cpp-python is not installed: pip install 'glasstext[server]'")
+        return 1
+    calibrate = not args.no_calibrate
+    texts = [str(t) for t in load("rotten_tomatoes").X_test[: args.remote_texts]]
+    log(f"remote path: {args.remote_method} of {len(texts)} texts through a llama-cpp server")
+    remote = remote_explanations(args, texts, calibrate, fast=True)
+    log(f"remote path: {remote['info']}")
+    log("the same explanations with the local backend")
+    models = Models(GEMMA, SMOL, args.precision, args.lm_batch, calibrate)
+    start = time.perf_counter()
+    explainer = get_explainer(args.remote_method)(
+        models.target(), n_samples=args.budget, seed=args.seed
+    )
+    local = [
+        explainer.explain(t, target_class=a.explained_class)
+        for t, a in zip(texts, remote["attributions"], strict=True)
+    ]
+    local_seconds = time.perf_counter() - start
+    pairs = list(zip(remote["attributions"], local, strict=True))
+    pearson = [float(np.corrcoef(r.scores, loc.scores)[0, 1]) for r, loc in pairs]
+    baseline = None
+    if args.remote_baseline_requests > 0:
+        log("the untouched llama-cpp-python server, for comparison")
+        baseline = untouched_server_latency(args)
+    info = remote["info"]
+    result = {
+        "server": f"llama-cpp-python {metadata.version('llama_cpp_python')} "
+        "(glasstext.backends.llama_server.LlamaServer: numpy log-probabilities, "
+        "logits_all, 1 thread, n_ctx 2048, n_batch 512), Gemma-3-270M GGUF Q4_K_M",
+        "client": "OpenAICompatibleLM (echo=true, logprobs=1, max_tokens=1, one prompt "
+        "per request: two requests per scored text, one per label word)",
+        "method": args.remote_method,
+        "n_samples": args.budget,
+        "calibrated": calibrate,
+        "seed": args.seed,
+        "n_texts": len(texts),
+        **info,
+        "requests_per_target_call": rounded(
+            info["latency"]["requests"] / max(info["target_calls"], 1), 3
+        ),
+        "seconds_per_text": rounded(info["wall_seconds"] / len(texts), 2),
+        "local_backend": {
+            "precision": args.precision,
+            "seconds": round(local_seconds, 1),
+            "same_explained_class": rounded(
+                float(np.mean([r.explained_class == loc.explained_class for r, loc in pairs]))
+            ),
+            "pearson_mean": rounded(float(np.mean(pearson))),
+            "pearson_min": rounded(float(np.min(pearson))),
+            f"top{TOP_K}_agreement_mean": rounded(
+                float(np.mean([top_k_agreement(r, loc, k=TOP_K) for r, loc in pairs]))
+            ),
+        },
+        "untouched_server_requests": baseline,
+        "notes": [
+            "latency is the wall time of each HTTP request as the client sees it, on a 2-core "
+            "machine shared with other jobs (see the load averages)",
+            "the untouched server (python -m llama_cpp.server) sorts the 262,144-token "
+            "vocabulary in Python for every echoed token; LlamaServer starts it through "
+            "glasstext.backends._llama_launch, which computes the same lists in numpy",
+            "agreement with the local backend: the server computes with the Q4_K_M GGUF, the "
+            "local backend with the dequantized weights in --precision",
+        ],
+    }
+    merged = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+    merged["remote_path"] = result
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.attach_downstream:
         return attach_downstream(args.out)
+    if args.remote_only:
+        return remote_only(args)
     started = time.perf_counter()
     notes: list[str] = []
     target = SMOL if args.quick else GEMMA

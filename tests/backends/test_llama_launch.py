@@ -1,5 +1,5 @@
-"""The numpy sort behind LlamaServer: the same lists as llama-cpp-python's Python sort.
-
+"""LlamaServer without a server: the numpy sort behind it (the same lists as llama-cpp-python's
+Python sort), its command line and the GGUF header reader.
 No llama-cpp-python needed: the shadowed built-ins are checked against the
 real ones, and on code written as llama-cpp-python writes it.
 """
@@ -101,3 +101,51 @@ def test_the_server_starts_through_the_launcher_unless_asked_not_to() -> None:
     plain = LlamaServer("model.gguf", port=1234, fast_logprobs=False)
     assert plain.command()[1:3] == ["-m", "llama_cpp.server"]
     assert server.command()[3:] == plain.command()[3:]
+
+
+def _gguf(path, entries) -> None:  # type: ignore[no-untyped-def]
+    """A GGUF v3 header with ``entries``: (key, type id, packed value bytes)."""
+    import struct
+
+    def text(s: str) -> bytes:
+        return struct.pack("<Q", len(s.encode())) + s.encode()
+
+    body = b"GGUF" + struct.pack("<IQQ", 3, 0, len(entries))
+    for key, kind, value in entries:
+        body += text(key) + struct.pack("<I", kind) + value
+    path.write_bytes(body + b"\0" * 64)
+
+
+def test_gguf_metadata_reads_one_value_skipping_the_rest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import struct
+
+    from glasstext.backends.llama_server import adds_start_token, gguf_metadata
+
+    def strings(*items: str) -> bytes:
+        packed = b"".join(struct.pack("<Q", len(s)) + s.encode() for s in items)
+        return struct.pack("<IQ", 8, len(items)) + packed
+
+    path = tmp_path / "m.gguf"
+    _gguf(
+        path,
+        [
+            ("general.architecture", 8, struct.pack("<Q", 5) + b"gemma"),
+            ("tokenizer.ggml.tokens", 9, strings("<s>", "a", "bc")),
+            ("tokenizer.ggml.scores", 9, struct.pack("<IQ", 6, 2) + struct.pack("<2f", 0.5, 1.5)),
+            ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 2)),
+            ("tokenizer.ggml.add_bos_token", 7, struct.pack("<?", False)),
+        ],
+    )
+    assert gguf_metadata(path, "general.architecture") == "gemma"
+    assert gguf_metadata(path, "tokenizer.ggml.bos_token_id") == 2
+    assert gguf_metadata(path, "tokenizer.ggml.add_bos_token") is False
+    assert gguf_metadata(path, "missing") is None
+    assert adds_start_token(path) is False
+    with pytest.raises(ValueError, match="array"):
+        gguf_metadata(path, "tokenizer.ggml.tokens")
+    plain = tmp_path / "plain.gguf"
+    _gguf(plain, [("general.architecture", 8, struct.pack("<Q", 5) + b"llama")])
+    assert adds_start_token(plain) is True  # llama.cpp's default without the key
+    (tmp_path / "bad.gguf").write_bytes(b"nope" + b"\0" * 64)
+    with pytest.raises(ValueError, match="not a GGUF"):
+        gguf_metadata(tmp_path / "bad.gguf", "x")

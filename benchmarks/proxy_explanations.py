@@ -539,6 +539,9 @@ def remote_only(args: argparse.Namespace) -> int:
             "glasstext.backends._llama_launch, which computes the same lists in numpy",
             "agreement with the local backend: the server computes with the Q4_K_M GGUF, the "
             "local backend with the dequantized weights in --precision",
+            "local_backend.seconds is not a speed figure: the local LM's persistent cache may "
+            "hold these perturbations from earlier runs of this benchmark (same texts, seed, "
+            "budget)",
         ],
     }
     merged = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}

@@ -1,5 +1,6 @@
 """LlamaServer without a server: the numpy sort behind it (the same lists as llama-cpp-python's
 Python sort), its command line and the GGUF header reader.
+
 No llama-cpp-python needed: the shadowed built-ins are checked against the
 real ones, and on code written as llama-cpp-python writes it.
 """

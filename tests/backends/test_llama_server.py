@@ -22,8 +22,8 @@ MODEL = "gemma-3-270m"
 TEMPLATE = 'Movie review: "{text}"\nThe sentiment of this review is'
 LABELS = (" negative", " positive")
 TEXTS = ["a gorgeous, witty movie.", "a dull, lifeless sequel.", "boilerplate cliches."]
-# llama-cpp-python sorts the whole vocabulary (262k tokens for Gemma) in Python
-# for every echoed token: a request takes seconds, minutes on a loaded machine.
+# Generous: the machine running the tests may be loaded (LlamaServer's numpy
+# log-probabilities make a request take well under a second on an idle core).
 TIMEOUT = 900.0
 
 if not llama_cpp_available():
@@ -100,3 +100,27 @@ def test_generation_through_the_server(server: LlamaServer) -> None:
         ["The capital of France is"], max_new_tokens=4
     )[0]
     assert isinstance(text, str) and text
+
+
+def test_numpy_log_probabilities_give_the_untouched_servers_answer(server: LlamaServer) -> None:
+    # The same echo request to the server as llama-cpp-python ships it (which sorts
+    # the whole vocabulary in Python per token: a short prompt keeps it to seconds).
+    import json
+    import urllib.request
+
+    payload = {"prompt": "Great fun. Sentiment: positive", "echo": True, "logprobs": 3}
+    payload.update({"max_tokens": 2, "temperature": 0.0})
+
+    def ask(running: LlamaServer) -> dict:  # type: ignore[type-arg]
+        body = json.dumps({**payload, "model": running.name}).encode()
+        request = urllib.request.Request(
+            running.base_url + "/completions", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    with LlamaServer(MODEL, port=free_port(), n_threads=1, fast_logprobs=False) as plain:
+        expected = ask(plain)
+    got = ask(server)
+    assert got["choices"] == expected["choices"] and got["usage"] == expected["usage"]
+    assert len(got["choices"][0]["logprobs"]["top_logprobs"][1]) >= 3

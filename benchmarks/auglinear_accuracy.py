@@ -11,7 +11,13 @@ R8 and 20 Newsgroups: test accuracy of
 - ``auglinear_default``: ``AugLinearClassifier(encoder="all-MiniLM-L6-v2",
   ngram_range=(1, 2))`` with every other setting at its default (the hybrid table);
 - further interpretable variants (unit-normalised embeddings, the phrase
-  weight chosen by cross-validation, 1-3-grams, the larger MPNet encoder);
+  weight chosen by cross-validation, 1-3-grams, the larger MPNet encoder,
+  the causal LMs' hidden states: SmolLM2's last and middle layers, Gemma's
+  middle layer, on RT 2,000 only, where they take 4-30 minutes each);
+- with ``--finetuned``: MiniLM fine-tuned on the training split (the
+  paper's route; 45 minutes on full RT here), its own linear head
+  (``finetuned_head``, the non-interpretable reference) and Aug-Linear pure
+  and hybrid on it;
 - ``auglinear_best``: the best interpretable Aug-Linear variant on that dataset
   (named in ``best_variant``; chosen on test accuracy, so read it as the
   ceiling of what was tried, not a tuned default).
@@ -23,6 +29,8 @@ inference speed against the encoder.
     python benchmarks/auglinear_accuracy.py            # everything (an hour or more on 2 cores)
     python benchmarks/auglinear_accuracy.py --quick    # small subsets: a smoke test
     python benchmarks/auglinear_accuracy.py --datasets rotten_tomatoes_2k sms_spam
+    python benchmarks/auglinear_accuracy.py --datasets rotten_tomatoes --only finetuned_head \
+        auglinear_finetuned_hybrid          # some methods, merged into the existing JSON
 
 Writes ``benchmarks/results/auglinear_accuracy.json`` (``--out`` to change).
 Every figure is measured in this run; splits are the datasets' fixed ones.

@@ -162,6 +162,22 @@ def project(
     return out
 
 
+def ensemble_task(method: str, args, target, smol, learned, **screen: Any) -> ProxyTask:
+    """The benchmark's proxy: SmolLM2 and the learned proxy weighted ``args.weight``, no
+    prediction check; ``screen`` adds the screen's settings."""
+    return ProxyTask(
+        target,
+        [smol, learned],
+        method,
+        n_samples=args.budget,
+        proxy_samples=[args.smol_samples, args.learned_samples],
+        proxy_weights=[args.weight, 1.0 - args.weight],
+        prediction_check=False,
+        seed=args.seed,
+        **screen,
+    )
+
+
 def run_method(method: str, args, target_lm, smol_lm) -> dict[str, Any]:
     def scorer(lm) -> LMScorer:
         return LMScorer(lm, SENTIMENT_TEMPLATE, SENTIMENT_LABELS, calibrate=True)
@@ -197,16 +213,7 @@ def run_method(method: str, args, target_lm, smol_lm) -> dict[str, Any]:
         started = time.perf_counter()
         learned = learn_proxy(target, task_texts, n_perturbations=args.n_perturb, seed=args.seed)
         learn_seconds = time.perf_counter() - started
-        task = ProxyTask(
-            target,
-            [smol, learned],
-            method,
-            n_samples=args.budget,
-            proxy_samples=[args.smol_samples, args.learned_samples],
-            proxy_weights=[args.weight, 1.0 - args.weight],
-            prediction_check=False,
-            seed=args.seed,
-        )
+        task = ensemble_task(method, args, target, smol, learned)
         before = target.n_calls
         predicted = target(task_texts).argmax(axis=1)  # the prediction check (cached by learning)
         prediction_calls = target.n_calls - before
@@ -307,19 +314,16 @@ def run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge):
     started = time.perf_counter()
     log(f"{method}: screened task of {n_task} texts: learning the proxy")
     learned = learn_proxy(target, task_texts, n_perturbations=args.n_perturb, seed=args.seed)
-    task = ProxyTask(
-        target,
-        [smol, learned],
+    task = ensemble_task(
         method,
-        n_samples=args.budget,
-        proxy_samples=[args.smol_samples, args.learned_samples],
-        proxy_weights=[args.weight, 1.0 - args.weight],
+        args,
+        target,
+        smol,
+        learned,
         tau=args.screen_tau,
         delta=args.delta,
         min_screen=args.min_screen,
         max_screen=args.max_screen,
-        prediction_check=False,
-        seed=args.seed,
     )
     log(f"{method}: screened task of {n_task} texts: screening (tau {args.screen_tau})")
     screen = task.screen(task_texts)

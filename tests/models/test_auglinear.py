@@ -496,3 +496,108 @@ def test_hybrid_save_load_keeps_both_parts(saved):
         np.testing.assert_array_equal(
             loaded.decision_function(texts), model.decision_function(texts)
         )
+
+
+# -- mean pooling: the document vector is the mean of its n-gram embeddings ------------
+
+
+@pytest.fixture
+def mean_pooled(data):
+    X, y = data
+    return AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="mean").fit(X, y)
+
+
+def mean_pooled_decision(model, text):
+    """Intercept + the phrase parts + the embedding parts scaled by reference / length."""
+    ngrams = extract_ngrams(text, model.ngram_range)
+    scale = model.reference_length_ / len(ngrams)
+    total = model.intercept_.copy()
+    for g in ngrams:
+        row = model.vocabulary_.index[g]
+        total = total + model.embedding_table_[row] * scale + model.phrase_table_[row]
+    return total
+
+
+def test_mean_pooling_decision_is_exact_with_a_length_scale(mean_pooled, data):
+    X, y = data
+    lengths = [len(extract_ngrams(t, (1, 2))) for t in X]
+    assert mean_pooled.doc_pooling_ == "mean"
+    assert mean_pooled.reference_length_ == pytest.approx(np.median(lengths))
+    d = mean_pooled.decision_function(X[:20])
+    manual = [mean_pooled_decision(mean_pooled, t)[0] for t in X[:20]]
+    np.testing.assert_allclose(d, manual, atol=1e-10)
+    assert np.mean(mean_pooled.predict(X) == np.asarray(y)) > 0.9
+    longer = X[0] + " " + X[1]  # twice the usual length: half the usual embedding parts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)  # the bigram across the join
+        d_longer = mean_pooled.decision_function([longer])[0]
+        e = mean_pooled.explain(longer)
+    n_longer = len(extract_ngrams(longer, (1, 2)))
+    assert e.length_scale == pytest.approx(mean_pooled.reference_length_ / n_longer)
+    assert e.length_scale < 1
+    assert sum(v for _, v in e.contributions) + e.intercept == pytest.approx(d_longer, abs=1e-10)
+    for g, v in e.contributions:
+        assert e.embedding_part(g) + e.phrase_parts[g] == pytest.approx(v, abs=1e-12)
+    assert e.to_dict()["length_scale"] == e.length_scale
+    assert "mean pooling" in str(e)
+
+
+def test_mean_pooling_matches_the_same_fit_done_by_hand(data):
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="mean").fit(X, y)
+    docs = [extract_ngrams(t, (1, 2)) for t in X]
+    counts, _ = model.vocabulary_.count_matrix(docs)
+    means = np.asarray(counts @ FakeEncoder().encode(model.vocabulary_.ngrams))
+    means /= np.array([len(d) for d in docs])[:, None]
+    sd = means.std(0)
+    sd[sd == 0] = 1
+    df = np.asarray((counts > 0).sum(0)).ravel()
+    idf = np.log((1 + len(X)) / (1 + df)) + 1
+    design = sp.hstack([sp.csr_matrix((means - means.mean(0)) / sd), counts @ sp.diags(idf)])
+    ref = LogisticRegression(C=model.C_, max_iter=3000).fit(design, y)
+    np.testing.assert_allclose(model.decision_function(X), ref.decision_function(design), atol=0.02)
+
+
+def test_mean_pooling_scales_backed_off_and_embedded_ngrams_too(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="mean", unseen="embed")
+    model.fit(X, y)
+    text = "good story zzz"
+    with pytest.warns(UnseenNgramWarning):
+        d = model.decision_function([text])[0]
+    # every n-gram is now in the table; the new ones have an embedding part only
+    assert d == pytest.approx(mean_pooled_decision(model, text)[0], abs=1e-10)
+    new_row = model.vocabulary_.index["zzz"]
+    assert model.phrase_table_[new_row, 0] == 0.0
+    assert model.embedding_table_[new_row] == pytest.approx(
+        FakeEncoder().encode(["zzz"])[0] @ model.coef_[0]
+    )
+
+
+def test_mean_pooling_regressor_and_bad_setting(data):
+    X, _ = data
+    y = np.array([len(t) % 7 + ("good" in t) * 3.0 for t in X])
+    model = AugLinearRegressor(encoder=FakeEncoder(), doc_pooling="mean").fit(X, y)
+    np.testing.assert_allclose(
+        model.predict(X[:10]), [mean_pooled_decision(model, t)[0] for t in X[:10]], atol=1e-9
+    )
+    with pytest.raises(ValueError, match="doc_pooling"):
+        AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="max").fit(X, y)
+
+
+def test_mean_pooled_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, store):
+    X, y = make_texts(80)
+    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=store, doc_pooling="mean")
+    model.fit(X, y)
+    loaded = AugLinearClassifier.load(model.save(tmp_path / "model"))
+    assert loaded.doc_pooling_ == "mean"
+    assert loaded.reference_length_ == model.reference_length_
+    texts = [*make_texts(20, seed=4)[0], "good story zzz"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        np.testing.assert_array_equal(
+            loaded.decision_function(texts), model.decision_function(texts)
+        )

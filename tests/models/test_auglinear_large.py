@@ -54,6 +54,12 @@ def test_fit_large_checks_lengths():
         fit_large(AugLinearClassifier(ray_fakes.HashEncoder(), cache=False), TEXTS, LABELS[:5])
 
 
+def test_fit_large_refuses_mean_pooling_before_any_work():
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), cache=False, doc_pooling="mean")
+    with pytest.raises(ValueError, match="doc_pooling"):
+        fit_large(model, TEXTS, LABELS)
+
+
 @pytest.mark.parametrize("hybrid", [True, False])
 def test_fit_large_regressor_learns_the_target_on_its_scale(tmp_path, hybrid):
     target = 40.0 + 10.0 * LABELS  # far from zero mean and unit scale: SGD sees it standardised

@@ -83,6 +83,7 @@ __all__ = [
 ]
 
 UnseenPolicy = Literal["backoff", "embed"]
+DocPooling = Literal["sum", "mean"]
 
 #: Weights of the phrase part tried by ``phrase_weight="cv"`` (the embedding part has 1).
 PHRASE_WEIGHTS = (0.5, 1.0, 2.0)
@@ -169,6 +170,10 @@ class LinearExplanation(ResultMixin):
         For a hybrid model, the part of each contribution that is the
         n-gram's own learned value (the rest is its embedding's value; an
         n-gram off the training table has none). Empty for pure Aug-Linear.
+    length_scale : float
+        With ``doc_pooling="mean"``, the factor this text's embedding parts
+        carry against the table's values (the median training length over
+        this text's number of n-grams); 1 when embeddings are summed.
     """
 
     text: str
@@ -180,6 +185,7 @@ class LinearExplanation(ResultMixin):
     counts: dict[str, int] = field(default_factory=dict)
     classes: list[Any] | None = None
     phrase_parts: dict[str, float | np.ndarray] = field(default_factory=dict)
+    length_scale: float = 1.0
 
     def embedding_part(self, ngram: str) -> float | np.ndarray:
         """The part of ``ngram``'s contribution that its embedding gives."""
@@ -206,6 +212,7 @@ class LinearExplanation(ResultMixin):
                 if self.phrase_parts
                 else {}
             ),
+            **({"length_scale": self.length_scale} if self.length_scale != 1.0 else {}),
         }
 
     def __str__(self) -> str:
@@ -226,6 +233,11 @@ class LinearExplanation(ResultMixin):
         if len(self.contributions) > 12:
             lines.append(f"  ... {len(self.contributions) - 12} more")
         lines.append(f"  {'= decision':<28} {float(_pick(self.decision, cls_idx)):+.3f}")
+        if self.length_scale != 1.0:
+            lines.append(
+                f"  (embedding parts are the table's times {self.length_scale:.3g}: "
+                "mean pooling, this text's length)"
+            )
         return "\n".join(lines)
 
 
@@ -245,6 +257,8 @@ class _Scored:
     values: np.ndarray  # (n_occurrences, n_outputs)
     source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
     n_embedded: int
+    phrase: np.ndarray | None = None  # the phrase parts of ``values``, when asked for
+    length_scale: np.ndarray | None = None  # per text: the embedding parts' factor (mean)
 
     def report(self) -> UnseenReport:
         return UnseenReport(
@@ -268,6 +282,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "hybrid": ["boolean"],
         "phrase_weight": [Interval(float, 0, None, closed="neither"), Options(("cv",))],
         "embedding_norm": [Options(("none", "unit"))],
+        "doc_pooling": [Options(("sum", "mean"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
         "pooling": [Options(("mean", "cls", "last"))],
@@ -291,6 +306,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
+        "doc_pooling": "sum the n-gram embeddings of a text, or average them",
         "precision": "encoder precision while fitting",
     }
 
@@ -303,6 +319,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         hybrid: bool = True,
         phrase_weight: float | Literal["cv"] = 1.0,
         embedding_norm: Literal["none", "unit"] = "none",
+        doc_pooling: DocPooling = "sum",
         vocabulary: Sequence[str] | None = None,
         min_count: int = 1,
         pooling: Literal["mean", "cls", "last"] = "mean",
@@ -324,6 +341,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.hybrid = hybrid
         self.phrase_weight = phrase_weight
         self.embedding_norm = embedding_norm
+        self.doc_pooling = doc_pooling
         self.vocabulary = vocabulary
         self.min_count = min_count
         self.pooling = pooling
@@ -407,7 +425,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         vocab.add(self._backoff_entries(vocab))
         embeddings = self._embed(vocab.ngrams)
         counts, _ = vocab.count_matrix(docs)
-        weights, intercept, phrase_table = self._fit_linear(counts, embeddings, target)
+        lengths = np.array([len(d) for d in docs], dtype=np.float64)
+        weights, intercept, phrase_table = self._fit_linear(counts, embeddings, target, lengths)
         self.vocabulary_ = vocab
         self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
         self.intercept_ = intercept  # (n_outputs,)
@@ -419,18 +438,30 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return target
 
     def _fit_linear(
-        self, counts: sp.csr_matrix, embeddings: np.ndarray, target: np.ndarray
+        self,
+        counts: sp.csr_matrix,
+        embeddings: np.ndarray,
+        target: np.ndarray,
+        lengths: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One regularised linear fit; returns the embedding weights, the intercept and
         the phrase part of the table.
 
-        The features are the standardised summed embeddings and, with
-        ``hybrid``, each n-gram's idf-weighted count times ``phrase_weight``
-        (chosen among :data:`PHRASE_WEIGHTS` by cross-validation with ``"cv"``).
-        Both are linear in the counts, so the fit folds back into exactly one
+        The features are the standardised document vectors (the sum of the
+        text's n-gram embeddings, or with ``doc_pooling="mean"`` their mean)
+        and, with ``hybrid``, each n-gram's idf-weighted count times
+        ``phrase_weight`` (chosen among :data:`PHRASE_WEIGHTS` by
+        cross-validation with ``"cv"``). Both are linear in the counts (the
+        mean up to the text's length), so the fit folds back into exactly one
         value per n-gram: ``w · e(g) + phrase_weight · idf(g) · u(g)``.
         """
+        self.doc_pooling_ = self.doc_pooling
+        # Mean pooling: table values are for a text of the median training length,
+        # and a text of n n-grams scales its embedding parts by reference / n.
+        self.reference_length_ = float(max(np.median(lengths), 1.0))
         doc_vectors = np.asarray(counts @ embeddings)
+        if self.doc_pooling_ == "mean":
+            doc_vectors = doc_vectors / np.maximum(lengths, 1.0)[:, None]
         mean = doc_vectors.mean(axis=0)
         scale = doc_vectors.std(axis=0)
         scale[scale == 0] = 1.0
@@ -450,6 +481,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
                 best = (fit, weight, phrase_scale)
         assert best is not None
         fit, self.phrase_weight_, phrase_scale = best
+        self.cv_score_ = fit.score
         dim = embeddings.shape[1]
         if self.phrase_weight_:
             phrase_table = (fit.coef[:, dim:] * phrase_scale).T
@@ -458,8 +490,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         fit.coef = fit.coef[:, :dim]
         for name, value in fit.attributes.items():
             setattr(self, name, value)
-        weights_on_sum = fit.coef / scale
-        return weights_on_sum, fit.intercept - weights_on_sum @ mean, phrase_table
+        weights = fit.coef / scale  # on the unstandardised document vector
+        intercept = fit.intercept - weights @ mean
+        if self.doc_pooling_ == "mean":
+            weights = weights / self.reference_length_
+        return weights, intercept, phrase_table
 
     def _phrase_weights(self) -> tuple[float, ...]:
         """The phrase weights to fit with (0: no phrase features, pure Aug-Linear)."""
@@ -484,11 +519,19 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             self._ngram_index = cached
         return cached[2]
 
-    def _score_occurrences(self, texts: Sequence[str], embed_unseen: bool) -> _Scored:
+    def _mean_pooled(self) -> bool:
+        # Models saved before doc_pooling existed summed.
+        return getattr(self, "doc_pooling_", "sum") == "mean"
+
+    def _score_occurrences(
+        self, texts: Sequence[str], embed_unseen: bool, split: bool = False
+    ) -> _Scored:
         """Value every n-gram occurrence of ``texts`` from the table.
 
         Occurrences absent from the table are embedded first (``unseen="embed"``)
         or valued by backoff; the result says which, occurrence by occurrence.
+        With ``split`` it also holds each occurrence's phrase part. With mean
+        pooling the embedding parts are scaled by the text's length factor.
         """
         check_is_fitted(self, "coef_table_")
         ngram_range = check_ngram_range(self.ngram_range)
@@ -500,10 +543,12 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             n_embedded = int((occ.row < 0).sum())
             embedded_before = occ.row < 0
             occ = self._index().occurrences(texts, ngram_range)
+        mean_pooled = self._mean_pooled()
         values = np.zeros((len(occ.row), self.coef_table_.shape[1]))
         source = np.full(len(occ.row), _TABLE, dtype=np.int8)
         known = occ.row >= 0
-        values[known] = self.coef_table_[occ.row[known]]
+        # Summing reads the whole value at once; mean pooling scales only the embedding part.
+        values[known] = (self.embedding_table_ if mean_pooled else self.coef_table_)[occ.row[known]]
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
@@ -512,7 +557,17 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             backoff, found = self._backoff(occ.word_ids, occ.start[sel], int(n))
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
-        return _Scored(occ, values, source, n_embedded)
+        scored = _Scored(occ, values, source, n_embedded)
+        if split or mean_pooled:
+            # Backed-off and unseen occurrences (row -1) have no phrase part.
+            scored.phrase = np.zeros_like(values)
+            scored.phrase[known] = self.phrase_table_[occ.row[known]]
+        if mean_pooled:
+            n_per_text = np.bincount(occ.doc, minlength=occ.n_docs).astype(np.float64)
+            scored.length_scale = self.reference_length_ / np.maximum(n_per_text, 1.0)
+            assert scored.phrase is not None
+            scored.values = values * scored.length_scale[occ.doc][:, None] + scored.phrase
+        return scored
 
     def _backoff(
         self, ids: np.ndarray, start: np.ndarray, order: int
@@ -608,13 +663,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
     def _explanation(self, text: str) -> LinearExplanation:
         """``text``'s decision as intercept plus n-gram terms (the subclass adds the prediction)."""
         (text,) = check_documents([text], "text")
-        scored = self._score_occurrences([text], self.unseen == "embed")
+        scored = self._score_occurrences([text], self.unseen == "embed", split=True)
         occ = scored.occurrences
-        # Only explanations need the phrase parts: prediction reads the summed table alone.
-        # Backed-off and unseen occurrences (row -1) have none.
-        in_table = occ.row >= 0
-        phrase_values = np.zeros_like(scored.values)
-        phrase_values[in_table] = self.phrase_table_[occ.row[in_table]]
+        assert scored.phrase is not None
+        phrase_values = scored.phrase
         totals: dict[str, np.ndarray] = {}
         phrase: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}
@@ -641,6 +693,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             sources=sources,
             counts=dict(counts),
             phrase_parts={g: shown(v) for g, v in phrase.items()} if self.hybrid else {},
+            length_scale=1.0 if scored.length_scale is None else float(scored.length_scale[0]),
         )
 
     def _table_entry(self, row: int, column: int, split: bool) -> tuple[Any, ...]:
@@ -681,6 +734,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             "vocabulary": self.vocabulary_.ngrams,
             "embedding_dim": int(self.embedding_dim_),
             "phrase_weight": float(self.phrase_weight_),
+            "doc_pooling": self.doc_pooling_,
+            "reference_length": float(self.reference_length_),
         }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
@@ -704,6 +759,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.embedding_table_ = arrays.get("embedding_table", self.coef_table_)
         self.phrase_table_ = arrays.get("phrase_table", np.zeros_like(self.coef_table_))
         self.phrase_weight_ = float(config.get("phrase_weight", 0.0))
+        # Folders saved before doc_pooling existed summed the embeddings.
+        self.doc_pooling_ = config.get("doc_pooling", "sum")
+        self.reference_length_ = float(config.get("reference_length", 1.0))
+        if self.doc_pooling_ not in ("sum", "mean") or not self.reference_length_ >= 1.0:
+            raise ModelFileError(f"{folder} is corrupt: bad doc_pooling or reference_length")
         if not np.array_equal(self.embedding_table_ + self.phrase_table_, self.coef_table_):
             raise ModelFileError(f"{folder} is corrupt: the table is not the sum of its parts")
         self.intercept_ = arrays["intercept"]
@@ -784,6 +844,15 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         chooses among :data:`PHRASE_WEIGHTS` by cross-validation (three fits).
     embedding_norm : {"none", "unit"}, default="none"
         ``"unit"`` scales every n-gram embedding to length 1 before summing.
+    doc_pooling : {"sum", "mean"}, default="sum"
+        How a text's n-gram embeddings become its document vector: their sum
+        (the paper's Aug-GAM: every phrase adds its evidence) or their mean
+        (the text's length divided out, which suits long documents about a
+        topic). The phrase part is a sum either way. With ``"mean"`` the table
+        holds each n-gram's value in a text of the median training length
+        (``reference_length_`` n-grams); in a text of ``n`` n-grams the
+        embedding parts are multiplied by ``reference_length_ / n``, and
+        :meth:`explain` shows that factor, so the decomposition stays exact.
     vocabulary : sequence of str, optional
         Extra words or n-grams to embed into the table at fit time, so
         table-only prediction meets fewer unseen n-grams.
@@ -837,6 +906,12 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         for pure Aug-Linear and for n-grams added after fitting.
     phrase_weight_ : float
         The phrase weight used (0 for pure Aug-Linear).
+    doc_pooling_ : {"sum", "mean"}
+        The document pooling used.
+    reference_length_ : float
+        With mean pooling, the text length (in n-grams) the table's values are for.
+    cv_score_ : float
+        Mean cross-validated accuracy of the chosen fit.
     C_ : float
         The regularisation chosen by cross-validation.
 

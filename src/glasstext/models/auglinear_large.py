@@ -127,6 +127,8 @@ def fit_large(
     ngram_range = check_ngram_range(model.ngram_range)
     if isinstance(model.phrase_weight, str):
         raise ValueError("fit_large takes a numeric phrase_weight, not 'cv'")
+    if model.doc_pooling != "sum":
+        raise ValueError(f"fit_large sums n-gram embeddings; doc_pooling={model.doc_pooling!r}")
     labels = np.asarray(y)
     clock = _Clock()
     vocab = NgramVocabulary.from_texts(_stream(texts), ngram_range, model.min_count)
@@ -161,6 +163,7 @@ def fit_large(
     model.phrase_table_ = phrase_table
     model.coef_table_ = table + phrase_table
     model.n_ngrams_embedded_ = len(vocab)
+    model.doc_pooling_, model.reference_length_ = "sum", 1.0
     model.fit_seconds_ = clock.laps  # wall time of each step
     return model
 

@@ -232,3 +232,12 @@ def test_minilm_int8_embeddings_are_close_to_fp32():
     int8 = Encoder("all-MiniLM-L6-v2", cache=False, precision="int8").encode(texts)
     cos = _cosines(fp32, int8)
     assert cos.mean() > 0.98 and cos.min() > 0.93
+
+
+def test_word_list_gives_whole_lowercase_words_in_token_order(tiny_bert_dir):
+    enc = Encoder(tiny_bert_dir, cache=False)
+    words = enc.word_list(10_000)
+    assert words and len(words) == len(set(words))
+    assert all(w.isalpha() and w == w.lower() and len(w) >= 2 for w in words)
+    assert not any(w.startswith("#") for w in words)
+    assert enc.word_list(3) == words[:3]

@@ -138,7 +138,9 @@ def test_pandas_series_input(data):
     assert model.predict(pd.Series(X[:3])).shape == (3,)
 
 
-def test_unseen_ngrams_back_off_to_their_parts_and_are_reported(fitted):
+def test_unseen_ngrams_back_off_to_their_parts_and_are_reported(data):
+    X, y = data  # without the composition map: the mean of the parts
+    fitted = AugLinearClassifier(FakeEncoder(), (1, 2), hybrid=False, compose=False).fit(X, y)
     text = "good story"  # "good story" is a bigram never seen in training
     assert "good story" not in fitted.vocabulary_
     with pytest.warns(UnseenNgramWarning, match="1 of 3 n-gram occurrences"):
@@ -421,7 +423,8 @@ def test_hybrid_matches_the_same_fit_done_by_hand(data):
         np.testing.assert_allclose(model.decision_function(X), ref_d, atol=0.02)
 
 
-def test_unseen_ngrams_back_off_on_the_embedding_part_only(hybrid):
+def test_unseen_ngrams_back_off_on_the_embedding_part_only(data):
+    hybrid = AugLinearClassifier(encoder=FakeEncoder(), compose=False).fit(*data)
     text = "good story"
     assert "good story" not in hybrid.vocabulary_
     with pytest.warns(UnseenNgramWarning):
@@ -601,3 +604,74 @@ def test_mean_pooled_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, 
         np.testing.assert_array_equal(
             loaded.decision_function(texts), model.decision_function(texts)
         )
+
+
+# -- table-only backoff: the learned composition and the encoder's own words ------------
+
+
+def test_unseen_ngrams_are_valued_by_the_learned_composition(hybrid):
+    from glasstext.models.auglinear import fit_composition
+
+    text = "good story"
+    assert text not in hybrid.vocabulary_
+    with pytest.warns(UnseenNgramWarning, match="1 composed from their parts"):
+        d = hybrid.decision_function([text])[0]
+    vectors = FakeEncoder().encode(hybrid.vocabulary_.ngrams).astype(np.float64)
+    coef, intercept = fit_composition(vectors, hybrid.vocabulary_, hybrid.random_state)
+    rows = [hybrid.vocabulary_.index[w] for w in ("good", "story")]
+    predicted = coef @ np.concatenate([vectors[rows[0]], vectors[rows[1]]]) + intercept
+    composed_value = predicted @ hybrid.coef_[0]  # the table's value of the predicted embedding
+    table = sum(hybrid.coef_table_[r, 0] for r in rows)
+    assert d == pytest.approx(hybrid.intercept_[0] + table + composed_value, abs=1e-10)
+    # the fake encoder's n-gram is the mean of its words: the map learns that
+    true_value = FakeEncoder().encode([text])[0] @ hybrid.coef_[0]
+    assert composed_value == pytest.approx(true_value, abs=0.05 * abs(true_value) + 1e-3)
+    e = hybrid.explain(text)
+    assert e.sources[text] == "backoff" and e.phrase_parts[text] == 0.0
+    assert hybrid.unseen_report([text]).n_composed == 1
+
+
+def test_composition_off_or_unlearnable_falls_back_to_the_mean_of_parts(data):
+    X, y = data
+    off = AugLinearClassifier(encoder=FakeEncoder(), compose=False).fit(X, y)
+    assert off.composition_ is None and off.left_table_ is None
+    assert off.unseen_report(["good story"]).n_composed == 0
+    few = AugLinearClassifier(encoder=FakeEncoder()).fit(X[:6], y[:6])  # < 50 bigrams
+    assert few.composition_ is None
+
+
+class WordListEncoder(FakeEncoder):
+    def word_list(self, limit):
+        return ["zebra", "quartz", "two words", "Upper"][:limit]
+
+
+def test_encoder_words_widen_the_table(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=WordListEncoder()).fit(X, y)
+    assert "zebra" in model.vocabulary_ and "quartz" in model.vocabulary_
+    assert "two words" not in model.vocabulary_ and "Upper" not in model.vocabulary_
+    assert model.unseen_report(["zebra film"]).n_zero == 0
+    assert model.phrase_table_[model.vocabulary_.index["zebra"], 0] == 0.0  # not a feature
+    narrow = AugLinearClassifier(encoder=WordListEncoder(), encoder_words=0).fit(X, y)
+    assert "zebra" not in narrow.vocabulary_
+    assert "zebra" not in AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).vocabulary_
+
+
+def test_extend_vocabulary_keeps_the_composition_tables_aligned(hybrid):
+    hybrid.extend_vocabulary(["quartz"])
+    n = len(hybrid.vocabulary_)
+    assert hybrid.left_table_.shape == hybrid.right_table_.shape == (n, 1)
+    with pytest.warns(UnseenNgramWarning, match="composed"):
+        hybrid.decision_function(["quartz story"])
+
+
+def test_composition_is_saved_and_checked(saved, tmp_path):
+    model, path = saved
+    assert model.composition_ is not None
+    loaded = AugLinearClassifier.load(path)
+    np.testing.assert_array_equal(loaded.left_table_, model.left_table_)
+    np.testing.assert_array_equal(loaded.composition_, model.composition_)
+    assert loaded.unseen_report(["good story"]).n_composed == 1
+    model.right_table_ = model.right_table_[:-1]  # saved with a valid checksum, wrong shape
+    with pytest.raises(ModelFileError, match="composition"):
+        AugLinearClassifier.load(model.save(tmp_path / "bad"))

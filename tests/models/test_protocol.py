@@ -292,7 +292,17 @@ def test_cli_metadata_names_real_parameters():
     expected = {
         AugLinearClassifier: (
             "auglinear",
-            {"encoder", "ngram_range", "unseen", "hybrid", "embedding_norm", "precision"},
+            {
+                "encoder",
+                "ngram_range",
+                "unseen",
+                "hybrid",
+                "embedding_norm",
+                "doc_pooling",
+                "encoder_words",
+                "compose",
+                "precision",
+            },
         ),
         AugTreeRegressor: (
             "augtree",

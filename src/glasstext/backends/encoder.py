@@ -318,6 +318,25 @@ class Encoder:
         size = batch_size or self.batch_size
         return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
+    def word_list(self, limit: int) -> list[str]:
+        """Up to ``limit`` whole words of the encoder's tokenizer vocabulary.
+
+        A token counts when its text (word-start markers and spaces removed) is
+        two or more letters; words come lowercased, in token-id order, once
+        each. Subword continuations of WordPiece (``##ing``) are left out.
+        Used to widen an n-gram table beyond the training texts' words.
+        """
+        self._load_tokenizer()
+        tokenizer = self._tokenizer
+        words: dict[str, None] = {}
+        for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1]):
+            if len(words) >= limit:
+                break
+            text = tokenizer.convert_tokens_to_string([token]).strip().lower()
+            if len(text) >= 2 and text.isalpha():
+                words[text] = None
+        return list(words)
+
     def _load_tokenizer(self) -> None:
         if self._tokenizer is None:
             from transformers import AutoTokenizer

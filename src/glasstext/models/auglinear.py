@@ -87,6 +87,8 @@ DocPooling = Literal["sum", "mean"]
 
 #: Weights of the phrase part tried by ``phrase_weight="cv"`` (the embedding part has 1).
 PHRASE_WEIGHTS = (0.5, 1.0, 2.0)
+#: Training n-grams the composition map is learned from, at most (a random sample beyond).
+COMPOSITION_SAMPLE = 20_000
 
 
 @dataclass
@@ -106,6 +108,47 @@ def _idf(counts: sp.csr_matrix) -> np.ndarray:
     return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
 
 
+def composition_rows(vocab: NgramVocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the n-grams of two or more words whose first words and last word are
+    in ``vocab``, with the rows of those two parts."""
+    rows, prefix, last = [], [], []
+    for row, ngram in enumerate(vocab.ngrams):
+        head, space, tail = ngram.rpartition(" ")
+        if space and head in vocab.index and tail in vocab.index:
+            rows.append(row)
+            prefix.append(vocab.index[head])
+            last.append(vocab.index[tail])
+    return tuple(np.asarray(a, dtype=np.int64) for a in (rows, prefix, last))  # type: ignore[return-value]
+
+
+def fit_composition(
+    embeddings: np.ndarray, vocab: NgramVocabulary, random_state: int | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A ridge map from ``[e(first words), e(last word)]`` to ``e(n-gram)``.
+
+    Learned on the table's own n-grams (a sample of :data:`COMPOSITION_SAMPLE`
+    at most). Returns the map's coefficients ``(dim, 2 * dim)`` and intercept
+    ``(dim,)``, or ``None`` with too few n-grams to learn from. An encoder's
+    phrase embedding is far closer to this map of its parts' than to their
+    mean (measured R² 0.81 against 0.62 on MiniLM bigrams of Rotten Tomatoes).
+    """
+    from sklearn.linear_model import Ridge
+
+    rows, prefix, last = composition_rows(vocab)
+    dim = embeddings.shape[1]
+    if len(rows) < 50:
+        return None
+    if len(rows) > COMPOSITION_SAMPLE:
+        keep = np.sort(
+            np.random.default_rng(random_state).choice(len(rows), COMPOSITION_SAMPLE, replace=False)
+        )
+        rows, prefix, last = rows[keep], prefix[keep], last[keep]
+    parts = np.hstack([np.asarray(embeddings[prefix]), np.asarray(embeddings[last])])
+    with blas_threads(1):
+        ridge = Ridge(alpha=1.0).fit(parts, np.asarray(embeddings[rows], dtype=np.float64))
+    return ridge.coef_.reshape(dim, 2 * dim), np.asarray(ridge.intercept_).reshape(dim)
+
+
 @dataclass
 class UnseenReport:
     """What happened to n-grams absent from the table, for a batch of texts.
@@ -122,6 +165,9 @@ class UnseenReport:
         Unseen occurrences valued by backing off to their sub-n-grams.
     n_zero : int
         Unseen occurrences with nothing to back off to: they contribute 0.
+    n_composed : int
+        Of the backed-off ones, those valued by the learned composition of
+        their first words and last word (the rest: the mean of their parts).
     """
 
     n_ngrams: int = 0
@@ -129,13 +175,15 @@ class UnseenReport:
     n_embedded: int = 0
     n_backed_off: int = 0
     n_zero: int = 0
+    n_composed: int = 0
 
     def message(self) -> str:
         """A one-line account of the unseen n-grams."""
+        composed = f" ({self.n_composed} composed from their parts)" if self.n_composed else ""
         return (
             f"{self.n_unseen} of {self.n_ngrams} n-gram occurrences were not in the table: "
-            f"{self.n_embedded} embedded, {self.n_backed_off} backed off to sub-n-grams, "
-            f"{self.n_zero} with no known part (contribute 0)"
+            f"{self.n_embedded} embedded, {self.n_backed_off} backed off to sub-n-grams"
+            f"{composed}, {self.n_zero} with no known part (contribute 0)"
         )
 
 
@@ -257,6 +305,7 @@ class _Scored:
     values: np.ndarray  # (n_occurrences, n_outputs)
     source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
     n_embedded: int
+    composed: np.ndarray | None = None  # per occurrence: valued by the composition map
     phrase: np.ndarray | None = None  # the phrase parts of ``values``, when asked for
     length_scale: np.ndarray | None = None  # per text: the embedding parts' factor (mean)
 
@@ -267,6 +316,7 @@ class _Scored:
             n_embedded=self.n_embedded,
             n_backed_off=int((self.source == _BACKOFF).sum()),
             n_zero=int((self.source == _ZERO).sum()),
+            n_composed=0 if self.composed is None else int(self.composed.sum()),
         )
 
 
@@ -285,6 +335,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "doc_pooling": [Options(("sum", "mean"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
+        "encoder_words": [Interval(int, 0)],
+        "compose": ["boolean"],
         "pooling": [Options(("mean", "cls", "last"))],
         "layer": [Interval(int)],
         "prefix": [str],
@@ -308,6 +360,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
         "doc_pooling": "sum the n-gram embeddings of a text, or average them",
         "precision": "encoder precision while fitting",
+        "encoder_words": "whole words of the encoder's vocabulary to add to the table (0: none)",
+        "compose": "value unseen n-grams by a composition of their parts learned at fit time",
     }
 
     def __init__(
@@ -322,6 +376,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         doc_pooling: DocPooling = "sum",
         vocabulary: Sequence[str] | None = None,
         min_count: int = 1,
+        encoder_words: int = 30_000,
+        compose: bool = True,
         pooling: Literal["mean", "cls", "last"] = "mean",
         layer: int = -1,
         prefix: str = "",
@@ -344,6 +400,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.doc_pooling = doc_pooling
         self.vocabulary = vocabulary
         self.min_count = min_count
+        self.encoder_words = encoder_words
+        self.compose = compose
         self.pooling = pooling
         self.layer = layer
         self.prefix = prefix
@@ -398,7 +456,15 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             extra.extend(dict.fromkeys(w for g in vocab.ngrams for w in g.split(" ")))
         if self.vocabulary is not None:
             extra.extend(self._normalise_vocabulary(self.vocabulary))
+        extra.extend(self._encoder_words())
         return extra
+
+    def _encoder_words(self) -> list[str]:
+        """The encoder's own whole words (``encoder_words`` of them), tokenized as texts are."""
+        word_list = getattr(self._get_encoder(), "word_list", None)
+        if not self.encoder_words or word_list is None:  # an encoder object without one
+            return []
+        return [w for w in word_list(self.encoder_words) if tokenize(w) == [w]]
 
     @staticmethod
     def _normalise_vocabulary(entries: Iterable[str]) -> list[str]:
@@ -435,7 +501,35 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.coef_table_ = self.embedding_table_ + self.phrase_table_
         self.embedding_dim_ = embeddings.shape[1]
         self.n_ngrams_embedded_ = len(vocab)
+        self._set_composition(
+            fit_composition(embeddings, vocab, self.random_state) if self.compose else None,
+            embeddings,
+        )
         return target
+
+    def _set_composition(
+        self, composition: tuple[np.ndarray, np.ndarray] | None, embeddings: np.ndarray
+    ) -> None:
+        """Fold the composition map into per-row values: an unseen n-gram whose first
+        words and last word are in the table is worth
+        ``left_table_[first words] + right_table_[last word] + composition_intercept_``."""
+        if composition is None:
+            self.composition_ = self.composition_intercept_ = None
+            self.left_table_ = self.right_table_ = None
+            return
+        coef, intercept = composition
+        dim = coef.shape[0]
+        # (2, n_outputs, dim): the table's weights carried through each half of the map
+        self.composition_ = np.stack([self.coef_ @ coef[:, :dim], self.coef_ @ coef[:, dim:]])
+        self.composition_intercept_ = self.coef_ @ intercept
+        self.left_table_, self.right_table_ = self._composition_values(embeddings)
+
+    def _composition_values(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert self.composition_ is not None
+        return (
+            np.asarray(vectors @ self.composition_[0].T),
+            np.asarray(vectors @ self.composition_[1].T),
+        )
 
     def _fit_linear(
         self,
@@ -552,12 +646,13 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
+        composed = np.zeros(len(occ.row), dtype=bool)
         for n in np.unique(occ.order[missing]):
             sel = missing[occ.order[missing] == n]
-            backoff, found = self._backoff(occ.word_ids, occ.start[sel], int(n))
+            backoff, found, composed[sel] = self._backoff(occ.word_ids, occ.start[sel], int(n))
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
-        scored = _Scored(occ, values, source, n_embedded)
+        scored = _Scored(occ, values, source, n_embedded, composed)
         if split or mean_pooled:
             # Backed-off and unseen occurrences (row -1) have no phrase part.
             scored.phrase = np.zeros_like(values)
@@ -571,31 +666,42 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     def _backoff(
         self, ids: np.ndarray, start: np.ndarray, order: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Values of n-grams with backoff, and whether any part of each was known.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values of n-grams with backoff, whether any part of each was known, and
+        which were valued by the composition map.
 
-        An n-gram absent from the table is valued as the mean of its two
-        (n-1)-grams' embedding parts, recursively, counting only the parts
-        that are known; it gets no phrase part. With mean pooling an n-gram's
-        embedding is close to the average of its parts', and the table is
-        linear in the embedding, so this approximates the missing entry. No
-        known part at any order: value 0.
+        An n-gram absent from the table whose first words and last word are
+        in it is valued by the composition learned at fit time (see
+        :func:`fit_composition`); the table is linear in the embedding, so
+        this is the value of the n-gram's predicted embedding. Otherwise it is
+        the mean of its two (n-1)-grams' values, recursively, counting only the
+        parts that are known. Either way it gets no phrase part (a phrase part
+        belongs to its exact n-gram). No known part at any order: value 0.
         """
         rows = self._index().lookup(ids, start, order)
         values = np.zeros((len(start), self.coef_table_.shape[1]))
         found = rows >= 0
-        # Only the embedding part backs off: a phrase part belongs to its exact n-gram.
+        composed = np.zeros(len(start), dtype=bool)
         values[found] = self.embedding_table_[rows[found]]
         missing = np.flatnonzero(~found)
+        if order > 1 and missing.size and getattr(self, "left_table_", None) is not None:
+            head = self._index().lookup(ids, start[missing], order - 1)
+            tail = self._index().lookup(ids, start[missing] + order - 1, 1)
+            ok = (head >= 0) & (tail >= 0)
+            values[missing[ok]] = (
+                self.left_table_[head[ok]] + self.right_table_[tail[ok]]  # type: ignore[index]
+            ) + self.composition_intercept_
+            found[missing[ok]] = composed[missing[ok]] = True
+            missing = missing[~ok]
         if order > 1 and missing.size:
-            left, left_ok = self._backoff(ids, start[missing], order - 1)
-            right, right_ok = self._backoff(ids, start[missing] + 1, order - 1)
+            left, left_ok, _ = self._backoff(ids, start[missing], order - 1)
+            right, right_ok, _ = self._backoff(ids, start[missing] + 1, order - 1)
             n_known = left_ok.astype(np.int64) + right_ok
             ok = n_known > 0
             total = left * left_ok[:, None] + right * right_ok[:, None]
             values[missing[ok]] = total[ok] / n_known[ok][:, None]
             found[missing[ok]] = True
-        return values, found
+        return values, found, composed
 
     def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport]:
         """Decision values ``(n_texts, n_outputs)`` and the account of unseen n-grams."""
@@ -656,6 +762,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.embedding_table_ = np.vstack([self.embedding_table_, values])
         self.phrase_table_ = np.vstack([self.phrase_table_, np.zeros_like(values)])
         self.coef_table_ = np.vstack([self.coef_table_, values])
+        if self.left_table_ is not None and self.right_table_ is not None:
+            left, right = self._composition_values(vectors)
+            self.left_table_ = np.vstack([self.left_table_, left])
+            self.right_table_ = np.vstack([self.right_table_, right])
         self.n_ngrams_embedded_ += len(new)
         return len(new)
 
@@ -747,6 +857,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if np.any(self.phrase_table_):  # both parts, so loading re-adds them bit for bit
             arrays["embedding_table"] = self.embedding_table_
             arrays["phrase_table"] = self.phrase_table_
+        if getattr(self, "composition_", None) is not None:
+            arrays["composition"] = self.composition_
+            arrays["composition_intercept"] = self.composition_intercept_
+            arrays["left_table"] = self.left_table_
+            arrays["right_table"] = self.right_table_
         return arrays
 
     def _restore_state(
@@ -773,6 +888,18 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         n_rows, n_out = self.coef_table_.shape
         if n_rows != len(self.vocabulary_) or self.intercept_.shape != (n_out,):
             raise ModelFileError(f"{folder} is corrupt: table and vocabulary sizes differ")
+        # Folders saved before the composition back off to the mean of parts.
+        self.composition_ = arrays.get("composition")
+        self.composition_intercept_ = arrays.get("composition_intercept")
+        self.left_table_, self.right_table_ = arrays.get("left_table"), arrays.get("right_table")
+        if self.composition_ is not None and (
+            self.composition_.shape != (2, n_out, self.coef_.shape[1])
+            or self.left_table_ is None
+            or self.left_table_.shape != self.coef_table_.shape
+            or self.right_table_ is None
+            or self.right_table_.shape != self.coef_table_.shape
+        ):
+            raise ModelFileError(f"{folder} is corrupt: the composition tables do not fit")
 
     # -- reading the model, for the CLI and summaries -------------------------------------
     def top_ngrams(

@@ -37,7 +37,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from glasstext.backends.distributed import embed_to_file
-from glasstext.models.auglinear import AugLinearClassifier, AugLinearRegressor, _idf
+from glasstext.models.auglinear import (
+    AugLinearClassifier,
+    AugLinearRegressor,
+    _idf,
+    fit_composition,
+)
 from glasstext.text import NgramVocabulary, check_ngram_range, ngrams_of_tokens, tokenize
 from glasstext.validation import check_target
 
@@ -149,15 +154,26 @@ def fit_large(
         weights, intercept, phrase_table = _sgd_fit(
             model, counts, embeddings, labels, chunk_size, epochs, alpha, Path(folder)
         )
+        model.coef_ = weights
+        composition = (
+            fit_composition(embeddings, vocab, model.random_state) if model.compose else None
+        )
+        model._set_composition(composition, np.zeros((0, embeddings.shape[1])))
         table = np.zeros((len(vocab), weights.shape[0]))
+        sides = [np.zeros_like(table), np.zeros_like(table)] if composition else []
         for start in range(0, len(vocab), chunk_size):
             block = np.asarray(embeddings[start : start + chunk_size], dtype=np.float64)
             table[start : start + chunk_size] = block @ weights.T
+            if sides:
+                left, right = model._composition_values(block)
+                sides[0][start : start + chunk_size] = left
+                sides[1][start : start + chunk_size] = right
+        if sides:
+            model.left_table_, model.right_table_ = sides
         model.embedding_dim_ = embeddings.shape[1]
         del embeddings
         clock.lap("linear_fit")
     model.vocabulary_ = vocab
-    model.coef_ = weights
     model.intercept_ = intercept
     model.embedding_table_ = table
     model.phrase_table_ = phrase_table

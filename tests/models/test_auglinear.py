@@ -675,3 +675,26 @@ def test_composition_is_saved_and_checked(saved, tmp_path):
     model.right_table_ = model.right_table_[:-1]  # saved with a valid checksum, wrong shape
     with pytest.raises(ModelFileError, match="composition"):
         AugLinearClassifier.load(model.save(tmp_path / "bad"))
+
+
+def test_auto_pooling_leaves_the_sum_only_for_a_clear_win():
+    from glasstext.models.auglinear import _LinearFit, _one_standard_error_choice
+
+    def candidate(score, se=0.01):
+        return (_LinearFit(np.zeros((1, 2)), np.zeros(1), score, se, {}), 1.0, *[np.ones(2)] * 3)
+
+    assert _one_standard_error_choice({"sum": candidate(0.80), "mean": candidate(0.805)}) == "sum"
+    assert _one_standard_error_choice({"sum": candidate(0.80), "mean": candidate(0.82)}) == "mean"
+    assert _one_standard_error_choice({"mean": candidate(0.5)}) == "mean"
+
+
+@pytest.mark.parametrize("estimator", [AugLinearClassifier, AugLinearRegressor])
+def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estimator):
+    X, y = data
+    if estimator is AugLinearRegressor:
+        y = np.array([len(t) % 7 + ("good" in t) * 3.0 for t in X])
+    auto = estimator(encoder=FakeEncoder()).fit(X, y)
+    assert auto.doc_pooling == "auto" and auto.doc_pooling_ in ("sum", "mean")
+    fixed = estimator(encoder=FakeEncoder(), doc_pooling=auto.doc_pooling_).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_table_, fixed.coef_table_)
+    assert auto.cv_score_ == fixed.cv_score_

@@ -104,6 +104,9 @@ def fit_large(
     """Fit ``model`` (its encoder, n-gram range, ``min_count``, ``hybrid``,
     ``phrase_weight``, ``executor``, ``random_state``) with bounded memory.
 
+    The document vector is the sum of the n-gram embeddings (``doc_pooling``
+    ``"auto"`` is taken as ``"sum"``; ``"mean"`` is refused).
+
     Parameters
     ----------
     model : AugLinearClassifier or AugLinearRegressor
@@ -132,8 +135,8 @@ def fit_large(
     ngram_range = check_ngram_range(model.ngram_range)
     if isinstance(model.phrase_weight, str):
         raise ValueError("fit_large takes a numeric phrase_weight, not 'cv'")
-    if model.doc_pooling != "sum":
-        raise ValueError(f"fit_large sums n-gram embeddings; doc_pooling={model.doc_pooling!r}")
+    if model.doc_pooling == "mean":  # "auto" is taken as the sum: one pass, no model choice
+        raise ValueError("fit_large sums n-gram embeddings; doc_pooling='mean' is not supported")
     labels = np.asarray(y)
     clock = _Clock()
     vocab = NgramVocabulary.from_texts(_stream(texts), ngram_range, model.min_count)

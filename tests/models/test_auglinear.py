@@ -698,3 +698,49 @@ def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estim
     fixed = estimator(encoder=FakeEncoder(), doc_pooling=auto.doc_pooling_).fit(X, y)
     np.testing.assert_array_equal(auto.coef_table_, fixed.coef_table_)
     assert auto.cv_score_ == fixed.cv_score_
+
+
+def test_word_shape_classes():
+    from glasstext.models.auglinear import WORD_SHAPES, word_shape
+
+    assert [word_shape(w) for w in ("film", "42", "1999", "08712405022", "club4", "e-4")] == [
+        -1,
+        0,
+        1,
+        2,
+        3,
+        3,
+    ]
+    assert len(WORD_SHAPES) == 4
+
+
+def test_unseen_words_with_digits_back_off_to_their_shape():
+    texts, labels = make_texts(120)
+    # positives carry a long number (a phone number), negatives a short one
+    rng = np.random.default_rng(0)
+    texts = [
+        f"{t} {rng.integers(10**9, 10**10) if y else rng.integers(10, 99)}"
+        for t, y in zip(texts, labels, strict=True)
+    ]
+    model = AugLinearClassifier(encoder=FakeEncoder()).fit(texts, labels)
+    rows = [i for i, g in enumerate(model.vocabulary_.ngrams) if g.isdigit() and len(g) >= 5]
+    expected = model.embedding_table_[rows].mean(axis=0)
+    with pytest.warns(UnseenNgramWarning, match="1 by their word shape"):
+        d = model.decision_function(["5550001234"])[0]
+    assert d == pytest.approx(model.intercept_[0] + expected[0], abs=1e-10)
+    assert model.unseen_report(["5550001234 film"]).n_shaped == 1
+    assert model.unseen_report(["film"]).n_shaped == 0
+    plain = AugLinearClassifier(encoder=FakeEncoder(), word_shapes=False).fit(texts, labels)
+    assert plain.shape_values_ is None
+    with pytest.warns(UnseenNgramWarning, match="1 with no known part"):
+        assert plain.decision_function(["5550001234"])[0] == pytest.approx(plain.intercept_[0])
+
+
+def test_word_shapes_are_saved_and_checked(saved, tmp_path):
+    model, path = saved
+    loaded = AugLinearClassifier.load(path)
+    np.testing.assert_array_equal(loaded.shape_values_, model.shape_values_)
+    np.testing.assert_array_equal(loaded.shape_counts_, model.shape_counts_)
+    model.shape_values_ = model.shape_values_[:2]
+    with pytest.raises(ModelFileError, match="word-shape"):
+        AugLinearClassifier.load(model.save(tmp_path / "bad"))

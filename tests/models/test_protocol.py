@@ -301,6 +301,7 @@ def test_cli_metadata_names_real_parameters():
                 "doc_pooling",
                 "encoder_words",
                 "compose",
+                "word_shapes",
                 "precision",
             },
         ),

@@ -126,6 +126,20 @@ def _idf(counts: sp.csr_matrix) -> np.ndarray:
     return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
 
 
+#: Classes of words holding digits (phone numbers, codes, amounts, years): an unseen
+#: one is valued as the mean of the table's words of its class.
+WORD_SHAPES = ("digits:1-2", "digits:3-4", "digits:5+", "letters+digits")
+
+
+def word_shape(word: str) -> int:
+    """The index of ``word``'s class in :data:`WORD_SHAPES`, or -1 (no digit in it)."""
+    if not any(c.isdigit() for c in word):
+        return -1
+    if word.isdigit():
+        return 0 if len(word) <= 2 else 1 if len(word) <= 4 else 2
+    return 3
+
+
 def composition_rows(vocab: NgramVocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of the n-grams of two or more words whose first words and last word are
     in ``vocab``, with the rows of those two parts."""
@@ -186,6 +200,9 @@ class UnseenReport:
     n_composed : int
         Of the backed-off ones, those valued by the learned composition of
         their first words and last word (the rest: the mean of their parts).
+    n_shaped : int
+        Of the backed-off ones, unseen words holding digits valued by their
+        shape (see :data:`WORD_SHAPES`).
     """
 
     n_ngrams: int = 0
@@ -194,10 +211,19 @@ class UnseenReport:
     n_backed_off: int = 0
     n_zero: int = 0
     n_composed: int = 0
+    n_shaped: int = 0
 
     def message(self) -> str:
         """A one-line account of the unseen n-grams."""
-        composed = f" ({self.n_composed} composed from their parts)" if self.n_composed else ""
+        how = [
+            f"{n} {what}"
+            for n, what in (
+                (self.n_composed, "composed from their parts"),
+                (self.n_shaped, "by their word shape"),
+            )
+            if n
+        ]
+        composed = f" ({', '.join(how)})" if how else ""
         return (
             f"{self.n_unseen} of {self.n_ngrams} n-gram occurrences were not in the table: "
             f"{self.n_embedded} embedded, {self.n_backed_off} backed off to sub-n-grams"
@@ -312,6 +338,7 @@ def _pick(value: float | np.ndarray, index: int | None) -> float:
 
 
 _TABLE, _EMBEDDED, _BACKOFF, _ZERO = 0, 1, 2, 3
+_PARTS, _COMPOSED, _SHAPED = 0, 1, 2  # how a backed-off occurrence was valued
 _SOURCE_NAMES = {_TABLE: "table", _EMBEDDED: "embedded", _BACKOFF: "backoff", _ZERO: "unseen"}
 
 
@@ -323,7 +350,7 @@ class _Scored:
     values: np.ndarray  # (n_occurrences, n_outputs)
     source: np.ndarray  # one of _TABLE, _EMBEDDED, _BACKOFF, _ZERO per occurrence
     n_embedded: int
-    composed: np.ndarray | None = None  # per occurrence: valued by the composition map
+    how: np.ndarray | None = None  # per occurrence: _PARTS, _COMPOSED or _SHAPED
     phrase: np.ndarray | None = None  # the phrase parts of ``values``, when asked for
     length_scale: np.ndarray | None = None  # per text: the embedding parts' factor (mean)
 
@@ -334,7 +361,8 @@ class _Scored:
             n_embedded=self.n_embedded,
             n_backed_off=int((self.source == _BACKOFF).sum()),
             n_zero=int((self.source == _ZERO).sum()),
-            n_composed=0 if self.composed is None else int(self.composed.sum()),
+            n_composed=0 if self.how is None else int((self.how == _COMPOSED).sum()),
+            n_shaped=0 if self.how is None else int((self.how == _SHAPED).sum()),
         )
 
 
@@ -355,6 +383,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "min_count": [Interval(int, 1)],
         "encoder_words": [Interval(int, 0)],
         "compose": ["boolean"],
+        "word_shapes": ["boolean"],
         "pooling": [Options(("mean", "cls", "last"))],
         "layer": [Interval(int)],
         "prefix": [str],
@@ -380,6 +409,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "precision": "encoder precision while fitting",
         "encoder_words": "whole words of the encoder's vocabulary to add to the table (0: none)",
         "compose": "value unseen n-grams by a composition of their parts learned at fit time",
+        "word_shapes": "value unseen words holding digits by the table's words of their shape",
     }
 
     def __init__(
@@ -396,6 +426,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         min_count: int = 1,
         encoder_words: int = 30_000,
         compose: bool = True,
+        word_shapes: bool = True,
         pooling: Literal["mean", "cls", "last"] = "mean",
         layer: int = -1,
         prefix: str = "",
@@ -420,6 +451,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.min_count = min_count
         self.encoder_words = encoder_words
         self.compose = compose
+        self.word_shapes = word_shapes
         self.pooling = pooling
         self.layer = layer
         self.prefix = prefix
@@ -523,6 +555,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             fit_composition(embeddings, vocab, self.random_state) if self.compose else None,
             embeddings,
         )
+        self._set_word_shapes()
         return target
 
     def _set_composition(
@@ -541,6 +574,27 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.composition_ = np.stack([self.coef_ @ coef[:, :dim], self.coef_ @ coef[:, dim:]])
         self.composition_intercept_ = self.coef_ @ intercept
         self.left_table_, self.right_table_ = self._composition_values(embeddings)
+
+    def _set_word_shapes(self) -> None:
+        """Per class of :data:`WORD_SHAPES`: the mean embedding, left and right values of
+        the table's words of that class (the values of their mean embedding: the table
+        is linear), and how many words there were."""
+        if not self.word_shapes:
+            self.shape_values_ = self.shape_counts_ = None
+            return
+        n_outputs = self.coef_table_.shape[1]
+        shapes = np.fromiter(
+            (-1 if " " in g else word_shape(g) for g in self.vocabulary_.ngrams),
+            np.int64,
+            len(self.vocabulary_),
+        )
+        tables = (self.embedding_table_, self.left_table_, self.right_table_)
+        self.shape_values_ = np.zeros((len(WORD_SHAPES), 3, n_outputs))
+        self.shape_counts_ = np.bincount(shapes[shapes >= 0], minlength=len(WORD_SHAPES))
+        for shape in np.flatnonzero(self.shape_counts_):
+            for which, table in enumerate(tables):
+                if table is not None:
+                    self.shape_values_[shape, which] = table[shapes == shape].mean(axis=0)
 
     def _composition_values(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         assert self.composition_ is not None
@@ -678,13 +732,13 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
-        composed = np.zeros(len(occ.row), dtype=bool)
+        how = np.zeros(len(occ.row), dtype=np.int8)
         for n in np.unique(occ.order[missing]):
             sel = missing[occ.order[missing] == n]
-            backoff, found, composed[sel] = self._backoff(occ.word_ids, occ.start[sel], int(n))
+            backoff, found, how[sel] = self._backoff(occ, occ.start[sel], int(n))
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
-        scored = _Scored(occ, values, source, n_embedded, composed)
+        scored = _Scored(occ, values, source, n_embedded, how)
         if split or mean_pooled:
             # Backed-off and unseen occurrences (row -1) have no phrase part.
             scored.phrase = np.zeros_like(values)
@@ -697,43 +751,75 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return scored
 
     def _backoff(
-        self, ids: np.ndarray, start: np.ndarray, order: int
+        self, occ: Occurrences, start: np.ndarray, order: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Values of n-grams with backoff, whether any part of each was known, and
-        which were valued by the composition map.
+        how each was valued (``_PARTS``, ``_COMPOSED`` or ``_SHAPED``).
 
-        An n-gram absent from the table whose first words and last word are
-        in it is valued by the composition learned at fit time (see
-        :func:`fit_composition`); the table is linear in the embedding, so
-        this is the value of the n-gram's predicted embedding. Otherwise it is
-        the mean of its two (n-1)-grams' values, recursively, counting only the
-        parts that are known. Either way it gets no phrase part (a phrase part
-        belongs to its exact n-gram). No known part at any order: value 0.
+        An unseen word holding digits is valued by its shape (the mean of the
+        table's words of its class, :data:`WORD_SHAPES`). An unseen n-gram
+        whose first words and last word are known is valued by the composition
+        learned at fit time (see :func:`fit_composition`); the table is linear
+        in the embedding, so this is the value of the n-gram's predicted
+        embedding. Otherwise it is the mean of its two (n-1)-grams' values,
+        recursively, counting only the known parts. Either way it gets no
+        phrase part (a phrase part belongs to its exact n-gram). No known
+        part at any order: value 0.
         """
-        rows = self._index().lookup(ids, start, order)
+        rows = self._backoff_rows(occ, start, order)
         values = np.zeros((len(start), self.coef_table_.shape[1]))
         found = rows >= 0
-        composed = np.zeros(len(start), dtype=bool)
-        values[found] = self.embedding_table_[rows[found]]
+        how = np.where(rows >= len(self.vocabulary_), _SHAPED, _PARTS).astype(np.int8)
+        values[found] = self._backoff_values(0, rows[found])
         missing = np.flatnonzero(~found)
         if order > 1 and missing.size and getattr(self, "left_table_", None) is not None:
-            head = self._index().lookup(ids, start[missing], order - 1)
-            tail = self._index().lookup(ids, start[missing] + order - 1, 1)
+            head = self._backoff_rows(occ, start[missing], order - 1)
+            tail = self._backoff_rows(occ, start[missing] + order - 1, 1)
             ok = (head >= 0) & (tail >= 0)
             values[missing[ok]] = (
-                self.left_table_[head[ok]] + self.right_table_[tail[ok]]  # type: ignore[index]
+                self._backoff_values(1, head[ok]) + self._backoff_values(2, tail[ok])
             ) + self.composition_intercept_
-            found[missing[ok]] = composed[missing[ok]] = True
+            found[missing[ok]] = True
+            how[missing[ok]] = _COMPOSED
             missing = missing[~ok]
         if order > 1 and missing.size:
-            left, left_ok, _ = self._backoff(ids, start[missing], order - 1)
-            right, right_ok, _ = self._backoff(ids, start[missing] + 1, order - 1)
+            left, left_ok, _ = self._backoff(occ, start[missing], order - 1)
+            right, right_ok, _ = self._backoff(occ, start[missing] + 1, order - 1)
             n_known = left_ok.astype(np.int64) + right_ok
             ok = n_known > 0
             total = left * left_ok[:, None] + right * right_ok[:, None]
             values[missing[ok]] = total[ok] / n_known[ok][:, None]
             found[missing[ok]] = True
-        return values, found, composed
+        return values, found, how
+
+    def _backoff_rows(self, occ: Occurrences, start: np.ndarray, order: int) -> np.ndarray:
+        """Table rows of n-grams (-1: absent); an absent word with a known shape gets
+        ``len(vocabulary_) + its shape``, a row of :meth:`_backoff_values`."""
+        rows = self._index().lookup(occ.word_ids, start, order)
+        counts = getattr(self, "shape_counts_", None)
+        missing = np.flatnonzero(rows < 0)
+        if order == 1 and counts is not None and missing.size:
+            shapes = np.fromiter(
+                (word_shape(occ.words[int(p)]) for p in start[missing]), np.int64, missing.size
+            )
+            known = shapes >= 0
+            known[known] = counts[shapes[known]] > 0
+            rows[missing[known]] = len(self.vocabulary_) + shapes[known]
+        return rows
+
+    def _backoff_values(self, which: int, rows: np.ndarray) -> np.ndarray:
+        """Embedding (0), left (1) or right (2) composition values of rows, shape rows included."""
+        tables = (self.embedding_table_, self.left_table_, self.right_table_)
+        table = tables[which]
+        assert table is not None
+        n_rows = len(self.vocabulary_)
+        shaped = rows >= n_rows
+        out = np.empty((len(rows), self.coef_table_.shape[1]))
+        out[~shaped] = table[rows[~shaped]]
+        if shaped.any():  # shape rows exist only when shape values do
+            assert self.shape_values_ is not None
+            out[shaped] = self.shape_values_[rows[shaped] - n_rows, which]
+        return out
 
     def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport]:
         """Decision values ``(n_texts, n_outputs)`` and the account of unseen n-grams."""
@@ -894,6 +980,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             arrays["composition_intercept"] = self.composition_intercept_
             arrays["left_table"] = self.left_table_
             arrays["right_table"] = self.right_table_
+        if getattr(self, "shape_counts_", None) is not None:
+            arrays["shape_values"] = self.shape_values_
+            arrays["shape_counts"] = self.shape_counts_
         return arrays
 
     def _restore_state(
@@ -932,6 +1021,14 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             or self.right_table_.shape != self.coef_table_.shape
         ):
             raise ModelFileError(f"{folder} is corrupt: the composition tables do not fit")
+        self.shape_values_ = arrays.get("shape_values")
+        self.shape_counts_ = arrays.get("shape_counts")
+        if self.shape_counts_ is not None and (
+            self.shape_values_ is None
+            or self.shape_values_.shape != (len(WORD_SHAPES), 3, n_out)
+            or self.shape_counts_.shape != (len(WORD_SHAPES),)
+        ):
+            raise ModelFileError(f"{folder} is corrupt: the word-shape values do not fit")
 
     # -- reading the model, for the CLI and summaries -------------------------------------
     def top_ngrams(

@@ -183,6 +183,7 @@ def fit_large(
     model.coef_table_ = table + phrase_table
     model.n_ngrams_embedded_ = len(vocab)
     model.doc_pooling_, model.reference_length_ = "sum", 1.0
+    model._set_word_shapes()
     model.fit_seconds_ = clock.laps  # wall time of each step
     return model
 

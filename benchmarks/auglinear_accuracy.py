@@ -80,6 +80,17 @@ VARIANTS: dict[str, tuple[dict[str, Any], set[str] | None]] = {
     "auglinear_hybrid_unit": ({"embedding_norm": "unit"}, None),
     "auglinear_hybrid_cv_weight": ({"phrase_weight": "cv"}, BINARY),
     "auglinear_hybrid_1to3": ({"ngram_range": (1, 3)}, {"rotten_tomatoes_2k", "rotten_tomatoes"}),
+    # The default chooses the document pooling by cross-validation; each one alone:
+    "auglinear_hybrid_sum": ({"doc_pooling": "sum"}, {*BINARY, "reuters_r8"}),
+    "auglinear_hybrid_mean": ({"doc_pooling": "mean"}, BINARY),
+    # Table-only backoff as it was before the composition map, the encoder's words and
+    # word shapes: an unseen n-gram is the mean of its parts, an unseen word is worth 0.
+    "auglinear_mean_of_parts_backoff": (
+        {"encoder_words": 0, "compose": False, "word_shapes": False},
+        BINARY,
+    ),
+    # Not table-only: unseen n-grams embedded by the encoder at prediction time.
+    "auglinear_embed_unseen": ({"unseen": "embed"}, BINARY),
     "auglinear_hybrid_mpnet": ({"encoder": LARGER_ENCODER}, {"rotten_tomatoes"}),
     # The causal LMs' hidden states as the n-gram encoder (mean-pooled), at the last
     # layer and at the middle one: decoder layers near the middle often carry more
@@ -136,6 +147,7 @@ def run_dataset(
     out: dict[str, Any] = {"n_train": len(ds.X_train), "n_test": len(ds.X_test)}
     accuracies: dict[str, float] = {}
     seconds: dict[str, float] = {}
+    chosen: dict[str, dict[str, Any]] = {}
 
     def record(method: str, fit: Callable[[], Any]) -> Any:
         if method in skip or (only is not None and method not in only):
@@ -143,6 +155,12 @@ def run_dataset(
         model, fit_seconds = timed(fit)
         accuracies[method] = accuracy(quiet_predict(model, ds.X_test), ds.y_test)
         seconds[method] = fit_seconds
+        if hasattr(model, "doc_pooling_"):  # what the cross-validated choices were
+            chosen[method] = {
+                "doc_pooling": model.doc_pooling_,
+                "cv_accuracy": round(model.cv_score_, 4),
+                "C": model.C_,
+            }
         log(f"{name}: {method} {accuracies[method]} ({fit_seconds} s)")
         return model
 
@@ -168,6 +186,7 @@ def run_dataset(
         record("auglinear_finetuned_hybrid", auglinear(encoder=str(folder)))
     out["accuracy"] = accuracies
     out["fit_seconds"] = seconds
+    out["chosen"] = chosen
     return out
 
 
@@ -326,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                 **{k: v for k, v in report.items() if k not in ("accuracy", "fit_seconds")},
                 "accuracy": {**kept["accuracy"], **report["accuracy"]},
                 "fit_seconds": {**kept.get("fit_seconds", {}), **report["fit_seconds"]},
+                "chosen": {**kept.get("chosen", {}), **report["chosen"]},
             }
         report = summarise(report)
         result["datasets"][name] = report

@@ -505,27 +505,37 @@ def test_hybrid_save_load_keeps_both_parts(saved):
 
 
 @pytest.fixture
-def mean_pooled(data):
+def varied(data):
+    """The planted texts with every third one twice as long (same label)."""
     X, y = data
+    X = [t if i % 3 else f"{t} {X[(i + 2) % len(X)]}" for i, t in enumerate(X)]
+    keep = [i for i in range(len(X)) if i % 3 or y[i] == y[(i + 2) % len(X)]]
+    return [X[i] for i in keep], [y[i] for i in keep]
+
+
+@pytest.fixture
+def mean_pooled(varied):
+    X, y = varied
     return AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="mean").fit(X, y)
 
 
 def mean_pooled_decision(model, text):
-    """Intercept + the phrase parts + the embedding parts scaled by reference / length."""
+    """Intercept + the table values, each scaled by reference / length."""
     ngrams = extract_ngrams(text, model.ngram_range)
     scale = model.reference_length_ / len(ngrams)
     total = model.intercept_.copy()
     for g in ngrams:
         row = model.vocabulary_.index[g]
-        total = total + model.embedding_table_[row] * scale + model.phrase_table_[row]
+        total = total + model.coef_table_[row] * scale
     return total
 
 
-def test_mean_pooling_decision_is_exact_with_a_length_scale(mean_pooled, data):
-    X, y = data
+def test_mean_pooling_decision_is_exact_with_a_length_scale(mean_pooled, varied):
+    X, y = varied
     lengths = [len(extract_ngrams(t, (1, 2))) for t in X]
     assert mean_pooled.doc_pooling_ == "mean"
     assert mean_pooled.reference_length_ == pytest.approx(np.median(lengths))
+    assert len(set(lengths[:20])) == 2  # the scaling is exercised
     d = mean_pooled.decision_function(X[:20])
     manual = [mean_pooled_decision(mean_pooled, t)[0] for t in X[:20]]
     np.testing.assert_allclose(d, manual, atol=1e-10)
@@ -545,21 +555,25 @@ def test_mean_pooling_decision_is_exact_with_a_length_scale(mean_pooled, data):
     assert "mean pooling" in str(e)
 
 
-def test_mean_pooling_matches_the_same_fit_done_by_hand(data):
+def test_mean_pooling_matches_the_same_fit_done_by_hand(varied):
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    X, y = data
+    X, y = varied
     model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="mean").fit(X, y)
     docs = [extract_ngrams(t, (1, 2)) for t in X]
     counts, _ = model.vocabulary_.count_matrix(docs)
     means = np.asarray(counts @ FakeEncoder().encode(model.vocabulary_.ngrams))
-    means /= np.array([len(d) for d in docs])[:, None]
+    lengths = np.array([len(d) for d in docs])
+    means /= lengths[:, None]
     sd = means.std(0)
     sd[sd == 0] = 1
     df = np.asarray((counts > 0).sum(0)).ravel()
     idf = np.log((1 + len(X)) / (1 + df)) + 1
-    design = sp.hstack([sp.csr_matrix((means - means.mean(0)) / sd), counts @ sp.diags(idf)])
+    per_text = sp.diags(np.median(lengths) / lengths)  # phrase counts per median-length text
+    design = sp.hstack(
+        [sp.csr_matrix((means - means.mean(0)) / sd), per_text @ counts @ sp.diags(idf)]
+    )
     ref = LogisticRegression(C=model.C_, max_iter=3000).fit(design, y)
     np.testing.assert_allclose(model.decision_function(X), ref.decision_function(design), atol=0.02)
 

@@ -119,6 +119,11 @@ def _one_standard_error_choice(candidates: dict[str, _Candidate]) -> str:
     return "mean" if by_mean.score > by_sum.score + by_sum.score_se else "sum"
 
 
+def _reference_length(lengths: np.ndarray) -> float:
+    """The median training text's number of n-grams (at least 1)."""
+    return float(max(np.median(lengths), 1.0))
+
+
 def _idf(counts: sp.csr_matrix) -> np.ndarray:
     """Smoothed inverse document frequency of each column, as scikit-learn's TfidfVectorizer."""
     n_docs = counts.shape[0]
@@ -263,7 +268,7 @@ class LinearExplanation(ResultMixin):
         n-gram's own learned value (the rest is its embedding's value; an
         n-gram off the training table has none). Empty for pure Aug-Linear.
     length_scale : float
-        With ``doc_pooling="mean"``, the factor this text's embedding parts
+        With ``doc_pooling="mean"``, the factor this text's contributions
         carry against the table's values (the median training length over
         this text's number of n-grams); 1 when embeddings are summed.
     """
@@ -327,7 +332,7 @@ class LinearExplanation(ResultMixin):
         lines.append(f"  {'= decision':<28} {float(_pick(self.decision, cls_idx)):+.3f}")
         if self.length_scale != 1.0:
             lines.append(
-                f"  (embedding parts are the table's times {self.length_scale:.3g}: "
+                f"  (values are the table's times {self.length_scale:.3g}: "
                 "mean pooling, this text's length)"
             )
         return "\n".join(lines)
@@ -352,7 +357,7 @@ class _Scored:
     n_embedded: int
     how: np.ndarray | None = None  # per occurrence: _PARTS, _COMPOSED or _SHAPED
     phrase: np.ndarray | None = None  # the phrase parts of ``values``, when asked for
-    length_scale: np.ndarray | None = None  # per text: the embedding parts' factor (mean)
+    length_scale: np.ndarray | None = None  # per text: the values' factor (mean pooling)
 
     def report(self) -> UnseenReport:
         return UnseenReport(
@@ -631,8 +636,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         fit, self.phrase_weight_, phrase_scale, mean, scale = candidates[self.doc_pooling_]
         self.cv_score_ = fit.score
         # Mean pooling: table values are for a text of the median training length,
-        # and a text of n n-grams scales its embedding parts by reference / n.
-        self.reference_length_ = float(max(np.median(lengths), 1.0))
+        # and a text of n n-grams scales them by reference / n.
+        self.reference_length_ = _reference_length(lengths)
         dim = embeddings.shape[1]
         if self.phrase_weight_:
             phrase_table = (fit.coef[:, dim:] * phrase_scale).T
@@ -641,10 +646,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         for name, value in fit.attributes.items():
             setattr(self, name, value)
         weights = fit.coef[:, :dim] / scale  # on the unstandardised document vector
-        intercept = fit.intercept - weights @ mean
-        if self.doc_pooling_ == "mean":
-            weights = weights / self.reference_length_
-        return weights, intercept, phrase_table
+        return weights, fit.intercept - weights @ mean, phrase_table
 
     def _fit_pooled(
         self,
@@ -656,7 +658,12 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         target: np.ndarray,
     ) -> _Candidate:
         """The best fit over the phrase weights with one document pooling."""
-        doc_vectors = summed / np.maximum(lengths, 1.0)[:, None] if pooling == "mean" else summed
+        # The mean divides a text's features by its length relative to the median
+        # length, so that the phrase features keep the sum's scale; the sum leaves them.
+        per_text = np.ones(len(lengths))
+        if pooling == "mean":
+            per_text = _reference_length(lengths) / np.maximum(lengths, 1.0)
+        doc_vectors = summed * per_text[:, None]
         mean = doc_vectors.mean(axis=0)
         scale = doc_vectors.std(axis=0)
         scale[scale == 0] = 1.0
@@ -666,9 +673,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             phrase_scale = weight * idf
             design: Any = standardised  # pure Aug-Linear: the embedding features alone
             if weight:
-                design = sp.hstack(
-                    [sp.csr_matrix(standardised), counts @ sp.diags(phrase_scale)], format="csr"
-                )
+                phrase = sp.diags(per_text) @ counts @ sp.diags(phrase_scale)
+                design = sp.hstack([sp.csr_matrix(standardised), phrase], format="csr")
             with blas_threads(1):  # avoid fighting torch's threads over the cores
                 fit = self._fit_cv(design, target)
             if best is None or fit.score > best[0].score:
@@ -723,12 +729,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             n_embedded = int((occ.row < 0).sum())
             embedded_before = occ.row < 0
             occ = self._index().occurrences(texts, ngram_range)
-        mean_pooled = self._mean_pooled()
         values = np.zeros((len(occ.row), self.coef_table_.shape[1]))
         source = np.full(len(occ.row), _TABLE, dtype=np.int8)
         known = occ.row >= 0
-        # Summing reads the whole value at once; mean pooling scales only the embedding part.
-        values[known] = (self.embedding_table_ if mean_pooled else self.coef_table_)[occ.row[known]]
+        values[known] = self.coef_table_[occ.row[known]]
         if n_embedded:
             source[embedded_before] = _EMBEDDED
         missing = np.flatnonzero(~known)
@@ -739,15 +743,17 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             values[sel] = backoff
             source[sel] = np.where(found, _BACKOFF, _ZERO)
         scored = _Scored(occ, values, source, n_embedded, how)
-        if split or mean_pooled:
+        if split:
             # Backed-off and unseen occurrences (row -1) have no phrase part.
             scored.phrase = np.zeros_like(values)
             scored.phrase[known] = self.phrase_table_[occ.row[known]]
-        if mean_pooled:
+        if self._mean_pooled():  # every value scaled by its text's length factor
             n_per_text = np.bincount(occ.doc, minlength=occ.n_docs).astype(np.float64)
             scored.length_scale = self.reference_length_ / np.maximum(n_per_text, 1.0)
-            assert scored.phrase is not None
-            scored.values = values * scored.length_scale[occ.doc][:, None] + scored.phrase
+            factor = scored.length_scale[occ.doc][:, None]
+            scored.values = values * factor
+            if scored.phrase is not None:
+                scored.phrase = scored.phrase * factor
         return scored
 
     def _backoff(
@@ -1101,18 +1107,17 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     embedding_norm : {"none", "unit"}, default="none"
         ``"unit"`` scales every n-gram embedding to length 1 before summing.
     doc_pooling : {"auto", "sum", "mean"}, default="auto"
-        How a text's n-gram embeddings become its document vector: their sum
-        (the paper's Aug-GAM: every phrase adds its evidence) or their mean
-        (the text's length divided out, which suits long documents about a
-        topic). ``"auto"`` fits both and keeps the mean only when its
-        cross-validated score beats the sum's by more than one standard error
-        (measured: the sum on Rotten Tomatoes and SMS, the mean on Reuters and
-        20 Newsgroups); it doubles the linear fits, not the embedding. The
-        phrase part is a sum either way. With ``"mean"`` the table
-        holds each n-gram's value in a text of the median training length
-        (``reference_length_`` n-grams); in a text of ``n`` n-grams the
-        embedding parts are multiplied by ``reference_length_ / n``, and
-        :meth:`explain` shows that factor, so the decomposition stays exact.
+        How a text's n-grams add up: summed (the paper's Aug-GAM: every
+        phrase adds its evidence) or averaged (both parts divided by the
+        text's length, which suits long documents about a topic). ``"auto"``
+        fits both and keeps the mean only when its cross-validated score beats
+        the sum's by more than one standard error (measured: the sum on Rotten
+        Tomatoes and SMS, the mean on Reuters and 20 Newsgroups); it doubles
+        the linear fits, not the embedding. With the mean the table holds each
+        n-gram's value in a text of the median training length
+        (``reference_length_`` n-grams); in a text of ``n`` n-grams every
+        value is multiplied by ``reference_length_ / n``, and :meth:`explain`
+        shows that factor, so the decomposition stays exact.
     vocabulary : sequence of str, optional
         Extra words or n-grams to embed into the table at fit time, so
         table-only prediction meets fewer unseen n-grams.

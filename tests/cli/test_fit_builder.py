@@ -176,3 +176,27 @@ def test_executor_flag_for_a_model_that_takes_executor():
         auglinear.parse_args([*base, "--executor", "dask"])
     # Aug-Tree embeds no n-gram vocabulary: no flag.
     assert "executor" not in vars(method.choices["augtree"].parse_args(base))
+
+
+def test_auglinear_backoff_and_pooling_flags():
+    parser = build_parser("fit")
+    fit = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    method = next(
+        a for a in fit.choices["fit"]._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    auglinear = method.choices["auglinear"]
+    base = ["--train", "t.csv", "--out", "m"]
+    defaults = auglinear.parse_args(base)
+    assert (defaults.doc_pooling, defaults.encoder_words) == ("auto", 30000)
+    assert defaults.compose is True and defaults.word_shapes is True
+    args = auglinear.parse_args(
+        [*base, "--doc-pooling", "mean", "--encoder-words", "0", "--no-compose", "--no-word-shapes"]
+    )
+    assert (args.doc_pooling, args.encoder_words, args.compose, args.word_shapes) == (
+        "mean",
+        0,
+        False,
+        False,
+    )
+    with pytest.raises(SystemExit):
+        auglinear.parse_args([*base, "--doc-pooling", "max"])

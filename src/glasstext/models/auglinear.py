@@ -410,7 +410,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
-        "doc_pooling": "sum the n-gram embeddings of a text, or average them",
+        "doc_pooling": "sum a text's n-gram values, average them, or choose by cross-validation",
         "precision": "encoder precision while fitting",
         "encoder_words": "whole words of the encoder's vocabulary to add to the table (0: none)",
         "compose": "value unseen n-grams by a composition of their parts learned at fit time",

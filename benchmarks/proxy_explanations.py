@@ -68,6 +68,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -585,46 +586,36 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(time.perf_counter() - start, 1),
             "model": "AugLinearRegressor (hybrid, MiniLM) on the target's log-odds",
         }
-    methods: dict[str, Any] = {}
-    operating_points: list[dict[str, Any]] = []
-    replays: list[dict[str, Any]] = []
+    run = Run(args, started, notes, target, texts, calibration, learned_info)
     for method in args.methods:
         res = run_method(method, models, texts, learned, args)
-        methods[method] = res["summary"]
-        operating_points += res["rows"]
-        replays += res["summary"]["screen_replays"]
-        write(
-            args,
-            build(
-                args,
-                started,
-                notes,
-                target,
-                texts,
-                methods,
-                operating_points,
-                replays,
-                calibration,
-                learned_info,
-            ),
-        )
+        run.methods[method] = res["summary"]
+        run.operating_points += res["rows"]
+        run.replays += res["summary"]["screen_replays"]
+        write(args, build(run))
     return 0
 
 
-def build(
-    args,
-    started,
-    notes,
-    target,
-    texts,
-    methods,
-    operating_points,
-    replays,
-    calibration,
-    learned_info,
-) -> dict[str, Any]:
+@dataclass
+class Run:
+    """What a run has set up and measured so far: all that :func:`build` writes out."""
+
+    args: argparse.Namespace
+    started: float
+    notes: list[str]
+    target: str
+    texts: list[str]
+    calibration: dict[str, Any]
+    learned_info: dict[str, Any]
+    methods: dict[str, Any] = field(default_factory=dict)
+    operating_points: list[dict[str, Any]] = field(default_factory=list)
+    replays: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build(run: Run) -> dict[str, Any]:
     """The JSON of the run so far (written after every method)."""
-    precision, recall = precision_recall(replays, args)
+    args, target, operating_points = run.args, run.target, run.operating_points
+    precision, recall = precision_recall(run.replays, args)
     best = [r for r in operating_points if r["proxy"] != "target-other-seed"]
     met = [
         r for r in best if (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
@@ -655,7 +646,7 @@ def build(
         "settings": {
             "target": target,
             "zero_shot_proxy": SMOL,
-            "n_texts": len(texts),
+            "n_texts": len(run.texts),
             "budget": args.budget,
             "calibrated_scorers": not args.no_calibrate,
             "tau": args.tau,
@@ -686,12 +677,12 @@ def build(
         "target_met": bool(met),
         "screening_precision": rounded(precision),
         "screening_recall": rounded(recall),
-        "calibration": calibration,
-        "learned_proxy": learned_info,
-        "methods": methods,
+        "calibration": run.calibration,
+        "learned_proxy": run.learned_info,
+        "methods": run.methods,
         "downstream": downstream,
-        "notes": notes,
-        "seconds_total": round(time.perf_counter() - started, 1),
+        "notes": run.notes,
+        "seconds_total": round(time.perf_counter() - run.started, 1),
         "earlier_run": earlier,
     }
     return result

@@ -1,6 +1,6 @@
 """The demo run by ``glasstext demo`` and ``make demo``: offline, a few minutes.
 
-The default tour (1 min 8 s on an idle 2-core machine with a cold cache;
+The default tour (1 min 36 s on an idle 2-core machine with a cold cache;
 see the README for the measurement):
 
 1. Aug-Linear on 4,000 Rotten Tomatoes reviews with the packaged MiniLM,
@@ -408,7 +408,7 @@ STEPS: dict[str, Step] = {
             "Aug-Linear on Rotten Tomatoes",
             "embedding the n-grams of 4,000 reviews with MiniLM, then a cross-validated fit, "
             "beside TF-IDF + logistic regression",
-            45,
+            65,
             _auglinear_step,
         ),
         Step(

@@ -162,12 +162,15 @@ def test_a_seed_parameter_is_offered_even_if_not_declared(toy_model, monkeypatch
     assert args.random_state == 5
 
 
-def test_executor_flag_for_a_model_that_takes_executor():
+def _fit_methods():
+    """The subparsers action of ``glasstext fit``: one parser per model command."""
     parser = build_parser("fit")
     fit = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    method = next(
-        a for a in fit.choices["fit"]._actions if isinstance(a, argparse._SubParsersAction)
-    )
+    return next(a for a in fit.choices["fit"]._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_executor_flag_for_a_model_that_takes_executor():
+    method = _fit_methods()
     auglinear = method.choices["auglinear"]
     base = ["--train", "t.csv", "--out", "m"]
     assert auglinear.parse_args(base).executor == "local"
@@ -179,11 +182,7 @@ def test_executor_flag_for_a_model_that_takes_executor():
 
 
 def test_auglinear_backoff_and_pooling_flags():
-    parser = build_parser("fit")
-    fit = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    method = next(
-        a for a in fit.choices["fit"]._actions if isinstance(a, argparse._SubParsersAction)
-    )
+    method = _fit_methods()
     auglinear = method.choices["auglinear"]
     base = ["--train", "t.csv", "--out", "m"]
     defaults = auglinear.parse_args(base)

@@ -516,8 +516,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     def _encoder_words(self) -> list[str]:
         """The encoder's own whole words (``encoder_words`` of them), tokenized as texts are."""
+        if not self.encoder_words:
+            return []
         word_list = getattr(self._get_encoder(), "word_list", None)
-        if not self.encoder_words or word_list is None:  # an encoder object without one
+        if word_list is None:  # an encoder object without a tokenizer vocabulary
             return []
         return [w for w in word_list(self.encoder_words) if tokenize(w) == [w]]
 

@@ -45,6 +45,27 @@ def test_values_persist_across_store_instances(tmp_path):
     np.testing.assert_array_equal(got["t"], np.ones(4, dtype=np.float32))
 
 
+def test_a_key_is_stored_once_and_replaced(store):
+    store.put_many("ns", [(b"k", b"old")])
+    store.put_many("ns", [(b"k", b"new"), (b"j", b"other")])
+    assert store.get_many("ns", [b"k", b"j"]) == {b"k": b"new", b"j": b"other"}
+    assert store.stats().entries == 2
+
+
+def test_a_file_of_the_first_layout_is_still_read_and_written(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:  # the layout of files written before
+        conn.execute(
+            "CREATE TABLE entries (ns TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+            " nbytes INTEGER NOT NULL, last_used REAL NOT NULL, PRIMARY KEY (ns, key))"
+            " WITHOUT ROWID"
+        )
+        conn.execute("INSERT INTO entries VALUES ('ns', x'01', x'aa', 1, 0.0)")
+    store = SqliteStore(path)
+    store.put_many("ns", [(b"\x02", b"bb"), (b"\x01", b"cc")])
+    assert store.get_many("ns", [b"\x01", b"\x02"]) == {b"\x01": b"cc", b"\x02": b"bb"}
+
+
 def test_prune_removes_least_recently_used(tmp_path):
     store = SqliteStore(tmp_path / "c.sqlite", max_bytes=None)
     for i in range(10):

@@ -49,6 +49,21 @@ def test_fit_large_learns_and_predicts_like_a_fitted_model(tmp_path, hybrid):
     np.testing.assert_array_equal(again.coef_table_, model.coef_table_)
 
 
+def test_fit_large_folds_the_composition_chunk_by_chunk(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(20)]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(80)]
+    labels = np.arange(80) % 2
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2), cache=False)
+    fit_large(model, texts, labels, chunk_size=7, epochs=2, workdir=tmp_path)
+    assert model.composition_ is not None
+    # The tables hold the map of every row's (float16) embedding, whatever the chunks.
+    vectors = ray_fakes.HashEncoder().encode(model.vocabulary_.ngrams).astype(np.float16)
+    left, right = model._composition_values(vectors.astype(np.float64))
+    np.testing.assert_allclose(model.left_table_, left, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.right_table_, right, rtol=1e-9, atol=1e-12)
+
+
 def test_fit_large_checks_lengths():
     with pytest.raises(ValueError, match="labels"):
         fit_large(AugLinearClassifier(ray_fakes.HashEncoder(), cache=False), TEXTS, LABELS[:5])

@@ -158,21 +158,14 @@ def fit_large(
             model, counts, embeddings, labels, chunk_size, epochs, alpha, Path(folder)
         )
         model.coef_ = weights
-        composition = (
-            fit_composition(embeddings, vocab, model.random_state) if model.compose else None
-        )
-        model._set_composition(composition, np.zeros((0, embeddings.shape[1])))
         table = np.zeros((len(vocab), weights.shape[0]))
-        sides = [np.zeros_like(table), np.zeros_like(table)] if composition else []
         for start in range(0, len(vocab), chunk_size):
             block = np.asarray(embeddings[start : start + chunk_size], dtype=np.float64)
             table[start : start + chunk_size] = block @ weights.T
-            if sides:
-                left, right = model._composition_values(block)
-                sides[0][start : start + chunk_size] = left
-                sides[1][start : start + chunk_size] = right
-        if sides:
-            model.left_table_, model.right_table_ = sides
+        composition = (
+            fit_composition(embeddings, vocab, model.random_state) if model.compose else None
+        )
+        model._set_composition(composition, embeddings, chunk_size)
         model.embedding_dim_ = embeddings.shape[1]
         del embeddings
         clock.lap("linear_fit")

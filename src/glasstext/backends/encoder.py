@@ -228,17 +228,7 @@ class Encoder:
 
         started = time.perf_counter()
         # Tokenize once: the lengths order the batches, the ids fill them.
-        token_ids = self._tokenizer(
-            [self.prefix + t for t in texts],
-            truncation=True,
-            max_length=self.max_length,
-            return_attention_mask=False,  # the ids alone (25% faster); batches make masks
-            return_token_type_ids=False,
-        )["input_ids"]
-        lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
-        order = np.argsort(lengths, kind="stable")
-        ids_of = {texts[i]: token_ids[i] for i in order}
-        todo = [texts[i] for i in order]  # shortest first
+        todo, ids_of = self._length_sorted(texts)
         done: dict[str, np.ndarray] = {}
         bar = progress_bar(len(texts), "embedding", self.progress, "text")
         with torch_threads(self.n_threads), torch.inference_mode(), bar:
@@ -253,6 +243,19 @@ class Encoder:
                     self._cache.release(texts)  # claims of unfinished batches
         self.forward_seconds += time.perf_counter() - started
         return done
+
+    def _length_sorted(self, texts: list[str]) -> tuple[list[str], dict[str, list[int]]]:
+        """``texts`` shortest first (in tokens; ties keep their order) and each one's ids."""
+        token_ids = self._tokenizer(
+            [self.prefix + t for t in texts],
+            truncation=True,
+            max_length=self.max_length,
+            return_attention_mask=False,  # the ids alone (25% faster); batches make masks
+            return_token_type_ids=False,
+        )["input_ids"]
+        lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(texts))
+        order = np.argsort(lengths, kind="stable")
+        return [texts[i] for i in order], {texts[i]: token_ids[i] for i in order}
 
     def _encode_claimed(
         self,
@@ -326,10 +329,7 @@ class Encoder:
         if not texts:
             return []
         self._load_tokenizer()
-        prefixed = [self.prefix + t for t in texts]
-        ids = self._tokenizer(prefixed, truncation=True, max_length=self.max_length)["input_ids"]
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        ordered = [texts[i] for i in order]
+        ordered, _ = self._length_sorted(list(texts))
         size = batch_size or self.batch_size
         return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 

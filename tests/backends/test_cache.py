@@ -9,6 +9,7 @@ from glasstext.backends.cache import (
     EmbeddingCache,
     JsonCache,
     SqliteStore,
+    WriteBehind,
     namespace_of,
     text_key,
 )
@@ -173,3 +174,27 @@ def test_prune_refuses_a_negative_size(store):
 def test_disk_bytes_counts_the_files(store):
     store.put_many("ns", [(text_key(str(i)), b"x" * 1000) for i in range(50)])
     assert store.disk_bytes() >= store.stats().bytes > 0
+
+
+def test_write_behind_stores_every_batch_and_drops_its_claims(store):
+    cache = EmbeddingCache(store, namespace_of(model="w"))
+    batches = [[f"t{i}-{j}" for j in range(3)] for i in range(4)]
+    with WriteBehind(cache) as writer:
+        for i, batch in enumerate(batches):
+            assert cache.claim(batch) == batch
+            writer.put(batch, np.full((3, 2), i, dtype=np.float32))
+    got = cache.get([t for b in batches for t in b])
+    assert len(got) == 12
+    np.testing.assert_array_equal(got["t3-1"], [3.0, 3.0])
+    assert store._connection().execute("SELECT count(*) FROM claims").fetchone() == (0,)
+
+
+def test_write_behind_raises_a_failed_write(store, monkeypatch):
+    cache = EmbeddingCache(store, namespace_of(model="w"))
+
+    def broken(texts, vectors):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(cache, "put", broken)
+    with pytest.raises(RuntimeError, match="the disk went away"), WriteBehind(cache) as writer:
+        writer.put(["a"], np.zeros((1, 2), dtype=np.float32))

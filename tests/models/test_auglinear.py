@@ -686,6 +686,20 @@ def test_encoder_words_widen_the_table(data):
     assert "zebra" not in AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).vocabulary_
 
 
+def test_backoff_words_are_embedded_apart_and_leave_the_fit_unchanged(data):
+    X, y = data
+    encoder = WordListEncoder()
+    model = AugLinearClassifier(encoder=encoder).fit(X, y)
+    narrow = AugLinearClassifier(encoder=WordListEncoder(), encoder_words=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, narrow.coef_)
+    np.testing.assert_allclose(model.intercept_, narrow.intercept_)
+    # Embedded on their own (alongside the fit), into their own rows.
+    assert encoder.calls[-1] == ["zebra", "quartz"]
+    row = model.vocabulary_.index["quartz"]
+    expected = encoder.encode(["quartz"]).astype(np.float64) @ model.coef_.T
+    np.testing.assert_allclose(model.embedding_table_[row], expected[0])
+
+
 def test_top_ngrams_lists_the_training_ngrams_unless_asked(data):
     X, y = data
     model = AugLinearClassifier(encoder=WordListEncoder(), vocabulary=["lovely plot"]).fit(X, y)

@@ -13,7 +13,8 @@ once (writers wait for each other), and pruning least-recently-used entries is
 one query.
 
 Work is committed as it finishes (the encoder and the LM backends write every
-batch), so a crash or ``kill -9`` loses at most the batch in flight. Several
+batch; the encoder while it computes the next, :class:`WriteBehind`), so a
+crash or ``kill -9`` loses at most the batches in flight. Several
 processes computing for the same inputs share the work through *claims*: a
 process claims the keys it is about to compute, the others skip them and later
 read the results (or take them over if the claimer died).
@@ -36,6 +37,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -529,6 +531,49 @@ class EmbeddingCache(_TextKeyed):
             self.namespace,
             ((text_key(t), v.tobytes()) for t, v in zip(texts, vectors, strict=True)),
         )
+
+
+class WriteBehind:
+    """Stores an encoder's batches on a background thread while it computes the next.
+
+    Writing a batch of vectors (and dropping its claims) takes about as long as
+    a tenth of computing it; torch and SQLite both release the GIL, so the
+    write overlaps the next batch's forward pass instead of adding to it. At
+    most one write is in flight: memory stays bounded and a crash loses at
+    most that batch and the one being computed. A failed write is raised by
+    the next :meth:`put` or by :meth:`flush`.
+
+    Use as a context manager; leaving it waits for the last write.
+    """
+
+    def __init__(self, cache: EmbeddingCache) -> None:
+        self.cache = cache
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="glasstext-cache-writer")
+        self._pending: Future[None] | None = None
+
+    def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Queue ``vectors`` of ``texts`` to be stored, then their claims released."""
+        self.flush()
+        self._pending = self._pool.submit(self._store, list(texts), vectors)
+
+    def _store(self, texts: list[str], vectors: np.ndarray) -> None:
+        self.cache.put(texts, vectors)
+        self.cache.release(texts)
+
+    def flush(self) -> None:
+        """Wait for the write in flight (raising its error, if any)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 class JsonCache(_TextKeyed):

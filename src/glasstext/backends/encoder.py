@@ -9,6 +9,7 @@ run over the same texts does no forward pass at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ import numpy as np
 from glasstext.backends.cache import (
     CacheSetting,
     EmbeddingCache,
+    WriteBehind,
     namespace_of,
     resolve_store,
 )
@@ -173,13 +175,13 @@ class Encoder:
         if self._net is not None:
             return
         import_torch()
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
         if not show_progress(self.progress):
             hf_logging.disable_progress_bar()  # its weight-loading bars, not ours
-        with load_errors(self.resolved):  # a misspelt name: a message, not a traceback
-            tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+        self._load_tokenizer()  # once: word_list may have loaded it already
+        tokenizer = self._tokenizer
         if tokenizer.pad_token is None:  # causal LMs often have none
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"
@@ -233,16 +235,20 @@ class Encoder:
         bar = progress_bar(len(texts), "embedding", self.progress, "text")
         with torch_threads(self.n_threads), torch.inference_mode(), bar:
             try:
-                while todo:
-                    waiting = self._encode_claimed(todo, ids_of, done, bar)
-                    if waiting and len(waiting) == len(todo):
-                        time.sleep(_WAIT_SECONDS)  # all left is another process's
-                    todo = waiting
+                with self._write_behind() as writer:
+                    while todo:
+                        waiting = self._encode_claimed(todo, ids_of, done, bar, writer)
+                        if waiting and len(waiting) == len(todo):
+                            time.sleep(_WAIT_SECONDS)  # all left is another process's
+                        todo = waiting
             finally:
                 if self._cache is not None:
                     self._cache.release(texts)  # claims of unfinished batches
         self.forward_seconds += time.perf_counter() - started
         return done
+
+    def _write_behind(self) -> WriteBehind | contextlib.nullcontext[None]:
+        return WriteBehind(self._cache) if self._cache is not None else contextlib.nullcontext()
 
     def _length_sorted(self, texts: list[str]) -> tuple[list[str], dict[str, list[int]]]:
         """``texts`` shortest first (in tokens; ties keep their order) and each one's ids."""
@@ -263,34 +269,51 @@ class Encoder:
         ids_of: dict[str, list[int]],
         done: dict[str, np.ndarray],
         bar: Any,
+        writer: WriteBehind | None,
     ) -> list[str]:
-        """One pass over ``todo``: compute what this process can claim.
+        """One pass over ``todo``: compute what this process can claim (``writer``
+        stores each batch while the next is computed).
 
         Returns the texts another live process is computing (to wait for).
         """
         waiting: list[str] = []
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start : start + self.batch_size]
-            if self._cache is not None:
-                # Claim first, then look: a text another process stored before
-                # releasing its claim is found, one it is still on is skipped.
-                mine = set(self._cache.claim(batch))
-                ready = self._cache.get(batch)
-                done.update(ready)
-                self.n_cache_hits += len(ready)
-                bar.update(len(ready))
-                waiting += [t for t in batch if t not in ready and t not in mine]
-                batch = [t for t in batch if t in mine and t not in ready]
-            if not batch:
-                continue
-            vectors = self._embed_batch([ids_of[t] for t in batch])
-            if self._cache is not None:
-                self._cache.put(batch, vectors)  # committed now: survives a crash
-                self._cache.release(batch)
-            done.update(zip(batch, vectors, strict=True))
-            self.n_encoded += len(batch)
-            bar.update(len(batch))
+        batches = [todo[s : s + self.batch_size] for s in range(0, len(todo), self.batch_size)]
+        mine = self._take(batches[0], done, bar, waiting) if batches else []
+        for k in range(len(batches)):
+            vectors = self._embed_batch([ids_of[t] for t in mine]) if mine else None
+            # Claim the next batch before queueing this one's write, so that the
+            # write runs during the next forward pass instead of delaying the claim.
+            upcoming = (
+                self._take(batches[k + 1], done, bar, waiting) if k + 1 < len(batches) else []
+            )
+            if vectors is not None:
+                if writer is not None:
+                    writer.put(mine, vectors)  # committed during the next batch
+                done.update(zip(mine, vectors, strict=True))
+                self.n_encoded += len(mine)
+                bar.update(len(mine))
+            mine = upcoming
         return waiting
+
+    def _take(
+        self, batch: list[str], done: dict[str, np.ndarray], bar: Any, waiting: list[str]
+    ) -> list[str]:
+        """The texts of ``batch`` this process claimed and must compute.
+
+        Those another process stored meanwhile go to ``done``; those another
+        live process is still computing go to ``waiting``.
+        """
+        if self._cache is None:
+            return batch
+        # Claim first, then look: a text another process stored before
+        # releasing its claim is found, one it is still on is skipped.
+        claimed = set(self._cache.claim(batch))
+        ready = self._cache.get(batch)
+        done.update(ready)
+        self.n_cache_hits += len(ready)
+        bar.update(len(ready))
+        waiting += [t for t in batch if t not in ready and t not in claimed]
+        return [t for t in batch if t in claimed and t not in ready]
 
     def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
         enc = self._tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")

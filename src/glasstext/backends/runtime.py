@@ -11,14 +11,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import threading
 import warnings
-from collections.abc import Iterator
-from typing import Any, Literal, cast
+from collections.abc import Callable, Iterator, Sequence, Sized
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Literal, TypeVar, cast
 
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
 PrecisionSetting = Literal["auto", "fp32", "bf16", "fp16", "int8"]
 #: ``"fp16"`` runs on a GPU only (see :func:`glasstext.backends.devices.encoder_precision`).
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "int8")
+S = TypeVar("S", bound=Sized)
+T = TypeVar("T")
 
 
 def import_torch() -> Any:
@@ -57,6 +61,45 @@ def blas_threads(n_threads: int = 1) -> Iterator[None]:
 
     with threadpool_limits(limits=n_threads):
         yield
+
+
+@contextlib.contextmanager
+def run_alongside(
+    work: Callable[[S], T],
+    parts: Sequence[S],
+    desc: str = "alongside",
+    progress: bool | None = None,
+) -> Iterator[Future[list[T]]]:
+    """Run ``work(part)`` for each of ``parts`` on a background thread while the
+    block runs; the yielded future gives the results in order.
+
+    Torch and scikit-learn's solvers release the GIL, so embedding texts and a
+    single-threaded fit run side by side: ``work`` gets one torch thread while
+    the block runs (the block has the other core) and the default count for
+    the parts left once the block is done (one thread alone runs at about
+    half the speed of two). Leaving the block waits for ``work``.
+
+    One bar (``desc``, advancing by each part's length) stands for the bars
+    ``work`` would open itself, which are hidden.
+    """
+    block_done = threading.Event()
+    bar = progress_bar(sum(len(p) for p in parts), desc, progress, "text")
+
+    def run_all() -> list[T]:
+        results = []
+        with hidden_bars():
+            for part in parts:
+                with torch_threads(None if block_done.is_set() else 1):
+                    results.append(work(part))
+                bar.update(len(part))
+        return results
+
+    with bar, ThreadPoolExecutor(1, thread_name_prefix="glasstext-alongside") as pool:
+        future = pool.submit(run_all)
+        try:
+            yield future
+        finally:
+            block_done.set()
 
 
 #: Up to this many tokens per input, plain matmul attention ("eager") beats
@@ -228,12 +271,27 @@ def show_progress(progress: bool | None) -> bool:
     return bool(progress)
 
 
+_this_thread = threading.local()
+
+
+@contextlib.contextmanager
+def hidden_bars() -> Iterator[None]:
+    """Hide the progress bars this thread opens inside the block (its caller
+    shows one of its own for the whole of that work)."""
+    before = getattr(_this_thread, "bars_hidden", False)
+    _this_thread.bars_hidden = True
+    try:
+        yield
+    finally:
+        _this_thread.bars_hidden = before
+
+
 def progress_bar(total: int, desc: str, progress: bool | None, unit: str = "it") -> Any:
     """A tqdm bar, shown only when ``progress`` resolves to True (a terminal by default).
 
     A hidden bar is still a bar (its updates do nothing), so callers never test for one.
     """
-    if not show_progress(progress):
+    if not show_progress(progress) or getattr(_this_thread, "bars_hidden", False):
         # plain tqdm: tqdm.auto warns in a notebook without ipywidgets, even for a hidden bar
         from tqdm import tqdm as hidden
 

@@ -55,6 +55,7 @@ from glasstext.backends.runtime import (
     PrecisionSetting,
     blas_threads,
     progress_bar,
+    run_alongside,
 )
 from glasstext.exceptions import ModelFileError, UnseenNgramWarning
 from glasstext.io import jsonable, python_scalar
@@ -92,6 +93,9 @@ DocPooling = Literal["auto", "sum", "mean"]
 
 #: Weights of the phrase part tried by ``phrase_weight="cv"`` (the embedding part has 1).
 PHRASE_WEIGHTS = (0.5, 1.0, 2.0)
+#: The back-off words are embedded alongside the fit in chunks of this many, so
+#: that those left when the fit ends get both cores.
+_ALONGSIDE_CHUNK = 2048
 #: Training n-grams the composition map is learned from, at most (a random sample beyond).
 COMPOSITION_SAMPLE = 20_000
 
@@ -557,10 +561,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             raise ValueError("the training texts contain no words to build n-grams from")
         n_training = len(vocab)  # rows after these have no training evidence
         vocab.add(self._backoff_entries(vocab))
-        embeddings = self._embed(vocab.ngrams)
         counts, _ = vocab.count_matrix(docs)
         lengths = np.array([len(d) for d in docs], dtype=np.float64)
-        weights, intercept, phrase_table = self._fit_linear(counts, embeddings, target, lengths)
+        embeddings, (weights, intercept, phrase_table), composition = self._embed_and_fit(
+            vocab, counts, target, lengths
+        )
         self.vocabulary_ = vocab
         self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
         self.intercept_ = intercept  # (n_outputs,)
@@ -570,12 +575,45 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.embedding_dim_ = embeddings.shape[1]
         self.n_ngrams_embedded_ = len(vocab)
         self.n_training_ngrams_ = n_training
-        self._set_composition(
-            fit_composition(embeddings, vocab, self.random_state) if self.compose else None,
-            embeddings,
-        )
+        self._set_composition(composition, embeddings)
         self._set_word_shapes()
         return target
+
+    def _embed_and_fit(
+        self, vocab: NgramVocabulary, counts: sp.csr_matrix, target: np.ndarray, lengths: np.ndarray
+    ) -> tuple[
+        np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None
+    ]:
+        """Every row's embedding, the linear fit (:meth:`_fit_linear`) and the
+        composition map (:func:`fit_composition`, ``None`` when off).
+
+        Rows no training text contains (the back-off words) do not enter the fit
+        (their columns of ``counts`` are zero): they are embedded on one core
+        while the fit runs on the other, and get both cores once it is done.
+        """
+        later = counts.getnnz(axis=0) == 0
+        now = self._embed([vocab.ngrams[i] for i in np.flatnonzero(~later)])
+        embeddings = np.zeros((len(vocab), now.shape[1]))
+        embeddings[~later] = now
+        backoff_words = [vocab.ngrams[i] for i in np.flatnonzero(later)]
+        chunks = [
+            backoff_words[i : i + _ALONGSIDE_CHUNK]
+            for i in range(0, len(backoff_words), _ALONGSIDE_CHUNK)
+        ]
+        # With n-grams from 1 word, the composition's n-grams and parts are all
+        # training rows: it is learned alongside too.
+        compose_now = self.compose and not later[np.concatenate(composition_rows(vocab))].any()
+        composition = None
+        desc = "embedding back-off words"
+        with run_alongside(self._embed, chunks, desc, self.progress) as backoff:
+            fit = self._fit_linear(counts, embeddings, target, lengths)
+            if compose_now:
+                composition = fit_composition(embeddings, vocab, self.random_state)
+        if chunks:
+            embeddings[later] = np.vstack(backoff.result())
+        if self.compose and not compose_now:
+            composition = fit_composition(embeddings, vocab, self.random_state)
+        return embeddings, fit, composition
 
     def _set_composition(
         self,

@@ -64,8 +64,23 @@ def quiet_score(model: Any, X: list[str], y: Any) -> float:
 # -- our fit, cold and warm ---------------------------------------------------------
 
 
+def import_model_libraries() -> float:
+    """Import torch and transformers; return the seconds it took.
+
+    The imodelsX script imports its library (which imports both) before it
+    starts its fit clock, so our cold fit is timed from the same point: model
+    load included, library imports not (they are reported apart).
+    """
+    start = time.perf_counter()
+    import torch  # noqa: F401
+    from transformers import AutoModel, AutoTokenizer  # noqa: F401
+
+    return time.perf_counter() - start
+
+
 def fit_cold_and_warm(ds: TextDataset, store_dir: Path) -> dict[str, Any]:
     """Fit on a fresh cache (cold: model load + every n-gram embedded), then again (warm)."""
+    import_seconds = import_model_libraries()
     store = SqliteStore(store_dir / "cache.sqlite")
     start = time.perf_counter()
     cold = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
@@ -100,6 +115,8 @@ def fit_cold_and_warm(ds: TextDataset, store_dir: Path) -> dict[str, Any]:
     return {
         "model": cold,
         "cold_fit_seconds": round(cold_seconds, 2),
+        "import_seconds_torch_transformers": round(import_seconds, 2),
+        "cold_fit_seconds_with_imports": round(cold_seconds + import_seconds, 2),
         "warm_fit_seconds": round(warm_seconds, 3),
         "ngrams_embedded_cold": n_cold,
         "forward_seconds_cold": round(forward_cold, 2),
@@ -333,6 +350,10 @@ def main() -> int:
             results["rt_2000_1000"]["imodelsx_openblas_1_thread"] = peer_blas1
             best_peer = min(peer["fit_seconds"], peer_blas1["fit_seconds"])
             results["cold_fit_speedup_vs_imodelsx"] = round(best_peer / ours["cold_fit_seconds"], 1)
+            # Ours with the library imports counted in, which the peer's figure leaves out.
+            results["cold_fit_speedup_vs_imodelsx_our_imports_included"] = round(
+                best_peer / ours["cold_fit_seconds_with_imports"], 1
+            )
             results["warm_fit_speedup_vs_imodelsx"] = round(best_peer / ours["warm_fit_seconds"], 1)
             results["peer_fit_seconds_used_for_speedup"] = best_peer
             results["accuracy_vs_imodelsx"] = {

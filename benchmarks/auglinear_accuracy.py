@@ -231,6 +231,8 @@ def cold_fit(ds: TextDataset) -> dict[str, Any]:
         "cold_fit_seconds": seconds,
         "ngrams_embedded": encoder.n_encoded,
         "forward_seconds": round(encoder.forward_seconds, 2),
+        # Wall seconds in the encoder, the back-off words' chunks included while
+        # they ran on one core beside the fit: a lower bound on throughput.
         "ngram_embeddings_per_s": round(encoder.n_encoded / encoder.forward_seconds, 1),
         "precision": encoder.precision,
         "model": model,
@@ -383,12 +385,21 @@ def main(argv: list[str] | None = None) -> int:
         result["targets"]["best_minus_tfidf_on_full_rt"] = round(
             rt["auglinear_best"] - rt["tfidf_lr"], 4
         )
-    result["targets"]["ngram_embeddings_per_s_at_least_3000"] = (
-        result["ngram_embeddings_per_s"] >= 3000
-    )
     by_precision = speeds_by_precision(REPO / "benchmarks" / "results" / "embedding_speed.json")
     if by_precision:
         result["ngram_embeddings_per_s_by_precision"] = by_precision
+    default_precision = result["cold_fit_rotten_tomatoes_2k"].get("precision")
+    if by_precision and default_precision in by_precision:
+        # The cold fit embeds the back-off words on one core beside the linear fit,
+        # so its encoder seconds no longer measure throughput; embedding_speed.py
+        # measures the same encoder and precision with the machine to itself.
+        result["ngram_embeddings_per_s"] = by_precision[default_precision]
+        result["ngram_embeddings_per_s_source"] = (
+            f"embedding_speed.json, precision {default_precision} (the default's choice here)"
+        )
+    result["targets"]["ngram_embeddings_per_s_at_least_3000"] = (
+        result["ngram_embeddings_per_s"] >= 3000
+    )
     if by_precision and "int8" in by_precision:
         result["targets"]["ngram_embeddings_per_s_at_least_3000_with_int8"] = (
             by_precision["int8"] >= 3000

@@ -53,3 +53,21 @@ def test_hidden_bars_hide_only_this_threads_bars():
     shown = progress_bar(3, "after", True)
     assert not shown.disable
     shown.close()
+
+
+def test_run_alongside_skips_the_parts_left_when_the_block_fails():
+    started = []
+    first_running = threading.Event()
+    proceed = threading.Event()
+
+    def work(part):
+        started.append(part)
+        first_running.set()
+        proceed.wait(timeout=10)
+        return part
+
+    with pytest.raises(KeyboardInterrupt), run_alongside(work, ["a", "b", "c"]):
+        assert first_running.wait(timeout=10)
+        threading.Timer(0.3, proceed.set).start()
+        raise KeyboardInterrupt
+    assert started == ["a"]

@@ -77,18 +77,22 @@ def run_alongside(
     single-threaded fit run side by side: ``work`` gets one torch thread while
     the block runs (the block has the other core) and the default count for
     the parts left once the block is done (one thread alone runs at about
-    half the speed of two). Leaving the block waits for ``work``.
+    half the speed of two). Leaving the block waits for ``work``; leaving it
+    with an error skips the parts not yet started (the error then surfaces
+    at once, not after the rest of the work).
 
     One bar (``desc``, advancing by each part's length) stands for the bars
     ``work`` would open itself, which are hidden.
     """
-    block_done = threading.Event()
+    block_done, block_failed = threading.Event(), threading.Event()
     bar = progress_bar(sum(len(p) for p in parts), desc, progress, "text")
 
     def run_all() -> list[T]:
         results = []
         with hidden_bars():
             for part in parts:
+                if block_failed.is_set():
+                    break
                 with torch_threads(None if block_done.is_set() else 1):
                     results.append(work(part))
                 bar.update(len(part))
@@ -98,6 +102,9 @@ def run_alongside(
         future = pool.submit(run_all)
         try:
             yield future
+        except BaseException:
+            block_failed.set()
+            raise
         finally:
             block_done.set()
 

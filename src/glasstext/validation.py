@@ -163,6 +163,44 @@ def check_target(y: Any, n_samples: int, task: str) -> np.ndarray:
     return arr
 
 
+def check_cv_folds(target: np.ndarray, cv: int, *, warn: bool = True) -> int:
+    """The number of stratified cross-validation folds a classifier can use.
+
+    ``cv`` folds, or fewer when no class has that many examples (each fold
+    needs at least one example of the largest class). A class with fewer
+    examples than folds is kept, as scikit-learn keeps it, with a warning
+    naming it (``warn``): some training folds lack it and the scores that
+    choose the regularisation are noisier for it. Called before any long
+    work, so that a split that cannot be cross-validated fails at once.
+
+    Raises
+    ------
+    ValueError
+        Every class has a single example.
+    """
+    labels, counts = np.unique(target, return_counts=True)
+    n_folds = min(cv, int(counts.max()))
+    if n_folds < 2:
+        raise ValueError(
+            "every class has a single example: cross-validation (which chooses the "
+            "regularisation) needs a class with at least two"
+        )
+    rare = np.flatnonzero(counts < n_folds)
+    if warn and rare.size:
+        rare = rare[np.argsort(counts[rare], kind="stable")]  # the rarest first
+        names = labels.tolist()  # plain Python values: 'rare', not np.str_('rare')
+        shown = ", ".join(f"{names[i]!r} ({counts[i]})" for i in rare[:5])
+        more = f" and {rare.size - 5} more" if rare.size > 5 else ""
+        warnings.warn(
+            f"{rare.size} class(es) have fewer examples than the {n_folds} "
+            f"cross-validation folds: {shown}{more}. They are kept; some training "
+            "folds lack them, so the choice of regularisation is noisier for them",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
+    return n_folds
+
+
 def _missing_positions(arr: np.ndarray) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating):
         return np.flatnonzero(np.isnan(arr))

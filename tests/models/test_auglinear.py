@@ -132,6 +132,28 @@ def test_multiclass_with_string_labels():
     assert set(model.top_ngrams(2)) == {"meh", "neg", "pos"}
 
 
+def test_a_class_rarer_than_the_folds_is_kept_with_a_warning_naming_it():
+    # As in Reuters R52: a topic with one training document. scikit-learn's
+    # LogisticRegressionCV keeps it with a warning; so do we, once and by name.
+    X, y = make_texts(60)
+    labels = np.where(np.asarray(y) == 1, "pos", "neg").astype(object)
+    X, labels = [*X, "story plot story"], [*labels, "rare"]
+    with pytest.warns(UserWarning, match=r"1 class\(es\).*'rare' \(1\)") as caught:
+        model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, labels)
+    assert sum("fewer examples than the 5" in str(w.message) for w in caught) == 1
+    assert not [w for w in caught if "least populated" in str(w.message)]
+    assert list(model.classes_) == ["neg", "pos", "rare"]
+    assert model.coef_table_.shape[1] == 3
+    assert model.score(X[:60], labels[:60]) > 0.9
+
+
+def test_classes_with_one_example_each_fail_before_any_embedding():
+    encoder = FakeEncoder()
+    with pytest.raises(ValueError, match="every class has a single example"):
+        AugLinearClassifier(encoder=encoder).fit(["good film", "bad film"], ["a", "b"])
+    assert encoder.calls == []
+
+
 def test_pandas_series_input(data):
     X, y = data
     model = AugLinearClassifier(encoder=FakeEncoder()).fit(pd.Series(X), pd.Series(y))

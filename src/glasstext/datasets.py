@@ -457,21 +457,26 @@ def _load_orange(name: str, stem: str, description: str) -> TextDataset:
     )
 
 
-def _read_orange_tab(path: Path) -> tuple[list[str], list[str]]:
-    """Texts and categories of an Orange ``.tab`` file (three header rows)."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    names = lines[0].rstrip("\r").split("\t")
-    if "Category" not in names or "Text" not in names or len(lines) < 3:
-        raise ValueError(f"{path} is not an Orange .tab file with Category and Text columns")
-    cat_col, text_col = names.index("Category"), names.index("Text")
+def _read_orange_tab(
+    path: Path, text_column: str = "Text", label_column: str = "Category"
+) -> tuple[list[str], list[str]]:
+    """Texts and labels of an Orange ``.tab`` file (three header rows; fields quoted
+    as in CSV, ``""`` for a quote inside a quoted field)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    names = rows[0] if rows else []
+    if label_column not in names or text_column not in names or len(rows) < 3:
+        raise ValueError(
+            f"{path} is not an Orange .tab file with {label_column} and {text_column} columns"
+        )
+    cat_col, text_col = names.index(label_column), names.index(text_column)
     texts: list[str] = []
     cats: list[str] = []
-    for number, line in enumerate(lines[3:], start=4):
-        if not line.strip():
+    for number, fields in enumerate(rows[3:], start=4):
+        if not any(field.strip() for field in fields):
             continue
-        fields = line.rstrip("\r").split("\t")
         if len(fields) != len(names):
-            raise ValueError(f"line {number} of {path} has {len(fields)} fields")
+            raise ValueError(f"row {number} of {path} has {len(fields)} fields")
         texts.append(fields[text_col])
         cats.append(fields[cat_col])
     return texts, cats

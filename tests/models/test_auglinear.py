@@ -147,6 +147,45 @@ def test_a_class_rarer_than_the_folds_is_kept_with_a_warning_naming_it():
     assert model.score(X[:60], labels[:60]) > 0.9
 
 
+class RecordingBar:
+    def __init__(self, total):
+        self.total, self.updates = total, []
+
+    def update(self, n):
+        self.updates.append(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize(
+    ("settings", "total", "during"),
+    [
+        ({"doc_pooling": "sum"}, 6, [1, 1, 1, 1, 1, 1]),  # five folds, then the refit
+        ({}, 12, [1] * 12),  # sum and mean pooling
+        ({"doc_pooling": "sum", "cv": 3}, 4, [1, 1, 1, 1]),
+        ({"doc_pooling": "sum", "n_jobs": 2}, 6, [6]),  # folds in other processes: at the end
+    ],
+)
+def test_the_fit_progress_advances_fold_by_fold(monkeypatch, settings, total, during):
+    from glasstext.models import auglinear
+
+    bars = []
+
+    def recording(total, desc, progress, unit="it"):
+        bars.append(RecordingBar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(auglinear, "progress_bar", recording)
+    X, y = make_texts(60)
+    AugLinearClassifier(encoder=FakeEncoder(), **settings).fit(X, y)
+    (bar,) = [b for b in bars if b.total == total]
+    assert bar.updates == during
+
+
 def test_classes_with_one_example_each_fail_before_any_embedding():
     encoder = FakeEncoder()
     with pytest.raises(ValueError, match="every class has a single example"):
@@ -842,6 +881,7 @@ def test_progress_shows_the_cross_validated_fits(data, capsys):
     X, y = data
     AugLinearClassifier(encoder=FakeEncoder(), progress=True).fit(X, y)
     shown = capsys.readouterr().err
-    assert "cross-validated fits" in shown and "2/2" in shown  # sum and mean pooling
+    # sum and mean pooling, each five folds and a refit
+    assert "cross-validated fits" in shown and "12/12" in shown
     AugLinearClassifier(encoder=FakeEncoder(), progress=False).fit(X, y)
     assert "cross-validated fits" not in capsys.readouterr().err

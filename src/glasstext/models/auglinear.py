@@ -112,6 +112,31 @@ class _LinearFit:
     attributes: dict[str, float]  # fitted attributes to set, e.g. {"C_": 0.1}
 
 
+#: Values of C the classifier's cross-validation tries (scikit-learn's default grid).
+_N_CS = 10
+
+
+class _FoldTicks:
+    """Accuracy as a scorer, advancing ``bar`` by one each time a fold is done.
+
+    LogisticRegressionCV scores a fold's whole regularisation path once the
+    path is fitted, one call per C: every ``n_cs`` calls is one fold.
+    """
+
+    def __init__(self, bar: Any, n_cs: int) -> None:
+        self.bar, self.n_cs, self.calls = bar, n_cs, 0
+
+    @property
+    def folds_done(self) -> int:
+        return self.calls // self.n_cs
+
+    def __call__(self, estimator: Any, X: Any, y: np.ndarray) -> float:
+        self.calls += 1
+        if self.calls % self.n_cs == 0:
+            self.bar.update(1)
+        return float(np.mean(estimator.predict(X) == y))
+
+
 #: A fit with one pooling: the fit, its phrase weight and scale, and the standardisation.
 _Candidate = tuple[_LinearFit, float, np.ndarray, np.ndarray, np.ndarray]
 
@@ -704,8 +729,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         idf = _idf(counts)
         poolings = ("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,)
         # Multiclass fits on long documents take minutes: show that they are under way.
-        n_fits = len(poolings) * len(self._phrase_weights())
-        with progress_bar(n_fits, "cross-validated fits", self.progress, "fit") as bar:
+        # One step per cross-validation fold and refit (multiclass fits take minutes).
+        n_steps = len(poolings) * len(self._phrase_weights()) * self._cv_steps(target)
+        with progress_bar(n_steps, "cross-validated fits", self.progress, "fold") as bar:
             candidates = {
                 pooling: self._fit_pooled(pooling, summed, lengths, counts, idf, target, bar)
                 for pooling in poolings
@@ -737,7 +763,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         bar: Any,
     ) -> _Candidate:
         """The best fit over the phrase weights with one document pooling (``bar``
-        advances by one per fit)."""
+        advances by :meth:`_cv_steps` per fit)."""
         # The mean divides a text's features by its length relative to the median
         # length, so that the phrase features keep the sum's scale; the sum leaves them.
         per_text = np.ones(len(lengths))
@@ -756,8 +782,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
                 phrase = sp.diags(per_text) @ counts @ sp.diags(phrase_scale)
                 design = sp.hstack([sp.csr_matrix(standardised), phrase], format="csr")
             with blas_threads(1):  # avoid fighting torch's threads over the cores
-                fit = self._fit_cv(design, target)
-            bar.update(1)
+                fit = self._fit_cv(design, target, bar)
             if best is None or fit.score > best[0].score:
                 best = (fit, weight, phrase_scale, mean, scale)
         assert best is not None
@@ -771,9 +796,16 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             return PHRASE_WEIGHTS
         return (float(self.phrase_weight),)
 
-    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:  # pragma: no cover - abstract
-        """Fit with the regularisation chosen by cross-validation."""
+    def _fit_cv(
+        self, X: Any, target: np.ndarray, bar: Any
+    ) -> _LinearFit:  # pragma: no cover - abstract
+        """Fit with the regularisation chosen by cross-validation; ``bar`` advances by
+        :meth:`_cv_steps`."""
         raise NotImplementedError
+
+    def _cv_steps(self, target: np.ndarray) -> int:
+        """Progress steps of one :meth:`_fit_cv` (one: a single pass)."""
+        return 1
 
     # -- the table ------------------------------------------------------------
     def _index(self) -> NgramIndex:
@@ -1312,15 +1344,21 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         self._fit_table(X, y)
         return self
 
-    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:
+    def _cv_steps(self, target: np.ndarray) -> int:
+        return check_cv_folds(target, self.cv, warn=False) + 1  # the folds, then the refit
+
+    def _fit_cv(self, X: Any, target: np.ndarray, bar: Any) -> _LinearFit:
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
         self.classes_, encoded = np.unique(target, return_inverse=True)
         n_folds = check_cv_folds(encoded, self.cv, warn=False)  # warned in fit
         folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+        # In one process the scorer sees every fold finish; folds fitted in other
+        # processes report when all are done.
+        scoring: Any = "accuracy" if self.n_jobs not in (None, 1) else _FoldTicks(bar, _N_CS)
         clf = LogisticRegressionCV(
-            Cs=10, cv=folds, max_iter=3000, scoring="accuracy", n_jobs=self.n_jobs
+            Cs=_N_CS, cv=folds, max_iter=3000, scoring=scoring, n_jobs=self.n_jobs
         )
         with warnings.catch_warnings():
             # scikit-learn 1.9 announces new defaults that do not change an L2 fit,
@@ -1329,6 +1367,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             # Classes rarer than the folds were named once, by check_cv_folds.
             warnings.filterwarnings("ignore", "The least populated class", UserWarning)
             clf.fit(X, encoded)
+        bar.update(max(self._cv_steps(encoded) - getattr(scoring, "folds_done", 0), 0))
         fold_scores = np.asarray(next(iter(clf.scores_.values())))  # (n_folds, n_Cs)
         accuracy = float(fold_scores.mean(axis=0).max())
         return _LinearFit(
@@ -1448,13 +1487,14 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         self._fit_table(X, y)
         return self
 
-    def _fit_cv(self, X: Any, target: np.ndarray) -> _LinearFit:
+    def _fit_cv(self, X: Any, target: np.ndarray, bar: Any) -> _LinearFit:
         from sklearn.linear_model import RidgeCV
 
         reg = RidgeCV(alphas=np.logspace(-2, 5, 15), store_cv_results=True).fit(X, target)
         # leave-one-out squared errors at the chosen alpha: (n_samples,)
         chosen = int(np.argmax(np.asarray(reg.alphas) == reg.alpha_))
         errors = np.asarray(reg.cv_results_)[:, chosen]
+        bar.update(1)  # leave-one-out in closed form: one pass
         return _LinearFit(
             np.asarray(reg.coef_)[None, :],
             np.atleast_1d(reg.intercept_),

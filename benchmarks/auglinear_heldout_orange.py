@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,15 +33,15 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from auglinear import accuracy  # the make-bench script's helpers
+from auglinear_accuracy import ENCODER, quiet_predict, timed
 from glasstext import AugLinearClassifier
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import Encoder
 from glasstext.baselines import SentenceEmbeddingLogistic, tfidf_logistic
 from glasstext.datasets import _ORANGE_DIR, _ORANGE_TEXT, _data_file, _read_orange_tab
-from glasstext.exceptions import UnseenNgramWarning
 
 REPO = Path(__file__).resolve().parent.parent
-ENCODER = "all-MiniLM-L6-v2"
 FRIENDS = ("Chandler", "Joey", "Monica", "Phoebe", "Rachel", "Ross")
 
 
@@ -75,7 +73,6 @@ def run(name: str, store: SqliteStore) -> dict[str, Any]:
     X_train, X_test, y_train, y_test = train_test_split(
         texts, labels, test_size=0.25, random_state=0, stratify=labels
     )
-    truth = np.asarray(y_test)
     models: dict[str, Callable[[], Any]] = {
         "tfidf_lr": lambda: tfidf_logistic(X_train, y_train),
         "sentence_embedding_lr": lambda: SentenceEmbeddingLogistic(
@@ -93,13 +90,8 @@ def run(name: str, store: SqliteStore) -> dict[str, Any]:
         "fit_seconds": {},
     }
     for method, fit in models.items():
-        start = time.perf_counter()
-        model = fit()
-        report["fit_seconds"][method] = round(time.perf_counter() - start, 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnseenNgramWarning)
-            predicted = np.asarray(model.predict(X_test))
-        report["accuracy"][method] = round(float(np.mean(predicted == truth)), 4)
+        model, report["fit_seconds"][method] = timed(fit)
+        report["accuracy"][method] = accuracy(quiet_predict(model, X_test), y_test)
         print(f"{name}: {method} {report['accuracy'][method]}", flush=True)
     acc = report["accuracy"]
     report["default_minus_tfidf"] = round(acc["auglinear_default"] - acc["tfidf_lr"], 4)

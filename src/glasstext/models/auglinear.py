@@ -728,8 +728,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         summed = np.asarray(counts @ embeddings)
         idf = _idf(counts)
         poolings = ("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,)
-        # Multiclass fits on long documents take minutes: show that they are under way.
-        # One step per cross-validation fold and refit (multiclass fits take minutes).
+        # Multiclass fits on long documents take minutes: one step per fold and refit.
         n_steps = len(poolings) * len(self._phrase_weights()) * self._cv_steps(target)
         with progress_bar(n_steps, "cross-validated fits", self.progress, "fold") as bar:
             candidates = {
@@ -1367,7 +1366,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
             # Classes rarer than the folds were named once, by check_cv_folds.
             warnings.filterwarnings("ignore", "The least populated class", UserWarning)
             clf.fit(X, encoded)
-        bar.update(max(self._cv_steps(encoded) - getattr(scoring, "folds_done", 0), 0))
+        bar.update(max(n_folds + 1 - getattr(scoring, "folds_done", 0), 0))  # + the refit
         fold_scores = np.asarray(next(iter(clf.scores_.values())))  # (n_folds, n_Cs)
         accuracy = float(fold_scores.mean(axis=0).max())
         return _LinearFit(

@@ -165,7 +165,7 @@ class RecordingBar:
     ("settings", "total", "during"),
     [
         ({"doc_pooling": "sum"}, 6, [1, 1, 1, 1, 1, 1]),  # five folds, then the refit
-        ({}, 12, [1] * 12),  # sum and mean pooling
+        ({}, 18, [1] * 18),  # sum and mean screened on the embedding alone, then the hybrid
         ({"doc_pooling": "sum", "cv": 3}, 4, [1, 1, 1, 1]),
         ({"doc_pooling": "sum", "n_jobs": 2}, 6, [6]),  # folds in other processes: at the end
     ],
@@ -831,6 +831,33 @@ def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estim
     assert auto.cv_score_ == fixed.cv_score_
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        # the pooling is screened on the embedding features alone, then the hybrid fitted once
+        ({}, [("sum", (0.0,)), ("mean", (0.0,)), ("chosen", (1.0,))]),
+        ({"phrase_weight": "cv"}, [("sum", (0.0,)), ("mean", (0.0,)), ("chosen", (0.5, 1.0, 2.0))]),
+        ({"hybrid": False}, [("sum", (0.0,)), ("mean", (0.0,))]),  # nothing to screen
+        ({"doc_pooling": "mean"}, [("mean", (1.0,))]),
+    ],
+)
+def test_auto_pooling_is_screened_without_the_phrase_part(data, monkeypatch, settings, expected):
+    X, y = data
+    calls = []
+    original = AugLinearClassifier._fit_pooled
+
+    def recording(self, pooling, weights, *args):
+        calls.append((pooling, weights))
+        return original(self, pooling, weights, *args)
+
+    monkeypatch.setattr(AugLinearClassifier, "_fit_pooled", recording)
+    model = AugLinearClassifier(encoder=FakeEncoder(), **settings).fit(X, y)
+    chosen = [(model.doc_pooling_ if p == "chosen" else p, w) for p, w in expected]
+    assert calls == chosen
+    pure = AugLinearClassifier(encoder=FakeEncoder(), hybrid=False).fit(X, y)
+    assert model.doc_pooling_ == pure.doc_pooling_ or "doc_pooling" in settings
+
+
 def test_word_shape_classes():
     from glasstext.models.auglinear import WORD_SHAPES, word_shape
 
@@ -881,7 +908,7 @@ def test_progress_shows_the_cross_validated_fits(data, capsys):
     X, y = data
     AugLinearClassifier(encoder=FakeEncoder(), progress=True).fit(X, y)
     shown = capsys.readouterr().err
-    # sum and mean pooling, each five folds and a refit
-    assert "cross-validated fits" in shown and "12/12" in shown
+    # sum and mean screened, then the hybrid: each five folds and a refit
+    assert "cross-validated fits" in shown and "18/18" in shown
     AugLinearClassifier(encoder=FakeEncoder(), progress=False).fit(X, y)
     assert "cross-validated fits" not in capsys.readouterr().err

@@ -858,6 +858,21 @@ def test_auto_pooling_is_screened_without_the_phrase_part(data, monkeypatch, set
     assert model.doc_pooling_ == pure.doc_pooling_ or "doc_pooling" in settings
 
 
+def test_the_pooling_scores_are_the_pure_tables_and_the_notes_say_so(data):
+    X, y = data
+    hybrid = AugLinearClassifier(encoder=FakeEncoder()).fit(X, y)
+    pure = AugLinearClassifier(encoder=FakeEncoder(), hybrid=False).fit(X, y)
+    assert set(hybrid.pooling_scores_) == {"sum", "mean"}
+    assert hybrid.pooling_scores_ == pure.pooling_scores_  # screened on the embeddings alone
+    assert pure.pooling_scores_[pure.doc_pooling_] == pure.cv_score_
+    (note,) = [n for n in hybrid.fit_notes() if n.startswith("documents pooled")]
+    assert f"by their {hybrid.doc_pooling_} " in note and "of the embedding features alone" in note
+    assert f"sum {hybrid.pooling_scores_['sum']:.4f}" in note
+    fixed = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, y)
+    assert fixed.pooling_scores_ == {"sum": fixed.cv_score_}
+    assert not [n for n in fixed.fit_notes() if n.startswith("documents pooled")]
+
+
 def test_word_shape_classes():
     from glasstext.models.auglinear import WORD_SHAPES, word_shape
 

@@ -350,10 +350,12 @@ def test_cli_metadata_names_real_parameters():
 
 def test_fit_notes(fitted, data):
     X, _ = data
-    notes = fitted["linear"].fit_notes(["good zzz film"])
-    assert notes[0] == f"table: {len(fitted['linear'].vocabulary_)} n-grams"
-    assert notes[1] == fitted["linear"].unseen_report(["good zzz film"]).message()
-    assert fitted["linear"].fit_notes() == notes[:1]
+    linear = fitted["linear"]
+    notes = linear.fit_notes(["good zzz film"])
+    assert notes[0] == f"table: {len(linear.vocabulary_)} n-grams"
+    assert notes[-1] == linear.unseen_report(["good zzz film"]).message()
+    assert linear.fit_notes() == notes[:-1]
+    assert len(notes) == 3  # with the pooling chosen, and the scores it was chosen on
     tree = fitted["tree"]
     assert tree.fit_notes(X) == [tree.export_text(max_phrases=8)]  # no LM expansion
     llm = AugTreeClassifier(expansion="llm")

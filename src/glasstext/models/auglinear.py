@@ -742,11 +742,13 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         n_steps = n_fits * self._cv_steps(target)
         data = (summed, lengths, counts, idf, target)
         with progress_bar(n_steps, "cross-validated fits", self.progress, "fold") as bar:
+            compared: dict[str, _Candidate] = {}
             if screen:
-                pure = {p: self._fit_pooled(p, (0.0,), *data, bar) for p in poolings}
-                poolings = (_one_standard_error_choice(pure),)
+                compared = {p: self._fit_pooled(p, (0.0,), *data, bar) for p in poolings}
+                poolings = (_one_standard_error_choice(compared),)
             candidates = {p: self._fit_pooled(p, phrase_weights, *data, bar) for p in poolings}
         self.doc_pooling_ = _one_standard_error_choice(candidates)
+        self.pooling_scores_ = {p: c[0].score for p, c in (compared or candidates).items()}
         fit, self.phrase_weight_, phrase_scale, mean, scale = candidates[self.doc_pooling_]
         self.cv_score_ = fit.score
         # Mean pooling: table values are for a text of the median training length,
@@ -1205,9 +1207,18 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return "\n".join(lines)
 
     def fit_notes(self, X_test: Any = None) -> list[str]:
-        """The table size and, given test texts, what happened to their unseen n-grams."""
+        """The table size, the pooling chosen and, given test texts, what happened to
+        their unseen n-grams."""
         check_is_fitted(self, "coef_table_")
         notes = [f"table: {len(self.vocabulary_)} n-grams"]
+        scores = getattr(self, "pooling_scores_", {})  # not kept by save()
+        if len(scores) > 1:  # "auto" compared the poolings, always on the embeddings alone
+            compared = ", ".join(f"{p} {score:.4f}" for p, score in scores.items())
+            notes.append(
+                f"documents pooled by their {self.doc_pooling_} (cross-validated score of the "
+                f"embedding features alone: {compared}; the mean is kept only on a win of "
+                "more than one standard error)"
+            )
         if X_test is not None and len(X_test):
             notes.append(self.unseen_report(X_test).message())
         return notes
@@ -1336,6 +1347,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         The phrase weight used (0 for pure Aug-Linear).
     doc_pooling_ : {"sum", "mean"}
         The document pooling used (chosen by cross-validation with ``"auto"``).
+    pooling_scores_ : dict of str to float
+        The cross-validated score of each pooling compared (with ``"auto"`` and
+        the hybrid: of the embedding features alone); one entry when the
+        pooling was given. Set by ``fit``; not kept by ``save``.
     reference_length_ : float
         With mean pooling, the text length (in n-grams) the table's values are for.
     cv_score_ : float

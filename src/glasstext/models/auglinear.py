@@ -1348,9 +1348,9 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     doc_pooling_ : {"sum", "mean"}
         The document pooling used (chosen by cross-validation with ``"auto"``).
     pooling_scores_ : dict of str to float
-        The cross-validated score of each pooling compared (with ``"auto"`` and
-        the hybrid: of the embedding features alone); one entry when the
-        pooling was given. Set by ``fit``; not kept by ``save``.
+        The cross-validated score of each pooling compared by ``"auto"`` (fits
+        of the embedding features alone); one entry, the fit's own score, when
+        the pooling was given. Set by ``fit``; not kept by ``save``.
     reference_length_ : float
         With mean pooling, the text length (in n-grams) the table's values are for.
     cv_score_ : float

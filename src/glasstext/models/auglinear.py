@@ -733,12 +733,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         phrase_weights = self._phrase_weights()
         # The hybrid's fits are the costly ones (minutes on long multiclass documents):
         # the pooling is screened on the embedding features alone, then the hybrid is
-        # fitted once, with the pooling chosen.
+        # fitted once, with the pooling chosen. The bar steps per fold and refit.
         screen = len(poolings) > 1 and phrase_weights != (0.0,)
         n_fits = (
             len(poolings) + len(phrase_weights) if screen else len(poolings) * len(phrase_weights)
         )
-        # Multiclass fits on long documents take minutes: one step per fold and refit.
         n_steps = n_fits * self._cv_steps(target)
         data = (summed, lengths, counts, idf, target)
         with progress_bar(n_steps, "cross-validated fits", self.progress, "fold") as bar:

@@ -167,7 +167,7 @@ class RecordingBar:
         ({"doc_pooling": "sum"}, 6, [1, 1, 1, 1, 1, 1]),  # five folds, then the refit
         ({}, 18, [1] * 18),  # sum and mean screened on the embedding alone, then the hybrid
         ({"doc_pooling": "sum", "cv": 3}, 4, [1, 1, 1, 1]),
-        ({"doc_pooling": "sum", "n_jobs": 2}, 6, [6]),  # folds in other processes: at the end
+        ({"doc_pooling": "sum", "n_jobs": 2}, 6, [1] * 6),  # other processes: fold by fold too
     ],
 )
 def test_the_fit_progress_advances_fold_by_fold(monkeypatch, settings, total, during):

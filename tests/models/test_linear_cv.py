@@ -81,3 +81,13 @@ def test_a_class_missing_from_a_training_fold_still_gets_coefficients(n_classes)
     assert fit.coef.shape == ((1 if n_classes == 2 else n_classes), X.shape[1])
     assert np.isfinite(fit.coef).all() and np.isfinite(fit.scores).all()
     assert fit.scores.shape == (len(folds), len(CS))
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "n_features", "solver"),
+    [(2, 1_000_000, "lbfgs"), (8, 384, "lbfgs"), (8, 200_000, "newton-cg")],
+)
+def test_newton_cg_only_for_multiclass_fits_with_many_parameters(n_classes, n_features, solver):
+    from glasstext.models.auglinear import _solver
+
+    assert _solver(n_classes, n_features) == solver

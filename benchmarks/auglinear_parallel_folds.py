@@ -1,7 +1,8 @@
 """Aug-Linear's cross-validated fit with the folds in parallel (``n_jobs``) or not.
 
-The default fit embeds the n-grams, then runs ``LogisticRegressionCV`` twice
-(sum and mean pooling, 5 folds x 10 values of C each). With the n-gram
+The default fit embeds the n-grams, then runs its cross-validated logistic
+fits (the sum and mean poolings screened on the embedding features, then
+the hybrid; 5 folds x 10 values of C each). With the n-gram
 vectors cached, what is left is those fits; this script times the default
 with ``n_jobs=None`` (one process, scikit-learn's default) and ``n_jobs=-1``
 (all cores), alternating (twice each on Rotten Tomatoes 2,000 / 1,000, binary;

@@ -13,8 +13,8 @@ the scores and the fitted coefficients are those of ``LogisticRegressionCV``
 (tested; bit for bit on the SMS, Rotten Tomatoes and R8 fits), except where
 a fold's training rows lack a class: there the refit starts from zeros for
 it in that fold, and ends within the solver's tolerance of the same optimum.
-Peak memory of the R8 hybrid's cross-validation, both with Newton-CG: 0.6 GB
-against 1.8 GB.
+Peak memory of the hybrid's cross-validation, both with Newton-CG: 0.6 GB
+against 1.8 GB on R8, 1.3 GB against 5.3 GB on 20 Newsgroups 2,000.
 """
 
 from __future__ import annotations

@@ -76,10 +76,7 @@ def logistic_regression_cv(
     on_fold : callable, optional
         Called once per fold done (in fold order).
     """
-    n_classes = int(y.max()) + 1
-    n_outputs = 1 if n_classes == 2 else n_classes
-    coef_sums = np.zeros((len(Cs), n_outputs, X.shape[1]))
-    intercept_sums = np.zeros((len(Cs), n_outputs))
+    coef_sums, intercept_sums = _zero_sums(y, len(Cs), X.shape[1])
     scores = np.zeros((len(folds), len(Cs)))
     if n_jobs in (None, 1):  # each fold adds into the sums as it goes: no copy of its path
         for f, fold in enumerate(folds):
@@ -107,13 +104,19 @@ def logistic_regression_cv(
     return CrossValidatedLogistic(model.coef_, model.intercept_, float(Cs[best]), scores)
 
 
+def _zero_sums(y: np.ndarray, n_cs: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed coefficients and intercepts per strength: one output for two classes,
+    one per class for more (scikit-learn's shapes)."""
+    n_classes = int(y.max()) + 1
+    n_outputs = 1 if n_classes == 2 else n_classes
+    return np.zeros((n_cs, n_outputs, n_features)), np.zeros((n_cs, n_outputs))
+
+
 def _whole_fold_path(
     X: Any, y: np.ndarray, Cs: np.ndarray, fold: Fold, solver: str, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One fold's scores, coefficients and intercepts per strength (for another process)."""
-    n_outputs = 1 if int(y.max()) == 1 else int(y.max()) + 1
-    coefs = np.zeros((len(Cs), n_outputs, X.shape[1]))
-    intercepts = np.zeros((len(Cs), n_outputs))
+    coefs, intercepts = _zero_sums(y, len(Cs), X.shape[1])
     scores = _fold_path(X, y, Cs, fold, solver, max_iter, coefs, intercepts)
     return scores, coefs, intercepts
 

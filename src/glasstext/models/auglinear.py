@@ -1359,6 +1359,16 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     C_ : float
         The regularisation chosen by cross-validation.
 
+    Notes
+    -----
+    With thousands of training texts the default was above TF-IDF + logistic
+    regression and, on most data measured, above a logistic regression on the
+    same encoder's whole-text embeddings (README, ``auglinear_accuracy.json``).
+    With a few hundred it stays above TF-IDF but below the whole-text
+    embeddings, by about four points (``auglinear_small_data.json``): the
+    encoder reads each n-gram out of context, and context matters most when
+    labels are few.
+
     Examples
     --------
     >>> from glasstext import AugLinearClassifier

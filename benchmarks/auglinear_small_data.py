@@ -2,7 +2,7 @@
 
 A practitioner often has a hundred or a thousand labelled texts, not the
 thousands of the fixed splits. For each built-in dataset below, this script
-draws training sets of 100, 300 and 1,000 texts from its fixed training split
+draws training sets of 100, 300, 1,000 and 2,000 texts from its fixed training split
 (stratified by label, scikit-learn's ``train_test_split`` with ``random_state``
 0 to 4: five draws a size) and scores every model on the whole fixed test
 split. Methods, each the way a user would run it (the same functions as
@@ -15,7 +15,7 @@ The JSON keeps every draw's accuracy, the mean a method scored at each size,
 and on how many of the draws the default was above each baseline (a tie is
 not a win).
 
-    python benchmarks/auglinear_small_data.py      # about 20 minutes, vectors cached
+    python benchmarks/auglinear_small_data.py      # about 30 minutes, vectors cached
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ DATASETS = (
     "nyt_editorials",
     "reuters_r8",
 )
-SIZES = (100, 300, 1000)
+SIZES = (100, 300, 1000, 2000)
 N_DRAWS = 5
 BASELINES = ("tfidf_lr", "sentence_embedding_lr")
 DEFAULT = "auglinear_default"

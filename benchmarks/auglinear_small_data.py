@@ -1,11 +1,11 @@
 """Aug-Linear's default against the usual baselines when labels are few.
 
 A practitioner often has a hundred or a thousand labelled texts, not the
-thousands of the fixed splits. For each built-in dataset below, this script
-draws training sets of 100, 300, 1,000 and 2,000 texts from its fixed training split
-(stratified by label, scikit-learn's ``train_test_split`` with ``random_state``
-0 to 4: five draws a size) and scores every model on the whole fixed test
-split. Methods, each the way a user would run it (the same functions as
+thousands of the fixed splits. For each built-in dataset below, this
+script draws training sets of 100, 300, 1,000 and 2,000 texts from its fixed
+training split (stratified by label, scikit-learn's ``train_test_split``
+with ``random_state`` 0 to 4: five draws a size) and scores every model on
+the whole fixed test split. Methods, each the way a user would run it (the same functions as
 ``auglinear_accuracy.py``): TF-IDF(1-2) + ``LogisticRegressionCV``, MiniLM
 sentence embedding + LR, and ``AugLinearClassifier(encoder="all-MiniLM-L6-v2",
 ngram_range=(1, 2))`` with every other setting at its default, predicting
@@ -38,7 +38,7 @@ from glasstext import AugLinearClassifier
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.encoder import Encoder
 from glasstext.baselines import SentenceEmbeddingLogistic, tfidf_logistic
-from glasstext.datasets import load
+from glasstext.datasets import TextDataset, load
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = (
@@ -75,10 +75,9 @@ def models(store: SqliteStore) -> dict[str, Callable[[list[str], np.ndarray], An
 
 
 def run_size(
-    name: str, size: int, fitters: dict[str, Callable[[list[str], np.ndarray], Any]]
+    ds: TextDataset, size: int, fitters: dict[str, Callable[[list[str], np.ndarray], Any]]
 ) -> dict[str, Any]:
-    """Every method on ``N_DRAWS`` training sets of ``size`` texts of one dataset."""
-    ds = load(name)
+    """Every method on ``N_DRAWS`` training sets of ``size`` texts drawn from ``ds``."""
     X_train, y_train = list(ds.X_train), np.asarray(ds.y_train)
     X_test, y_test = list(ds.X_test), np.asarray(ds.y_test)
     scores: dict[str, list[float]] = {method: [] for method in fitters}
@@ -90,7 +89,7 @@ def run_size(
             scores[method].append(accuracy(quiet_predict(model, X_test), y_test))
             seconds[method].append(took)
         print(
-            f"{name} n={size} draw {seed}: "
+            f"{ds.name} n={size} draw {seed}: "
             + ", ".join(f"{m} {scores[m][-1]:.4f}" for m in fitters),
             flush=True,
         )
@@ -152,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
             f"random_state=seed) for seed in range({N_DRAWS}); scored on the whole fixed test split"
         ),
         "datasets": {
-            name: {str(n): run_size(name, n, fitters) for n in args.sizes} for name in args.datasets
+            name: {str(n): run_size(ds, n, fitters) for n in args.sizes}
+            for name, ds in ((name, load(name)) for name in args.datasets)
         },
     }
     result["summary"] = summarise(result["datasets"])

@@ -9,13 +9,13 @@ the whole fixed test split. Methods, each the way a user would run it (the same 
 ``auglinear_accuracy.py``): TF-IDF(1-2) + ``LogisticRegressionCV``, MiniLM
 sentence embedding + LR, and ``AugLinearClassifier(encoder="all-MiniLM-L6-v2",
 ngram_range=(1, 2))`` with every other setting at its default, predicting
-table-only.
+table-only; beside them, the same with ``embedding_weight="idf"``.
 
 The JSON keeps every draw's accuracy, the mean a method scored at each size,
 and on how many of the draws the default was above each baseline (a tie is
 not a win).
 
-    python benchmarks/auglinear_small_data.py      # about 30 minutes, vectors cached
+    python benchmarks/auglinear_small_data.py      # about 40 minutes, vectors cached
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ SIZES = (100, 300, 1000, 2000)
 N_DRAWS = 5
 BASELINES = ("tfidf_lr", "sentence_embedding_lr")
 DEFAULT = "auglinear_default"
+IDF_WEIGHT = "auglinear_idf_weight"
 
 
 def draw(X: list[str], y: np.ndarray, size: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -70,6 +71,13 @@ def models(store: SqliteStore) -> dict[str, Callable[[list[str], np.ndarray], An
         ).fit(X, y),
         DEFAULT: lambda X, y: AugLinearClassifier(
             encoder=ENCODER, ngram_range=(1, 2), cache=store, progress=False
+        ).fit(X, y),
+        IDF_WEIGHT: lambda X, y: AugLinearClassifier(
+            encoder=ENCODER,
+            ngram_range=(1, 2),
+            cache=store,
+            progress=False,
+            embedding_weight="idf",
         ).fit(X, y),
     }
 
@@ -100,6 +108,8 @@ def run_size(
         "mean_accuracy": {m: round(float(np.mean(s)), 4) for m, s in scores.items()},
         "default_wins": {b: int(np.sum(default > np.array(scores[b]))) for b in BASELINES},
         "default_losses": {b: int(np.sum(default < np.array(scores[b]))) for b in BASELINES},
+        "idf_weight_wins_over_default": int(np.sum(np.array(scores[IDF_WEIGHT]) > default)),
+        "idf_weight_losses_to_default": int(np.sum(np.array(scores[IDF_WEIGHT]) < default)),
         "mean_fit_seconds": {m: round(float(np.mean(s)), 1) for m, s in seconds.items()},
     }
 
@@ -115,6 +125,14 @@ def summarise(datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
             float(np.mean([c["mean_accuracy"][DEFAULT] - c["mean_accuracy"][b] for c in cells])),
             4,
         )
+    summary["idf_weight_wins_over_default"] = sum(c["idf_weight_wins_over_default"] for c in cells)
+    summary["idf_weight_losses_to_default"] = sum(c["idf_weight_losses_to_default"] for c in cells)
+    summary["mean_idf_weight_minus_default"] = round(
+        float(
+            np.mean([c["mean_accuracy"][IDF_WEIGHT] - c["mean_accuracy"][DEFAULT] for c in cells])
+        ),
+        4,
+    )
     return summary
 
 

@@ -394,6 +394,22 @@ def test_corrupt_saved_models_raise_clear_errors(saved, tmp_path):
         AugLinearClassifier.load(path)
 
 
+def test_idf_weighted_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, store):
+    X, y = make_texts(80)
+    model = AugLinearClassifier(
+        encoder=str(tiny_bert_dir), cache=store, embedding_weight="idf"
+    ).fit(X, y)
+    loaded = AugLinearClassifier.load(model.save(tmp_path / "idf"))
+    assert loaded.unseen_weight_ == model.unseen_weight_ > 1
+    assert loaded.get_params()["embedding_weight"] == "idf"
+    texts = [*make_texts(10, seed=5)[0], "good story zzz"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        np.testing.assert_array_equal(
+            loaded.decision_function(texts), model.decision_function(texts)
+        )
+
+
 def test_saving_over_a_model_replaces_it(saved):
     model, path = saved
     model.save(path)
@@ -548,6 +564,56 @@ def test_unit_embedding_norm_scales_each_ngram_vector(data):
     vectors = FakeEncoder().encode(model.vocabulary_.ngrams).astype(np.float64)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     np.testing.assert_allclose(model.embedding_table_, unit @ model.coef_.T, atol=1e-12)
+
+
+def expected_idf(model, texts):
+    """Smoothed idf of each vocabulary row, counted here from the texts themselves."""
+    docs = [set(extract_ngrams(t, model.ngram_range)) for t in texts]
+    df = np.array([sum(g in d for d in docs) for g in model.vocabulary_.ngrams])
+    return np.log((1 + len(texts)) / (1 + df)) + 1
+
+
+def test_idf_embedding_weight_scales_each_ngram_vector(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), embedding_weight="idf", hybrid=False)
+    model.fit(X, y)
+    idf = expected_idf(model, X)
+    assert idf.min() >= 1 and idf.max() > idf.min()  # common n-grams weigh less
+    vectors = FakeEncoder().encode(model.vocabulary_.ngrams).astype(np.float64)
+    np.testing.assert_allclose(
+        model.embedding_table_, (vectors * idf[:, None]) @ model.coef_.T, atol=1e-9
+    )
+    assert model.unseen_weight_ == pytest.approx(np.log(1 + len(X)) + 1)
+    assert AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).unseen_weight_ == 1.0
+
+
+def test_idf_weighted_hybrid_keeps_the_exact_table(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), embedding_weight="idf").fit(X, y)
+    assert np.any(model.phrase_table_)
+    np.testing.assert_allclose(
+        model.decision_function(X[:10]),
+        [manual_decision(model, t)[0] for t in X[:10]],
+        atol=1e-9,
+    )
+
+
+def test_extended_ngrams_get_the_weight_of_unseen_ones(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), embedding_weight="idf").fit(X, y)
+    assert model.extend_vocabulary(["zzz qqq"]) == 1
+    vector = FakeEncoder().encode(["zzz qqq"]).astype(np.float64)[0]
+    np.testing.assert_allclose(
+        model.embedding_table_[-1], model.unseen_weight_ * vector @ model.coef_.T, atol=1e-9
+    )
+
+
+def test_embedding_weight_is_checked_before_any_work(data):
+    X, y = data
+    encoder = FakeEncoder()
+    with pytest.raises(ValueError, match="embedding_weight"):
+        AugLinearClassifier(encoder=encoder, embedding_weight="sif").fit(X, y)
+    assert encoder.calls == []
 
 
 def test_hybrid_regressor_keeps_the_exact_table(data):

@@ -298,6 +298,7 @@ def test_cli_metadata_names_real_parameters():
                 "unseen",
                 "hybrid",
                 "embedding_norm",
+                "embedding_weight",
                 "doc_pooling",
                 "encoder_words",
                 "compose",

@@ -424,6 +424,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "hybrid": ["boolean"],
         "phrase_weight": [Interval(float, 0, None, closed="neither"), Options(("cv",))],
         "embedding_norm": [Options(("none", "unit"))],
+        "embedding_weight": [Options(("none", "idf"))],
         "doc_pooling": [Options(("auto", "sum", "mean"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
@@ -453,6 +454,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
+        "embedding_weight": "weight each n-gram embedding by its idf before summing",
         "doc_pooling": "sum a text's n-gram values, average them, or choose by cross-validation",
         "precision": "encoder precision while fitting",
         "n_jobs": "processes for the cross-validation folds (-1: all cores; default: one)",
@@ -470,6 +472,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         hybrid: bool = True,
         phrase_weight: float | Literal["cv"] = 1.0,
         embedding_norm: Literal["none", "unit"] = "none",
+        embedding_weight: Literal["none", "idf"] = "none",
         doc_pooling: DocPooling = "auto",
         vocabulary: Sequence[str] | None = None,
         min_count: int = 1,
@@ -496,6 +499,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.hybrid = hybrid
         self.phrase_weight = phrase_weight
         self.embedding_norm = embedding_norm
+        self.embedding_weight = embedding_weight
         self.doc_pooling = doc_pooling
         self.vocabulary = vocabulary
         self.min_count = min_count
@@ -626,9 +630,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         while the fit runs on the other, and get both cores once it is done.
         """
         later = counts.getnnz(axis=0) == 0
+        weights = self._row_weights(counts)
         now = self._embed([vocab.ngrams[i] for i in np.flatnonzero(~later)])
         embeddings = np.zeros((len(vocab), now.shape[1]))
-        embeddings[~later] = now
+        embeddings[~later] = now * weights[~later, None]
         backoff_words = [vocab.ngrams[i] for i in np.flatnonzero(later)]
         chunks = [
             backoff_words[i : i + _ALONGSIDE_CHUNK]
@@ -645,10 +650,21 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             if compose_now:
                 composition = fit_composition(embeddings, vocab, self.random_state, parts)
         if chunks:
-            embeddings[later] = np.vstack(backoff.result())
+            embeddings[later] = np.vstack(backoff.result()) * weights[later, None]
         if parts is not None and not compose_now:
             composition = fit_composition(embeddings, vocab, self.random_state, parts)
         return embeddings, fit, composition
+
+    def _row_weights(self, counts: sp.csr_matrix) -> np.ndarray:
+        """Each vocabulary row's embedding weight (``embedding_weight``), and the one
+        for n-grams no training text holds, kept as ``unseen_weight_``."""
+        if self.embedding_weight == "idf":
+            # A column no training text holds gets the largest idf, as will any n-gram
+            # embedded after the fit (extend_vocabulary, unseen="embed").
+            self.unseen_weight_ = float(np.log(1.0 + counts.shape[0]) + 1.0)
+            return _idf(counts)
+        self.unseen_weight_ = 1.0
+        return np.ones(counts.shape[1])
 
     def _set_composition(
         self,
@@ -1015,7 +1031,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         new = [g for g in dict.fromkeys(entries) if g not in self.vocabulary_]
         if not new:
             return 0
-        vectors = self._embed(new)
+        # weighted as the fit weighted the n-grams it had no training text for
+        vectors = self._embed(new) * getattr(self, "unseen_weight_", 1.0)
         if vectors.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"encoder gives {vectors.shape[1]}-d vectors, the model was fit on "
@@ -1117,6 +1134,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             "doc_pooling": self.doc_pooling_,
             "reference_length": float(self.reference_length_),
             "n_training_ngrams": int(self.n_training_ngrams_),
+            "unseen_weight": float(self.unseen_weight_),
         }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
@@ -1153,6 +1171,10 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.reference_length_ = float(config.get("reference_length", 1.0))
         if self.doc_pooling_ not in ("sum", "mean") or not self.reference_length_ >= 1.0:
             raise ModelFileError(f"{folder} is corrupt: bad doc_pooling or reference_length")
+        # Folders saved before embedding_weight existed did not weight the embeddings.
+        self.unseen_weight_ = float(config.get("unseen_weight", 1.0))
+        if not self.unseen_weight_ >= 1.0:
+            raise ModelFileError(f"{folder} is corrupt: bad unseen_weight")
         if not np.array_equal(self.embedding_table_ + self.phrase_table_, self.coef_table_):
             raise ModelFileError(f"{folder} is corrupt: the table is not the sum of its parts")
         self.intercept_ = arrays["intercept"]
@@ -1265,6 +1287,14 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         chooses among :data:`PHRASE_WEIGHTS` by cross-validation (three fits).
     embedding_norm : {"none", "unit"}, default="none"
         ``"unit"`` scales every n-gram embedding to length 1 before summing.
+    embedding_weight : {"none", "idf"}, default="none"
+        ``"idf"`` multiplies every n-gram embedding by the n-gram's smoothed
+        inverse document frequency in the training texts before summing (as
+        SIF weights word vectors), so that common n-grams weigh less in the
+        document vector; n-grams no training text holds get the largest
+        weight. The table stays one value per n-gram. Measured: about +0.7
+        points with 100 to 1,000 training texts, level with the default on
+        the full splits (README, "Few labels").
     doc_pooling : {"auto", "sum", "mean"}, default="auto"
         How a text's n-grams add up: summed (the paper's Aug-GAM: every
         phrase adds its evidence) or averaged (both parts divided by the

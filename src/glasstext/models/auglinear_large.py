@@ -137,6 +137,8 @@ def fit_large(
         raise ValueError("fit_large takes a numeric phrase_weight, not 'cv'")
     if model.doc_pooling == "mean":  # "auto" is taken as the sum: one pass, no model choice
         raise ValueError("fit_large sums n-gram embeddings; doc_pooling='mean' is not supported")
+    if model.embedding_weight != "none":
+        raise ValueError("fit_large sums unweighted n-gram embeddings; use embedding_weight='none'")
     labels = np.asarray(y)
     clock = _Clock()
     vocab = NgramVocabulary.from_texts(_stream(texts), ngram_range, model.min_count)
@@ -178,6 +180,7 @@ def fit_large(
     model.n_ngrams_embedded_ = len(vocab)
     model.n_training_ngrams_ = n_training
     model.doc_pooling_, model.reference_length_ = "sum", 1.0
+    model.unseen_weight_ = 1.0  # embedding_weight="none": every embedding as it is
     model._set_word_shapes()
     model.fit_seconds_ = clock.laps  # wall time of each step
     return model

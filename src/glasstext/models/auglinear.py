@@ -1384,6 +1384,9 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         the pooling was given. Set by ``fit``; not kept by ``save``.
     reference_length_ : float
         With mean pooling, the text length (in n-grams) the table's values are for.
+    unseen_weight_ : float
+        The embedding weight of n-grams no training text holds, applied to any
+        n-gram embedded after the fit (1 unless ``embedding_weight="idf"``).
     cv_score_ : float
         Mean cross-validated accuracy of the chosen fit.
     C_ : float

@@ -1292,9 +1292,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         inverse document frequency in the training texts before summing (as
         SIF weights word vectors), so that common n-grams weigh less in the
         document vector; n-grams no training text holds get the largest
-        weight. The table stays one value per n-gram. Measured: about +0.7
-        points with 100 to 1,000 training texts, level with the default on
-        the full splits (README, "Few labels").
+        weight. The table stays one value per n-gram. Measured (six datasets,
+        five draws a size): +0.8 points on average with 100 training texts,
+        +0.5 with 300, +0.2 with 1,000, +0.1 with 2,000, and within noise of
+        the default on the full splits (README, "Few labels").
     doc_pooling : {"auto", "sum", "mean"}, default="auto"
         How a text's n-grams add up: summed (the paper's Aug-GAM: every
         phrase adds its evidence) or averaged (both parts divided by the

@@ -101,15 +101,18 @@ def run_size(
             + ", ".join(f"{m} {scores[m][-1]:.4f}" for m in fitters),
             flush=True,
         )
-    default = np.array(scores[DEFAULT])
+
+    def above(a: str, b: str) -> int:  # draws where method a scored above method b
+        return int(np.sum(np.array(scores[a]) > np.array(scores[b])))
+
     return {
         "n_test": len(X_test),
         "accuracy": scores,
         "mean_accuracy": {m: round(float(np.mean(s)), 4) for m, s in scores.items()},
-        "default_wins": {b: int(np.sum(default > np.array(scores[b]))) for b in BASELINES},
-        "default_losses": {b: int(np.sum(default < np.array(scores[b]))) for b in BASELINES},
-        "idf_weight_wins_over_default": int(np.sum(np.array(scores[IDF_WEIGHT]) > default)),
-        "idf_weight_losses_to_default": int(np.sum(np.array(scores[IDF_WEIGHT]) < default)),
+        "default_wins": {b: above(DEFAULT, b) for b in BASELINES},
+        "default_losses": {b: above(b, DEFAULT) for b in BASELINES},
+        "idf_weight_wins_over_default": above(IDF_WEIGHT, DEFAULT),
+        "idf_weight_losses_to_default": above(DEFAULT, IDF_WEIGHT),
         "mean_fit_seconds": {m: round(float(np.mean(s)), 1) for m, s in seconds.items()},
     }
 
@@ -117,22 +120,20 @@ def run_size(
 def summarise(datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Wins and mean differences over every dataset and size."""
     cells = [cell for sizes in datasets.values() for cell in sizes.values()]
+
+    def mean_gap(a: str, b: str) -> float:  # method a's mean accuracy minus b's, over cells
+        return round(
+            float(np.mean([c["mean_accuracy"][a] - c["mean_accuracy"][b] for c in cells])), 4
+        )
+
     summary: dict[str, Any] = {"draws": len(cells) * N_DRAWS}
     for b in BASELINES:
         summary[f"default_wins_over_{b}"] = sum(c["default_wins"][b] for c in cells)
         summary[f"default_losses_to_{b}"] = sum(c["default_losses"][b] for c in cells)
-        summary[f"mean_default_minus_{b}"] = round(
-            float(np.mean([c["mean_accuracy"][DEFAULT] - c["mean_accuracy"][b] for c in cells])),
-            4,
-        )
-    summary["idf_weight_wins_over_default"] = sum(c["idf_weight_wins_over_default"] for c in cells)
-    summary["idf_weight_losses_to_default"] = sum(c["idf_weight_losses_to_default"] for c in cells)
-    summary["mean_idf_weight_minus_default"] = round(
-        float(
-            np.mean([c["mean_accuracy"][IDF_WEIGHT] - c["mean_accuracy"][DEFAULT] for c in cells])
-        ),
-        4,
-    )
+        summary[f"mean_default_minus_{b}"] = mean_gap(DEFAULT, b)
+    for key in ("idf_weight_wins_over_default", "idf_weight_losses_to_default"):
+        summary[key] = sum(c[key] for c in cells)
+    summary["mean_idf_weight_minus_default"] = mean_gap(IDF_WEIGHT, DEFAULT)
     return summary
 
 

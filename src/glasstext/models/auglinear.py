@@ -163,9 +163,13 @@ def _reference_length(lengths: np.ndarray) -> float:
 
 def _idf(counts: sp.csr_matrix) -> np.ndarray:
     """Smoothed inverse document frequency of each column, as scikit-learn's TfidfVectorizer."""
-    n_docs = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    return _smoothed_idf(df, counts.shape[0])
+
+
+def _smoothed_idf(df: np.ndarray | int, n_docs: int) -> np.ndarray:
+    """``log((1 + n_docs) / (1 + df)) + 1`` (largest for a document frequency of 0)."""
+    return np.log((1.0 + n_docs) / (1.0 + np.asarray(df))) + 1.0
 
 
 #: Classes of words holding digits (phone numbers, codes, amounts, years): an unseen
@@ -661,7 +665,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if self.embedding_weight == "idf":
             # A column no training text holds gets the largest idf, as will any n-gram
             # embedded after the fit (extend_vocabulary, unseen="embed").
-            self.unseen_weight_ = float(np.log(1.0 + counts.shape[0]) + 1.0)
+            self.unseen_weight_ = float(_smoothed_idf(0, counts.shape[0]))
             return _idf(counts)
         self.unseen_weight_ = 1.0
         return np.ones(counts.shape[1])
@@ -1032,7 +1036,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if not new:
             return 0
         # weighted as the fit weighted the n-grams it had no training text for
-        vectors = self._embed(new) * getattr(self, "unseen_weight_", 1.0)
+        vectors = self._embed(new) * self.unseen_weight_
         if vectors.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"encoder gives {vectors.shape[1]}-d vectors, the model was fit on "

@@ -9,13 +9,15 @@ the whole fixed test split. Methods, each the way a user would run it (the same 
 ``auglinear_accuracy.py``): TF-IDF(1-2) + ``LogisticRegressionCV``, MiniLM
 sentence embedding + LR, and ``AugLinearClassifier(encoder="all-MiniLM-L6-v2",
 ngram_range=(1, 2))`` with every other setting at its default, predicting
-table-only; beside them, the same with ``embedding_weight="idf"``.
+table-only; beside them, the same with ``embedding_weight="idf"`` and with
+``embedding_context="training"``.
 
 The JSON keeps every draw's accuracy, the mean a method scored at each size,
-and on how many of the draws the default was above each baseline (a tie is
-not a win).
+and on how many of the draws the default was above each baseline and each
+variant above the default (a tie is not a win).
 
-    python benchmarks/auglinear_small_data.py      # about 40 minutes, vectors cached
+    python benchmarks/auglinear_small_data.py      # about 90 minutes, vectors cached
+    python benchmarks/auglinear_small_data.py --only auglinear_context  # add one method
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ SIZES = (100, 300, 1000, 2000)
 N_DRAWS = 5
 BASELINES = ("tfidf_lr", "sentence_embedding_lr")
 DEFAULT = "auglinear_default"
-IDF_WEIGHT = "auglinear_idf_weight"
+#: Settings beside the default, each compared with it draw by draw.
+VARIANTS: dict[str, dict[str, str]] = {
+    "auglinear_idf_weight": {"embedding_weight": "idf"},
+    "auglinear_context": {"embedding_context": "training"},
+}
 
 
 def draw(X: list[str], y: np.ndarray, size: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -64,22 +70,25 @@ def draw(X: list[str], y: np.ndarray, size: int, seed: int) -> tuple[list[str], 
 
 def models(store: SqliteStore) -> dict[str, Callable[[list[str], np.ndarray], Any]]:
     """Each method as a function fitting it on training texts and labels."""
+
+    def auglinear(**settings: str) -> Callable[[list[str], np.ndarray], Any]:
+        return lambda X, y: AugLinearClassifier(
+            encoder=ENCODER, ngram_range=(1, 2), cache=store, progress=False, **settings
+        ).fit(X, y)
+
     return {
         "tfidf_lr": tfidf_logistic,
         "sentence_embedding_lr": lambda X, y: SentenceEmbeddingLogistic(
             Encoder(ENCODER, cache=store, progress=False)
         ).fit(X, y),
-        DEFAULT: lambda X, y: AugLinearClassifier(
-            encoder=ENCODER, ngram_range=(1, 2), cache=store, progress=False
-        ).fit(X, y),
-        IDF_WEIGHT: lambda X, y: AugLinearClassifier(
-            encoder=ENCODER,
-            ngram_range=(1, 2),
-            cache=store,
-            progress=False,
-            embedding_weight="idf",
-        ).fit(X, y),
+        DEFAULT: auglinear(),
+        **{name: auglinear(**settings) for name, settings in VARIANTS.items()},
     }
+
+
+def variant_key(method: str) -> str:
+    """``auglinear_idf_weight`` -> ``idf_weight``: the prefix of its comparison keys."""
+    return method.removeprefix("auglinear_")
 
 
 def run_size(
@@ -102,19 +111,28 @@ def run_size(
             flush=True,
         )
 
+    cell = {
+        "n_test": len(X_test),
+        "accuracy": scores,
+        "mean_fit_seconds": {m: round(float(np.mean(s)), 1) for m, s in seconds.items()},
+    }
+    return cell
+
+
+def compare(cell: dict[str, Any]) -> dict[str, Any]:
+    """``cell`` with its means and win counts (re)computed from its draws' accuracies."""
+    scores = cell["accuracy"]
+
     def above(a: str, b: str) -> int:  # draws where method a scored above method b
         return int(np.sum(np.array(scores[a]) > np.array(scores[b])))
 
-    return {
-        "n_test": len(X_test),
-        "accuracy": scores,
-        "mean_accuracy": {m: round(float(np.mean(s)), 4) for m, s in scores.items()},
-        "default_wins": {b: above(DEFAULT, b) for b in BASELINES},
-        "default_losses": {b: above(b, DEFAULT) for b in BASELINES},
-        "idf_weight_wins_over_default": above(IDF_WEIGHT, DEFAULT),
-        "idf_weight_losses_to_default": above(DEFAULT, IDF_WEIGHT),
-        "mean_fit_seconds": {m: round(float(np.mean(s)), 1) for m, s in seconds.items()},
-    }
+    cell["mean_accuracy"] = {m: round(float(np.mean(s)), 4) for m, s in scores.items()}
+    cell["default_wins"] = {b: above(DEFAULT, b) for b in BASELINES}
+    cell["default_losses"] = {b: above(b, DEFAULT) for b in BASELINES}
+    for variant in (v for v in VARIANTS if v in scores):
+        cell[f"{variant_key(variant)}_wins_over_default"] = above(variant, DEFAULT)
+        cell[f"{variant_key(variant)}_losses_to_default"] = above(DEFAULT, variant)
+    return cell
 
 
 def summarise(datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -131,10 +149,24 @@ def summarise(datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
         summary[f"default_wins_over_{b}"] = sum(c["default_wins"][b] for c in cells)
         summary[f"default_losses_to_{b}"] = sum(c["default_losses"][b] for c in cells)
         summary[f"mean_default_minus_{b}"] = mean_gap(DEFAULT, b)
-    for key in ("idf_weight_wins_over_default", "idf_weight_losses_to_default"):
-        summary[key] = sum(c[key] for c in cells)
-    summary["mean_idf_weight_minus_default"] = mean_gap(IDF_WEIGHT, DEFAULT)
+    for variant in (v for v in VARIANTS if all(v in c["accuracy"] for c in cells)):
+        key = variant_key(variant)
+        for outcome in ("wins_over_default", "losses_to_default"):
+            summary[f"{key}_{outcome}"] = sum(c[f"{key}_{outcome}"] for c in cells)
+        summary[f"mean_{key}_minus_default"] = mean_gap(variant, DEFAULT)
     return summary
+
+
+def merged(earlier: dict[str, Any], datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``earlier``'s cells with the methods just run added (or replaced), recompared."""
+    for name, sizes in datasets.items():
+        for size, cell in sizes.items():
+            old = earlier.setdefault(name, {}).setdefault(size, cell)
+            if old is not cell:
+                old["accuracy"].update(cell["accuracy"])
+                old["mean_fit_seconds"].update(cell["mean_fit_seconds"])
+            compare(old)
+    return earlier
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -158,24 +190,45 @@ def main(argv: list[str] | None = None) -> None:
         default=str(REPO / "benchmarks" / "results" / "auglinear_small_data.json"),
         help="where to write the JSON (default: %(default)s)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[*BASELINES, DEFAULT, *VARIANTS],
+        help="run these methods only (the default and the baselines are always needed for "
+        "the comparisons) and merge them into the JSON at --out (default: run all)",
+    )
     args = parser.parse_args(argv)
     store = SqliteStore(REPO / ".bench" / "auglinear_accuracy.sqlite")
     fitters = models(store)
+    if args.only:
+        fitters = {m: fit for m, fit in fitters.items() if m in args.only}
     start = time.perf_counter()
-    result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "encoder": ENCODER,
-        "sampling": (
-            "train_test_split(X_train, y_train, train_size=n, stratify=y_train, "
-            f"random_state=seed) for seed in range({N_DRAWS}); scored on the whole fixed test split"
-        ),
-        "datasets": {
-            name: {str(n): run_size(ds, n, fitters) for n in args.sizes}
-            for name, ds in ((name, load(name)) for name in args.datasets)
-        },
+    datasets = {
+        name: {str(n): run_size(ds, n, fitters) for n in args.sizes}
+        for name, ds in ((name, load(name)) for name in args.datasets)
     }
+    run = {
+        "methods": list(fitters),
+        "load_average_at_start": list(os.getloadavg()),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.only:
+        result = json.loads(Path(args.out).read_text("utf-8"))
+        result["datasets"] = merged(result["datasets"], datasets)
+        result.setdefault("runs", []).append(run)
+    else:
+        result = {
+            "machine": {"cpus": os.cpu_count()},
+            "encoder": ENCODER,
+            "sampling": (
+                "train_test_split(X_train, y_train, train_size=n, stratify=y_train, "
+                f"random_state=seed) for seed in range({N_DRAWS}); "
+                "scored on the whole fixed test split"
+            ),
+            "datasets": merged({}, datasets),
+            "runs": [run],
+        }
     result["summary"] = summarise(result["datasets"])
-    result["total_seconds"] = round(time.perf_counter() - start, 1)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n", "utf-8")
     print(f"wrote {args.out}")
 

@@ -269,3 +269,56 @@ def test_word_list_gives_whole_lowercase_words_in_token_order(tiny_bert_dir):
     assert all(w.isalpha() and w == w.lower() and len(w) >= 2 for w in words)
     assert not any(w.startswith("#") for w in words)
     assert enc.word_list(3) == words[:3]
+
+
+def _manual_token_states(folder, text):
+    """The last layer's states of ``text``'s tokens and their character offsets."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    net = AutoModel.from_pretrained(folder).eval()
+    enc = tok([text], return_tensors="pt", return_offsets_mapping=True)
+    offsets = enc.pop("offset_mapping")[0].numpy()
+    with torch.inference_mode():
+        states = net(**enc).last_hidden_state[0].numpy()
+    return states, offsets
+
+
+def test_encode_spans_sums_the_states_of_the_tokens_each_span_covers(tiny_bert_dir):
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32", batch_size=2)
+    texts = ["the movie was very boring", "a gorgeous, witty film", "dull"]
+    spans = [[(0, 3), (4, 9), (14, 18)], [(2, 10), (12, 17), (2, 17)], [(0, 4)]]
+    results = list(enc.encode_spans(texts, spans))
+    assert len(results) == 3
+    for text, text_spans, (sums, counts) in zip(texts, spans, results, strict=True):
+        states, offsets = _manual_token_states(tiny_bert_dir, text)
+        for (start, end), got, n in zip(text_spans, sums, counts, strict=True):
+            covered = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+            assert n == len(covered) > 0
+            np.testing.assert_allclose(got, states[covered].sum(0), atol=1e-4)
+
+
+def test_encode_spans_reads_a_long_text_in_windows(tiny_bert_dir):
+    # Every word of a text longer than max_length is still read, in its window.
+    words = [f"w{i}" for i in range(40)]
+    text = " ".join(words)
+    spans, at = [], 0
+    for w in words:
+        spans.append((at, at + len(w)))
+        at += len(w) + 1
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32", max_length=16)
+    sums, counts = next(enc.encode_spans([text], [spans]))
+    assert (counts > 0).all() and np.isfinite(sums).all()
+    # the first window's words, read alone, give the same states as read here
+    first = enc._tokenizer(text, truncation=True, max_length=16, return_offsets_mapping=True)
+    last_char = max(b for a, b in first["offset_mapping"])
+    head = [s for s in spans if s[1] <= last_char]
+    alone, _ = next(enc.encode_spans([text[:last_char]], [head]))
+    np.testing.assert_allclose(sums[: len(head) - 1], alone[: len(head) - 1], atol=1e-4)
+
+
+def test_encode_spans_checks_its_inputs(tiny_bert_dir):
+    enc = Encoder(tiny_bert_dir, cache=False)
+    with pytest.raises(ValueError, match="spans for 1 texts, but 2"):
+        list(enc.encode_spans(["a", "b"], [[(0, 1)]]))

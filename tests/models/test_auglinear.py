@@ -993,3 +993,106 @@ def test_progress_shows_the_cross_validated_fits(data, capsys):
     assert "cross-validated fits" in shown and "18/18" in shown
     AugLinearClassifier(encoder=FakeEncoder(), progress=False).fit(X, y)
     assert "cross-validated fits" not in capsys.readouterr().err
+
+
+class FakeContextEncoder(FakeEncoder):
+    """FakeEncoder that also reads words in context: a word's state in a text is its
+    vector plus half the mean vector of the text's words (one token per word)."""
+
+    def state(self, word, words):
+        return self.word_vector(word) + 0.5 * np.mean([self.word_vector(w) for w in words], 0)
+
+    def encode_spans(self, texts, spans):
+        for text, text_spans in zip(texts, spans, strict=True):
+            words = [text[a:b].lower() for a, b in text_spans]
+            sums = np.array([self.state(w, words) for w in words]).reshape(-1, self.dim)
+            yield sums, np.ones(len(words), dtype=np.int64)
+
+
+def occurrence_vectors(encoder, texts, ngram_range):
+    """Each n-gram's vectors in the texts (the mean of its words' states), per text."""
+    per_text = []
+    for text in texts:
+        words = text.lower().split()
+        found: dict[str, list[np.ndarray]] = {}
+        for n in range(ngram_range[0], ngram_range[1] + 1):
+            for j in range(len(words) - n + 1):
+                states = [encoder.state(w, words) for w in words[j : j + n]]
+                found.setdefault(" ".join(words[j : j + n]), []).append(np.mean(states, 0))
+        per_text.append(found)
+    return per_text
+
+
+def test_context_table_holds_each_ngrams_mean_over_its_training_occurrences(data):
+    X, y = data
+    encoder = FakeContextEncoder()
+    model = AugLinearClassifier(encoder=encoder, embedding_context="training", hybrid=False)
+    model.fit(X, y)
+    per_text = occurrence_vectors(encoder, X, (1, 2))
+    n = model.n_training_ngrams_
+    expected = np.array(
+        [
+            np.mean([v for found in per_text for v in found.get(g, [])], axis=0)
+            for g in model.vocabulary_.ngrams[:n]
+        ]
+    )
+    np.testing.assert_allclose(model.embedding_table_[:n], expected @ model.coef_.T, atol=1e-9)
+    # rows without training evidence are embedded alone, as without context
+    alone = encoder.encode(model.vocabulary_.ngrams[n:]).astype(np.float64)
+    np.testing.assert_allclose(model.embedding_table_[n:], alone @ model.coef_.T, atol=1e-9)
+
+
+def test_context_fit_reads_each_training_text_through_the_other_texts(data):
+    # A training text's vector sums, per n-gram, the mean of its occurrences in the
+    # other texts, or the n-gram embedded alone when no other text holds it.
+    X, _ = data
+    X = [*X[:30], "zzz unique words here"]
+    encoder = FakeContextEncoder()
+    model = AugLinearClassifier(encoder=encoder, embedding_context="training")
+    docs = model._doc_ngrams(X)
+    from glasstext.text import NgramVocabulary
+
+    vocab = NgramVocabulary.from_documents(docs)
+    counts, _ = vocab.count_matrix(docs)
+    alone = encoder.encode(vocab.ngrams).astype(np.float64)
+    weights = np.linspace(1.0, 2.0, len(vocab))
+    _, summed = model._read_in_context(X, vocab.index, counts, alone, weights)
+    per_text = occurrence_vectors(encoder, X, (1, 2))
+    for d in (0, 7, 30):
+        expected = np.zeros(encoder.dim)
+        for g in docs[d]:
+            row = vocab.index[g]
+            elsewhere = [v for k, found in enumerate(per_text) if k != d for v in found.get(g, [])]
+            expected += weights[row] * (np.mean(elsewhere, 0) if elsewhere else alone[row])
+        np.testing.assert_allclose(summed[d], expected, atol=1e-9)
+
+
+def test_context_hybrid_keeps_the_exact_table(data):
+    X, y = data
+    model = AugLinearClassifier(
+        encoder=FakeContextEncoder(), embedding_context="training", embedding_weight="idf"
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        model.decision_function(X[:10]),
+        [manual_decision(model, t)[0] for t in X[:10]],
+        atol=1e-9,
+    )
+    assert model.score(X, y) > 0.9
+
+
+def test_context_needs_an_encoder_that_reads_spans_before_any_work(data):
+    X, y = data
+    encoder = FakeEncoder()
+    with pytest.raises(ValueError, match="embedding_context='training' needs an encoder"):
+        AugLinearClassifier(encoder=encoder, embedding_context="training").fit(X, y)
+    assert encoder.calls == []
+
+
+def test_context_with_the_tiny_bert_saves_and_loads_identically(tiny_bert_dir, store, tmp_path):
+    X, y = make_texts(60)
+    model = AugLinearClassifier(
+        encoder=str(tiny_bert_dir), cache=store, embedding_context="training", cv=3
+    ).fit(X, y)
+    loaded = AugLinearClassifier.load(model.save(tmp_path / "m"))
+    assert loaded.get_params()["embedding_context"] == "training"
+    np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))

@@ -81,12 +81,6 @@ def test_fit_large_refuses_weighted_embeddings_before_any_work():
         fit_large(model, TEXTS, LABELS)
 
 
-def test_fit_large_refuses_context_embeddings_before_any_work():
-    model = AugLinearClassifier(ray_fakes.HashEncoder(), cache=False, embedding_context="training")
-    with pytest.raises(ValueError, match="embedding_context"):
-        fit_large(model, TEXTS, LABELS)
-
-
 @pytest.mark.parametrize("hybrid", [True, False])
 def test_fit_large_regressor_learns_the_target_on_its_scale(tmp_path, hybrid):
     target = 40.0 + 10.0 * LABELS  # far from zero mean and unit scale: SGD sees it standardised

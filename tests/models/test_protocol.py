@@ -299,7 +299,6 @@ def test_cli_metadata_names_real_parameters():
                 "hybrid",
                 "embedding_norm",
                 "embedding_weight",
-                "embedding_context",
                 "doc_pooling",
                 "encoder_words",
                 "compose",

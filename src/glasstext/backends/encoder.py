@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -315,92 +315,7 @@ class Encoder:
         waiting += [t for t in batch if t not in ready and t not in claimed]
         return [t for t in batch if t in claimed and t not in ready]
 
-    def encode_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The token states of character spans of each text, read in context.
-
-        Each text goes through the model whole (a text longer than
-        ``max_length`` tokens in consecutive windows of that many), and each of
-        its spans collects the states (of ``layer``) of the tokens that
-        overlap it. Sums rather than means are returned so that adjacent spans
-        combine exactly: the mean over the tokens of spans ``i`` to ``j`` is
-        ``sums[i:j + 1].sum(0) / counts[i:j + 1].sum()``. Nothing is cached.
-
-        Parameters
-        ----------
-        texts : sequence of str
-        spans : sequence of sequences of (start, end)
-            Character spans of each text (``text[start:end]``).
-
-        Yields
-        ------
-        sums : numpy.ndarray of shape (n_spans, dim), float64
-            Per span, the sum of its tokens' states (zeros when no token overlaps it).
-        counts : numpy.ndarray of shape (n_spans,), int64
-            Per span, how many tokens overlap it.
-            One pair per text, in the order of ``texts``.
-        """
-        items = check_texts(texts)
-        if len(spans) != len(items):
-            raise ValueError(f"got spans for {len(spans)} texts, but {len(items)} texts")
-        self._load()
-        if not getattr(self._tokenizer, "is_fast", False):
-            raise ValueError(
-                f"reading spans in context needs a fast tokenizer (with character offsets); "
-                f"{self.model!r} has none"
-            )
-        torch = import_torch()
-        bar = progress_bar(len(items), "embedding in context", self.progress, "text")
-        with torch_threads(self.n_threads), torch.inference_mode(), bar:
-            for start in range(0, len(items), self.batch_size):
-                group = range(start, min(start + self.batch_size, len(items)))
-                yield from self._group_span_states(items, spans, group)
-                bar.update(len(group))
-
-    def _group_span_states(
-        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]], group: range
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`encode_spans` for the texts ``group``: their windows in length-sorted batches."""
-        shift = len(self.prefix)  # offsets count the prefix's characters too
-        windows = self._tokenizer(
-            [self.prefix + texts[i] for i in group],
-            truncation=True,
-            max_length=self.max_length,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        owners = windows["overflow_to_sample_mapping"]
-        bounds = [np.asarray(spans[i], dtype=np.int64).reshape(-1, 2) + shift for i in group]
-        sums = [np.zeros((len(b), self.dim)) for b in bounds]
-        counts = [np.zeros(len(b), dtype=np.int64) for b in bounds]
-        lengths = np.fromiter(map(len, windows["input_ids"]), np.int64, len(owners))
-        order = np.argsort(lengths, kind="stable")
-        for s in range(0, len(order), self.batch_size):
-            batch = order[s : s + self.batch_size]
-            states = self._token_states([windows["input_ids"][w] for w in batch])
-            for row, w in enumerate(batch):
-                k = owners[w]
-                offsets = np.asarray(windows["offset_mapping"][w], dtype=np.int64).reshape(-1, 2)
-                # special tokens have empty offsets; a token belongs to every span it overlaps
-                member = (
-                    (offsets[None, :, 1] > offsets[None, :, 0])
-                    & (offsets[None, :, 0] < bounds[k][:, 1:2])
-                    & (offsets[None, :, 1] > bounds[k][:, 0:1])
-                )
-                sums[k] += member @ states[row, : len(offsets)]
-                counts[k] += member.sum(axis=1)
-        yield from zip(sums, counts, strict=True)
-
-    def _token_states(self, token_ids: list[list[int]]) -> np.ndarray:
-        """The states (of ``layer``) of every token of a batch, float64, right-padded."""
-        hidden, _ = self._hidden_states(token_ids)
-        return np.asarray(to_numpy(hidden), dtype=np.float64)
-
-    def _hidden_states(self, token_ids: list[list[int]]) -> tuple[Any, Any]:
-        """One forward pass: the float32 states of ``layer`` and the attention mask."""
+    def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
         enc = self._tokenizer.pad({"input_ids": token_ids}, padding=True, return_tensors="pt")
         want_layers = self.layer != -1
         # Batches are length-sorted, so most hold texts of one length: with no
@@ -413,11 +328,8 @@ class Encoder:
             self._attention.fit_to(int(enc["input_ids"].shape[1]))
         result = self._net(**inputs, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
-        return hidden.float(), to_device(enc["attention_mask"], self.device)
-
-    def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
-        hidden, mask = self._hidden_states(token_ids)
-        pooled = pool_hidden(hidden, mask, self.pooling)
+        mask = to_device(enc["attention_mask"], self.device)
+        pooled = pool_hidden(hidden.float(), mask, self.pooling)
         if self.normalize:
             pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return np.asarray(to_numpy(pooled))

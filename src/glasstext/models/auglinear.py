@@ -69,7 +69,6 @@ from glasstext.text import (
     check_ngram_range,
     ngrams_of_tokens,
     tokenize,
-    tokenize_with_spans,
 )
 from glasstext.validation import (
     Constraint,
@@ -166,23 +165,6 @@ def _idf(counts: sp.csr_matrix) -> np.ndarray:
     """Smoothed inverse document frequency of each column, as scikit-learn's TfidfVectorizer."""
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     return _smoothed_idf(df, counts.shape[0])
-
-
-def _leave_text_out_matrices(
-    counts: sp.csr_matrix, totals: np.ndarray
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """For each text and row: ``count / (occurrences elsewhere)`` where other texts hold
-    the row too (it multiplies the row's sum over all texts, from which the text's own
-    share is then taken), and ``count`` where only this text holds it."""
-    counts = counts.tocsr().astype(np.float64)
-    others = totals[counts.indices] - counts.data
-    elsewhere = counts.copy()
-    elsewhere.data = np.where(others > 0, counts.data / np.maximum(others, 1), 0.0)
-    only_here = counts.copy()
-    only_here.data = np.where(others > 0, 0.0, counts.data)
-    elsewhere.eliminate_zeros()
-    only_here.eliminate_zeros()
-    return elsewhere, only_here
 
 
 def _smoothed_idf(df: np.ndarray | int, n_docs: int) -> np.ndarray:
@@ -447,7 +429,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "phrase_weight": [Interval(float, 0, None, closed="neither"), Options(("cv",))],
         "embedding_norm": [Options(("none", "unit"))],
         "embedding_weight": [Options(("none", "idf"))],
-        "embedding_context": [Options(("none", "training"))],
         "doc_pooling": [Options(("auto", "sum", "mean"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
@@ -478,7 +459,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_norm": "scale each n-gram embedding to unit length before summing",
         "embedding_weight": "weight each n-gram embedding by its idf before summing",
-        "embedding_context": "embed n-grams alone, or average them read in the training texts",
         "doc_pooling": "sum a text's n-gram values, average them, or choose by cross-validation",
         "precision": "encoder precision while fitting",
         "n_jobs": "processes for the cross-validation folds (-1: all cores; default: one)",
@@ -497,7 +477,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         phrase_weight: float | Literal["cv"] = 1.0,
         embedding_norm: Literal["none", "unit"] = "none",
         embedding_weight: Literal["none", "idf"] = "none",
-        embedding_context: Literal["none", "training"] = "none",
         doc_pooling: DocPooling = "auto",
         vocabulary: Sequence[str] | None = None,
         min_count: int = 1,
@@ -525,7 +504,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         self.phrase_weight = phrase_weight
         self.embedding_norm = embedding_norm
         self.embedding_weight = embedding_weight
-        self.embedding_context = embedding_context
         self.doc_pooling = doc_pooling
         self.vocabulary = vocabulary
         self.min_count = min_count
@@ -619,7 +597,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         target = check_target(y, len(texts), self._task)
         if self._task == "classification":  # before the embedding: fail or warn now
             check_cv_folds(target, self.cv)
-        self._check_context_encoder()
         docs = self._doc_ngrams(texts)
         vocab = NgramVocabulary.from_documents(docs, self.min_count)
         if len(vocab) == 0:
@@ -629,7 +606,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         counts, _ = vocab.count_matrix(docs)
         lengths = np.array([len(d) for d in docs], dtype=np.float64)
         embeddings, (weights, intercept, phrase_table), composition = self._embed_and_fit(
-            vocab, counts, target, lengths, texts
+            vocab, counts, target, lengths
         )
         self.vocabulary_ = vocab
         self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
@@ -645,12 +622,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return target
 
     def _embed_and_fit(
-        self,
-        vocab: NgramVocabulary,
-        counts: sp.csr_matrix,
-        target: np.ndarray,
-        lengths: np.ndarray,
-        texts: Sequence[str],
+        self, vocab: NgramVocabulary, counts: sp.csr_matrix, target: np.ndarray, lengths: np.ndarray
     ) -> tuple[
         np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None
     ]:
@@ -660,20 +632,12 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         Rows no training text contains (the back-off words) do not enter the fit
         (their columns of ``counts`` are zero): they are embedded on one core
         while the fit runs on the other, and get both cores once it is done.
-        With ``embedding_context="training"`` the training rows are then read
-        in context (:meth:`_read_in_context`).
         """
         later = counts.getnnz(axis=0) == 0
         weights = self._row_weights(counts)
         now = self._embed([vocab.ngrams[i] for i in np.flatnonzero(~later)])
         embeddings = np.zeros((len(vocab), now.shape[1]))
-        embeddings[~later] = now
-        summed = None
-        if self.embedding_context == "training":
-            embeddings[~later], summed = self._read_in_context(
-                texts, vocab.index, counts, embeddings, weights
-            )
-        embeddings[~later] *= weights[~later, None]
+        embeddings[~later] = now * weights[~later, None]
         backoff_words = [vocab.ngrams[i] for i in np.flatnonzero(later)]
         chunks = [
             backoff_words[i : i + _ALONGSIDE_CHUNK]
@@ -686,7 +650,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         composition = None
         desc = "embedding back-off words"
         with run_alongside(self._embed, chunks, desc, self.progress) as backoff:
-            fit = self._fit_linear(counts, embeddings, target, lengths, summed)
+            fit = self._fit_linear(counts, embeddings, target, lengths)
             if compose_now:
                 composition = fit_composition(embeddings, vocab, self.random_state, parts)
         if chunks:
@@ -694,98 +658,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         if parts is not None and not compose_now:
             composition = fit_composition(embeddings, vocab, self.random_state, parts)
         return embeddings, fit, composition
-
-    def _check_context_encoder(self) -> None:
-        """``embedding_context="training"`` needs an encoder that reads spans in context."""
-        if self.embedding_context == "training" and not hasattr(
-            self._get_encoder(), "encode_spans"
-        ):
-            raise ValueError(
-                "embedding_context='training' needs an encoder with an encode_spans method "
-                "(glasstext's Encoder: give the encoder as a name or a folder); "
-                f"{type(self.encoder).__name__} has none"
-            )
-
-    def _read_in_context(
-        self,
-        texts: Sequence[str],
-        index: dict[str, int],
-        counts: sp.csr_matrix,
-        alone: np.ndarray,
-        weights: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The training n-grams' embeddings read in context, and the training texts' vectors.
-
-        Every occurrence of an n-gram in a training text is embedded as the mean
-        of the encoder's token states over its words, with the whole text as
-        context; an n-gram's table embedding is the mean over its occurrences.
-        A training text's vector sums, for each of its n-grams, the mean over
-        the occurrences in the *other* texts (the n-gram embedded alone when it
-        occurs in no other text): in its own context an n-gram seen once
-        would carry the whole text's meaning into the fit, which no text met
-        at prediction time gets. ``alone`` holds the embeddings of the
-        n-grams on their own (the fallback for an occurrence no token covers);
-        ``weights`` are the rows' embedding weights.
-
-        Returns
-        -------
-        table : numpy.ndarray of shape (n_training_rows, dim)
-            The unweighted embeddings of the rows some training text holds, in row order.
-        summed : numpy.ndarray of shape (n_texts, dim)
-            The training texts' weighted vectors for the fit.
-        """
-        counts = counts.tocsr()
-        totals = np.asarray(counts.sum(axis=0)).ravel()  # occurrences per row
-        sums = np.zeros_like(alone)
-        own = np.zeros((len(texts), alone.shape[1]))  # each text's share of its rows' sums
-        tokens = [tokenize_with_spans(t) for t in texts]
-        spans = [[(t.start, t.end) for t in words] for words in tokens]
-        read = self._get_encoder().encode_spans(texts, spans)  # type: ignore[attr-defined]
-        for d, (word_sums, word_counts) in enumerate(read):
-            rows, vectors = self._occurrences_in_context(
-                [t.text for t in tokens[d]], word_sums, word_counts, index, alone
-            )
-            np.add.at(sums, rows, vectors)
-            in_text = np.bincount(rows, minlength=len(totals))[rows]
-            others = totals[rows] - in_text
-            share = np.where(others > 0, weights[rows] * in_text / np.maximum(others, 1), 0.0)
-            own[d] = share @ vectors
-        held = totals > 0
-        others_sum, alone_only = _leave_text_out_matrices(counts, totals)
-        summed = others_sum @ (sums * weights[:, None]) - own
-        summed += alone_only @ (alone * weights[:, None])
-        return sums[held] / totals[held, None], summed
-
-    def _occurrences_in_context(
-        self,
-        words: list[str],
-        word_sums: np.ndarray,
-        word_counts: np.ndarray,
-        index: dict[str, int],
-        alone: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The table rows of one text's n-gram occurrences and each one's vector: the
-        mean of the token states over its words (``embedding_norm`` applied), or the
-        n-gram embedded alone when no token covers it."""
-        lo, hi = check_ngram_range(self.ngram_range)
-        state_sums = np.vstack([np.zeros((1, word_sums.shape[1])), np.cumsum(word_sums, axis=0)])
-        token_sums = np.concatenate([[0], np.cumsum(word_counts)])
-        rows, vectors = [], []
-        for n in range(lo, min(hi, len(words)) + 1):
-            starts = np.arange(len(words) - n + 1)
-            found = [index.get(" ".join(words[j : j + n]), -1) for j in starts]
-            keep = np.asarray(found) >= 0  # min_count may have left an n-gram out
-            starts, row = starts[keep], np.asarray(found, dtype=np.int64)[keep]
-            n_tokens = (token_sums[starts + n] - token_sums[starts])[:, None]
-            mean = (state_sums[starts + n] - state_sums[starts]) / np.maximum(n_tokens, 1)
-            if self.embedding_norm == "unit":
-                norms = np.linalg.norm(mean, axis=1, keepdims=True)
-                mean = mean / np.where(norms > 0, norms, 1.0)
-            rows.append(row)
-            vectors.append(np.where(n_tokens > 0, mean, alone[row]))
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, alone.shape[1]))
-        return np.concatenate(rows), np.vstack(vectors)
 
     def _row_weights(self, counts: sp.csr_matrix) -> np.ndarray:
         """Each vocabulary row's embedding weight (``embedding_weight``), and the one
@@ -863,13 +735,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         embeddings: np.ndarray,
         target: np.ndarray,
         lengths: np.ndarray,
-        summed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One regularised linear fit; returns the embedding weights, the intercept and
         the phrase part of the table.
-
-        ``summed``: the training texts' embedding vectors when they are not
-        ``counts @ embeddings`` (read in context, :meth:`_read_in_context`).
 
         The features are the standardised document vectors (the sum of the
         text's n-gram embeddings, or their mean) and, with ``hybrid``, each
@@ -879,8 +747,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         folds back into exactly one value per n-gram:
         ``w · e(g) + phrase_weight · idf(g) · u(g)``.
         """
-        if summed is None:
-            summed = np.asarray(counts @ embeddings)
+        summed = np.asarray(counts @ embeddings)
         idf = _idf(counts)
         poolings: tuple[str, ...] = (
             ("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,)
@@ -1433,19 +1300,6 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         five draws a size): +0.8 points on average with 100 training texts,
         +0.5 with 300, +0.2 with 1,000, +0.1 with 2,000, and within noise of
         the default on the full splits (README, "Few labels").
-    embedding_context : {"none", "training"}, default="none"
-        ``"none"`` embeds each n-gram on its own, as the paper does.
-        ``"training"`` reads it where it occurs: each occurrence in a training
-        text is the mean of the encoder's token states over its words, with
-        the whole text as context (one extra pass of the encoder over the
-        training texts, not cached), and the n-gram's table embedding is the
-        mean over its occurrences, so the encoder's sense of the phrase as this
-        data uses it. Each training text enters the fit through the means over
-        the *other* texts (the n-gram alone where no other text holds it), as
-        a text met at prediction time does. N-grams without training
-        occurrences (back-off words, ``vocabulary``, n-grams embedded later)
-        are embedded alone. The table stays one value per n-gram. Needs an
-        encoder given as a name or folder (one with ``encode_spans``).
     doc_pooling : {"auto", "sum", "mean"}, default="auto"
         How a text's n-grams add up: summed (the paper's Aug-GAM: every
         phrase adds its evidence) or averaged (both parts divided by the

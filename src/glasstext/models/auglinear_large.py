@@ -139,8 +139,6 @@ def fit_large(
         raise ValueError("fit_large sums n-gram embeddings; doc_pooling='mean' is not supported")
     if model.embedding_weight != "none":
         raise ValueError("fit_large sums unweighted n-gram embeddings; use embedding_weight='none'")
-    if model.embedding_context != "none":
-        raise ValueError("fit_large embeds each n-gram alone; use embedding_context='none'")
     labels = np.asarray(y)
     clock = _Clock()
     vocab = NgramVocabulary.from_texts(_stream(texts), ngram_range, model.min_count)

@@ -109,17 +109,19 @@ def run_size(
             flush=True,
         )
 
-    cell = {
+    return {
         "n_test": len(X_test),
         "accuracy": scores,
         "mean_fit_seconds": {m: round(float(np.mean(s)), 1) for m, s in seconds.items()},
     }
-    return cell
 
 
 def compare(cell: dict[str, Any]) -> dict[str, Any]:
     """``cell`` with its means and win counts (re)computed from its draws' accuracies."""
     scores = cell["accuracy"]
+    missing = [m for m in (DEFAULT, *BASELINES) if m not in scores]
+    if missing:
+        raise SystemExit(f"cannot compare: no draws of {', '.join(missing)} for this cell")
 
     def above(a: str, b: str) -> int:  # draws where method a scored above method b
         return int(np.sum(np.array(scores[a]) > np.array(scores[b])))
@@ -192,22 +194,24 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         nargs="+",
         choices=[*BASELINES, DEFAULT, *VARIANTS],
-        help="run these methods only (the default and the baselines are always needed for "
-        "the comparisons) and merge them into the JSON at --out (default: run all)",
+        help="run these methods only and merge them into the JSON at --out, which must "
+        "hold the default and the baselines on the same datasets and sizes (default: run all)",
     )
     args = parser.parse_args(argv)
+    if args.only and not Path(args.out).is_file():
+        parser.error(f"--only merges into {args.out}, which does not exist")
     store = SqliteStore(REPO / ".bench" / "auglinear_accuracy.sqlite")
     fitters = models(store)
     if args.only:
         fitters = {m: fit for m, fit in fitters.items() if m in args.only}
-    start = time.perf_counter()
+    start, load_at_start = time.perf_counter(), list(os.getloadavg())
     datasets = {
         name: {str(n): run_size(ds, n, fitters) for n in args.sizes}
         for name, ds in ((name, load(name)) for name in args.datasets)
     }
     run = {
         "methods": list(fitters),
-        "load_average_at_start": list(os.getloadavg()),
+        "load_average_at_start": load_at_start,
         "seconds": round(time.perf_counter() - start, 1),
     }
     if args.only:

@@ -119,9 +119,6 @@ def run_size(
 def compare(cell: dict[str, Any]) -> dict[str, Any]:
     """``cell`` with its means and win counts (re)computed from its draws' accuracies."""
     scores = cell["accuracy"]
-    missing = [m for m in (DEFAULT, *BASELINES) if m not in scores]
-    if missing:
-        raise SystemExit(f"cannot compare: no draws of {', '.join(missing)} for this cell")
 
     def above(a: str, b: str) -> int:  # draws where method a scored above method b
         return int(np.sum(np.array(scores[a]) > np.array(scores[b])))
@@ -169,6 +166,20 @@ def merged(earlier: dict[str, Any], datasets: dict[str, dict[str, Any]]) -> dict
     return earlier
 
 
+def uncomparable(
+    earlier: dict[str, Any], names: list[str], sizes: list[int], methods: list[str]
+) -> list[str]:
+    """The cells (``"dataset n=size"``) that would lack the default or a baseline once
+    ``methods`` are run and merged into ``earlier``'s datasets."""
+    needed = {DEFAULT, *BASELINES} - set(methods)
+    return [
+        f"{name} n={size}"
+        for name in names
+        for size in sizes
+        if not needed <= set(earlier.get(name, {}).get(str(size), {}).get("accuracy", {}))
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -198,8 +209,18 @@ def main(argv: list[str] | None = None) -> None:
         "hold the default and the baselines on the same datasets and sizes (default: run all)",
     )
     args = parser.parse_args(argv)
-    if args.only and not Path(args.out).is_file():
-        parser.error(f"--only merges into {args.out}, which does not exist")
+    earlier: dict[str, Any] = {}
+    if args.only:  # checked before any fit: every merged cell must stay comparable
+        if not Path(args.out).is_file():
+            parser.error(f"--only merges into {args.out}, which does not exist")
+        earlier = json.loads(Path(args.out).read_text("utf-8"))
+        gaps = uncomparable(earlier["datasets"], args.datasets, args.sizes, args.only)
+        if gaps:
+            parser.error(
+                f"{args.out} has no draws of the default and the baselines for "
+                + ", ".join(gaps)
+                + "; run them too (add them to --only) or run without --only"
+            )
     store = SqliteStore(REPO / ".bench" / "auglinear_accuracy.sqlite")
     fitters = models(store)
     if args.only:
@@ -215,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         "seconds": round(time.perf_counter() - start, 1),
     }
     if args.only:
-        result = json.loads(Path(args.out).read_text("utf-8"))
+        result = earlier
         result["datasets"] = merged(result["datasets"], datasets)
         result.setdefault("runs", []).append(run)
     else:

@@ -19,11 +19,12 @@ proxy report, the explanations in words) implements :class:`Result`:
 
 from __future__ import annotations
 
-import html
 import importlib
 import json
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
+
+from glasstext.markup import escape
 
 __all__ = ["Result", "ResultMixin", "register_view", "view"]
 
@@ -85,7 +86,7 @@ class ResultMixin:
         try:
             return str(view(self, "html"))
         except LookupError:
-            return f'<pre class="glasstext-result">{html.escape(str(self))}</pre>'
+            return f'<pre class="glasstext-result">{escape(str(self))}</pre>'
 
     def _repr_html_(self) -> str:
         return self.to_html()

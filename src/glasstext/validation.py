@@ -286,6 +286,25 @@ class HasMethods:
         return "an object with " + ", ".join(f"{m}()" for m in self.methods)
 
 
+@dataclass(frozen=True)
+class RegexPattern:
+    """A string that compiles as a regular expression (checked before any work)."""
+
+    def accepts(self, value: Any) -> bool:
+        import re
+
+        if not isinstance(value, str):
+            return False
+        try:
+            re.compile(value)
+        except (re.error, RecursionError, OverflowError):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a valid regular expression"
+
+
 # A constraint: None (the value None), "boolean", "path" (str or os.PathLike),
 # a type (isinstance), or one of the classes above.
 Constraint = Any

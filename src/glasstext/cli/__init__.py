@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from glasstext.cli.common import HelpFormatter
+from glasstext.cli.terminal import terminal_safe, terminal_safe_output
 from glasstext.exceptions import (
     ExplanationError,
     GlasstextError,
@@ -170,12 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        with terminal_safe_output():
+            return int(args.run(args) or 0)
     except _LM_FAILURES as exc:
-        print(f"glasstext: error: the language model failed: {exc}", file=sys.stderr)
+        _print_error(f"the language model failed: {exc}")
         return 1
     except _USER_ERRORS as exc:
-        print(f"glasstext: error: {exc}", file=sys.stderr)
+        _print_error(str(exc))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -184,6 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ours. Point stdout at devnull so the interpreter's final flush is quiet.
         _silence_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a killed writer
+
+
+def _print_error(message: str) -> None:
+    """One error line on stderr; user data in it cannot steer the terminal."""
+    print(f"glasstext: error: {terminal_safe(message)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -33,6 +33,7 @@ from glasstext.cli.common import (
     read_input_texts,
     task_of,
 )
+from glasstext.cli.terminal import terminal_safe
 
 if TYPE_CHECKING:  # importing the models pulls in scikit-learn: only for `fit`
     from glasstext.models.base import GlassModel
@@ -303,7 +304,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     for w in caught[:1]:
-        print(f"note: {w.message}", file=sys.stderr)
+        print(terminal_safe(f"note: {w.message}"), file=sys.stderr)
     return 0
 
 

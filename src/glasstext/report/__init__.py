@@ -21,7 +21,6 @@ shading function, shared with the explorer.
 from __future__ import annotations
 
 import os
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from glasstext.explain.iprompt import DatasetExplanation, PromptCandidate
 from glasstext.explain.metrics import Faithfulness
 from glasstext.explain.sasc import ConceptExplanation, ModuleExplanation
 from glasstext.explain.summaries import ClassSummary, ModelSummary
+from glasstext.markup import escape
 from glasstext.models.auglinear import AugLinearClassifier, AugLinearRegressor, LinearExplanation
 from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
 from glasstext.models.base import GlassModel

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glasstext.markup import escape
 from glasstext.report.page import as_text, fragment, kv_table, page, section, write_page
 from glasstext.report.shading import SHADING_CSS, shade, shade_text
 from glasstext.report.svg import line_chart

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glasstext.markup import escape
 from glasstext.report.page import as_text, fragment, kv_table, page, section
 from glasstext.report.shading import shade, shade_text
 from glasstext.report.svg import diverging_bars, histogram

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 
+from glasstext.markup import escape
 from glasstext.report.shading import SHADING_CSS
 
 __all__ = ["STYLE", "as_text", "fragment", "kv_table", "page", "section", "write_page"]

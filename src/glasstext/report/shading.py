@@ -15,9 +15,10 @@ below 4.6:1, above the 4.5:1 guideline (a test checks every shade).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
 import numpy as np
+
+from glasstext.markup import escape
 
 __all__ = [
     "MAX_ALPHA",

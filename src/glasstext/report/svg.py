@@ -8,11 +8,11 @@ screen reader and a mouse both get the numbers. All text is escaped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import Any
 
 import numpy as np
 
+from glasstext.markup import escape
 from glasstext.report.shading import NEGATIVE, POSITIVE
 
 __all__ = [

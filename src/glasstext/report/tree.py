@@ -9,11 +9,11 @@ and its matched phrases named.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glasstext.markup import escape
 from glasstext.report.page import as_text, fragment, kv_table, page, section
 from glasstext.report.svg import class_colour, class_mix
 

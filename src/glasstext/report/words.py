@@ -9,9 +9,9 @@ phrase sets behind each class summary) and what it cost.
 from __future__ import annotations
 
 import math
-from html import escape
 from typing import TYPE_CHECKING, Any
 
+from glasstext.markup import escape
 from glasstext.report.page import as_text, fragment, kv_table, page, section
 from glasstext.report.svg import diverging_bars, line_chart
 

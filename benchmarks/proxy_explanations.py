@@ -175,8 +175,8 @@ def replay_screen(qp: list[float], qt: list[float], tau: float, args, rng) -> di
             qt_a[order],
             tau=tau,
             delta=args.delta,
-            min_screen=args.min_screen,
-            max_screen=min(args.max_screen, n),
+            min_screen_texts=args.min_screen,
+            max_screen_texts=min(args.max_screen, n),
         )
         accepts += decision == "accept"
         used.append(n_used)
@@ -260,31 +260,30 @@ def run_method(method, models, texts, learned, args) -> dict[str, Any]:
             [c for c, g in zip(comps_p, agree, strict=False) if g],
             [c for c, g in zip(comps_t, agree, strict=False) if g],
         )
-        for mode in ("explanation", "task"):
+        for mode in ("task",):
             log(f"{method}: {name}, {mode}-level screening")
             task = ProxyTask(
                 models.target(),
                 make(),
                 method,
                 n_samples=args.budget,
-                screening=mode,
                 tau=args.tau,
                 delta=args.delta,
-                min_screen=args.min_screen,
-                max_screen=args.max_screen,
-                threshold=args.threshold,
+                min_screen_texts=args.min_screen,
+                max_screen_texts=args.max_screen,
                 seed=args.seed,
             )
             result = task.explain_many(texts)
             fid, _ = fidelity(result.attributions, comps_t, judge)
-            calls = result.costs["target_calls_total"] + extra_calls
+            calls = result.costs.target_calls_total + extra_calls
             frac = calls / all_target
             info[mode] = {
                 "fidelity": rounded(fid),
                 "target_call_fraction": rounded(frac),
                 "target_calls": calls,
                 "costs": {
-                    k: rounded(v) if isinstance(v, float) else v for k, v in result.costs.items()
+                    k: rounded(v) if isinstance(v, float) else v
+                    for k, v in result.costs.to_dict().items()
                 },
                 "sources": result.counts(),
                 "screening": result.screening.to_dict() if result.screening else None,

@@ -106,8 +106,8 @@ def replay(qp: np.ndarray, qt: np.ndarray, tau: float, args, rng) -> dict[str, A
             qt[order],
             tau=tau,
             delta=args.delta,
-            min_screen=args.min_screen,
-            max_screen=min(args.max_screen, len(qp)),
+            min_screen_texts=args.min_screen,
+            max_screen_texts=min(args.max_screen, len(qp)),
         )
         accepts += decision == "accept"
         used.append(n_used)
@@ -322,8 +322,8 @@ def run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge):
         learned,
         tau=args.screen_tau,
         delta=args.delta,
-        min_screen=args.min_screen,
-        max_screen=args.max_screen,
+        min_screen_texts=args.min_screen,
+        max_screen_texts=args.max_screen,
     )
     log(f"{method}: screened task of {n_task} texts: screening (tau {args.screen_tau})")
     screen = task.screen(task_texts)
@@ -334,8 +334,8 @@ def run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge):
     if not screen.report.accepted:  # the rest of the task falls back to the target
         rest = [i for i in range(n_task) if i not in screen.screened and i >= args.n_eval]
         pending = sum(task.design_size(task_texts[i]) for i in rest)
-    all_target = result.costs["target_calls_all_target"]
-    total = learned.target_calls + result.costs["target_calls_total"] + pending
+    all_target = result.costs.target_calls_all_target
+    total = learned.target_calls + result.costs.target_calls_total + pending
     q = comps(result.attributions, judge)
     fid = float(q.sum() / qt[: len(q)].sum())
     mode = f"task-level screening (tau {args.screen_tau:g}, delta {args.delta:g})"
@@ -357,7 +357,7 @@ def run_screened(method, n_task, args, ds, scorer, target_lm, smol, qt, judge):
             "learned_proxy": learned.target_calls,
             "predictions": screen.target_calls_predictions,
             "screening": screen.target_calls_screening,
-            "fallbacks_of_evaluated_texts": result.costs["target_calls_fallbacks"],
+            "fallbacks_of_evaluated_texts": result.costs.target_calls_fallbacks,
             "fallbacks_of_other_texts_by_design_size": pending,
             "total": total,
             "all_target": all_target,

@@ -202,8 +202,10 @@ def test_continuous_labels_for_a_classifier(tiny_bert_dir, tmp_path):
 
 
 def test_cache_prune_with_a_negative_size(home, capsys):
-    assert main(["cache", "prune", "--max-mb", "-5"]) == 2
-    assert "--max-mb must be a size of 0 MB or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["cache", "prune", "--max-mb", "-5"])
+    assert exit_.value.code == 2
+    assert "argument --max-mb: expected a size in MB from 0" in capsys.readouterr().err
 
 
 def test_cache_info_reports_disk_use_and_converted_models(home, capsys):
@@ -226,3 +228,19 @@ def test_cache_command_on_an_unusable_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GLASSTEXT_HOME", str(blocker / "home"))
     assert main(["cache", "info"]) == 2
     assert f"cannot open the cache {blocker}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["a \ud800 film", "\udfff", "fine \ud83d", "\ude00\ud83d"])
+def test_a_lone_surrogate_is_refused_with_where_it_is(text):
+    """Such a text could be tokenized but never cached, saved or sent: refused up front."""
+    from explorer_models import fitted_augtree
+    from glasstext.exceptions import InvalidParameterError
+    from glasstext.validation import check_texts
+
+    at = next(i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff")
+    expected = rf"texts\[1\] holds a lone surrogate \(U\+{ord(text[at]):04X}\) at character {at}"
+    with pytest.raises(InvalidParameterError, match=expected):
+        check_texts(["fine", text])
+    with pytest.raises(ValueError, match="X\\[0\\] holds a lone surrogate"):
+        fitted_augtree().predict([text])
+    assert check_texts(["a \U0001f600 film"]) == ["a \U0001f600 film"]  # a pair decoded is fine

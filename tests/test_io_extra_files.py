@@ -36,7 +36,7 @@ def test_a_failing_hook_leaves_the_old_model_in_place(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        save_model(path, "Kind", {"v": 2}, {"x": np.zeros(1)}, broken)
+        save_model(path, "Kind", {"v": 2}, {"x": np.zeros(1)}, broken, overwrite=True)
     assert load_model(path, "Kind")[0] == {"v": 1}
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 

@@ -139,7 +139,7 @@ ARRAYS = st.dictionaries(
 )
 @given(st.dictionaries(TEXT, JSON, max_size=5), ARRAYS)
 def test_save_load_round_trip(tmp_path, config, arrays):
-    folder = io.save_model(tmp_path / "m", "Kind", config, arrays)
+    folder = io.save_model(tmp_path / "m", "Kind", config, arrays, overwrite=True)
     loaded_config, loaded_arrays = io.load_model(folder, "Kind")
     assert loaded_config == config
     assert set(loaded_arrays) == set(arrays)
@@ -155,7 +155,7 @@ def test_save_load_round_trip(tmp_path, config, arrays):
 def test_any_change_to_the_configuration_is_caught(tmp_path, config, data):
     import json
 
-    folder = io.save_model(tmp_path / "m", "Kind", config, {"w": np.zeros(2)})
+    folder = io.save_model(tmp_path / "m", "Kind", config, {"w": np.zeros(2)}, overwrite=True)
     key = data.draw(st.sampled_from(sorted(config)))
     new_value = data.draw(JSON.filter(lambda v: v != config[key]))
     document = json.loads((folder / "model.json").read_text("utf-8"))

@@ -12,6 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
+
     from glasstext.backends.finetune import finetune_encoder
     from glasstext.explain.iprompt import explain_dataset
     from glasstext.explain.sasc import explain_module
@@ -24,8 +26,6 @@ if TYPE_CHECKING:
     )
     from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor
     from glasstext.models.protolm import ProtoLMClassifier
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "AugLinearClassifier": "glasstext.models.auglinear",
@@ -57,7 +57,25 @@ __all__ = [
 ]
 
 
+def _installed_version() -> str:
+    """The version in the installed package's metadata (pyproject.toml's, the one source).
+
+    Read on first access of ``glasstext.__version__``, so ``import glasstext``
+    does not pay for :mod:`importlib.metadata`. A source tree on ``sys.path``
+    that was never installed has no metadata: ``"0+unknown"``.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("glasstext")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()["__version__"] = _installed_version()
+        return value
     if name == "Explanation":  # the old name of LinearExplanation; warns on every access
         return importlib.import_module("glasstext.models.auglinear").renamed_explanation()
     if name in _LAZY:

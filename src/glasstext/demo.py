@@ -134,7 +134,7 @@ def _auglinear_step(tour: _Tour) -> dict[str, Any]:
         write(str(model.explain(X_test[i])))
         write("")
     if tour.out is not None:
-        write(f"model saved to {model.save(tour.out)}")
+        write(f"model saved to {model.save(tour.out, overwrite=True)}")
     tour.data.update(auglinear=model, baseline=baseline, predicted=predicted)
     return {
         "accuracy": accuracy,

@@ -13,6 +13,7 @@ The modules that raise them re-export them under their historical names
 from __future__ import annotations
 
 __all__ = [
+    "CacheDamagedError",
     "CacheUnavailableWarning",
     "ExplanationError",
     "GlasstextError",
@@ -21,6 +22,7 @@ __all__ = [
     "LMServerError",
     "LogprobsUnsupportedError",
     "MissingCarrierError",
+    "MissingExtraError",
     "ModelFileError",
     "NoWordsWarning",
     "UnknownModelError",
@@ -55,6 +57,19 @@ class MissingCarrierError(GlasstextError, ImportError):
     """An offline alias whose carrier package is not installed (the message says how)."""
 
 
+class MissingExtraError(GlasstextError, ImportError):
+    """A feature whose optional dependencies (an extra, e.g. ``lm``) are not installed.
+
+    The message is one line naming the extra to install; :attr:`extra` holds
+    its name and :attr:`missing` the packages that were not found.
+    """
+
+    def __init__(self, message: str, *, extra: str = "", missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.extra = extra
+        self.missing = missing
+
+
 class LMServerError(GlasstextError, RuntimeError):
     """A request to a language-model server failed.
 
@@ -78,6 +93,13 @@ class LMResponseError(LMServerError):
 
 class LogprobsUnsupportedError(LMServerError, NotImplementedError):
     """The server does not return the log-probabilities of prompt tokens (``echo``)."""
+
+
+class CacheDamagedError(GlasstextError, ValueError):
+    """The cache file is damaged (corrupt pages, not a database).
+
+    ``glasstext cache clear`` (:meth:`~glasstext.backends.cache.SqliteStore.clear`) deletes it.
+    """
 
 
 class ExplanationError(GlasstextError, RuntimeError):

@@ -9,7 +9,8 @@ proxy report, the explanations in words) implements :class:`Result`:
   the result's ranked list (contributions, words, prototypes, ...), and is
   ignored by results without one;
 - ``str(result)``: a readable text for a terminal;
-- ``to_html()``: a fragment of HTML for a notebook or a report page.
+- ``to_html()``: a fragment of HTML for a notebook or a report page (an
+  :class:`~glasstext.explain.Attribution`'s is a standalone page).
 
 :class:`ResultMixin` gives a dataclass the shared parts (``to_json``, a plain
 ``to_html`` built from ``__str__`` that richer results override, and
@@ -24,6 +25,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from glasstext._deprecation import warn_renamed
 from glasstext.markup import escape
 
 __all__ = ["Result", "ResultMixin", "register_view", "view"]
@@ -36,8 +38,9 @@ _VIEWS: dict[tuple[type, str], Callable[..., Any]] = {}
 def register_view(result_type: type, kind: str, draw: Callable[..., Any]) -> None:
     """Let ``view(result, kind)`` draw results of ``result_type`` (and subclasses) with ``draw``.
 
-    Kinds in use: ``"html"`` (a standalone page), ``"fragment"`` (an HTML block
-    for a notebook), ``"save"`` (a page written to a file), ``"plot"`` (a chart).
+    Kinds in use: ``"page"`` (a standalone page), ``"fragment"`` (an HTML block
+    for a notebook, its styles scoped to it), ``"save"`` (a page written to a
+    file), ``"plot"`` (a chart).
     """
     _VIEWS[(result_type, kind)] = draw
 
@@ -45,11 +48,16 @@ def register_view(result_type: type, kind: str, draw: Callable[..., Any]) -> Non
 def view(result: Any, kind: str, **options: Any) -> Any:
     """Draw ``result`` as ``kind`` with the registered view of its type.
 
+    ``kind="html"`` is the deprecated name of ``"page"`` for models and
+    attributions and of ``"fragment"`` for every other result.
+
     Raises
     ------
     LookupError
         No view of that kind is registered for the result's type.
     """
+    if kind == "html":
+        warn_renamed('the view kind "html"', '"page" (a standalone page) or "fragment"')
     importlib.import_module("glasstext.report")  # presentation registers its views on import
     for klass in type(result).__mro__:
         if (klass, kind) in _VIEWS:
@@ -82,9 +90,9 @@ class ResultMixin:
         return json.dumps(self.to_dict(top), **kwargs)
 
     def to_html(self) -> str:
-        """The registered HTML view of this result, or its terminal text in a ``<pre>``."""
+        """The registered fragment view of this result, or its terminal text in a ``<pre>``."""
         try:
-            return str(view(self, "html"))
+            return str(view(self, "fragment"))
         except LookupError:
             return f'<pre class="glasstext-result">{escape(str(self))}</pre>'
 

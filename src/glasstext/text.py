@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any
@@ -30,6 +30,25 @@ SPLIT_WORD_PATTERN = r"[^\W_]+"
 def _word_re(pattern: str | None) -> re.Pattern[str]:
     """The compiled word pattern; ``None`` is the library's one tokenizer."""
     return _WORD_RE if pattern is None else re.compile(pattern)
+
+
+@functools.lru_cache(maxsize=64)
+def _word_finder(pattern: str | None) -> Callable[[str], list[str]]:
+    """A function from a text to its words: the pattern's whole matches.
+
+    N-grams are words joined by spaces, so a word holds no whitespace: the
+    matches of a pattern that may hold some (or that has groups, which make
+    ``findall`` return the groups) are split at whitespace instead, empty
+    ones dropped. The library's own patterns take the fast path.
+    """
+    if pattern in (None, WORD_PATTERN, SPLIT_WORD_PATTERN):
+        return _word_re(pattern).findall
+    finditer = _word_re(pattern).finditer
+
+    def words(text: str) -> list[str]:
+        return [w for m in finditer(text) for w in m.group().split()]
+
+    return words
 
 
 NgramRange = tuple[int, int]
@@ -62,7 +81,7 @@ def tokenize(text: str, lowercase: bool = True, pattern: str | None = None) -> l
     -------
     list of str
     """
-    words = _word_re(pattern).findall(text)
+    words = _word_finder(pattern)(text)
     return [w.lower() for w in words] if lowercase else words
 
 
@@ -75,13 +94,18 @@ def tokenize_with_spans(text: str, lowercase: bool = True) -> list[Token]:
 
 
 def check_ngram_range(ngram_range: Sequence[int]) -> NgramRange:
-    """Validate an ``(min_n, max_n)`` pair and return it as a tuple of ints."""
+    """Validate an ``(min_n, max_n)`` pair of ints and return it as a tuple of ints."""
     try:
-        lo, hi = (int(v) for v in ngram_range)
-    except (TypeError, ValueError):
+        pair = list(ngram_range)
+    except TypeError:
+        pair = []
+    if len(pair) != 2 or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in pair
+    ):
         raise ValueError(
-            f"ngram_range must be a pair (min_n, max_n), got {ngram_range!r}"
-        ) from None
+            f"ngram_range must be a pair (min_n, max_n) of ints, got {ngram_range!r:.80}"
+        )
+    lo, hi = int(pair[0]), int(pair[1])
     if lo < 1 or hi < lo:
         raise ValueError(f"ngram_range must satisfy 1 <= min_n <= max_n, got {(lo, hi)}")
     return lo, hi
@@ -257,7 +281,7 @@ class NgramIndex:
     """
 
     def __init__(self, ngrams: Sequence[str], pattern: str | None = None) -> None:
-        self._findall = _word_re(pattern).findall
+        self._findall = _word_finder(pattern)
         split = [g.split(" ") for g in ngrams]
         self.word_index: dict[str, int] = {}
         for words in split:

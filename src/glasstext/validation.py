@@ -8,6 +8,7 @@ single class never turn into a silently wrong model.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from collections.abc import Hashable, Mapping
@@ -21,6 +22,8 @@ from glasstext.exceptions import InvalidParameterError, NoWordsWarning
 # Frames of these packages are skipped when a warning is attributed to a line:
 # the user's call, not glasstext's or scikit-learn's internals (``model.score``).
 _INTERNAL_PACKAGES = ("glasstext", "sklearn")
+# A lone surrogate is a code point but no character: UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) -> list[str]:
@@ -40,6 +43,8 @@ def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) 
         ``texts`` is a single string or not a sequence, or an item is not a str.
     ValueError
         The list is empty when it must not be.
+    InvalidParameterError
+        An item holds a lone surrogate (see :func:`surrogate_position`).
     """
     if isinstance(texts, str | bytes):
         raise TypeError(f"{what} must be a sequence of strings, not a single string")
@@ -64,9 +69,28 @@ def check_texts(texts: Any, what: str = "texts", allow_empty_list: bool = True) 
     for i, t in enumerate(items):
         if not isinstance(t, str):
             raise TypeError(f"{what}[{i}] is {type(t).__name__}, expected str: {t!r:.60}")
+        at = surrogate_position(t)
+        if at is not None:
+            raise InvalidParameterError(
+                f"{what}[{i}] holds a lone surrogate (U+{ord(t[at]):04X}) at character {at}: "
+                "not valid Unicode text (decode the source with errors='replace')"
+            )
     if not items and not allow_empty_list:
         raise ValueError(f"{what} is empty: at least one text is needed")
     return items
+
+
+def surrogate_position(text: str) -> int | None:
+    """Where ``text`` holds a lone surrogate (U+D800 to U+DFFF), or None if it holds none.
+
+    Such a code point (``"\\ud800"`` in JSON or Python) is no Unicode
+    character: a text holding one can be tokenized but never encoded, so it
+    could not be cached, saved or sent back.
+    """
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    return None if found is None else found.start()
 
 
 def check_documents(texts: Any, what: str = "X") -> list[str]:

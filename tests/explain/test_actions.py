@@ -21,6 +21,7 @@ from glasstext.explain.actions import (
     sentence_units,
     text_units,
 )
+from glasstext.explain.methods import get_explainer
 
 # Words w0..w7: two carry the answer, the rest are filler (w6 pulls slightly the other way).
 WEIGHTS = [2.0, 0.0, 0.0, 1.5, 0.0, 0.0, -0.3, 0.0]
@@ -42,15 +43,33 @@ def test_sentence_units_split_on_end_marks_and_lines() -> None:
         text_units(text, "paragraph")  # type: ignore[arg-type]
 
 
-def test_explain_units_uses_the_given_units_and_restores_the_explainer() -> None:
+def test_explain_units_uses_the_given_units_and_leaves_the_explainer_alone() -> None:
     scorer = CallableScorer(lambda ts: np.array([[0.0, float("b" in t)] for t in ts]))
     explainer = OcclusionExplainer(scorer)
     units = sentence_units("a a. b b. c.")
     attribution = explain_units(explainer, units, target_class=1)
     assert attribution.words == ("a a.", "b b.", "c.")
     assert np.argmax(attribution.scores) == 1
-    assert "units" not in vars(explainer)  # the method is no longer shadowed
+    assert "units" not in vars(explainer)
     assert len(explainer.explain("a b c").words) == 3
+    with pytest.raises(TypeError, match="Explainer"):
+        explain_units(object(), units)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["occlusion", "lime", "kernelshap"])
+def test_every_explainer_takes_units(method: str) -> None:
+    scorer = CallableScorer(lambda ts: np.array([[0.0, float("b" in t)] for t in ts]))
+    units = sentence_units("a a. b b. c.")
+    explainer = get_explainer(method)(scorer, seed=0)
+    a = explainer.explain(units.text, target_class=1, units=units)
+    assert a.words == units.words and a.grouped and np.argmax(a.scores) == 1
+    proxied = ProxyExplainer(scorer, scorer, method, n_samples=32)
+    p = proxied.explain(units.text, target_class=1, units=units)
+    assert p.words == units.words and p.proxy is not None
+    with pytest.raises(ValueError, match="another text"):
+        explainer.explain("a a. b b.", units=units)
+    with pytest.raises(TypeError, match="Units"):
+        explainer.explain(units.text, units=units.spans)  # type: ignore[arg-type]
 
 
 # -- compression -----------------------------------------------------------------------

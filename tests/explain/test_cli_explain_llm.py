@@ -74,7 +74,7 @@ def fake_task(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     path = tmp_path / "texts.csv"
     path.write_text("text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     base = ["explain-llm", "--texts", str(path), "--lm", "target-lm", "--method", "kernelshap"]
-    base += ["--n-samples", "32", "--max-screen", "10", "--out", str(tmp_path / "t.html")]
+    base += ["--n-samples", "32", "--max-screen-texts", "10", "--out", str(tmp_path / "t.html")]
     return base
 
 
@@ -112,13 +112,14 @@ def test_cli_learned_proxy_alone_and_without_the_prediction_check(fake_task, cap
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--learned-proxy", "--proxy", "small-lm", "--screening", "explanation"], "ensemble"),
+        (["--proxy", "small-lm", "--screening", "explanation"], "is removed"),
+        (["--proxy", "small-lm", "--screening", "instance"], "must be task"),
         (["--proxy", "small-lm", "--proxy-samples", "8", "8"], "one per proxy (1)"),
         (["--proxy", "small-lm", "--learned-proxy", "--proxy-weights", "1"], "one weight per"),
         (["--proxy", "small-lm", "--learned-proxy", "--proxy-weights", "-1", "2"], ">= 0"),
         (["--proxy-samples", "8"], "needs a proxy"),
         (["--proxy", "small-lm", "--proxy-samples", "0"], ">= 1"),
-        (["--proxy", "small-lm", "--screening", "explanation", "--proxy-samples", "8"], "task"),
+        (["--proxy", "small-lm", "--min-screen-texts", "20"], "max_screen_texts (10)"),
         (["--learned-proxy", "--learned-perturbations", "-1"], ">= 0"),
     ],
 )
@@ -131,3 +132,23 @@ def test_cli_task_flags_need_a_task(capsys):  # type: ignore[no-untyped-def]
     for extra in (["--learned-proxy"], ["--proxy-weights", "1"], ["--no-prediction-check"]):
         assert main(["explain-llm", "a text", "--lm", "x", *extra]) == 2
         assert "needs --texts" in capsys.readouterr().err
+
+
+def test_cli_task_without_a_proxy_is_explained_by_the_target(fake_task, capsys):  # type: ignore[no-untyped-def]
+    assert main(fake_task) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["proxy"] is None and summary["mode"] == "target"
+    assert summary["sources"] == {"target": 30} and summary["screening"] is None
+    c = summary["costs"]
+    assert c["target_calls_screening"] == 0 and c["target_calls_total"] > 0
+
+
+def test_cli_old_screening_flags_still_run_with_a_note(fake_task, capsys):  # type: ignore[no-untyped-def]
+    args = [a if a != "--max-screen-texts" else "--max-screen" for a in fake_task]
+    args += ["--proxy", "small-lm", "--screening", "task", "--min-screen-texts", "3"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "--max-screen is deprecated" in captured.err and "use --max-screen-texts" in captured.err
+    assert "--screening is deprecated" in captured.err
+    summary = json.loads(captured.out)
+    assert summary["mode"] == "task" and summary["screening"]["looks"] == [3, 6, 10]

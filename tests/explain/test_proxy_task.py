@@ -1,5 +1,7 @@
 """Task-level proxy screening: toy target/proxy pairs whose right decision is known."""
 
+from dataclasses import FrozenInstanceError, replace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from glasstext.explain import (
     ProxyExplainer,
     ProxyTask,
     ProxyTaskResult,
+    TaskCosts,
     learn_proxy,
 )
 from glasstext.explain.proxy_task import screening_looks, sequential_screen
@@ -52,14 +55,12 @@ def test_a_proxy_equal_to_the_target_is_accepted_and_used():
     assert r.screening.quality_ratio == pytest.approx(1.0)
     assert r.counts() == {"proxy": 40 - r.screening.n_screened, "screened": r.screening.n_screened}
     c = r.costs
-    assert c["target_calls_fallbacks"] == 0
-    assert c["target_calls_total"] == (
-        c["target_calls_screening"] + c["target_calls_predictions"] + c["target_calls_fallbacks"]
+    assert c.target_calls_fallbacks == 0
+    assert c.target_calls_total == (
+        c.target_calls_screening + c.target_calls_predictions + c.target_calls_fallbacks
     )
-    assert c["cost_reduction"] == pytest.approx(
-        c["target_calls_all_target"] / c["target_calls_total"]
-    )
-    assert c["target_call_fraction"] < 0.3
+    assert c.cost_reduction == pytest.approx(c.target_calls_all_target / c.target_calls_total)
+    assert c.target_call_fraction < 0.3
 
 
 def test_an_anti_correlated_proxy_is_rejected_and_the_target_explains_everything():
@@ -110,16 +111,14 @@ def test_prediction_check_falls_back_where_predictions_differ():
     differ = [i for i, t in enumerate(texts) if "w0" in t.split()]
     assert r.target_predictions != r.proxy_predictions
     assert all(r.sources[i] == "fallback" for i in differ)
-    assert r.costs["target_calls_predictions"] == len(set(texts))
+    assert r.costs.target_calls_predictions == len(set(texts))
 
 
-def test_per_explanation_mode_and_explain_many_of_proxy_explainer():
+def test_explain_many_of_proxy_explainer_is_a_task():
     ex = ProxyExplainer(LinearToy(WEIGHTS), LinearToy(WEIGHTS), "kernelshap", n_samples=64)
-    r = ex.explain_many(task_texts(8), screening="explanation")
-    assert r.mode == "explanation" and r.screening is None
-    assert r.counts() == {"proxy": 8}
-    t = ex.explain_many(task_texts(8), min_screen=3, max_screen=6)
+    t = ex.explain_many(task_texts(8), min_screen_texts=3, max_screen_texts=6)
     assert t.mode == "task" and t.screening is not None
+    assert t.screening.looks == [3, 6]
     d = t.to_dict(top=2)
     assert len(d["explanations"]) == 8 and len(d["explanations"][0]["words"]) == 2
     assert "cost reduction" in str(t) and t.to_html().startswith("<")
@@ -156,8 +155,8 @@ def test_parameters_are_checked():
         ProxyTask(two, two, tau=0)
     with pytest.raises(InvalidParameterError, match="delta"):
         ProxyTask(two, two, delta=1.5)
-    with pytest.raises(InvalidParameterError, match="max_screen"):
-        ProxyTask(two, two, min_screen=10, max_screen=5)
+    with pytest.raises(InvalidParameterError, match="max_screen_texts"):
+        ProxyTask(two, two, min_screen_texts=10, max_screen_texts=5)
     with pytest.raises(InvalidParameterError, match="screening"):
         ProxyTask(two, two, screening="instance")
     with pytest.raises(ValueError, match="method"):
@@ -166,6 +165,99 @@ def test_parameters_are_checked():
         ProxyTask(two, two).explain_many([])
     with pytest.raises(ValueError, match="blank"):
         ProxyTask(two, two).explain_many(["w0", " "])
+
+
+def test_the_target_alone_explains_every_text_and_costs_what_the_task_compares_with():
+    target = CallableScorer(LinearToy(WEIGHTS))
+    task = ProxyTask(target, LinearToy(WEIGHTS), "kernelshap", n_samples=64)
+    texts = task_texts(6)
+    r = task.explain_with_target(texts)
+    assert r.mode == "target" and r.screening is None and r.counts() == {"target": 6}
+    c = r.costs
+    assert c.target_calls_screening == 0 and c.target_calls_total == target.n_calls
+    # each design holds its text, scored once by the prediction check, and the cache
+    # serves what designs share (the fully masked text)
+    assert 0 < c.target_calls_total <= c.target_calls_all_target
+    own = task.explainer(target).explain(texts[2], target_class=r.target_predictions[2])
+    assert np.allclose(r.attributions[2].scores, own.scores)
+    assert "the target alone" in str(r)
+
+
+def test_task_costs_keep_the_json_of_the_costs_dict():
+    c = TaskCosts(
+        target_calls_screening=10,
+        target_calls_predictions=5,
+        target_calls_fallbacks=25,
+        target_calls_all_target=200,
+        proxy_calls=300,
+        seconds=1.5,
+    )
+    d = c.to_dict()
+    assert list(d) == [
+        "target_calls_screening",
+        "target_calls_predictions",
+        "target_calls_fallbacks",
+        "target_calls_total",
+        "target_calls_all_target",
+        "target_call_fraction",
+        "cost_reduction",
+        "proxy_calls",
+        "seconds",
+    ]
+    assert d["target_calls_total"] == 40 and d["target_call_fraction"] == 0.2
+    assert d["cost_reduction"] == 5.0
+    learned = replace(c, target_calls_learned_proxy=10)
+    assert learned.target_calls_total == 50 and learned.cost_reduction == 4.0
+    assert list(learned.to_dict())[-1] == "target_calls_learned_proxy"
+    free = replace(
+        c, target_calls_screening=0, target_calls_predictions=0, target_calls_fallbacks=0
+    )
+    assert free.to_dict()["cost_reduction"] is None  # infinite, as strict JSON has no inf
+    with pytest.raises(FrozenInstanceError):
+        c.seconds = 2.0  # type: ignore[misc]
+
+
+def test_the_costs_still_read_as_a_dict_for_one_release():
+    c = TaskCosts(1, 2, 3, 60, 4, 0.5)
+    with pytest.warns(DeprecationWarning, match=r"costs\.target_calls_total"):
+        assert c["target_calls_total"] == 6
+    with pytest.warns(DeprecationWarning, match="to_dict"):
+        assert dict(c.items())["cost_reduction"] == 10.0
+    with pytest.warns(DeprecationWarning):
+        assert dict(c) == {**c.to_dict()}
+    with pytest.warns(DeprecationWarning):
+        assert c.get("target_calls_learned_proxy") is None
+
+
+def test_old_parameter_names_still_work_with_a_warning():
+    two = LinearToy([1.0, 2.0])
+    with pytest.warns(DeprecationWarning, match="min_screen_texts"):
+        task = ProxyTask(two, two, min_screen=3, max_screen_texts=6)
+    assert task.min_screen_texts == 3
+    with pytest.warns(DeprecationWarning, match="max_screen_texts"):
+        assert task.max_screen == 6
+    with pytest.raises(TypeError, match="both"):
+        ProxyTask(two, two, min_screen=3, min_screen_texts=3)
+    with pytest.warns(DeprecationWarning, match="min_screen_texts"):
+        assert screening_looks(min_screen=5, max_screen_texts=20) == [5, 10, 20]
+    with pytest.warns(DeprecationWarning, match="max_screen_texts"):
+        assert sequential_screen([1.0] * 5, [1.0] * 5, max_screen=5)[0] == "accept"
+    explainer = ProxyExplainer(two, two, "occlusion", min_screen_perturbations=4)
+    with pytest.warns(DeprecationWarning, match="min_screen_perturbations"):
+        assert explainer.min_screen == 4
+    with pytest.warns(DeprecationWarning, match="min_screen_perturbations"):
+        assert ProxyExplainer(two, two, min_screen=3).min_screen_perturbations == 3
+
+
+def test_per_explanation_screening_is_gone_from_the_task():
+    two = LinearToy([1.0, 2.0])
+    with pytest.raises(InvalidParameterError, match=r"ProxyExplainer\(target, proxy\)\.explain"):
+        ProxyTask(two, two, screening="explanation")
+    with pytest.warns(DeprecationWarning, match="only mode"):
+        ProxyTask(two, two, screening="task")
+    with pytest.warns(DeprecationWarning, match="threshold"):
+        task = ProxyTask(two, two, threshold=0.5)
+    assert "threshold" not in task.method_options
 
 
 @pytest.mark.integration
@@ -179,7 +271,7 @@ def test_cli_explains_a_file_of_texts_as_one_task(tiny_lm_dir, tmp_path, monkeyp
     data.write_text("text\nthe movie was good\na dull plot\nfun and warm\n", encoding="utf-8")
     args = ["explain-llm", "--texts", str(data), "--lm", tiny_lm_dir, "--proxy", tiny_lm_dir]
     args += ["--template", "Review: {text} Sentiment:", "--method", "kernelshap"]
-    args += ["--n-samples", "16", "--max-screen", "3", "--out", str(tmp_path / "t.html")]
+    args += ["--n-samples", "16", "--max-screen-texts", "3", "--out", str(tmp_path / "t.html")]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_texts"] == 3 and summary["mode"] == "task"

@@ -319,3 +319,44 @@ def test_a_regressor_shows_its_value_and_the_change():
     assert a["base"]["value"] + sum(i["score"] for i in a["items"]) == pytest.approx(a["value"])
     w = c.post("/api/whatif", json={"text": "a dull film", "remove": [1]}).json()
     assert w["delta"] == pytest.approx(w["after"]["value"] - w["before"]["value"])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "expected"),
+    [
+        (b'{"text": "good \xff film"}', "application/json", 400, "not UTF-8"),
+        (b"[" * 20_000 + b"]" * 20_000, "application/json", 400, "nested too deeply"),
+        (b'{"text": "good film"}', "text/plain", 415, "Content-Type: application/json"),
+        (b'{"text": "good film"}', None, 415, "Content-Type: application/json"),
+        (b'["good film"]', "application/json", 422, "must be a JSON object"),
+        (b"", "application/json", 422, "the request body is empty"),
+        (b'{"text": "good", "a\\nb": 1}', "application/json", 422, '"a\\nb": Extra inputs'),
+        (b'{"text": "good", "\\ud800": 1}', "application/json", 422, "lone surrogate"),
+    ],
+)
+def test_unreadable_bodies_get_the_app_error_shape(client, body, content_type, status, expected):
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = client.post("/api/whatif", content=body, headers=headers)
+    assert r.status_code == status
+    assert set(r.json()) == {"error"} and expected in r.json()["error"]
+    assert len(r.json()["error"].splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/api/analyze", 405), ("GET", "/api/nothing", 404)]
+)
+def test_unknown_routes_get_the_app_error_shape(client, method, path, status):
+    r = client.request(method, path)
+    assert r.status_code == status and set(r.json()) == {"error"} and path in r.json()["error"]
+
+
+def test_a_lone_surrogate_is_refused_before_the_analysis(client):
+    json_type = {"content-type": "application/json"}
+    r = client.post("/api/analyze", content=b'{"text": "good \\ud800 film"}', headers=json_type)
+    assert r.status_code == 422
+    assert r.json()["error"] == (
+        "the text holds a lone surrogate (U+D800) at character 5: it is not valid Unicode text"
+    )
+    pair_body = b'{"text": "good \\ud83d\\ude00 film"}'
+    pair = client.post("/api/analyze", content=pair_body, headers=json_type)
+    assert pair.status_code == 200 and pair.json()["text"] == "good \U0001f600 film"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -60,19 +61,102 @@ def test_serve_a_saved_model_on_a_free_loopback_port(tree_dir):
     assert "warning" not in (process.stderr.read() if process.stderr else "")
 
 
-def test_a_public_address_is_warned_about(tree_dir, monkeypatch, capsys):
-    import glasstext.explorer as explorer
+@pytest.fixture
+def served(monkeypatch) -> dict:
+    """``glasstext serve`` without a server: what it would bind and the app it would run.
 
-    served = {}
+    The socket asked for is recorded and a free loopback one given instead, so
+    no test listens on anything but 127.0.0.1.
+    """
+    import glasstext.explorer as explorer
+    import glasstext.explorer.app as explorer_app
+
+    served: dict = {}
+    real_bind = explorer_app.bind
+
+    def fake_bind(host, port):
+        served.update(bound=(host, port))
+        return real_bind("127.0.0.1", 0)
 
     def fake_serve(app, host, port, **kwargs):
         served.update(host=host, port=port, app=app)
 
+    monkeypatch.setattr(explorer_app, "bind", fake_bind)
     monkeypatch.setattr(explorer, "serve", fake_serve)
+    return served
+
+
+def _status(app, host: str) -> int:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, base_url="http://127.0.0.1")
+    return client.get("/api/info", headers={"host": host}).status_code
+
+
+def test_a_public_address_is_warned_about(tree_dir, served, capsys):
     assert main(["serve", str(tree_dir), "--host", "0.0.0.0", "--port", "8123"]) == 0
     assert served["host"] == "0.0.0.0" and served["port"] == 8123
+    assert served["bound"] == ("0.0.0.0", 8123)
     err = capsys.readouterr().err
     assert "not a loopback address" in err and "no login" in err
+    assert "--allowed-host" in err
+
+
+def test_a_public_address_accepts_only_this_machines_names(tree_dir, served):
+    assert main(["serve", str(tree_dir), "--host", "0.0.0.0", "--port", "8123"]) == 0
+    app = served["app"]
+    assert _status(app, "evil.example") == 400
+    assert _status(app, "evil.example:8123") == 400
+    assert _status(app, f"{socket.gethostname()}:8123") == 200
+    assert _status(app, "0.0.0.0:8123") == 200  # the URL it prints
+    assert _status(app, "localhost:8123") == 200
+
+
+def test_allowed_host_adds_names(tree_dir, served):
+    flags = ["--allowed-host", "explorer.example", "--allowed-host", "*.lab.example"]
+    assert main(["serve", str(tree_dir), "--host", "0.0.0.0", *flags]) == 0
+    app = served["app"]
+    assert _status(app, "explorer.example:8000") == 200
+    assert _status(app, "gpu1.lab.example") == 200
+    assert _status(app, "evil.example") == 400
+    assert main(["serve", str(tree_dir), "--allowed-host", "explorer.example"]) == 0
+    assert _status(served["app"], "explorer.example") == 200
+    assert _status(served["app"], "evil.example") == 400
+
+
+def test_a_loopback_address_accepts_its_own_url(tree_dir, served):
+    assert main(["serve", str(tree_dir), "--host", "127.0.0.2", "--port", "8123"]) == 0
+    assert _status(served["app"], "127.0.0.2:8123") == 200
+    assert _status(served["app"], "localhost:8123") == 200
+    assert _status(served["app"], "evil.example:8123") == 400
+    assert main(["serve", str(tree_dir), "--host", "::1", "--port", "8123"]) == 0
+    assert _status(served["app"], "[::1]:8123") == 200
+
+
+@pytest.mark.parametrize("entry", ["http://x.example", "x.example:80", "a*b.example", ""])
+def test_a_malformed_allowed_host_is_refused(tree_dir, served, capsys, entry):
+    assert main(["serve", str(tree_dir), "--allowed-host", entry]) == 2
+    err = capsys.readouterr().err
+    assert "allowed host" in err and len(err.splitlines()) == 1
+    assert "bound" not in served  # refused before listening
+
+
+def test_a_busy_port_is_a_one_line_error(tree_dir, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", str(tree_dir), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("glasstext: error: cannot listen")
+    assert f"127.0.0.1:{port}" in err and "in use" in err and "--port" in err
+
+
+def test_an_unresolvable_host_is_a_one_line_error(tree_dir, capsys):
+    assert main(["serve", str(tree_dir), "--host", "no-such-host.invalid"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("glasstext: error: cannot listen")
+    assert "no-such-host.invalid" in err and "does not resolve" in err
 
 
 def test_bad_limits_and_ports_are_refused(tree_dir, capsys):

@@ -143,6 +143,59 @@ def test_results_display_through_their_views(hybrid, tree):
         standalone(result_page(result))
 
 
+def _heading(html: str) -> str:
+    return html.split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+
+def test_every_subject_has_a_page_and_a_fragment_drawn_once(hybrid, tree):
+    from glasstext.results import view
+
+    a = S.attribution()
+    subjects = [
+        hybrid,
+        tree,
+        a,
+        S.proxied_attribution().proxy,
+        S.faithfulness_result(),
+        hybrid.explain(S.EXAMPLES[0]),
+        tree.explain(S.EXAMPLES[0]),
+    ]
+    for subject in subjects:
+        page = view(subject, "page")
+        standalone(page)
+        fragment = view(subject, "fragment")
+        assert fragment.startswith('<div class="glasstext-') and "<body" not in fragment
+        assert _heading(page) == _heading(fragment)  # one drawing behind both
+        assert _heading(view(subject, "page", title="Mine & yours")) == "Mine &amp; yours"
+    assert a.to_html() == view(a, "page") and a._repr_html_() == view(a, "fragment")
+    assert hybrid._repr_html_() == view(hybrid, "fragment")
+    e = hybrid.explain(S.EXAMPLES[0])
+    assert e.to_html() == view(e, "fragment") and result_page(e) == view(e, "page")
+
+
+def test_the_html_kind_still_draws_what_it_meant_with_a_warning(hybrid):
+    from glasstext.results import view
+
+    e = hybrid.explain(S.EXAMPLES[0])
+    for subject, meant in ((hybrid, "page"), (S.attribution(), "page"), (e, "fragment")):
+        with pytest.warns(DeprecationWarning, match='"page"'):
+            assert view(subject, "html") == view(subject, meant)
+
+
+def test_the_blocks_inside_the_views_keep_their_old_names_for_one_release():
+    from glasstext.report import linear, proto, tree
+
+    for module, old, new in (
+        (linear, "linear_explanation_fragment", "linear_explanation_block"),
+        (tree, "tree_explanation_fragment", "tree_explanation_block"),
+        (proto, "proto_explanation_fragment", "proto_explanation_block"),
+    ):
+        with pytest.warns(DeprecationWarning, match=new):
+            assert getattr(module, old) is getattr(module, new)
+    with pytest.raises(AttributeError):
+        linear.no_such_name  # noqa: B018
+
+
 def test_words_results(tmp_path):
     from explain.nl_fakes import AdditionLM, ThemeLM, addition_data, food_corpus, food_module
     from glasstext import explain_dataset, explain_module, summarize_model

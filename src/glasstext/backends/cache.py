@@ -20,9 +20,11 @@ process claims the keys it is about to compute, the others skip them and later
 read the results (or take them over if the claimer died).
 
 ``GLASSTEXT_CACHE=off`` turns the persistent cache off; a cache folder that
-cannot be used (read-only, full, missing permissions) gives one
+cannot be used (read-only, full, missing permissions) or a damaged file
+(corrupt pages, I/O errors, found when opening, reading or writing) gives one
 :class:`~glasstext.exceptions.CacheUnavailableWarning` naming the file, and
-work goes on without a cache.
+work goes on without a cache, with the same results; ``glasstext cache clear``
+deletes a damaged file.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,11 @@ from typing import Any
 
 import numpy as np
 
-from glasstext.exceptions import CacheUnavailableWarning
+from glasstext.exceptions import (
+    CacheDamagedError,
+    CacheUnavailableWarning,
+    InvalidParameterError,
+)
 
 DEFAULT_MAX_BYTES = 4 * 1024**3
 _SQL_BATCH = 900  # stay under SQLite's bound-parameter limit
@@ -54,7 +60,16 @@ _TOUCH_AFTER_SECONDS = 3600.0
 _PRUNE_CHECK_FRACTION = 0.02
 CLAIM_SECONDS = 900.0  # a claim older than this is abandoned whoever holds it
 _OFF_VALUES = {"off", "0", "false", "no", "none"}
-_UNUSABLE = ("readonly", "read-only", "unable to open", "disk is full", "disk i/o", "permission")
+_UNUSABLE = ("readonly", "read-only", "unable to open", "disk is full", "permission")
+# A file whose content cannot be read: SQLite's codes (extended codes start with
+# them) and, for errors raised without a code, its words.
+_DAMAGED_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR")
+_DAMAGED_WORDS = ("malformed", "not a database", "disk i/o")
+_BUSY_SECONDS = 120.0  # how long a query waits for other processes' writes
+# Giving space back waits this long for other processes, then is left for later.
+_COMPACT_WAIT_SECONDS = 5.0
+_POSTPONED = ("locked", "busy", "full")  # why space cannot be given back right now
+_INCREMENTAL_VACUUM = 2  # PRAGMA auto_vacuum of a file made with auto_vacuum=INCREMENTAL
 
 
 def default_home() -> Path:
@@ -108,6 +123,27 @@ def _unusable(exc: BaseException) -> bool:
     )
 
 
+def _damaged(exc: BaseException) -> bool:
+    """Whether an error means the file's content cannot be read (corrupt, not a database, I/O).
+
+    SQLite raises the plain ``DatabaseError`` only for such files; its subclasses
+    name other failures (a constraint, a busy database, a bug in a query).
+    """
+    if type(exc) is sqlite3.DatabaseError:
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    return code.startswith(_DAMAGED_CODES) or any(w in str(exc).lower() for w in _DAMAGED_WORDS)
+
+
+def _damaged_message(path: Path, exc: BaseException) -> str:
+    return (
+        f"the cache {path} is damaged ({exc}): glasstext runs without it; "
+        "`glasstext cache clear` deletes it"
+    )
+
+
 def text_key(text: str) -> bytes:
     """A 16-byte content hash of a text (collisions are practically impossible)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
@@ -148,6 +184,7 @@ class SqliteStore:
         self._pid = -1
         self._written_since_check: int | None = None  # None: check on the first write
         self.writable = True  # False once a write found the file unusable
+        self.usable = True  # False once the file was found damaged: left alone from then on
 
     # -- connection -------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -162,11 +199,11 @@ class SqliteStore:
         # "database is locked" from the journal-mode switch, which SQLite does
         # not always route through the busy timeout: retry the set-up briefly.
         for attempt in range(attempts):
-            conn = sqlite3.connect(self.path, timeout=120.0, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, check_same_thread=False)
             try:
                 self._set_up(conn)
                 return conn
-            except sqlite3.OperationalError as exc:
+            except sqlite3.Error as exc:
                 conn.close()
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
@@ -204,28 +241,82 @@ class SqliteStore:
 
         Raises
         ------
+        CacheDamagedError
+            The file is damaged (not a database, or corrupt where opening reads).
         sqlite3.Error or OSError
             The file cannot be created, opened or written.
         """
-        with self._lock:
+        with self._lock, self._file_failures(maintenance=True):
             self._connection()
 
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            # A failed transaction may still hold a lock that other processes wait for.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.rollback()
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            self._conn = None
+        self._conn = None
+
+    # -- a failing file -------------------------------------------------------
+    @contextlib.contextmanager
+    def _file_failures(self, *, maintenance: bool = False) -> Iterator[None]:
+        """The one place where a failing cache file is dealt with.
+
+        A damaged file (corrupt pages, not a database, I/O errors) is left
+        alone for the rest of the process; a file that cannot be written
+        (read-only, disk full, permissions) is only read from then on. The
+        first such failure gives one
+        :class:`~glasstext.exceptions.CacheUnavailableWarning`, and the
+        block's error is swallowed: its caller returns what an empty cache
+        gives, so the work goes on uncached. Maintenance (``maintenance=True``:
+        statistics, pruning, clearing) raises
+        :class:`~glasstext.exceptions.CacheDamagedError` for a damaged file
+        instead. Other errors (a bug in a query, a constraint) pass through.
+        """
+        try:
+            yield
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if _damaged(exc):
+                message, first = _damaged_message(self.path, exc), self._leave_alone()
+                if maintenance:
+                    raise CacheDamagedError(message) from exc
+            elif _unusable(exc) and not maintenance:
+                message, first = self._unwritable_message(exc), self.writable
+                self.writable = False
+            else:
+                raise
+            if first:
+                warnings.warn(message, CacheUnavailableWarning, stacklevel=4)
+
+    def _leave_alone(self) -> bool:
+        """Stop using a damaged file in this process; whether it was in use until now."""
+        was_usable, self.usable = self.usable, False
+        _unusable_paths.add(self.path)
+        self._drop_connection()
+        return was_usable
+
+    def _unwritable_message(self, exc: BaseException) -> str:
+        return (
+            f"cannot write to the cache {self.path} ({exc}): results are no longer "
+            "cached. Free space or fix the folder's permissions, or set "
+            "GLASSTEXT_CACHE=off to run without a cache."
+        )
 
     # -- reads and writes ---------------------------------------------------
     def get_many(self, ns: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
         """Values stored for ``keys`` in namespace ``ns`` (missing keys are absent)."""
         found: dict[bytes, bytes] = {}
-        if not keys:
+        if not keys or not self.usable:
             return found
         now = time.time()
         stale: list[bytes] = []
-        with self._lock:
+        with self._lock, self._file_failures():
             conn = self._connection()
             for start in range(0, len(keys), _SQL_BATCH):
                 chunk = list(keys[start : start + _SQL_BATCH])
@@ -240,7 +331,8 @@ class SqliteStore:
                         stale.append(key)
             if stale:
                 self._touch(conn, ns, stale, now)
-        return found
+            return found
+        return {}  # the file failed: as if nothing were cached
 
     def _touch(self, conn: sqlite3.Connection, ns: str, keys: list[bytes], now: float) -> None:
         """Record a use, for LRU pruning.
@@ -254,43 +346,33 @@ class SqliteStore:
                 [(now, ns, k) for k in keys],
             )
             conn.commit()
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             # Recency is a hint for pruning; a busy database must not fail a read.
             conn.rollback()
+            if _damaged(exc):
+                raise
 
     def put_many(self, ns: str, items: Iterable[tuple[bytes, bytes]]) -> None:
         """Store ``(key, value)`` pairs in one atomic transaction.
 
-        A file that turns out unusable (read-only, disk full) gives one
-        :class:`~glasstext.exceptions.CacheUnavailableWarning`; later writes
-        are skipped, and the values are simply not cached.
+        A file that turns out unusable (read-only, disk full) or damaged gives
+        one :class:`~glasstext.exceptions.CacheUnavailableWarning`; later
+        writes are skipped, and the values are simply not cached.
         """
         now = time.time()
         rows = [(ns, k, v, len(v), now) for k, v in items]
-        if not rows or not self.writable:
+        if not rows or not (self.usable and self.writable):
             return
-        with self._lock:
-            try:
-                conn = self._connection()
-                with conn:  # one transaction: all rows or none
-                    conn.executemany(
-                        "INSERT OR REPLACE INTO entries(ns, key, value, nbytes, last_used)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                if self._prune_due(sum(r[3] for r in rows)):
-                    self._prune_locked(conn, self.max_bytes)  # type: ignore[arg-type]
-            except (sqlite3.OperationalError, OSError) as exc:
-                if not _unusable(exc):
-                    raise
-                self.writable = False
-                warnings.warn(
-                    f"cannot write to the cache {self.path} ({exc}): results are no longer "
-                    "cached. Free space or fix the folder's permissions, or set "
-                    "GLASSTEXT_CACHE=off to run without a cache.",
-                    CacheUnavailableWarning,
-                    stacklevel=3,
+        with self._lock, self._file_failures():
+            conn = self._connection()
+            with conn:  # one transaction: all rows or none
+                conn.executemany(
+                    "INSERT OR REPLACE INTO entries(ns, key, value, nbytes, last_used)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    rows,
                 )
+            if self._prune_due(sum(r[3] for r in rows)):
+                self._prune_locked(conn, self.max_bytes)  # type: ignore[arg-type]
 
     def _prune_due(self, nbytes: int) -> bool:
         if self.max_bytes is None:
@@ -312,65 +394,63 @@ class SqliteStore:
         it (that process will store its value). Claims of processes that died
         (on this host) or expired are taken over.
         """
-        if not keys or not self.writable:
+        if not keys or not (self.usable and self.writable):
             return set(keys)
         me, now = _owner(), time.time()
         granted: set[bytes] = set()
-        with self._lock:
+        with self._lock, self._file_failures():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")  # read and write claims atomically
             try:
-                conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")  # read and write claims atomically
-                try:
-                    for start in range(0, len(keys), _SQL_BATCH):
-                        chunk = list(keys[start : start + _SQL_BATCH])
-                        marks = ",".join("?" * len(chunk))
-                        held = {
-                            key
-                            for key, owner, expires in conn.execute(
-                                "SELECT key, owner, expires FROM claims"
-                                f" WHERE ns=? AND key IN ({marks})",
-                                [ns, *chunk],
-                            )
-                            if owner != me and expires > now and _owner_alive(owner)
-                        }
-                        mine = [k for k in chunk if k not in held]
-                        conn.executemany(
-                            "INSERT OR REPLACE INTO claims(ns, key, owner, expires)"
-                            " VALUES (?, ?, ?, ?)",
-                            [(ns, k, me, now + seconds) for k in mine],
+                for start in range(0, len(keys), _SQL_BATCH):
+                    chunk = list(keys[start : start + _SQL_BATCH])
+                    marks = ",".join("?" * len(chunk))
+                    held = {
+                        key
+                        for key, owner, expires in conn.execute(
+                            "SELECT key, owner, expires FROM claims"
+                            f" WHERE ns=? AND key IN ({marks})",
+                            [ns, *chunk],
                         )
-                        granted.update(mine)
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
-            except (sqlite3.OperationalError, OSError) as exc:
-                if not _unusable(exc):
-                    raise
-                return set(keys)  # no sharing without a usable file: compute it all
-        return granted
+                        if owner != me and expires > now and _owner_alive(owner)
+                    }
+                    mine = [k for k in chunk if k not in held]
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO claims(ns, key, owner, expires)"
+                        " VALUES (?, ?, ?, ?)",
+                        [(ns, k, me, now + seconds) for k in mine],
+                    )
+                    granted.update(mine)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return granted
+        return set(keys)  # no sharing without a usable file: compute it all
 
     def release(self, ns: str, keys: Sequence[bytes]) -> None:
         """Drop this process's claims on ``keys`` (after storing their values)."""
-        if not keys or not self.writable:
+        if not keys or not (self.usable and self.writable):
             return
         me = _owner()
-        with self._lock:
-            try:
-                conn = self._connection()
-                with conn:
-                    conn.executemany(
-                        "DELETE FROM claims WHERE ns=? AND key=? AND owner=?",
-                        [(ns, k, me) for k in keys],
-                    )
-            except (sqlite3.OperationalError, OSError) as exc:
-                if not _unusable(exc):
-                    raise
+        with self._lock, self._file_failures():
+            conn = self._connection()
+            with conn:
+                conn.executemany(
+                    "DELETE FROM claims WHERE ns=? AND key=? AND owner=?",
+                    [(ns, k, me) for k in keys],
+                )
 
     # -- maintenance --------------------------------------------------------
     def stats(self, ns: str | None = None) -> CacheStats:
-        """Number of entries and bytes stored (in one namespace, or all)."""
-        with self._lock:
+        """Number of entries and bytes stored (in one namespace, or all).
+
+        Raises
+        ------
+        CacheDamagedError
+            The file is damaged.
+        """
+        with self._lock, self._file_failures(maintenance=True):
             conn = self._connection()
             if ns is None:
                 row = conn.execute("SELECT COUNT(*), COALESCE(SUM(nbytes),0) FROM entries")
@@ -389,20 +469,38 @@ class SqliteStore:
                 total += Path(f"{self.path}{suffix}").stat().st_size
         return total
 
-    def prune(self, max_bytes: int) -> int:
+    def prune(self, max_bytes: int, *, compact: bool = True) -> int:
         """Remove least recently used entries until at most ``max_bytes`` remain.
 
-        Returns the number of entries removed.
+        Parameters
+        ----------
+        max_bytes : int
+            Bytes of values to keep.
+        compact : bool, default=True
+            Then give the freed space back to the disk (:meth:`compact`; when
+            another process holds the file, the space is given back later).
+
+        Returns
+        -------
+        int
+            The number of entries removed.
 
         Raises
         ------
-        ValueError
+        InvalidParameterError
             ``max_bytes`` is negative.
+        CacheDamagedError
+            The file is damaged.
         """
         if max_bytes < 0:
-            raise ValueError(f"the size to keep cannot be negative, got {max_bytes} bytes")
-        with self._lock:
-            return self._prune_locked(self._connection(), max_bytes, target=max_bytes)
+            raise InvalidParameterError(
+                f"the size to keep cannot be negative, got {max_bytes} bytes"
+            )
+        with self._lock, self._file_failures(maintenance=True):
+            removed = self._prune_locked(self._connection(), max_bytes, target=max_bytes)
+        if compact:
+            self.compact()
+        return removed
 
     def _prune_locked(
         self, conn: sqlite3.Connection, max_bytes: int, target: int | None = None
@@ -425,15 +523,88 @@ class SqliteStore:
             removed = len(victims)
         return removed
 
-    def clear(self, ns: str | None = None) -> None:
-        """Remove every entry (of one namespace, or all)."""
-        with self._lock:
+    def compact(self) -> bool:
+        """Give the file's free pages (left by pruning or clearing) back to the disk.
+
+        Until then later writes reuse them. A file made with
+        ``auto_vacuum=INCREMENTAL`` is trimmed in place; any other is
+        rewritten by ``VACUUM``, which needs free disk space about the size
+        of the database for a while.
+
+        Returns
+        -------
+        bool
+            Whether the space is given back now. False when another process
+            holds the database (waited for a few seconds) or the disk is too
+            full to rewrite it: the file shrinks at a later compaction (or,
+            once rewritten, when the last process closes it).
+
+        Raises
+        ------
+        CacheDamagedError
+            The file is damaged.
+        """
+        with self._lock, self._file_failures(maintenance=True):
             conn = self._connection()
-            with conn:
-                if ns is None:
-                    conn.execute("DELETE FROM entries")
-                else:
-                    conn.execute("DELETE FROM entries WHERE ns=?", (ns,))
+            conn.commit()  # VACUUM cannot run inside a transaction
+            conn.execute(f"PRAGMA busy_timeout={int(_COMPACT_WAIT_SECONDS * 1000)}")
+            try:
+                return self._give_space_back(conn)
+            except sqlite3.OperationalError as exc:
+                if not any(word in str(exc).lower() for word in _POSTPONED):
+                    raise
+                return False
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+        raise AssertionError("unreachable: maintenance raises a failing file's error")
+
+    @staticmethod
+    def _give_space_back(conn: sqlite3.Connection) -> bool:
+        (free_pages,) = conn.execute("PRAGMA freelist_count").fetchone()
+        if free_pages:
+            (auto_vacuum,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+            if auto_vacuum == _INCREMENTAL_VACUUM:
+                # executescript runs the pragma to its end; execute frees one page.
+                conn.executescript("PRAGMA incremental_vacuum;")
+            else:
+                conn.execute("VACUUM")
+        # In WAL mode the file shrinks once the log is copied back into it.
+        (busy, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
+    def clear(self, ns: str | None = None) -> None:
+        """Remove every entry (of one namespace, or all).
+
+        Clearing all of a damaged file deletes it, with its ``-wal`` and
+        ``-shm`` files (its entries cannot be removed one by one); the next
+        use makes a new file.
+
+        Raises
+        ------
+        CacheDamagedError
+            The file is damaged and ``ns`` names one namespace.
+        """
+        try:
+            with self._lock, self._file_failures(maintenance=True):
+                conn = self._connection()
+                with conn:
+                    if ns is None:
+                        conn.execute("DELETE FROM entries")
+                    else:
+                        conn.execute("DELETE FROM entries WHERE ns=?", (ns,))
+        except CacheDamagedError:
+            if ns is not None:
+                raise
+            self._delete_files()
+
+    def _delete_files(self) -> None:
+        with self._lock:
+            self._drop_connection()
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(f"{self.path}{suffix}").unlink()
+            self.usable = True  # the next use makes a new file
+            _unusable_paths.discard(self.path)
 
 
 _default_stores: dict[Path, SqliteStore] = {}
@@ -460,7 +631,8 @@ def resolve_store(cache: CacheSetting) -> SqliteStore | None:
 
     ``True`` is the shared default store (none when ``GLASSTEXT_CACHE=off``),
     ``False``/``None`` no cache, a path a store in that file, and a
-    :class:`SqliteStore` itself. A store whose file cannot be opened gives a
+    :class:`SqliteStore` itself. A store whose file cannot be opened, or was
+    found damaged, gives one
     :class:`~glasstext.exceptions.CacheUnavailableWarning` naming it, and no
     cache.
     """
@@ -482,17 +654,19 @@ def _usable(store: SqliteStore) -> bool:
         return False
     try:
         store.check()
+    except CacheDamagedError as exc:
+        message = str(exc)
     except (sqlite3.Error, OSError) as exc:
-        _unusable_paths.add(store.path)
-        warnings.warn(
+        message = (
             f"cannot use the cache {store.path} ({exc}): running without a cache, so "
             "embeddings and LM outputs are recomputed. Set GLASSTEXT_HOME to a writable "
-            "folder, or GLASSTEXT_CACHE=off to silence this.",
-            CacheUnavailableWarning,
-            stacklevel=3,
+            "folder, or GLASSTEXT_CACHE=off to silence this."
         )
-        return False
-    return True
+    else:
+        return True
+    _unusable_paths.add(store.path)
+    warnings.warn(message, CacheUnavailableWarning, stacklevel=3)
+    return False
 
 
 class _TextKeyed:

@@ -32,6 +32,7 @@ from glasstext.backends.devices import (
     to_device,
     to_numpy,
 )
+from glasstext.backends.extras import require_extra
 from glasstext.backends.registry import (
     DEFAULT_ENCODER,
     ResolvedModel,
@@ -123,6 +124,7 @@ class Encoder:
             raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
         if batch_size < 1 or max_length < 1:
             raise ValueError("batch_size and max_length must be positive")
+        require_extra("lm", "an encoder")  # before the model is resolved: no carrier advice
         self.model = model
         self.pooling = pooling
         self.layer = layer

@@ -50,8 +50,8 @@ from glasstext.backends.training import (
     train_epochs,
     validation_split,
 )
-from glasstext.exceptions import InvalidParameterError
-from glasstext.io import python_scalar
+from glasstext.exceptions import InvalidParameterError, ModelFileError
+from glasstext.io import is_vacant, python_scalar, write_folder_atomically
 from glasstext.text import check_ngram_range, extract_ngrams
 from glasstext.validation import (
     Constraint,
@@ -64,9 +64,18 @@ from glasstext.validation import (
     validate_params,
 )
 
-__all__ = ["HEAD_FILE", "INFO_FILE", "FinetunedModel", "finetune_encoder", "finetune_info"]
+__all__ = [
+    "HEAD_FILE",
+    "INFO_FILE",
+    "FinetunedModel",
+    "check_output_dir",
+    "finetune_encoder",
+    "finetune_info",
+]
 
 INFO_FILE = "glasstext_finetune.json"
+#: the "format" recorded in :data:`INFO_FILE`: marks a folder this module wrote
+INFO_FORMAT = "glasstext-finetune"
 HEAD_FILE = "glasstext_head.safetensors"
 Task = Literal["classification", "regression"]
 TASKS: tuple[Task, ...] = ("classification", "regression")
@@ -153,11 +162,43 @@ def _choose_task(task: Any, y: Any) -> Task:
     return checked
 
 
-def _check_output_dir(output_dir: Any) -> Path:
+def check_output_dir(output_dir: Any) -> Path:
+    """``output_dir`` as a path, refused before any work if it may not be written.
+
+    Raises
+    ------
+    glasstext.exceptions.InvalidParameterError
+        Not a path, or an empty one.
+    glasstext.exceptions.ModelFileError
+        A link, a file, or a folder holding anything but a fine-tuned encoder.
+    """
     check_param(output_dir, ["path"], "output_dir")
     if not os.fspath(output_dir):
         raise InvalidParameterError("output_dir must be a folder path, got ''")
-    return Path(output_dir)
+    folder = Path(output_dir)
+    _check_replaceable(folder)
+    return folder
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse an output folder whose replacement would remove anything but a fine-tuned encoder."""
+    if not is_vacant(folder) and not _holds_finetuned_encoder(folder):
+        raise ModelFileError(
+            f"{folder} is not empty and holds no fine-tuned encoder: it is never replaced "
+            "(choose a new or empty folder)"
+        )
+
+
+def _holds_finetuned_encoder(folder: Path) -> bool:
+    """Whether ``folder`` was written by :func:`finetune_encoder` (its record, no link)."""
+    info = folder / INFO_FILE
+    if info.is_symlink() or not info.is_file():
+        return False
+    try:
+        record = json.loads(info.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and record.get("format") == INFO_FORMAT
 
 
 def finetune_encoder(
@@ -199,7 +240,9 @@ def finetune_encoder(
     encoder : str or path-like, default="all-MiniLM-L6-v2"
         The model to start from: an offline alias, a hub id or a folder.
     output_dir : str or path-like
-        The folder to write (replaced atomically if it exists).
+        The folder to write: a new or empty one, or one an earlier
+        fine-tuning wrote (replaced atomically). Any other folder is never
+        replaced: it is refused before training.
     task : {"classification", "regression"}, optional
         Default: regression for float targets that are not all whole
         numbers, classification otherwise.
@@ -275,6 +318,9 @@ def finetune_encoder(
     TypeError, ValueError
         Bad texts or labels (empty, not strings, NaN labels, one class,
         different lengths) or bad settings.
+    glasstext.exceptions.ModelFileError
+        ``output_dir`` is a link, a file, or a folder holding anything but a
+        fine-tuned encoder.
     """
     texts = check_documents(X)
     chosen = _choose_task(task, y)
@@ -301,7 +347,7 @@ def finetune_encoder(
             "seed": seed,
         }
     )
-    folder = _check_output_dir(output_dir)
+    folder = check_output_dir(output_dir)
     where = resolve_device(device)
     started = time.perf_counter()
     with torch_threads(n_threads), seeded(settings.seed, where) as rng:
@@ -404,7 +450,7 @@ def _folder_info(
     history = trained.history
     probe = probe_train_score
     return {
-        "format": "glasstext-finetune",
+        "format": INFO_FORMAT,
         "base_model": os.fspath(encoder),
         "base_identity": resolve_model(encoder).identity,
         **objective.describe(),
@@ -629,8 +675,6 @@ def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[s
     """Write the folder in a temporary sibling and swap it into place."""
     from safetensors.numpy import save_file
 
-    from glasstext.io import write_folder_atomically
-
     def write(tmp: Path) -> None:
         net.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -638,7 +682,7 @@ def _save_folder(target: Path, tokenizer: Any, net: Any, head: Any, info: dict[s
         save_file(state, str(tmp / HEAD_FILE))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1, ensure_ascii=False), "utf-8")
 
-    return write_folder_atomically(target, write)
+    return write_folder_atomically(target, write, check=_check_replaceable)
 
 
 def finetune_info(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ one of a registered backend such as ``"openai:MODEL"``
 
 The names of :mod:`glasstext.backends.lm_base` (``LanguageModel``,
 ``GenerationRequest``, ``TextScores``, ``usage_delta``...) are re-exported
-here, where they used to live.
+here too, for callers that import them from this module.
 
 Sampling
 --------
@@ -45,6 +45,7 @@ from typing import Any
 
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.devices import lm_precision, resolve_device, to_device
+from glasstext.backends.extras import require_extra
 from glasstext.backends.lm_base import (
     LM_BACKENDS,
     GenerationRequest,
@@ -55,6 +56,7 @@ from glasstext.backends.lm_base import (
     truncate_at_stop,
     usage_delta,
 )
+from glasstext.backends.redaction import redact_spec
 from glasstext.backends.registry import (
     DEFAULT_GENERATOR,
     ResolvedModel,
@@ -261,6 +263,7 @@ class LocalCausalLM(LanguageModel):
         super().__init__(cache=cache)
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        require_extra("lm", "a local language model")  # before the model is resolved
         self.device: str = resolve_device(device)
         if n_threads is not None:
             check_int(n_threads, "n_threads")
@@ -279,7 +282,7 @@ class LocalCausalLM(LanguageModel):
     def __repr__(self) -> str:
         state = "loaded" if self._loaded is not None else "not loaded"
         return (
-            f"LocalCausalLM({self.model_name!r}, precision={self.precision!r}, "
+            f"LocalCausalLM({redact_spec(self.model_name)!r}, precision={self.precision!r}, "
             f"device={self.device!r}, {state})"
         )
 

@@ -62,15 +62,29 @@ status and the server's own message), a refused connection or an unknown host;
 :class:`LMResponseError` for a body that is not JSON or lacks the expected
 fields (with the URL and an excerpt of the body).
 
+Redirects are never followed: a server that answers 3xx (``Location: ...``)
+raises :class:`LMServerError` naming the redirect's target, without a retry,
+so the request and its credentials never reach a host other than
+``base_url``'s, and nothing from another host is cached.
+
+Credentials
+-----------
 The API key is read from the environment variable ``api_key_env`` at each
 request and sent as ``Authorization: Bearer ...``; it is never stored on the
 object, shown in its repr or error messages, or part of a cache key. Without
-the variable (a local server) no ``Authorization`` header is sent.
+the variable (a local server) no ``Authorization`` header is sent. A user name
+and password in ``base_url`` (``http://user:pw@host/v1``) are sent as HTTP
+basic authentication instead of the key. Query parameters of ``base_url``
+(``?api_key=...``) are sent with every request. Wherever ``base_url`` is shown
+(repr, errors, :attr:`~OpenAICompatibleLM.identity`) its user name, password
+and query values read ``***`` (:mod:`glasstext.backends.redaction`).
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import hashlib
 import http.client
 import itertools
 import json
@@ -89,6 +103,7 @@ from typing import Any, TypeVar
 
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.lm_base import GenerationRequest, LanguageModel, truncate_at_stop
+from glasstext.backends.redaction import hide_secrets, redact_spec, redact_url
 from glasstext.exceptions import LMResponseError, LMServerError, LogprobsUnsupportedError
 
 __all__ = [
@@ -108,7 +123,8 @@ _BAD_REQUEST = frozenset({400, 422})
 _MAX_DELAY = 60.0  # seconds: no single wait between attempts is longer
 _MAX_STOP = 4  # the OpenAI API rejects more stop strings than this
 _EXCERPT = 200  # characters of a bad body shown in an error message
-_SPEC = re.compile(r"openai:(?P<model>.+?)(?:@(?P<url>https?://.+))?")
+# Any scheme is split off here, so that a wrong one is refused as a base_url (shown redacted).
+_SPEC = re.compile(r"openai:(?P<model>.+?)(?:@(?P<url>[A-Za-z][A-Za-z0-9+.-]*://.+))?")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -121,14 +137,6 @@ _R = TypeVar("_R")
 
 
 # -- small helpers ----------------------------------------------------------------
-
-
-def _redact(url: str) -> str:
-    """``url`` without a user name or password."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _excerpt(body: bytes | str) -> str:
@@ -231,8 +239,72 @@ def _parse_spec(spec: str) -> tuple[str, str]:
     """``(model, base_url)`` of ``"openai:MODEL"`` or ``"openai:MODEL@BASE_URL"``."""
     match = _SPEC.fullmatch(spec)
     if match is None:
-        raise ValueError(f"expected 'openai:MODEL' or 'openai:MODEL@http(s)://...', got {spec!r}")
+        raise ValueError(
+            f"expected 'openai:MODEL' or 'openai:MODEL@http(s)://...', got {redact_spec(spec)!r}"
+        )
     return match["model"], match["url"] or DEFAULT_BASE_URL
+
+
+def _check_base_url(base_url: Any) -> urllib.parse.SplitResult:
+    """The parts of a usable ``base_url``; errors show it redacted."""
+    if not isinstance(base_url, str):
+        raise ValueError(f"base_url must be a string, got {type(base_url).__name__}")
+    shown = redact_url(base_url)
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must start with http:// or https://, got {shown!r}")
+    # urllib quotes such characters back in its own errors, secrets and all.
+    if any(c.isspace() or not c.isprintable() for c in base_url):
+        raise ValueError(f"base_url must not contain spaces or control characters: {shown!r}")
+    try:
+        parts = urllib.parse.urlsplit(base_url)
+        _ = parts.port  # raises for a netloc that is not host[:port]
+    except ValueError:
+        raise ValueError(f"base_url is not a valid URL: {shown!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"base_url names no host: {shown!r}")
+    return parts
+
+
+def _host(parts: urllib.parse.SplitResult) -> str:
+    """``host[:port]`` of a URL, without its user name and password."""
+    return parts.netloc.rpartition("@")[2]
+
+
+def _endpoint(base: urllib.parse.SplitResult, path: str) -> str:
+    """The URL of ``path`` under ``base``: joined onto its path, its query kept, no userinfo."""
+    joined = base.path.rstrip("/") + path
+    return urllib.parse.urlunsplit((base.scheme, _host(base), joined, base.query, ""))
+
+
+def _basic_auth(base: urllib.parse.SplitResult) -> str | None:
+    """The ``Authorization`` value of a user name and password in ``base``, if it has them."""
+    if "@" not in base.netloc:
+        return None
+    user = urllib.parse.unquote(base.username or "")
+    password = urllib.parse.unquote(base.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: the 3xx answer reaches the caller as an ``HTTPError``.
+
+    Following one would send the request, credentials included, to whatever
+    host the ``Location`` names, and cache its answer as this server's.
+    """
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _open(request: urllib.request.Request, timeout: float) -> bytes:
+    """The body of the response to ``request``; a redirect raises ``HTTPError``."""
+    # Built per request, as urlopen's own opener: proxy settings come from the
+    # environment at the time of the call.
+    opener = urllib.request.build_opener(_RefuseRedirects)
+    with opener.open(request, timeout=timeout) as response:
+        body: bytes = response.read()
+    return body
 
 
 # -- the backend -------------------------------------------------------------------
@@ -250,10 +322,14 @@ class OpenAICompatibleLM(LanguageModel):
     model : str
         The model name the server knows (the request's ``"model"`` field).
     base_url : str, default="http://localhost:8000/v1"
-        The API root; ``/completions`` and ``/chat/completions`` are appended.
+        The API root; ``/completions`` and ``/chat/completions`` are joined
+        onto its path, and its query (``?api_key=...``) is sent with each
+        request. A user name and password in it (``http://user:pw@host/v1``)
+        are sent as basic authentication. Shown redacted everywhere.
     api_key_env : str, default="OPENAI_API_KEY"
         Environment variable holding the API key, read at each request. When
-        it is unset or empty, no ``Authorization`` header is sent.
+        it is unset or empty, or ``base_url`` holds a user name and password,
+        no ``Bearer`` header is sent.
     timeout : float, default=60.0
         Seconds to wait for the connection and for each read of the response.
     max_retries : int, default=4
@@ -272,8 +348,9 @@ class OpenAICompatibleLM(LanguageModel):
         :func:`time.sleep`. Tests pass a function that records instead.
     cache : bool or SqliteStore, default=True
         Where results are cached (see :class:`~glasstext.backends.lm_base.LanguageModel`).
-        The cache key is the identity (base URL and model name) and the call's
-        settings: if the weights behind a name change, clear the cache.
+        The cache key is the :attr:`identity` (base URL and model name, no
+        credentials) and the call's settings: if the weights behind a name
+        change, clear the cache.
     scoring_max_tokens : {0, 1}, default=0
         Tokens asked for with each scoring request. 0 generates nothing where
         the server honours it (vLLM); llama-cpp-python's server reads 0 as
@@ -304,8 +381,7 @@ class OpenAICompatibleLM(LanguageModel):
         super().__init__(cache=cache)
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a non-empty string, got {model!r}")
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self._base = _check_base_url(base_url)
         if not isinstance(api_key_env, str) or not api_key_env:
             raise ValueError("api_key_env must name an environment variable")
         if not timeout > 0:
@@ -352,25 +428,47 @@ class OpenAICompatibleLM(LanguageModel):
         return cls(model, base_url=base_url, **kwargs)
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleLM({self.model!r}, base_url={_redact(self.base_url)!r})"
+        return f"OpenAICompatibleLM({self.model!r}, base_url={redact_url(self.base_url)!r})"
 
     @property
     def identity(self) -> str:
-        return f"openai-compatible:{_redact(self.base_url).rstrip('/')}#{self.model}"
+        """``openai-compatible:URL#MODEL``: where the outputs come from, with no secret in it.
+
+        The user name and password of ``base_url`` only authenticate, as the
+        API key does, and are left out. Query parameters may change what the
+        server computes (an API version, a deployment) or be credentials: a
+        hash of them keeps their entries apart without holding their values.
+        """
+        base = self._base
+        location = urllib.parse.urlunsplit(
+            (base.scheme, _host(base), base.path.rstrip("/"), "", "")
+        )
+        if base.query:
+            digest = hashlib.blake2b(base.query.encode("utf-8"), digest_size=8).hexdigest()
+            location += f"?query-hash={digest}"
+        return f"openai-compatible:{location}#{self.model}"
 
     def _output_settings(self) -> dict[str, Any]:
         return {}
 
     # -- HTTP --------------------------------------------------------------------------
     def _url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
+        return _endpoint(self._base, path)
+
+    def _shown_url(self, path: str) -> str:
+        return redact_url(self._url(path))
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env, "").strip()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+        authorization = _basic_auth(self._base) or (f"Bearer {key}" if key else None)
+        if authorization:
+            headers["Authorization"] = authorization
         return headers
+
+    def _hide(self, text: str) -> str:
+        """Server-given ``text`` without the secrets of ``base_url`` (a server may quote them)."""
+        return hide_secrets(text, self.base_url)
 
     def _wait(self, attempt: int, retry_after: float | None = None) -> None:
         delay = self.backoff * 2.0**attempt if retry_after is None else retry_after
@@ -379,17 +477,18 @@ class OpenAICompatibleLM(LanguageModel):
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` as JSON and return the decoded JSON object, retrying as documented."""
         url = self._url(path)
-        shown = _redact(url)
+        shown = redact_url(url)
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         attempt = 0
         malformed = 0
         while True:
             request = urllib.request.Request(url, data=data, headers=self._headers(), method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    body = response.read()
+                body = _open(request, self.timeout)
             except urllib.error.HTTPError as exc:
                 error_body = _read_quietly(exc)
+                if 300 <= exc.code < 400:
+                    raise self._redirect_error(shown, exc) from None
                 if exc.code in _RETRY_STATUSES and attempt < self.max_retries:
                     self._wait(attempt, _retry_after(exc.headers.get("Retry-After")))
                     attempt += 1
@@ -404,7 +503,7 @@ class OpenAICompatibleLM(LanguageModel):
                     continue
                 tries = f" after {attempt + 1} attempts" if attempt else ""
                 raise LMServerError(
-                    f"request to {shown} failed{tries}: {_describe(reason)}"
+                    f"request to {shown} failed{tries}: {self._hide(_describe(reason))}"
                     + (f" (timeout={self.timeout} s)" if isinstance(reason, TimeoutError) else ""),
                     url=shown,
                 ) from exc
@@ -417,31 +516,52 @@ class OpenAICompatibleLM(LanguageModel):
                     attempt += 1
                     continue
                 raise LMResponseError(
-                    f"{shown} returned a body that is not JSON: {_excerpt(body)!r}", url=shown
+                    f"{shown} returned a body that is not JSON: {self._hide(_excerpt(body))!r}",
+                    url=shown,
                 ) from None
             if not isinstance(decoded, dict):
                 raise LMResponseError(
-                    f"{shown} returned JSON that is not an object: {_excerpt(body)!r}", url=shown
+                    f"{shown} returned JSON that is not an object: {self._hide(_excerpt(body))!r}",
+                    url=shown,
                 )
             if "error" in decoded and "choices" not in decoded:
                 raise LMServerError(
-                    f"{shown} returned an error: {_server_message(body)}", url=shown
+                    f"{shown} returned an error: {self._hide(_server_message(body))}", url=shown
                 )
             return decoded
 
     def _http_error(self, url: str, status: int, body: bytes, attempts: int) -> LMServerError:
-        message = _server_message(body)
+        message = self._hide(_server_message(body))
         hint = ""
         if status in (401, 403):
-            if os.environ.get(self.api_key_env, "").strip():
+            if _basic_auth(self._base):
+                hint = " (the user name and password in base_url were rejected)"
+            elif os.environ.get(self.api_key_env, "").strip():
                 hint = f" (the key in ${self.api_key_env} was rejected)"
+            elif self._base.query:
+                hint = f" (${self.api_key_env} is not set; only the query of base_url was sent)"
             else:
                 hint = f" (no API key sent: ${self.api_key_env} is not set)"
         elif status == 404:
-            hint = f" (check base_url={_redact(self.base_url)!r} and model={self.model!r})"
+            hint = f" (check base_url={redact_url(self.base_url)!r} and model={self.model!r})"
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         return LMServerError(
             f"{url} answered HTTP {status}{tries}: {message}{hint}", url=url, status=status
+        )
+
+    def _redirect_error(self, url: str, exc: urllib.error.HTTPError) -> LMServerError:
+        """The error of a 3xx answer, naming where it points (redacted), which is not followed."""
+        location = exc.headers.get("Location") if exc.headers is not None else None
+        if location:
+            target = self._hide(redact_url(urllib.parse.urljoin(url, location.strip())))
+            where = f"redirects to {target}"
+        else:
+            where = "redirects without a Location"
+        return LMServerError(
+            f"{url} answered HTTP {exc.code}: it {where}, and redirects are not followed "
+            "(give the final address as base_url)",
+            url=url,
+            status=exc.code,
         )
 
     def _map(self, function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
@@ -472,7 +592,7 @@ class OpenAICompatibleLM(LanguageModel):
         def chat(prompt: str) -> tuple[list[str], int]:
             payload = {**settings, "messages": [{"role": "user", "content": prompt}]}
             data = self._post("/chat/completions", payload)
-            url = _redact(self._url("/chat/completions"))
+            url = self._shown_url("/chat/completions")
             message = _field(_choices(data, 1, url)[0], "message", url, "'message'")
             content = _field(message, "content", url, "'message.content'")
             return [self._as_text(content, url)], _usage_count(data, "completion_tokens") or 0
@@ -480,7 +600,7 @@ class OpenAICompatibleLM(LanguageModel):
         def complete(batch: list[str]) -> tuple[list[str], int]:
             payload = {**settings, "prompt": batch[0] if len(batch) == 1 else batch}
             data = self._post("/completions", payload)
-            url = _redact(self._url("/completions"))
+            url = self._shown_url("/completions")
             texts = [
                 self._as_text(_field(c, "text", url, "'text'"), url)
                 for c in _choices(data, len(batch), url)
@@ -535,7 +655,7 @@ class OpenAICompatibleLM(LanguageModel):
         if not spans:
             return []
         path = "/completions"
-        url = _redact(self._url(path))
+        url = self._shown_url(path)
 
         def score(batch: list[tuple[str, int]]) -> list[tuple[float, int, int]]:
             texts = [text for text, _ in batch]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from glasstext.backends.cache import default_home
+from glasstext.backends.redaction import redact_spec
 from glasstext.exceptions import MissingCarrierError, UnknownModelError
 from glasstext.io import write_folder_atomically
 
@@ -285,14 +286,15 @@ def _in_hub_cache(name: str) -> bool:
 
 def _check_hub_name(text: str, local: Path) -> None:
     """Refuse, before any loading, names that can only be a missing folder or a typo."""
+    shown = redact_spec(text)  # a mistyped server spec may hold credentials
     if local.exists():
         raise UnknownModelError(
-            f"{text} is a file, not a model folder (a folder holding config.json and the "
+            f"{shown} is a file, not a model folder (a folder holding config.json and the "
             f"weights). {_aliases_hint()}"
         )
     if not _HUB_ID.match(text) or text.startswith((".", "~")):
         raise UnknownModelError(
-            f"no model folder at {text}: it does not exist, and {text!r} is not a model "
+            f"no model folder at {shown}: it does not exist, and {shown!r} is not a model "
             f"alias or hub id either. {_aliases_hint()}"
         )
     near = _near_aliases(text)
@@ -321,8 +323,9 @@ def unknown_model_message(name: str, error: BaseException | None = None) -> str:
     near = _near_aliases(name)
     guess = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
     cause = f" ({type(error).__name__}: {str(error).splitlines()[0][:200]})" if error else ""
+    shown = redact_spec(name)  # a mistyped server spec may hold credentials
     return (
-        f"unknown model {name!r}: it is not an offline alias nor a local folder, and it "
+        f"unknown model {shown!r}: it is not an offline alias nor a local folder, and it "
         f"could not be loaded from the Hugging Face hub{cause}.{guess} {_aliases_hint()}"
     )
 

@@ -26,14 +26,20 @@ T = TypeVar("T")
 
 
 def import_torch() -> Any:
-    """Import torch, with an error that says what to install when it is missing."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised in a torch-less process
-        raise ImportError(
-            "This needs PyTorch (pip install torch). Table-only prediction of a "
-            "fitted glasstext model does not."
-        ) from exc
+    """Import torch; without the ``lm`` extra, a one-line error that names it.
+
+    Raises
+    ------
+    glasstext.exceptions.MissingExtraError
+        torch or transformers is not installed (the core install): see
+        :func:`glasstext.backends.extras.require_extra`.
+    """
+    if sys.modules.get("torch") is None:  # not imported yet (or blocked)
+        from glasstext.backends.extras import require_extra
+
+        require_extra("lm")
+    import torch
+
     return torch
 
 

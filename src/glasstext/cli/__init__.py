@@ -141,20 +141,37 @@ def build_parser(command: str | None = None, *, full: bool = False) -> argparse.
     full : bool, default=False
         Build the options of every command (for tests and documentation).
     """
-    from glasstext import __version__
-
     parser = argparse.ArgumentParser(
         prog="glasstext",
         description="Readable text models fit with language models.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"glasstext {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(metavar="COMMAND", dest="command")
     for c in COMMANDS:
         p = sub.add_parser(c.name, help=c.help, description=c.help, formatter_class=HelpFormatter)
         if full or c.name == command:
             getattr(importlib.import_module(c.module), c.builder)(p)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed package's version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show the version (the installed package's) and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from glasstext import __version__
+
+        print(f"glasstext {__version__}")
+        parser.exit()
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -189,8 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_error(message: str) -> None:
-    """One error line on stderr; user data in it cannot steer the terminal."""
-    print(f"glasstext: error: {terminal_safe(message)}", file=sys.stderr)
+    """One error line on stderr: credentials in any URL it quotes are hidden, and user
+    data in it cannot steer the terminal."""
+    from glasstext.backends.redaction import redact_spec
+
+    print(f"glasstext: error: {terminal_safe(redact_spec(message))}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -8,10 +8,13 @@ the same name.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import sys
 import time
 from typing import Any
 
+from glasstext.backends.redaction import redact_spec
 from glasstext.cli.common import (
     add_class,
     add_deprecated,
@@ -44,7 +47,7 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         "--texts",
         default=None,
         help="CSV / TSV / JSONL / parquet file of texts to explain as one task "
-        "(with --proxy: screened once per task, see --screening)",
+        "(with a proxy: the proxy is screened once for the task, see --tau)",
     )
     parser.add_argument("--text-column", default="text", help="column of the texts in --texts")
     lm = add_lm(
@@ -77,7 +80,7 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         help="with --texts: add a proxy learned for the target on the task's texts (an "
         "Aug-Linear regressor fitted to the target's scores of each text and "
         "--learned-perturbations random word deletions of it; those target calls are counted); "
-        "with --proxy LM the two proxies make an ensemble (task screening only)",
+        "with --proxy LM the two proxies make an ensemble",
     )
     parser.add_argument(
         "--learned-perturbations",
@@ -92,7 +95,7 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=None,
         metavar="N",
-        help="with --texts, task screening: perturbed texts per proxy explanation (proxy calls "
+        help="with --texts: perturbed texts per proxy explanation (proxy calls "
         "cost no target call), one number for every proxy or one per proxy (--proxy first, "
         "then the learned one); default: --n-samples",
     )
@@ -106,27 +109,40 @@ def add_explain_llm(parser: argparse.ArgumentParser) -> None:
         "default: equal",
     )
     parser.add_argument(
-        "--threshold", type=float, default=0.7, help="agreement needed for the proxy"
+        "--threshold",
+        type=float,
+        default=0.7,
+        help="one TEXT: the agreement with the target the proxy needs on its screened "
+        "perturbations",
     )
     parser.add_argument(
         "--fallback",
         choices=["target", "calibrate"],
         default="target",
-        help="what to do when the proxy disagrees",
+        help="one TEXT: what to do when the proxy disagrees",
     )
-    parser.add_argument(
-        "--screening",
-        choices=["task", "explanation"],
-        default="task",
-        help="with --texts and --proxy: screen the proxy once per task or per explanation",
-    )
+    # Task screening is the only mode: "task" is still accepted, with a note.
+    parser.add_argument("--screening", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--tau", type=float, default=0.9, help="task screening: share of the target's quality"
     )
     parser.add_argument("--delta", type=float, default=0.01, help="task screening: error level")
     parser.add_argument(
-        "--max-screen", type=int, default=50, help="task screening: most instances screened"
+        "--min-screen-texts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="task screening: the task's texts screened before the first test "
+        "(default: 5, or --max-screen-texts if fewer)",
     )
+    max_screen = parser.add_argument(
+        "--max-screen-texts",
+        type=int,
+        default=50,
+        metavar="N",
+        help="task screening: the most of the task's texts screened",
+    )
+    add_deprecated(parser, "--max-screen", max_screen)
     parser.add_argument(
         "--prediction-check",
         action=argparse.BooleanOptionalAction,
@@ -202,8 +218,8 @@ def _run_explain_llm(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     path = attribution.save_html(output_file(args.out))
     summary = {
-        "model": args.lm,
-        "proxy": args.proxy,
+        "model": redact_spec(args.lm),
+        "proxy": redact_spec(args.proxy) if args.proxy else None,
         "method": attribution.method,
         "class": attribution.class_name,
         "probability": round(attribution.value, 6),
@@ -224,6 +240,7 @@ def _n_proxies(args: argparse.Namespace) -> int:
 
 def _check_proxy_options(args: argparse.Namespace) -> None:
     """The proxy flags, checked together before any model is loaded."""
+    _check_screening(args.screening)
     n = _n_proxies(args)
     if args.texts is None:
         for flag, given in (
@@ -243,13 +260,7 @@ def _check_proxy_options(args: argparse.Namespace) -> None:
         ):
             if value is not None:
                 raise ValueError(f"{flag} needs a proxy: --proxy LM and/or --learned-proxy")
-    if n > 1 and args.screening != "task":
-        raise ValueError(
-            "--proxy with --learned-proxy makes an ensemble, which needs --screening task"
-        )
     if args.proxy_samples is not None:
-        if args.screening != "task":
-            raise ValueError("--proxy-samples needs --screening task")
         if len(args.proxy_samples) not in {1, n}:
             raise ValueError(
                 f"--proxy-samples takes one number or one per proxy ({n}), "
@@ -265,6 +276,25 @@ def _check_proxy_options(args: argparse.Namespace) -> None:
             )
         if min(weights) < 0 or sum(weights) <= 0:
             raise ValueError(f"--proxy-weights must be >= 0 with a positive sum, got {weights}")
+
+
+def _check_screening(screening: str | None) -> None:
+    """``--screening``: ``task`` (the only mode) with a note; ``explanation`` is removed."""
+    if screening is None:
+        return
+    if screening == "explanation":
+        raise ValueError(
+            "--screening explanation is removed: screening each explanation came within 0.01 "
+            "of the fidelity of sending the same share of the texts to the target; "
+            "explain-llm TEXT --proxy LM screens the proxy for one text"
+        )
+    if screening != "task":
+        raise ValueError(f"--screening must be task, got {screening!r}")
+    print(
+        "glasstext: note: --screening is deprecated and will be removed in the next release; "
+        "the proxy is always screened once per task",
+        file=sys.stderr,
+    )
 
 
 def _lm_on_device(args: argparse.Namespace) -> Any:
@@ -295,37 +325,41 @@ def _run_explain_many(args: argparse.Namespace, scorer: Any, target_class: Any) 
             seed=0 if args.seed is None else args.seed,
         )
         proxies.append(learned)
-    # Without a proxy the target explains itself: a proxy equal to the target, never screened.
-    has_proxy = bool(proxies)
     samples = args.proxy_samples
+    max_screen = args.max_screen_texts
+    min_screen = args.min_screen_texts
+    if min_screen is None:
+        min_screen = min(5, max(max_screen, 2))
     task = ProxyTask(
         target,
-        (proxies if len(proxies) > 1 else proxies[0]) if has_proxy else target,
+        # Without a proxy the target explains every text: the target stands in for it.
+        (proxies if len(proxies) > 1 else proxies[0]) if proxies else target,
         args.method,
         n_samples=args.n_samples,
         proxy_samples=samples[0] if samples and len(samples) == 1 else samples,
         proxy_weights=args.proxy_weights,
-        screening=args.screening if has_proxy else "explanation",
         tau=args.tau,
         delta=args.delta,
-        min_screen=min(5, max(args.max_screen, 2)),
-        max_screen=args.max_screen,
+        min_screen_texts=min_screen,
+        max_screen_texts=max_screen,
         prediction_check=args.prediction_check,
-        threshold=args.threshold if has_proxy else -1.0,
         mask_token=args.mask_token,
         seed=args.seed,
     )
-    result = task.explain_many(texts, target_class)
+    if proxies:
+        result = task.explain_many(texts, target_class)
+    else:
+        result = task.explain_with_target(texts, target_class)
     if learned is not None:
         result = _with_learning_cost(result, learned)
     path = output_file(args.out)
     path.write_text(result.to_html(), encoding="utf-8")
     summary = result.to_dict(top=10)
-    names = [args.proxy] if args.proxy else []
+    names = [redact_spec(args.proxy)] if args.proxy else []
     names += ["learned"] if learned is not None else []
     summary.update(
         {
-            "model": args.lm,
+            "model": redact_spec(args.lm),
             "proxy": names[0] if len(names) == 1 else (names or None),
             "html": str(path),
         }
@@ -336,20 +370,7 @@ def _run_explain_many(args: argparse.Namespace, scorer: Any, target_class: Any) 
 
 def _with_learning_cost(result: Any, learned: Any) -> Any:
     """``result`` with the learned proxy's target calls counted in the task's cost."""
-    import dataclasses
-    import math
-
-    costs = dict(result.costs)
-    total = costs["target_calls_total"] + learned.target_calls
-    all_target = costs["target_calls_all_target"]
-    costs.update(
-        {
-            "target_calls_learned_proxy": learned.target_calls,
-            "target_calls_total": total,
-            "target_call_fraction": total / all_target if all_target else math.nan,
-            "cost_reduction": all_target / total if total else math.inf,
-        }
-    )
+    costs = dataclasses.replace(result.costs, target_calls_learned_proxy=learned.target_calls)
     extras = {**result.extras, "learned_proxy": {"n_train": learned.n_train}}
     return dataclasses.replace(result, costs=costs, extras=extras)
 

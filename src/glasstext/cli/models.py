@@ -119,7 +119,13 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
             action = p.add_argument(flag_name(param), help=help_text, **kwargs)
             if param in OLD_FLAG_NAMES:
                 add_deprecated(p, OLD_FLAG_NAMES[param], action)
-        add_out(p, "folder to save the fitted model to", required=True)
+        add_out(p, "folder to save the fitted model to (new or empty)", required=True)
+        p.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="replace a model saved at --out before (a folder holding anything else "
+            "is never replaced)",
+        )
         p.set_defaults(run=_run_fit, fit_name=name, fit_classes=classes, fit_options=list(options))
 
 
@@ -211,7 +217,10 @@ def _converter(
 
 
 def _run_fit(args: argparse.Namespace) -> int:
+    from glasstext.models.base import check_save_target
+
     classes: dict[str, type[GlassModel]] = args.fit_classes
+    check_save_target(args.out, overwrite=args.overwrite)  # before the data and the fit
     ds = load_data(args)
     task = task_of(ds, args.task)
     if task not in classes:
@@ -240,7 +249,7 @@ def _run_fit(args: argparse.Namespace) -> int:
             score = model.score(X_test, y_test)
         lines.append(f"test {metric_name(task)}: {score:.4f} ({len(X_test)} texts)")
     # Saved before anything is printed: a closed pipe (`| head -1`) must not lose the model.
-    path = model.save(args.out)
+    path = model.save(args.out, overwrite=args.overwrite)
     lines.append(f"saved to {path}")
     print("\n".join(lines))
     return 0

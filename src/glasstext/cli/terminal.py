@@ -61,7 +61,7 @@ def terminal_safe_output() -> Iterator[None]:
     and the CLI's error lines are escaped where they are printed.
     """
     original = sys.stdout
-    sys.stdout = TerminalSafeStream(original)  # type: ignore[assignment]
+    sys.stdout = TerminalSafeStream(original)
     try:
         yield
     finally:

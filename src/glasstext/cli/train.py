@@ -50,14 +50,19 @@ def add_finetune(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="for Aug-Linear: also train the head on each text's n-grams embedded alone",
     )
-    add_out(parser, "folder to write the fine-tuned encoder to", required=True)
+    add_out(
+        parser,
+        "folder to write the fine-tuned encoder to (new, empty, or an earlier fine-tuning's)",
+        required=True,
+    )
     parser.set_defaults(run=_run_finetune)
 
 
 def _run_finetune(args: argparse.Namespace) -> int:
     from glasstext import finetune_encoder
-    from glasstext.backends.finetune import FinetunedModel, finetune_info
+    from glasstext.backends.finetune import FinetunedModel, check_output_dir, finetune_info
 
+    check_output_dir(args.out)  # before the data and the training
     ds = load_data(args)
     task = task_of(ds, args.task)
     y_train, y_test = named_labels(ds, task)

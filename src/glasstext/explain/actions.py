@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,20 +98,12 @@ def text_units(text: str, unit: UnitKind = "word") -> Units:
     raise ValueError(f"unit must be 'word' or 'sentence', got {unit!r}")
 
 
-@contextmanager
-def _units_of(explainer: Explainer, units: Units) -> Iterator[None]:
-    """Let ``explainer`` explain ``units`` (its ``units`` method shadowed for a moment)."""
-    explainer.units = lambda text: units  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        del explainer.units
-
-
 def explain_units(
     explainer: Explainer | ProxyExplainer, units: Units, target_class: int | str | None = None
 ) -> Attribution:
     """Explain ``units.text`` over the given units (words, sentences, any spans).
+
+    The same as ``explainer.explain(units.text, target_class, units=units)``.
 
     Parameters
     ----------
@@ -128,11 +119,9 @@ def explain_units(
     -------
     Attribution
     """
-    inner = explainer.explainer if isinstance(explainer, ProxyExplainer) else explainer
-    if not isinstance(inner, Explainer):
+    if not isinstance(explainer, Explainer | ProxyExplainer):
         raise TypeError(f"explainer must be an Explainer or a ProxyExplainer, got {explainer!r}")
-    with _units_of(inner, units):
-        return explainer.explain(units.text, target_class=target_class)
+    return explainer.explain(units.text, target_class=target_class, units=units)
 
 
 # -- prompt compression ------------------------------------------------------------------

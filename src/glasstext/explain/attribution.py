@@ -202,7 +202,7 @@ class Attribution(ResultMixin):
 
     def to_html(self, title: str | None = None) -> str:
         """A standalone HTML page (see :func:`glasstext.report.html.attribution_html`)."""
-        return str(view(self, "html", title=title))
+        return str(view(self, "page", title=title))
 
     def _repr_html_(self) -> str:
         # A notebook gets a fragment whose styles stay inside it, not a whole page.

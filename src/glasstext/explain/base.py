@@ -159,6 +159,16 @@ class Explainer(abc.ABC):
         """The units (words or segments) of ``text``."""
         return make_units(text, self.max_units)
 
+    def units_of(self, text: str, units: Units | None = None) -> Units:
+        """The given ``units`` after checking they are of ``text``; else :meth:`units`."""
+        if units is None:
+            return self.units(text)
+        if not isinstance(units, Units):
+            raise TypeError(f"units must be Units or None, got {type(units).__name__}")
+        if units.text != text:
+            raise ValueError("units are the spans of another text than the one explained")
+        return units
+
     def rng(self) -> np.random.Generator:
         """A fresh generator from the seed: every explanation samples the same way."""
         return np.random.default_rng(self.seed)
@@ -172,7 +182,9 @@ class Explainer(abc.ABC):
         """Scores, base value and details from the explained class's value of every mask."""
 
     # -- the whole explanation -----------------------------------------------------------
-    def explain(self, text: str, target_class: int | str | None = None) -> Attribution:
+    def explain(
+        self, text: str, target_class: int | str | None = None, *, units: Units | None = None
+    ) -> Attribution:
         """Explain the model's output for ``text``.
 
         Parameters
@@ -181,6 +193,10 @@ class Explainer(abc.ABC):
         target_class : int, str or None, default=None
             The class to explain (index or name); ``None`` explains the
             model's most probable class for ``text``.
+        units : Units or None, default=None
+            The units to attribute to (words, sentences, any spans of
+            ``text``, e.g. from :func:`~glasstext.explain.actions.text_units`);
+            ``None``: :meth:`units`.
 
         Returns
         -------
@@ -191,10 +207,9 @@ class Explainer(abc.ABC):
         TypeError
             ``text`` is not a str.
         ValueError
-            ``text`` is empty or has no words.
+            ``text`` is empty or has no words, or ``units`` are of another text.
         """
-        units = self.units(text)
-        design = self.design(units, self.rng())
+        design = self.design(self.units_of(text, units), self.rng())
         before = self.scorer.n_calls
         probs = self.scorer(design.texts)
         n_calls = self.scorer.n_calls - before

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from glasstext._deprecation import renamed_attribute, renamed_parameters
 from glasstext.explain.attribution import Attribution, ProxyReport
 from glasstext.explain.base import (
     DEFAULT_MAX_UNITS,
@@ -52,7 +53,8 @@ from glasstext.explain.base import (
     scorer_context,
 )
 from glasstext.explain.methods import EXPLAINERS, get_explainer
-from glasstext.explain.perturb import check_text
+from glasstext.explain.perturb import Units, check_text
+from glasstext.explain.proxy_task import ProxyTask, ProxyTaskResult
 from glasstext.explain.scorers import as_scorer
 
 __all__ = ["METHODS", "ProxyExplainer", "local_agreement"]
@@ -99,8 +101,10 @@ class ProxyExplainer:
     n_screen : int or float, default=0.06
         Screened texts besides the text itself and the fully masked text: an
         int is a count, a float in (0, 1) a fraction of the distinct
-        perturbed texts; at least ``min_screen``.
-    min_screen : int, default=10
+        perturbed texts; at least ``min_screen_perturbations``.
+    min_screen_perturbations : int, default=10
+        The fewest perturbed texts screened besides the text and the fully
+        masked text (``min_screen`` is its deprecated name).
     fallback : {"target", "calibrate"}, default="target"
         Below the threshold: score everything with the target, or return the
         calibrated proxy anyway (see the module notes).
@@ -113,6 +117,9 @@ class ProxyExplainer:
         Passed to the method's explainer (``kernel_width``, ``exact`` ...).
     """
 
+    min_screen = renamed_attribute("min_screen", "min_screen_perturbations")
+
+    @renamed_parameters(min_screen="min_screen_perturbations")
     def __init__(
         self,
         target: Any,
@@ -122,7 +129,7 @@ class ProxyExplainer:
         n_samples: int = 500,
         threshold: float = 0.7,
         n_screen: int | float = 0.06,
-        min_screen: int = 10,
+        min_screen_perturbations: int = 10,
         fallback: Literal["target", "calibrate"] = "target",
         calibrate: bool = True,
         mask_token: str | None = None,
@@ -139,14 +146,16 @@ class ProxyExplainer:
             raise ValueError(f"a fractional n_screen must be in (0, 1), got {n_screen}")
         if isinstance(n_screen, int) and n_screen < 1:
             raise ValueError(f"n_screen must be >= 1, got {n_screen}")
-        if min_screen < 2:
-            raise ValueError(f"min_screen must be >= 2, got {min_screen}")
+        if min_screen_perturbations < 2:
+            raise ValueError(
+                f"min_screen_perturbations must be >= 2, got {min_screen_perturbations}"
+            )
         self.target = as_scorer(target)
         self.proxy = as_scorer(proxy)
         self.method = method
         self.threshold = float(threshold)
         self.n_screen = n_screen
-        self.min_screen = min_screen
+        self.min_screen_perturbations = min_screen_perturbations
         self.fallback = fallback
         self.calibrate = calibrate
         self.seed = seed
@@ -169,14 +178,25 @@ class ProxyExplainer:
             wanted = math.ceil(self.n_screen * n_texts)
         else:
             wanted = int(self.n_screen)
-        wanted = min(max(wanted, self.min_screen), n_texts - len(first))
+        wanted = min(max(wanted, self.min_screen_perturbations), n_texts - len(first))
         others = np.setdiff1d(np.arange(n_texts), first)
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 1])
         picked = rng.choice(others, size=max(wanted, 0), replace=False) if len(others) else ()
         return np.asarray(first + sorted(int(i) for i in picked), dtype=np.int64)
 
-    def explain(self, text: str, target_class: int | str | None = None) -> Attribution:
+    def explain(
+        self, text: str, target_class: int | str | None = None, *, units: Units | None = None
+    ) -> Attribution:
         """Explain the target's output for ``text`` (see the class notes).
+
+        Parameters
+        ----------
+        text : str
+        target_class : int, str or None, default=None
+            The class to explain; ``None``: the target's answer.
+        units : Units or None, default=None
+            The units to attribute to (see :meth:`Explainer.explain`); the
+            proxy is screened over the same units.
 
         Returns
         -------
@@ -186,7 +206,7 @@ class ProxyExplainer:
         """
         check_text(text)
         ex = self.explainer
-        design = ex.design(ex.units(text), ex.rng())
+        design = ex.design(ex.units_of(text, units), ex.rng())
         target_before, proxy_before = self.target.n_calls, self.proxy.n_calls
         proxy_probs = self.proxy(design.texts)
         screen = self._screen_rows(design)
@@ -232,36 +252,28 @@ class ProxyExplainer:
         return replace(attribution, class_name=class_name, extras={**attribution.extras, **context})
 
     def explain_many(
-        self,
-        texts: Any,
-        target_class: int | str | None = None,
-        *,
-        screening: Literal["task", "explanation"] = "task",
-        **task_options: Any,
-    ) -> Any:
-        """Explain many texts, screening the proxy once per task (or per explanation).
+        self, texts: Any, target_class: int | str | None = None, **task_options: Any
+    ) -> ProxyTaskResult:
+        """Explain many texts, screening the proxy once for the whole task.
 
         A :class:`~glasstext.explain.proxy_task.ProxyTask` with this
-        explainer's target, proxy, method, budget, threshold and seed;
+        explainer's target, proxy, method, budget, masking and seed;
         ``task_options`` set its other parameters (``tau``, ``delta``,
-        ``max_screen`` ...).
+        ``max_screen_texts`` ...).
 
         Returns
         -------
         ProxyTaskResult
         """
-        from glasstext.explain.proxy_task import ProxyTask
-
         ex = self.explainer
         options = {
             "n_samples": getattr(ex, "n_samples", 128),
-            "threshold": self.threshold,
             "mask_token": ex.mask_token,
             "max_units": ex.max_units,
             "seed": self.seed,
             **task_options,
         }
-        task = ProxyTask(self.target, self.proxy, self.method, screening=screening, **options)
+        task = ProxyTask(self.target, self.proxy, self.method, **options)
         return task.explain_many(texts, target_class)
 
     def __repr__(self) -> str:

@@ -10,8 +10,7 @@ a zero-shot language model included, is explained by perturbation with the
 calls it spends shown.
 
 This is the presentation layer: it imports models and explainers, and nothing
-in glasstext imports it. It needs the ``serve`` extra
-(``pip install 'glasstext[serve]'``).
+in glasstext imports it. FastAPI and uvicorn come with the core install.
 
 Examples
 --------

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from glasstext.backends.redaction import redact_spec
 from glasstext.explain.perturb import Units, render
 from glasstext.io import jsonable
 from glasstext.report.shading import MAX_ALPHA, NEGATIVE, POSITIVE, blend, ink, shade_rgb
@@ -127,7 +128,7 @@ class Target:
     def info(self) -> dict[str, Any]:
         """What the page shows before any text: the model, its classes, its mode."""
         return {
-            "name": self.name,
+            "name": redact_spec(self.name),
             "kind": self.kind,
             "task": self.task,
             "classes": self.classes,
@@ -605,7 +606,7 @@ class ScorerTarget(Target):
         self.scorer = as_scorer(scorer)
         self.proxy = None if proxy is None else as_scorer(proxy)
         self.method = method
-        self.name = name
+        self.name = redact_spec(name)  # an LM spec may hold credentials
         self.kind = kind
         cls = get_explainer(method)
         if self.proxy is not None:

@@ -61,6 +61,14 @@ from glasstext.exceptions import ModelFileError, UnseenNgramWarning
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import GlassModel, SummaryEvidence, register_model
 from glasstext.models.linear_cv import logistic_regression_cv
+from glasstext.models.saved_state import (
+    check_array,
+    check_class_list,
+    check_count,
+    check_number,
+    check_strings,
+    optional_array,
+)
 from glasstext.results import ResultMixin, limit
 from glasstext.text import (
     NgramIndex,
@@ -100,6 +108,22 @@ PHRASE_WEIGHTS = (0.5, 1.0, 2.0)
 _ALONGSIDE_CHUNK = 2048
 #: Training n-grams the composition map is learned from, at most (a random sample beyond).
 COMPOSITION_SAMPLE = 20_000
+#: The arrays a saved Aug-Linear folder may hold.
+_SAVED_ARRAYS = frozenset(
+    {
+        "coef_table",
+        "intercept",
+        "coef",
+        "embedding_table",
+        "phrase_table",
+        "composition",
+        "composition_intercept",
+        "left_table",
+        "right_table",
+        "shape_values",
+        "shape_counts",
+    }
+)
 
 
 @dataclass
@@ -421,6 +445,21 @@ class _AugLinearBase(GlassModel, BaseEstimator):
 
     _task: ClassVar[str]
     _fitted_attribute = "coef_table_"
+    # Where and how embedding runs, and whether prediction may embed at all
+    # (``unseen``): chosen by whoever runs a model, never by its folder.
+    _runtime_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "unseen",
+            "precision",
+            "batch_size",
+            "n_jobs",
+            "n_threads",
+            "device",
+            "progress",
+            "cache",
+            "executor",
+        }
+    )
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "encoder": ["path", HasMethods(("encode",))],
         "ngram_range": [tuple, list],
@@ -588,9 +627,13 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return out
 
     # -- fitting ----------------------------------------------------------------
-    def _fit_table(self, X: Any, y: Any) -> np.ndarray:
+    def _check_settings(self) -> None:
+        """The declared constraints, then what they cannot say (1 <= min_n <= max_n)."""
         self._validate_params()
-        check_ngram_range(self.ngram_range)  # beyond the constraints: 1 <= min_n <= max_n
+        check_ngram_range(self.ngram_range)
+
+    def _fit_table(self, X: Any, y: Any) -> np.ndarray:
+        self._check_settings()
         if isinstance(self.encoder, str | os.PathLike):  # a device this machine lacks: now
             resolve_device(self.device)
         texts = check_documents(X)
@@ -1116,13 +1159,6 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return np.flatnonzero(listed)
 
     # -- persistence (the folder holds all that table-only prediction needs) ------------
-    def _saved_value(self, name: str, value: Any) -> Any:
-        if name == "cache":  # a cache setting is local to a machine: the loader uses the shared one
-            return value if isinstance(value, bool) else True
-        if name == "executor":  # where fitting ran, not part of the model
-            return None
-        return super()._saved_value(name, value)
-
     def _unsaveable_param(self, name: str, value: Any) -> Any:
         if name == "encoder":
             raise TypeError("only models whose encoder is a name or a folder can be saved")
@@ -1163,54 +1199,79 @@ class _AugLinearBase(GlassModel, BaseEstimator):
     def _restore_state(
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
-        self.vocabulary_ = NgramVocabulary(config["vocabulary"])
-        self.coef_table_ = arrays["coef_table"]
-        # Folders without the parts (pure Aug-Linear, or saved before the hybrid) are all
-        # embedding part.
-        self.embedding_table_ = arrays.get("embedding_table", self.coef_table_)
-        self.phrase_table_ = arrays.get("phrase_table", np.zeros_like(self.coef_table_))
-        self.phrase_weight_ = float(config.get("phrase_weight", 0.0))
-        # Folders saved before doc_pooling existed summed the embeddings.
-        self.doc_pooling_ = config.get("doc_pooling", "sum")
-        self.reference_length_ = float(config.get("reference_length", 1.0))
-        if self.doc_pooling_ not in ("sum", "mean") or not self.reference_length_ >= 1.0:
-            raise ModelFileError(f"{folder} is corrupt: bad doc_pooling or reference_length")
-        # Folders saved before embedding_weight existed did not weight the embeddings.
-        self.unseen_weight_ = float(config.get("unseen_weight", 1.0))
-        if not self.unseen_weight_ >= 1.0:
-            raise ModelFileError(f"{folder} is corrupt: bad unseen_weight")
+        self._restore_table(config, arrays)
+        self._restore_pooling(config)
+        self._restore_backoff(arrays)
+        unknown = sorted(set(arrays) - _SAVED_ARRAYS)
+        if unknown:
+            raise ValueError(f"arrays unknown to Aug-Linear: {', '.join(unknown[:3])}")
+        self._index()  # built now: a vocabulary too large for its n-gram keys is refused here
+
+    def _restore_table(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """The vocabulary, the table and its two parts, the intercept and the weights."""
+        self.vocabulary_ = NgramVocabulary(check_strings(config["vocabulary"], "the vocabulary"))
+        n_rows = len(self.vocabulary_)
+        self.coef_table_ = check_array(arrays, "coef_table", (n_rows, None), np.float64)
+        n_out = self.coef_table_.shape[1]
+        self.intercept_ = check_array(arrays, "intercept", (n_out,), np.float64)
+        self.embedding_dim_ = check_count(config["embedding_dim"], "embedding_dim", low=1)
+        self.coef_ = check_array(arrays, "coef", (n_out, self.embedding_dim_), np.float64)
+        embedding, phrase = (
+            optional_array(arrays, name, (n_rows, n_out), np.float64)
+            for name in ("embedding_table", "phrase_table")
+        )
+        if (embedding is None) != (phrase is None):
+            raise ValueError("the folder holds one part of the table without the other")
+        # Without its parts (pure Aug-Linear) the table is all embedding part.
+        self.embedding_table_ = self.coef_table_ if embedding is None else embedding
+        self.phrase_table_ = np.zeros_like(self.coef_table_) if phrase is None else phrase
         if not np.array_equal(self.embedding_table_ + self.phrase_table_, self.coef_table_):
-            raise ModelFileError(f"{folder} is corrupt: the table is not the sum of its parts")
-        self.intercept_ = arrays["intercept"]
-        self.coef_ = arrays["coef"]
-        self.embedding_dim_ = int(config["embedding_dim"])
-        self.n_ngrams_embedded_ = len(self.vocabulary_)
-        self.n_training_ngrams_ = int(config.get("n_training_ngrams", len(self.vocabulary_)))
-        if not 0 < self.n_training_ngrams_ <= len(self.vocabulary_):
-            raise ModelFileError(f"{folder} is corrupt: bad n_training_ngrams")
+            raise ValueError("the table is not the sum of its parts")
+        self.n_ngrams_embedded_ = n_rows
+        self.n_training_ngrams_ = check_count(
+            config.get("n_training_ngrams", n_rows), "n_training_ngrams", low=1, high=n_rows
+        )
+
+    def _restore_pooling(self, config: dict[str, Any]) -> None:
+        """How the table's values add up; absent settings mean a summed, unweighted table."""
+        self.phrase_weight_ = check_number(
+            config.get("phrase_weight", 0.0), "phrase_weight", low=0.0
+        )
+        self.doc_pooling_ = config.get("doc_pooling", "sum")
+        if self.doc_pooling_ not in ("sum", "mean"):
+            raise ValueError(f"doc_pooling is {self.doc_pooling_!r:.40}, not 'sum' or 'mean'")
+        self.reference_length_ = check_number(
+            config.get("reference_length", 1.0), "reference_length", low=1.0
+        )
+        self.unseen_weight_ = check_number(
+            config.get("unseen_weight", 1.0), "unseen_weight", low=1.0
+        )
+
+    def _restore_backoff(self, arrays: dict[str, np.ndarray]) -> None:
+        """The composition tables and the word-shape values (each set whole, or absent:
+        backoff then uses the mean of parts, or no shapes)."""
         n_rows, n_out = self.coef_table_.shape
-        if n_rows != len(self.vocabulary_) or self.intercept_.shape != (n_out,):
-            raise ModelFileError(f"{folder} is corrupt: table and vocabulary sizes differ")
-        # Folders saved before the composition back off to the mean of parts.
-        self.composition_ = arrays.get("composition")
-        self.composition_intercept_ = arrays.get("composition_intercept")
-        self.left_table_, self.right_table_ = arrays.get("left_table"), arrays.get("right_table")
-        if self.composition_ is not None and (
-            self.composition_.shape != (2, n_out, self.coef_.shape[1])
-            or self.left_table_ is None
-            or self.left_table_.shape != self.coef_table_.shape
-            or self.right_table_ is None
-            or self.right_table_.shape != self.coef_table_.shape
-        ):
-            raise ModelFileError(f"{folder} is corrupt: the composition tables do not fit")
-        self.shape_values_ = arrays.get("shape_values")
-        self.shape_counts_ = arrays.get("shape_counts")
-        if self.shape_counts_ is not None and (
-            self.shape_values_ is None
-            or self.shape_values_.shape != (len(WORD_SHAPES), 3, n_out)
-            or self.shape_counts_.shape != (len(WORD_SHAPES),)
-        ):
-            raise ModelFileError(f"{folder} is corrupt: the word-shape values do not fit")
+        composition = [
+            optional_array(arrays, name, shape, np.float64)
+            for name, shape in (
+                ("composition", (2, n_out, self.embedding_dim_)),
+                ("composition_intercept", (n_out,)),
+                ("left_table", (n_rows, n_out)),
+                ("right_table", (n_rows, n_out)),
+            )
+        ]
+        if any(a is None for a in composition) and any(a is not None for a in composition):
+            raise ValueError("the composition tables are incomplete")
+        self.composition_, self.composition_intercept_ = composition[0], composition[1]
+        self.left_table_, self.right_table_ = composition[2], composition[3]
+        self.shape_values_ = optional_array(
+            arrays, "shape_values", (len(WORD_SHAPES), 3, n_out), np.float64
+        )
+        self.shape_counts_ = optional_array(arrays, "shape_counts", (len(WORD_SHAPES),), np.int64)
+        if (self.shape_values_ is None) != (self.shape_counts_ is None):
+            raise ValueError("the word-shape values are incomplete")
+        if self.shape_counts_ is not None and (self.shape_counts_ < 0).any():
+            raise ValueError("the word-shape counts are negative")
 
     # -- reading the model, for the CLI and summaries -------------------------------------
     def top_ngrams(
@@ -1276,7 +1337,11 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         two (n-1)-grams, recursively, and 0 when no part is known.
         ``"embed"`` embeds it with the encoder and adds it to the table.
         Either way a :class:`UnseenNgramWarning` reports the counts, and such an
-        n-gram gets an embedding part only (no phrase part).
+        n-gram gets an embedding part only (no phrase part). A run-time
+        setting, as are ``precision``, ``batch_size``, ``n_jobs``,
+        ``n_threads``, ``device``, ``progress``, ``cache`` and ``executor``:
+        not saved, so a loaded model predicts from its table alone until its
+        user asks for ``set_params(unseen="embed")``.
     hybrid : bool, default=True
         Also learn each training n-gram's own value (its *phrase part*) in the
         same regularised fit, from its idf-weighted count beside the summed
@@ -1320,7 +1385,8 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
     min_count : int, default=1
         Training n-grams seen fewer times are left out of the features.
     pooling, layer, prefix, batch_size
-        Encoder settings (see :class:`glasstext.backends.encoder.Encoder`).
+        Encoder settings (see :class:`glasstext.backends.encoder.Encoder`);
+        ``batch_size`` is a run-time setting.
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         Encoder precision while fitting; ``"auto"`` is bfloat16 on CPUs with
         native bf16 instructions (measured: same accuracy, 1.4x faster
@@ -1330,7 +1396,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         bfloat16; the default scored 0.783 with it on Rotten Tomatoes 2,000
         against 0.777, and 0.9824 against 0.9845 on SMS spam: an explicit
         choice, not the default). Prediction from the table is float64
-        either way.
+        either way. A run-time setting: not saved.
     cv : int, default=5
         Cross-validation folds (stratified) for choosing the regularisation
         strength. A class with fewer examples than folds is kept, with a
@@ -1351,14 +1417,15 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         Progress bars while embedding and while fitting the linear model
         (default: only on a terminal).
     cache : bool, path or SqliteStore, default=True
-        The embedding cache (``True``: glasstext's shared cache).
+        The embedding cache (``True``: glasstext's shared cache). A run-time
+        setting: not saved (a loaded model uses the shared cache).
     random_state : int, optional
         Seed for the cross-validation splits.
     executor : {None, "local", "ray"} or RayExecutor, default=None
         Where the vocabulary is embedded: this process, or Ray actors
         (``pip install glasstext[ray]``; see
         :class:`glasstext.backends.distributed.RayExecutor`). The table is the
-        same either way; the executor is not saved with the model.
+        same either way. A run-time setting: not saved.
 
     Attributes
     ----------
@@ -1535,8 +1602,10 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
         super()._restore_state(config, arrays, folder)
-        self.classes_ = np.asarray(config["classes"])
-        self.C_ = float(config["C"])
+        self.classes_ = check_class_list(config["classes"])
+        self.C_ = check_number(config["C"], "C")
+        if not self.C_ > 0:
+            raise ValueError(f"C is {self.C_:g}, not positive")
         n_columns = 1 if len(self.classes_) == 2 else len(self.classes_)
         if self.coef_table_.shape[1] != n_columns:
             raise ModelFileError(
@@ -1628,7 +1697,11 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
         super()._restore_state(config, arrays, folder)
-        self.alpha_ = float(config["alpha"])
+        self.alpha_ = check_number(config["alpha"], "alpha")
+        if not self.alpha_ > 0:
+            raise ValueError(f"alpha is {self.alpha_:g}, not positive")
+        if self.coef_table_.shape[1] != 1:
+            raise ValueError(f"a regressor's table has one column, not {self.coef_table_.shape[1]}")
 
 
 def _winner(scores: np.ndarray) -> np.ndarray:

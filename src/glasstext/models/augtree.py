@@ -54,6 +54,14 @@ from glasstext.expansion import (
 )
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import Evidence, GlassModel, SummaryEvidence, register_model
+from glasstext.models.saved_state import (
+    check_array,
+    check_class_list,
+    check_count,
+    check_keys,
+    check_number,
+    check_strings,
+)
 from glasstext.results import ResultMixin
 from glasstext.text import (
     SPLIT_WORD_PATTERN,
@@ -168,30 +176,60 @@ class TreeStructure:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], value: np.ndarray) -> TreeStructure:
-        tree = cls(
-            left=[int(v) for v in config["left"]],
-            right=[int(v) for v in config["right"]],
-            keyword=[str(v) for v in config["keyword"]],
-            phrases=[[str(p) for p in ps] for ps in config["phrases"]],
-            n_samples=[int(v) for v in config["n_samples"]],
-            gain=[float(v) for v in config["gain"]],
-            values=list(np.asarray(value, dtype=np.float64)),
-        )
-        n = tree.n_nodes
-        lengths = {len(tree.right), len(tree.keyword), len(tree.phrases), len(tree.values)}
-        if lengths != {n} or any(not -1 <= c < n for c in tree.left + tree.right):
+        """The tree :meth:`to_config` wrote, with its node values ``(n_nodes, n_outputs)``.
+
+        Raises
+        ------
+        ValueError
+            A list is missing, of another length or holds values of another
+            type, ``value`` has another number of rows, or the children do
+            not form a tree.
+        """
+        check_keys(config, "a tree", dict.fromkeys(_TREE_LISTS, list))
+        n = len(config["left"])
+        if any(len(config[name]) != n for name in _TREE_LISTS) or value.shape[:1] != (n,):
             raise ValueError("tree arrays have inconsistent sizes or child indices")
-        # A tree: every node but the root is the child of exactly one node, and
-        # all are reached from the root (no cycle, nothing detached).
-        children = [c for c in tree.left + tree.right if c != -1]
-        reached, stack = 0, [0] if n else []
+        tree = cls(
+            left=[check_count(c, "a child index", low=-1, high=n - 1) for c in config["left"]],
+            right=[check_count(c, "a child index", low=-1, high=n - 1) for c in config["right"]],
+            keyword=check_strings(config["keyword"], "a tree's keywords"),
+            phrases=[check_strings(ps, "a tree's phrase set") for ps in config["phrases"]],
+            n_samples=[check_count(v, "a node's sample count") for v in config["n_samples"]],
+            gain=[check_number(v, "a split's gain") for v in config["gain"]],
+            values=list(value),
+        )
+        tree._check_shape()
+        return tree
+
+    def _check_shape(self) -> None:
+        """Every node but the root is the child of exactly one node listed after it, all
+        are reached from the root (no cycle, nothing detached), a node has two children
+        or none, and they share its samples out."""
+        n = self.n_nodes
+        if n == 0:
+            raise ValueError("a tree has no nodes")
+        if any((a < 0) != (b < 0) for a, b in zip(self.left, self.right, strict=True)):
+            raise ValueError("tree child indices do not form a tree (a node with one child)")
+        # Grown breadth-first, a tree lists every child after its node (depth() relies on it).
+        pairs = zip(self.left, self.right, strict=True)
+        if any(0 <= c <= node for node, pair in enumerate(pairs) for c in pair):
+            raise ValueError("tree child indices do not form a tree (a child before its node)")
+        children = [c for c in self.left + self.right if c != -1]
+        reached, stack = 0, [0]
         while stack and reached <= n:
             node = stack.pop()
             reached += 1
-            stack += [c for c in (tree.left[node], tree.right[node]) if c != -1]
+            stack += [c for c in (self.left[node], self.right[node]) if c != -1]
         if sorted(children) != list(range(1, n)) or reached != n:
             raise ValueError("tree child indices do not form a tree (a cycle or a shared node)")
-        return tree
+        # A split shares its node's training texts out between its two children.
+        for node, (a, b) in enumerate(zip(self.left, self.right, strict=True)):
+            if a >= 0 and self.n_samples[a] + self.n_samples[b] != self.n_samples[node]:
+                raise ValueError("a tree's sample counts do not add up from its leaves")
+
+
+#: The per-node lists of a saved tree.
+_TREE_LISTS = ("left", "right", "keyword", "phrases", "n_samples", "gain")
 
 
 @dataclass
@@ -523,6 +561,7 @@ class _AugTreeBase(GlassModel, BaseEstimator):
 
     _task = "classification"
     _fitted_attribute = "trees_"
+    _runtime_params: ClassVar[frozenset[str]] = frozenset({"device", "progress"})
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "max_depth": [_Count(int, 1)],
         "expansion": [Options(_STRATEGIES), HasMethods(("expand",))],
@@ -837,7 +876,10 @@ class _AugTreeBase(GlassModel, BaseEstimator):
             f"depth {tree.depth()}, {sum(1 for c in tree.left if c < 0)} leaves"
         ]
 
-        def visit(node: int, indent: str, label: str) -> None:
+        # Depth first, "yes" before "no"; a stack rather than recursion, for deep trees.
+        stack = [(0, "", "")]
+        while stack:
+            node, indent, label = stack.pop()
             summary = (
                 f"[{tree.n_samples[node]:,} samples: {_value_text(tree.value[node], classes)}]"
             )
@@ -845,14 +887,12 @@ class _AugTreeBase(GlassModel, BaseEstimator):
                 lines.append(
                     f"{indent}{label}predict {self._leaf_label(tree.value[node])}  {summary}"
                 )
-                return
+                continue
             shown = _phrase_list(tree.phrases[node], max_phrases)
             lines.append(f"{indent}{label}contains any of {shown}?  {summary}")
             child_indent = indent + ("|   " if label else "")
-            visit(tree.right[node], child_indent, "|--- yes: ")
-            visit(tree.left[node], child_indent, "|--- no:  ")
-
-        visit(0, "", "")
+            stack.append((tree.left[node], child_indent, "|--- no:  "))
+            stack.append((tree.right[node], child_indent, "|--- yes: "))
         return "\n".join(lines)
 
     def _leaf_label(self, value: np.ndarray) -> str:
@@ -943,13 +983,21 @@ class _AugTreeBase(GlassModel, BaseEstimator):
     def _restore_state(
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
-        self.trees_ = [
-            TreeStructure.from_config(tree, arrays[f"value_{i}"])
-            for i, tree in enumerate(config["trees"])
-        ]
-        if not self.trees_:
+        trees = config["trees"]
+        if not isinstance(trees, list) or not trees:
             raise ValueError("no trees")
-        self.vocabulary_size_ = int(config["vocabulary_size"])
+        names = [f"value_{i}" for i in range(len(trees))]
+        if set(arrays) != set(names):
+            raise ValueError(f"the node value arrays do not match the {len(trees)} tree(s)")
+        n_outputs = arrays[names[0]].shape[-1] if arrays[names[0]].ndim else 0
+        values = [check_array(arrays, name, (None, n_outputs), np.float64) for name in names]
+        self.trees_ = [
+            TreeStructure.from_config(tree, value)
+            for tree, value in zip(trees, values, strict=True)
+        ]
+        if max(tree.depth() for tree in self.trees_) > self.max_depth:
+            raise ValueError(f"a tree is deeper than max_depth={self.max_depth}")
+        self.vocabulary_size_ = check_count(config["vocabulary_size"], "vocabulary_size")
         self._matcher_cache = None
 
 
@@ -1111,7 +1159,7 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
         super()._restore_state(config, arrays, folder)
-        self.classes_ = np.asarray(config["classes"])
+        self.classes_ = check_class_list(config["classes"])
         if any(t.value.shape[1] != len(self.classes_) for t in self.trees_):
             raise ValueError("node values and classes differ in size")
 
@@ -1141,6 +1189,13 @@ class AugTreeRegressor(RegressorMixin, _AugTreeBase):
     def _node_value(self, stats: np.ndarray) -> np.ndarray:
         n = stats[0]
         return np.array([stats[1] / n if n > 0 else 0.0])
+
+    def _restore_state(
+        self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
+    ) -> None:
+        super()._restore_state(config, arrays, folder)
+        if self.trees_[0].value.shape[1] != 1:
+            raise ValueError("a regressor's nodes hold one value each")
 
     def predict(self, X: Any) -> np.ndarray:
         """Mean training target of each text's leaf, averaged over trees."""

@@ -40,6 +40,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from glasstext import io
+from glasstext.backends.redaction import redact_spec
 from glasstext.exceptions import ModelFileError
 from glasstext.results import view
 from glasstext.validation import Constraint, validate_params
@@ -47,6 +48,7 @@ from glasstext.validation import Constraint, validate_params
 __all__ = [
     "GlassModel",
     "SummaryEvidence",
+    "check_save_target",
     "load_model",
     "model_types",
     "register_model",
@@ -91,14 +93,21 @@ class GlassModel:
     #: parameters offered as ``glasstext fit NAME`` flags, with their help text
     cli_options: ClassVar[dict[str, str]] = {}
     #: run-time parameters: where and how the work runs, not what the model is.
-    #: They are not saved (a loaded model takes its constructor default, e.g.
-    #: ``device="auto"``) and ignored if an older folder holds them.
+    #: They are never read from a saved folder (ignored if it holds them): a
+    #: loaded model takes its constructor default, e.g. ``device="auto"``, and
+    #: the caller sets them (``set_params``), so a folder cannot steer where
+    #: work runs, what it writes or which models it loads.
     _runtime_params: ClassVar[frozenset[str]] = frozenset({"device"})
 
     # -- parameters ----------------------------------------------------------------------
     def _validate_params(self) -> None:
         """Check every declared parameter; call first thing in ``fit``."""
         validate_params(self.get_params(deep=False), self._parameter_constraints)  # type: ignore[attr-defined]
+
+    def _check_settings(self) -> None:
+        """Every check of the parameters ``fit`` runs (also run on the parameters of a
+        loaded folder): the declared constraints, and a model adds what they cannot say."""
+        self._validate_params()
 
     # -- reading the model ---------------------------------------------------------------
     def explain(self, text: str) -> Any:  # pragma: no cover - every model defines it
@@ -135,7 +144,7 @@ class GlassModel:
         """
         check_is_fitted(self, self._fitted_attribute)
         examples = None if X_examples is None else list(X_examples)
-        return str(view(self, "html", X_examples=examples, **options))
+        return str(view(self, "page", X_examples=examples, **options))
 
     def save_html(
         self, path: str | os.PathLike[str], X_examples: Any = None, **options: Any
@@ -174,7 +183,9 @@ class GlassModel:
     def _restore_state(
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:  # pragma: no cover - abstract
-        """Set the learned attributes from what ``save`` wrote; raise ValueError if inconsistent."""
+        """Set the learned attributes from what ``save`` wrote, each value checked (types,
+        shapes, consistency: see :mod:`glasstext.models.saved_state`); raise ValueError
+        if one does not fit."""
         raise NotImplementedError
 
     def _extra_files(self) -> Callable[[Path], None] | None:
@@ -197,7 +208,10 @@ class GlassModel:
         }
 
     def _saved_value(self, name: str, value: Any) -> Any:
-        if value is None or isinstance(value, bool | int | float | str):
+        if isinstance(value, str):
+            # a server URL's credentials (an LM spec) are for fitting, never kept
+            return redact_spec(value)
+        if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, np.generic):
             return value.item()
@@ -211,52 +225,130 @@ class GlassModel:
 
     @classmethod
     def _params_from_saved(cls, saved: dict[str, Any]) -> dict[str, Any]:
-        """Saved parameters as ``__init__`` takes them (lists back to tuples where due)."""
-        import inspect
-
-        defaults = {
-            name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
-        }
+        """Saved parameters as ``__init__`` takes them (lists back to tuples where due);
+        run-time parameters are left out (see ``_runtime_params``)."""
+        defaults = _init_defaults(cls)
         params = {k: v for k, v in saved.items() if k not in cls._runtime_params}
         for name, value in params.items():
             if isinstance(value, list) and isinstance(defaults.get(name), tuple):
                 params[name] = tuple(value)
         return params
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Save the fitted model to a folder (JSON + safetensors, checksummed, no pickle).
 
         The write is atomic: an earlier copy at ``path`` survives until the new
         one is complete.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder to write: a new or empty one, or (with ``overwrite``)
+            one that holds a saved glasstext model and nothing else.
+        overwrite : bool, default=False
+            Replace a model saved at ``path``. A folder that holds anything
+            else is never replaced, with or without ``overwrite``.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        glasstext.exceptions.ModelFileError
+            ``path`` may not be replaced (see :func:`check_save_target`),
+            checked before anything is written.
         """
         check_is_fitted(self, self._fitted_attribute)
         config = {"params": self._saved_params(), **self._state_config()}
         return io.save_model(
-            path, type(self).__name__, config, self._state_arrays(), self._extra_files()
+            path,
+            type(self).__name__,
+            config,
+            self._state_arrays(),
+            self._extra_files(),
+            overwrite=overwrite,
+            kinds=model_types(),
         )
 
     @classmethod
     def load(cls: type[_M], path: str | os.PathLike[str]) -> _M:
         """Load a model saved with :meth:`save`; it predicts exactly as before.
 
+        A folder's checksums catch accidents, not forgeries, so what it holds
+        is checked too: every saved parameter as ``fit`` checks it, and the
+        learned state by the model's ``_restore_state``. Run-time parameters
+        (``_runtime_params``) are never read from the folder: the loaded
+        model has their defaults until the caller sets them (``set_params``).
+
         Raises
         ------
         glasstext.exceptions.ModelFileError
-            The folder is missing, incomplete, corrupt, or holds another kind of model.
+            The folder is missing, incomplete or corrupt, holds another kind of
+            model, an unknown or invalid parameter, or learned state that does
+            not fit together (the message is one line and names the folder).
         """
         config, arrays = io.load_model(path, cls.__name__)
+        model = cls._from_saved_params(config.get("params"), path)
         try:
-            model = cls(**cls._params_from_saved(dict(config["params"])))
             model._restore_state(config, arrays, Path(path))
             _check_classes(getattr(model, "classes_", None))
         except ModelFileError:
             raise
-        except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
-            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from exc
+        except KeyError as exc:
+            raise ModelFileError(
+                _one_line(f"{path} does not describe a valid {cls.__name__}: {exc!s:.80} missing")
+            ) from exc
+        except (TypeError, ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(
+                _one_line(f"{path} does not describe a valid {cls.__name__}: {exc}")
+            ) from exc
+        return model
+
+    @classmethod
+    def _from_saved_params(cls: type[_M], saved: Any, path: str | os.PathLike[str]) -> _M:
+        """A model built from a folder's parameters, checked as ``fit`` checks them.
+
+        Raises
+        ------
+        glasstext.exceptions.ModelFileError
+            The parameters are not a mapping, name a parameter ``cls`` does not
+            have, or hold a value its constraints refuse.
+        """
+        if not isinstance(saved, dict):
+            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: no parameters")
+        unknown = sorted(set(saved) - set(_init_defaults(cls)))
+        if unknown:
+            names = ", ".join(f"{name!r:.40}" for name in unknown[:5])
+            raise ModelFileError(
+                _one_line(f"{path} holds parameters {cls.__name__} does not have: {names}")
+            )
+        try:
+            model = cls(**cls._params_from_saved(saved))
+            model._check_settings()
+        except (TypeError, ValueError) as exc:  # InvalidParameterError is both
+            raise ModelFileError(
+                _one_line(f"{path} holds an invalid parameter of {cls.__name__}: {exc}")
+            ) from exc
         return model
 
 
 _M = TypeVar("_M", bound=GlassModel)
+
+
+def _init_defaults(cls: type) -> dict[str, Any]:
+    """The parameters ``cls.__init__`` takes, with their defaults (``self`` left out)."""
+    import inspect
+
+    parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    return {name: p.default for name, p in parameters.items() if name != "self"}
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line (a saved value or a library's error may hold line breaks)."""
+    return " ".join(message.split())
+
 
 _REGISTRY: dict[str, type[GlassModel]] = {}
 
@@ -271,9 +363,8 @@ def register_model(cls: type[_M]) -> type[_M]:
 
 
 def model_types() -> dict[str, type[GlassModel]]:
-    """Every registered model class by name (the built-in models included)."""
-    import glasstext.models  # noqa: F401  (registers the built-in models)
-
+    """Every registered model class by name (the built-in models included: importing
+    this module imports :mod:`glasstext.models`, which registers them)."""
     return dict(_REGISTRY)
 
 
@@ -284,6 +375,22 @@ def _check_classes(classes: Any) -> None:
     arr = np.asarray(classes)
     if arr.ndim != 1 or arr.size < 2 or np.unique(arr).size != arr.size:
         raise ValueError(f"its class list is not a list of two or more distinct classes: {arr!r}")
+
+
+def check_save_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, a folder :meth:`GlassModel.save` would refuse to write.
+
+    A model is saved where nothing is, in an empty folder, or, with
+    ``overwrite``, over a folder holding a saved glasstext model (of a
+    registered kind) and nothing else.
+
+    Raises
+    ------
+    glasstext.exceptions.ModelFileError
+        ``path`` is a link, a file, a folder holding anything but a saved
+        model, or a saved model and ``overwrite`` is False.
+    """
+    return io.check_save_target(path, overwrite=overwrite, kinds=model_types())
 
 
 def load_model(path: str | os.PathLike[str]) -> Any:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ from glasstext.backends.training import (
 from glasstext.exceptions import InvalidParameterError, ModelFileError
 from glasstext.io import python_scalar as _plain
 from glasstext.models.base import GlassModel, register_model
+from glasstext.models.saved_state import (
+    check_array,
+    check_class_list,
+    check_number,
+    check_records,
+)
 from glasstext.results import ResultMixin
 from glasstext.text import tokenize_with_spans
 from glasstext.validation import Constraint, Interval, check_documents, check_target
@@ -70,6 +77,9 @@ __all__ = [
     "PrototypeMatch",
 ]
 
+#: The largest ``max_length`` accepted: more tokens than any encoder reads, and few
+#: enough for the tokenizers' integers.
+_MAX_TOKENS = 1 << 20
 #: ProtoPNet's epsilon in the log similarity.
 SIMILARITY_EPS = 1e-4
 _ENCODER_FOLDER = "encoder"
@@ -293,7 +303,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         Prototypes of each class; after fitting each is a training text of
         its class (distinct texts: each class needs at least this many).
     max_length : int, default=128
-        Texts are truncated to this many tokens.
+        Texts are truncated to this many tokens (at most 2**20).
     batch_size : int, default=32
     warmup_epochs : int, default=1
         Stage 1: the encoder is frozen; the token attention and the
@@ -379,11 +389,12 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
 
     _task = "classification"
     _fitted_attribute = "prototype_vectors_"
+    _runtime_params: ClassVar[frozenset[str]] = frozenset({"device", "n_threads", "progress"})
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         # a name or a folder: Proto-LM fine-tunes the transformer itself
         "encoder": ["path"],
         "n_prototypes_per_class": [Interval(int, 1)],
-        "max_length": [Interval(int, 2)],
+        "max_length": [Interval(int, 2, _MAX_TOKENS)],
         "batch_size": [Interval(int, 1)],
         "warmup_epochs": [Interval(int, 0)],
         "epochs": [Interval(int, 0)],
@@ -784,26 +795,153 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
     def _restore_state(
         self, config: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path
     ) -> None:
-        torch = import_torch()
-        classes = np.asarray(config["classes"])
-        encoder_dir = folder / str(config["encoder_folder"])
-        if not encoder_dir.is_dir():
-            raise ValueError(f"{encoder_dir.name}/ is missing")
-        tokenizer, net = load_trainable(encoder_dir)
+        classes = check_class_list(config["classes"])
+        records = check_records(config["prototypes"], "the prototypes", _PROTOTYPE_RECORD)
+        if len(records) != len(classes) * int(self.n_prototypes_per_class):
+            raise ModelFileError(f"{folder} is corrupt: prototype records and vectors differ")
+        if any(record["train_index"] < 0 for record in records):
+            raise ValueError("a prototype's train_index is negative")
+        history = _checked_history(config.get("history", []))
+        fit_seconds = check_number(config.get("fit_seconds", 0.0), "fit_seconds", low=0.0)
+        tokenizer, net = _load_saved_encoder(_saved_encoder_dir(folder, config["encoder_folder"]))
         parts = _build_parts(
             net, len(classes), int(self.n_prototypes_per_class), int(self.attention_dim)
         )
-        state = {k: torch.as_tensor(v) for k, v in arrays.items()}
-        missing, unexpected = parts.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith("encoder.")]
-        if missing or unexpected:
-            raise ValueError(f"arrays do not match: missing {missing}, unexpected {unexpected}")
-        self._set_fitted(parts, tokenizer, classes, list(config["prototypes"]), [])
+        _load_head(parts, arrays)
+        self._set_fitted(parts, tokenizer, classes, records, [])
         self._parts_device = "cpu"  # loaded on the CPU; moved on first use (_on_device)
-        self.history_ = list(config.get("history", []))
-        self.fit_seconds_ = float(config.get("fit_seconds", 0.0))
-        if len(self.prototypes_) != len(self.prototype_classes_):
-            raise ModelFileError(f"{folder} is corrupt: prototype records and vectors differ")
+        self.history_ = history
+        self.fit_seconds_ = fit_seconds
+
+
+#: What every saved prototype record holds (the explanation and report read them).
+_PROTOTYPE_RECORD: dict[str, type | tuple[type, ...]] = {"sentence": str, "train_index": int}
+
+
+def _checked_history(history: Any) -> list[dict[str, Any]]:
+    """The saved training history: records of a stage, an epoch and numbers (NaN allowed:
+    a diverged epoch's loss is a fact of the fit)."""
+    check_records(history, "the training history", {"stage": str, "epoch": int})
+    for record in history:
+        for key, value in record.items():
+            if key != "stage" and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"the training history's {key!r:.40} is a {type(value).__name__}")
+    return history
+
+
+def _load_head(parts: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Load the saved attention, prototypes and last layer into ``parts`` (the encoder is
+    loaded from its folder), each array of the shape and type the network has."""
+    torch = import_torch()
+    expected = {
+        name: tensor
+        for name, tensor in parts.state_dict().items()
+        if not name.startswith("encoder.")
+    }
+    if set(arrays) != set(expected):
+        missing, unexpected = (
+            sorted(set(expected) - set(arrays)),
+            sorted(set(arrays) - set(expected)),
+        )
+        raise ValueError(f"arrays do not match: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for name, tensor in expected.items():
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        check_array(arrays, name, tuple(tensor.shape), np.dtype(dtype))
+    state = {name: torch.as_tensor(value) for name, value in arrays.items()}
+    parts.load_state_dict(state, strict=False)
+
+
+# -- the saved encoder: a sub-folder of the model, safetensors weights only -------------
+
+#: weight files transformers would unpickle: a saved model never loads them
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+def _saved_encoder_dir(folder: Path, name: Any) -> Path:
+    """The folder of a saved model's encoder, refused unless it is a plain sub-folder
+    holding ``model.safetensors`` and no pickle weights.
+
+    :func:`glasstext.io.load_model` has already checked that the model folder
+    holds no link and that every file of its sub-folders is checksummed.
+    """
+    config_path = folder / "model.json"
+    relative = Path(name) if isinstance(name, str) else None
+    if relative is None or not relative.parts or relative.is_absolute() or ".." in relative.parts:
+        raise ModelFileError(
+            f"{config_path} names an encoder folder outside the model: {reprlib.repr(name)}"
+        )
+    encoder_dir = folder / relative
+    if not encoder_dir.is_dir():
+        raise ModelFileError(
+            f"saved model at {folder} is incomplete: its encoder folder "
+            f"{reprlib.repr(name)} is missing"
+        )
+    if not encoder_dir.resolve().is_relative_to(folder.resolve()):
+        raise ModelFileError(f"{config_path} names an encoder folder outside the model: {name}")
+    pickled = sorted(f.name for f in encoder_dir.rglob("*") if f.suffix.lower() in _PICKLE_SUFFIXES)
+    if pickled:
+        raise ModelFileError(
+            f"{encoder_dir} holds pickle weights ({pickled[0]}): a saved model loads "
+            "safetensors only"
+        )
+    if not (encoder_dir / "model.safetensors").is_file():
+        raise ModelFileError(
+            f"{encoder_dir} holds no model.safetensors: a saved model loads safetensors only"
+        )
+    return encoder_dir
+
+
+def _load_saved_encoder(encoder_dir: Path) -> tuple[Any, Any]:
+    """The tokenizer and float32 encoder saved in ``encoder_dir``, on the CPU.
+
+    As :func:`~glasstext.backends.training.load_trainable`, but from this
+    folder only (no hub) and from safetensors only (never a pickle).
+    """
+    import_torch()
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    # The files are checksummed, but a forger can re-sign edited ones: whatever
+    # transformers, tokenizers or safetensors raise on them is a corrupt folder.
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(encoder_dir, local_files_only=True)
+        net, info = AutoModel.from_pretrained(
+            encoder_dir,
+            dtype=torch.float32,
+            use_safetensors=True,
+            local_files_only=True,
+            output_loading_info=True,
+        )
+    except Exception as exc:  # three libraries' error types, none of them ours
+        raise ModelFileError(
+            f"{encoder_dir} does not hold a loadable encoder: {_first_line(exc)}"
+        ) from exc
+    _check_loaded_weights(encoder_dir, info)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    return tokenizer, net
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _check_loaded_weights(encoder_dir: Path, info: dict[str, Any]) -> None:
+    """Refuse an encoder whose weights file lacks or misshapes tensors its config needs:
+    transformers would fill them with random values and predict differently."""
+    problems = [
+        f"{len(info.get(key) or [])} {what}"
+        for key, what in (("missing_keys", "missing"), ("mismatched_keys", "misshaped"))
+        if info.get(key)
+    ]
+    if problems:
+        raise ModelFileError(
+            f"{encoder_dir} does not match its config: {' and '.join(problems)} weight tensors"
+        )
 
 
 # -- training stages -----------------------------------------------------------------

@@ -7,12 +7,17 @@ presentation layer, the presentation layer imports them.
 
 Views (kind -> what it draws):
 
-- ``"html"``: for a model, a standalone report page (``model.to_html(X_examples)``);
-  for an :class:`~glasstext.explain.Attribution`, a standalone page; for every
-  other result, a notebook fragment (``result.to_html()``);
-- ``"fragment"``: a ``<div>`` for a notebook, its styles scoped to it;
-- ``"page"``: a result as a standalone page (:func:`result_page`);
+- ``"page"``: a standalone page: a model's report (``model.to_html(X_examples)``),
+  an :class:`~glasstext.explain.Attribution` (``attribution.to_html()``), any
+  other result (:func:`result_page`);
+- ``"fragment"``: the same as one ``<div>`` for a notebook, its styles scoped to
+  it (``_repr_html_()``; for a result other than an attribution, ``to_html()``);
 - ``"save"`` and ``"plot"``: an attribution written to a file, a matplotlib chart.
+
+Each report module draws a subject once (a heading and a body) and one
+:class:`~glasstext.report.page.Views` makes both its page and its fragment.
+``"html"`` is the deprecated name of ``"page"`` for models and attributions and
+of ``"fragment"`` for the other results.
 
 :func:`shade_text` (words shaded by score, accessible colours) is the one
 shading function, shared with the explorer.
@@ -35,27 +40,26 @@ from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeEx
 from glasstext.models.base import GlassModel
 from glasstext.models.protolm import ProtoExplanation, ProtoLMClassifier
 from glasstext.report.html import (
+    ATTRIBUTION_VIEWS,
+    FAITHFULNESS_VIEWS,
+    PROXY_REPORT_VIEWS,
     attribution_fragment,
     attribution_html,
     base_value_meaning,
-    faithfulness_fragment,
-    faithfulness_page,
-    proxy_fragment,
-    proxy_page,
     save_html,
 )
 from glasstext.report.linear import (
-    auglinear_fragment,
+    AUGLINEAR_VIEWS,
+    LINEAR_EXPLANATION_VIEWS,
     auglinear_html,
-    linear_explanation_html,
     linear_word_scores,
 )
-from glasstext.report.page import fragment, page
+from glasstext.report.page import Views, page
 from glasstext.report.plots import plot_attribution
-from glasstext.report.proto import proto_explanation_html, protolm_fragment, protolm_html
+from glasstext.report.proto import PROTO_EXPLANATION_VIEWS, PROTOLM_VIEWS, protolm_html
 from glasstext.report.shading import SHADING_CSS, contrast_ratio, shade, shade_text
-from glasstext.report.tree import augtree_fragment, augtree_html, tree_explanation_html, tree_svg
-from glasstext.report.words import words_fragment, words_page
+from glasstext.report.tree import AUGTREE_VIEWS, TREE_EXPLANATION_VIEWS, augtree_html, tree_svg
+from glasstext.report.words import WORDS_VIEWS
 from glasstext.results import register_view, view
 
 __all__ = [
@@ -92,9 +96,7 @@ def save_report(
 
 
 def result_page(result: Any, title: str | None = None) -> str:
-    """Any result as a standalone page (an attribution's own page for an Attribution)."""
-    if isinstance(result, Attribution):
-        return attribution_html(result, title=title)
+    """Any result as a standalone page (its ``"page"`` view, else its ``to_html()`` in a page)."""
     try:
         return str(view(result, "page", title=title))
     except LookupError:
@@ -102,55 +104,42 @@ def result_page(result: Any, title: str | None = None) -> str:
         return page(heading, f"<h1>{escape(heading)}</h1>\n{result.to_html()}")
 
 
-def _generic_model_page(
-    model: Any, X_examples: Any = None, title: str | None = None, **_: Any
-) -> str:
-    heading = title or type(model).__name__
-    return page(heading, f"<h1>{escape(heading)}</h1>\n<pre>{escape(model.export_text())}</pre>")
+def _draw_generic_model(
+    model: Any, X_examples: Any = None, *, title: str | None = None, **_: Any
+) -> tuple[str, str]:
+    """Any other model: its whole text (``export_text``)."""
+    return title or type(model).__name__, f"<pre>{escape(model.export_text())}</pre>"
 
 
-def _generic_model_fragment(model: Any, **_: Any) -> str:
-    return fragment("report", f"<pre>{escape(model.export_text())}</pre>")
+def _register(subject_type: type, views: Views) -> None:
+    register_view(subject_type, "page", views.page)
+    register_view(subject_type, "fragment", views.fragment)
 
 
-def _in_page(draw: Any, title: str) -> Any:
-    """A fragment-drawing view as a standalone-page view."""
-
-    def page_view(result: Any, title: str | None = None, **options: Any) -> str:
-        heading = title or default
-        return page(heading, f"<h1>{escape(heading)}</h1>\n{draw(result, **options)}")
-
-    default = title
-    return page_view
+def _old_html_view(subject: Any, **options: Any) -> Any:
+    """The deprecated kind "html": a page for a model or an attribution, else a fragment."""
+    kind = "page" if isinstance(subject, GlassModel | Attribution) else "fragment"
+    return view(subject, kind, **options)
 
 
-register_view(Attribution, "html", attribution_html)
-register_view(Attribution, "fragment", attribution_fragment)
+_register(GlassModel, Views(_draw_generic_model, "report"))
+for _model, _views in (
+    (AugLinearClassifier, AUGLINEAR_VIEWS),
+    (AugLinearRegressor, AUGLINEAR_VIEWS),
+    (AugTreeClassifier, AUGTREE_VIEWS),
+    (AugTreeRegressor, AUGTREE_VIEWS),
+    (ProtoLMClassifier, PROTOLM_VIEWS),
+):
+    _register(_model, _views)
+
+_register(Attribution, ATTRIBUTION_VIEWS)
 register_view(Attribution, "save", save_html)
 register_view(Attribution, "plot", plot_attribution)
-
-register_view(GlassModel, "html", _generic_model_page)
-register_view(GlassModel, "fragment", _generic_model_fragment)
-for _kind, _html, _fragment in (
-    (AugLinearClassifier, auglinear_html, auglinear_fragment),
-    (AugLinearRegressor, auglinear_html, auglinear_fragment),
-    (AugTreeClassifier, augtree_html, augtree_fragment),
-    (AugTreeRegressor, augtree_html, augtree_fragment),
-    (ProtoLMClassifier, protolm_html, protolm_fragment),
-):
-    register_view(_kind, "html", _html)
-    register_view(_kind, "fragment", _fragment)
-
-register_view(ProxyReport, "html", proxy_fragment)
-register_view(
-    ProxyReport, "page", lambda r, title=None, **_: proxy_page(r, title or "Proxy report")
-)
-register_view(Faithfulness, "html", faithfulness_fragment)
-register_view(
-    Faithfulness,
-    "page",
-    lambda r, title=None, **_: faithfulness_page(r, title or "Faithfulness of an explanation"),
-)
+_register(ProxyReport, PROXY_REPORT_VIEWS)
+_register(Faithfulness, FAITHFULNESS_VIEWS)
+_register(LinearExplanation, LINEAR_EXPLANATION_VIEWS)
+_register(TreeExplanation, TREE_EXPLANATION_VIEWS)
+_register(ProtoExplanation, PROTO_EXPLANATION_VIEWS)
 for _result in (
     ModuleExplanation,
     ConceptExplanation,
@@ -159,13 +148,5 @@ for _result in (
     ModelSummary,
     ClassSummary,
 ):
-    register_view(_result, "html", words_fragment)
-    register_view(_result, "page", words_page)
-_explanations: tuple[tuple[type, Any, str], ...] = (
-    (LinearExplanation, linear_explanation_html, "Aug-Linear explanation"),
-    (TreeExplanation, tree_explanation_html, "Aug-Tree decision path"),
-    (ProtoExplanation, proto_explanation_html, "Proto-LM explanation"),
-)
-for _type, _draw, _title in _explanations:
-    register_view(_type, "html", _draw)
-    register_view(_type, "page", _in_page(_draw, _title))
+    _register(_result, WORDS_VIEWS)
+register_view(object, "html", _old_html_view)

@@ -6,6 +6,10 @@ score (blue toward the explained class, red away; the stronger the shade,
 the larger ``|score|`` relative to the largest; hovering a word shows its
 score), and says in words what the base value means for the method used.
 Pages have no external assets and every piece of text is HTML-escaped.
+
+Each subject is drawn once (``draw_*``: a heading and a body); its
+:class:`~glasstext.report.page.Views` (``*_VIEWS``) make the page and the
+notebook fragment of it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glasstext.markup import escape
-from glasstext.report.page import as_text, fragment, kv_table, page, section, write_page
+from glasstext.report.page import Views, kv_table, section, write_page
 from glasstext.report.shading import SHADING_CSS, shade, shade_text
 from glasstext.report.svg import line_chart
 
@@ -25,9 +29,15 @@ if TYPE_CHECKING:
     from glasstext.explain.metrics import Faithfulness
 
 __all__ = [
+    "ATTRIBUTION_VIEWS",
+    "FAITHFULNESS_VIEWS",
+    "PROXY_REPORT_VIEWS",
     "SHADING_CSS",
     "attribution_fragment",
     "attribution_html",
+    "draw_attribution",
+    "draw_faithfulness",
+    "draw_proxy_report",
     "faithfulness_fragment",
     "proxy_fragment",
     "save_html",
@@ -107,16 +117,37 @@ def _probability_bars(probabilities: Mapping[str, float], explained: str) -> str
     return f'<table class="probabilities">{"".join(rows)}</table>'
 
 
-def _body_html(
+def draw_attribution(
     a: Attribution,
-    heading: str,
-    top: int,
+    title: str | None = None,
+    top: int = 10,
     *,
     model: str | None = None,
     prompt: str | None = None,
     probabilities: Mapping[str, float] | None = None,
-) -> str:
-    """Heading, legend, shaded text, class probabilities, details and the largest scores."""
+) -> tuple[str, str]:
+    """The heading and body of the attribution view.
+
+    Parameters
+    ----------
+    a : Attribution
+    title : str, optional
+        The heading (default: the model and class).
+    top : int, default=10
+        Rows of the table of largest scores.
+    model, prompt : str, optional
+        Name of the explained model and its prompt template (default: what the
+        explainer recorded in ``a.extras``).
+    probabilities : mapping of class name to float, optional
+        Class probabilities of the whole text (default: from ``extras``).
+
+    Returns
+    -------
+    heading, body : str
+        The legend, the shaded text, the class probabilities, the details
+        and the largest scores.
+    """
+    heading = title if title is not None else _default_heading(a)
     name = _name(a)
     model = model if model is not None else a.extras.get("model")
     prompt = prompt if prompt is not None else a.extras.get("prompt")
@@ -135,7 +166,7 @@ def _body_html(
         "pushes away; the stronger the shade, the larger the score. Hover a word for its score."
     )
     parts = [
-        f"<h1>{escape(heading)}</h1>\n<p class='lead'>{escape(lead)}</p>\n{legend}\n",
+        f"<p class='lead'>{escape(lead)}</p>\n{legend}\n",
         f'<div class="text">{shade_text(a.text, a.spans, a.scores)}</div>\n',
     ]
     if probs:
@@ -147,7 +178,7 @@ def _body_html(
         "<h2>Largest scores</h2>\n"
         f'<table class="top"><tr><th>word</th><th class="num">score</th></tr>{rows}</table>\n'
     )
-    return "".join(parts)
+    return heading, "".join(parts)
 
 
 def _default_heading(a: Attribution) -> str:
@@ -157,50 +188,12 @@ def _default_heading(a: Attribution) -> str:
     return f"Why the model says {_name(a)!r}"
 
 
-def attribution_html(
-    attribution: Attribution,
-    title: str | None = None,
-    top: int = 10,
-    *,
-    model: str | None = None,
-    prompt: str | None = None,
-    probabilities: Mapping[str, float] | None = None,
-) -> str:
-    """A complete, standalone HTML page showing ``attribution``.
-
-    Parameters
-    ----------
-    attribution : Attribution
-    title : str, optional
-        Page heading (default: the model and class).
-    top : int, default=10
-        Rows of the table of largest scores.
-    model, prompt : str, optional
-        Name of the explained model and its prompt template (default: what the
-        explainer recorded in ``attribution.extras``).
-    probabilities : mapping of class name to float, optional
-        Class probabilities of the whole text (default: from ``extras``).
-
-    Returns
-    -------
-    str
-    """
-    heading = title if title is not None else _default_heading(attribution)
-    body = _body_html(
-        attribution, heading, top, model=model, prompt=prompt, probabilities=probabilities
-    )
-    return page(heading, body)
-
-
-def attribution_fragment(
-    attribution: Attribution, title: str | None = None, top: int = 10, **options: Any
-) -> str:
-    """The content of :func:`attribution_html` as one ``<div>``, for a notebook cell.
-
-    Its styles apply inside the ``div`` only, so the notebook around it keeps its own.
-    """
-    heading = title if title is not None else _default_heading(attribution)
-    return fragment("attribution", _body_html(attribution, heading, top, **options))
+#: An attribution's page (``to_html``, ``save_html``) and notebook fragment (``_repr_html_``).
+ATTRIBUTION_VIEWS = Views(draw_attribution, "attribution")
+#: A complete, standalone HTML page showing an attribution (see :func:`draw_attribution`).
+attribution_html = ATTRIBUTION_VIEWS.page
+#: The attribution page's content as one ``<div>`` for a notebook cell, its styles inside it.
+attribution_fragment = ATTRIBUTION_VIEWS.fragment
 
 
 def save_html(
@@ -216,8 +209,15 @@ def save_html(
 # -- the proxy report ------------------------------------------------------------------
 
 
-def proxy_body(p: ProxyReport) -> str:
-    """The proxy's decision, its agreement with the target and the calls it saved."""
+_PROXY_NOTE = (
+    "A cheap proxy model scored the perturbed texts; the target scored a screened sample, "
+    "and the proxy was trusted only if the two agreed (Pearson correlation of the explained "
+    "class's probability)."
+)
+
+
+def _proxy_content(p: ProxyReport) -> str:
+    """The agreement gauge and the table of the decision and the calls."""
     used = p.decision != "target"
     saved = max(p.proxy_calls - p.target_calls, 0) if used else 0
     verdict = {
@@ -256,25 +256,34 @@ def proxy_body(p: ProxyReport) -> str:
         rows.append(
             ("calibration", f"target ≈ {p.calibration[0]:.3f} × proxy + {p.calibration[1]:.3f}")
         )
-    return section(
-        "Proxy report",
-        gauge,
-        kv_table(rows),
-        note="A cheap proxy model scored the perturbed texts; the target scored a screened "
-        "sample, and the proxy was trusted only if the two agreed (Pearson correlation of "
-        "the explained class's probability).",
-    )
+    return gauge + kv_table(rows)
 
 
-def proxy_fragment(p: ProxyReport, **_: Any) -> str:
-    """The result view of a :class:`ProxyReport` (a notebook fragment)."""
-    return fragment("result", proxy_body(p) + as_text(p))
+def proxy_body(p: ProxyReport) -> str:
+    """The proxy's decision, its agreement with the target and the calls it saved, as a section."""
+    return section("Proxy report", _proxy_content(p), note=_PROXY_NOTE)
+
+
+def draw_proxy_report(p: ProxyReport, title: str | None = None, **_: Any) -> tuple[str, str]:
+    """The heading and body of a :class:`ProxyReport`'s views."""
+    return title or "Proxy report", _note(_PROXY_NOTE) + _proxy_content(p)
+
+
+PROXY_REPORT_VIEWS = Views(draw_proxy_report, "result", copyable=True)
+proxy_fragment = PROXY_REPORT_VIEWS.fragment
 
 
 # -- faithfulness ----------------------------------------------------------------------
 
 
-def faithfulness_body(f: Faithfulness) -> str:
+_FAITHFULNESS_NOTE = (
+    "A faithful explanation ranks first the words the model needs: removing them makes the "
+    "probability fall fast (deletion curve low), adding them back alone makes it rise fast "
+    "(insertion curve high)."
+)
+
+
+def draw_faithfulness(f: Faithfulness, title: str | None = None, **_: Any) -> tuple[str, str]:
     """The four metrics and, when recorded, the deletion and insertion curves."""
     rows = [
         ("probability of the full text", f"{f.value:.4f}"),
@@ -296,26 +305,13 @@ def faithfulness_body(f: Faithfulness) -> str:
             xlabel="share of words, highest scores first",
             ylabel="probability",
         )
-    return section(
-        "Faithfulness",
-        chart,
-        kv_table(rows),
-        note="A faithful explanation ranks first the words the model needs: removing them "
-        "makes the probability fall fast (deletion curve low), adding them back alone makes "
-        "it rise fast (insertion curve high).",
-    )
+    heading = title or "Faithfulness of an explanation"
+    return heading, _note(_FAITHFULNESS_NOTE) + chart + kv_table(rows)
 
 
-def faithfulness_fragment(f: Faithfulness, **_: Any) -> str:
-    """The result view of :class:`Faithfulness` (a notebook fragment)."""
-    return fragment("result", faithfulness_body(f) + as_text(f))
+FAITHFULNESS_VIEWS = Views(draw_faithfulness, "result", copyable=True)
+faithfulness_fragment = FAITHFULNESS_VIEWS.fragment
 
 
-def faithfulness_page(f: Faithfulness, title: str = "Faithfulness of an explanation") -> str:
-    """:func:`faithfulness_body` as a standalone page."""
-    return page(title, f"<h1>{escape(title)}</h1>\n{faithfulness_body(f)}")
-
-
-def proxy_page(p: ProxyReport, title: str = "Proxy report") -> str:
-    """:func:`proxy_body` as a standalone page."""
-    return page(title, f"<h1>{escape(title)}</h1>\n{proxy_body(p)}")
+def _note(text: str) -> str:
+    return f'<p class="note">{escape(text)}</p>\n'

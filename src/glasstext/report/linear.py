@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glasstext._deprecation import renamed_module_attributes
 from glasstext.markup import escape
-from glasstext.report.page import as_text, fragment, kv_table, page, section
+from glasstext.report.page import Views, kv_table, section
 from glasstext.report.shading import shade, shade_text
 from glasstext.report.svg import diverging_bars, histogram
 from glasstext.text import extract_ngrams, tokenize_with_spans
@@ -27,11 +28,20 @@ if TYPE_CHECKING:
     from glasstext.models.auglinear import LinearExplanation
 
 __all__ = [
+    "AUGLINEAR_VIEWS",
+    "LINEAR_EXPLANATION_VIEWS",
     "auglinear_fragment",
     "auglinear_html",
-    "linear_explanation_fragment",
+    "draw_auglinear",
+    "draw_linear_explanation",
+    "linear_explanation_block",
     "linear_word_scores",
 ]
+
+# The deprecated name of the block: "fragment" names the notebook view.
+__getattr__ = renamed_module_attributes(
+    __name__, linear_explanation_fragment="linear_explanation_block"
+)
 
 _PARTS = ("total", "embedding", "phrase")
 
@@ -105,7 +115,7 @@ def _probabilities(model: Any, text: str) -> list[tuple[str, float]]:
     return [(str(c), float(p)) for c, p in zip(model.classes_, proba, strict=True)]
 
 
-def linear_explanation_fragment(
+def linear_explanation_block(
     e: LinearExplanation,
     *,
     probabilities: Sequence[tuple[str, float]] = (),
@@ -277,14 +287,28 @@ def _coverage(model: Any, texts: list[str]) -> str:
     return f"{svg}<p>{legend}</p>{kv_table(rows)}"
 
 
-def _body(
+def draw_auglinear(
     model: Any,
-    X_examples: Sequence[str] | None,
+    X_examples: Sequence[str] | None = None,
     *,
-    title: str | None,
-    k: int,
-    n_shaded: int,
+    title: str | None = None,
+    k: int = 12,
+    n_shaded: int = 3,
+    **_: Any,
 ) -> tuple[str, str]:
+    """The heading and body of a fitted Aug-Linear model's report.
+
+    Parameters
+    ----------
+    model : AugLinearClassifier or AugLinearRegressor
+    X_examples : sequence of str, optional
+        Texts for the coverage section and the shaded examples (the first ``n_shaded``).
+    title : str, optional
+    k : int, default=12
+        N-grams per side (per class for multiclass) in the bar chart.
+    n_shaded : int, default=3
+        Example texts shown shaded.
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, "coef_table_")
@@ -312,7 +336,7 @@ def _body(
         )
     )
     parts = [
-        f"<h1>{escape(heading)}</h1>\n<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
+        f"<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
         section("Strongest n-grams", _strongest_chart(model, k)),
     ]
     values = _table_values(model)
@@ -348,7 +372,7 @@ def _body(
             for i, text in enumerate(texts[:n_shaded]):
                 e = model.explain(text)
                 shown.append(
-                    linear_explanation_fragment(
+                    linear_explanation_block(
                         e, probabilities=_probabilities(model, text), heading=f"Example {i + 1}"
                     )
                 )
@@ -369,46 +393,17 @@ def _body(
     return heading, "".join(parts)
 
 
-def auglinear_html(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    k: int = 12,
-    n_shaded: int = 3,
-    **_: Any,
-) -> str:
-    """A standalone report page of a fitted Aug-Linear model.
-
-    Parameters
-    ----------
-    model : AugLinearClassifier or AugLinearRegressor
-    X_examples : sequence of str, optional
-        Texts for the coverage section and the shaded examples (the first ``n_shaded``).
-    title : str, optional
-    k : int, default=12
-        N-grams per side (per class for multiclass) in the bar chart.
-    n_shaded : int, default=3
-        Example texts shown shaded.
-    """
-    heading, body = _body(model, X_examples, title=title, k=k, n_shaded=n_shaded)
-    return page(heading, body)
+def draw_linear_explanation(
+    e: LinearExplanation, title: str | None = None, **_: Any
+) -> tuple[str, str]:
+    """The heading and body of a :class:`LinearExplanation`'s views."""
+    return title or "Aug-Linear explanation", linear_explanation_block(e)
 
 
-def auglinear_fragment(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    k: int = 12,
-    n_shaded: int = 3,
-    **_: Any,
-) -> str:
-    """:func:`auglinear_html` as a notebook fragment."""
-    body = _body(model, X_examples, title=title, k=k, n_shaded=n_shaded)[1]
-    return fragment("report", body)
-
-
-def linear_explanation_html(e: LinearExplanation, **_: Any) -> str:
-    """The result view of a :class:`LinearExplanation` (a notebook fragment)."""
-    return fragment("result", linear_explanation_fragment(e) + as_text(e))
+#: A fitted Aug-Linear model's report page (``model.to_html``) and notebook fragment.
+AUGLINEAR_VIEWS = Views(draw_auglinear, "report")
+#: An Aug-Linear explanation's page and notebook fragment.
+LINEAR_EXPLANATION_VIEWS = Views(draw_linear_explanation, "result", copyable=True)
+#: A standalone report page of a fitted Aug-Linear model (see :func:`draw_auglinear`).
+auglinear_html = AUGLINEAR_VIEWS.page
+auglinear_fragment = AUGLINEAR_VIEWS.fragment

@@ -1,6 +1,9 @@
 """The frame every report shares: one stylesheet, a standalone page and a notebook fragment.
 
-A page has no external assets (inline CSS and SVG, no scripts, fonts or
+Every report module draws a subject once, as a heading and a body
+(:data:`Drawing`); :class:`Views` turns that one drawing into both views a
+subject has: ``page`` (a standalone HTML document) and ``fragment`` (one
+``<div>`` for a notebook). A page has no external assets (inline CSS and SVG, no scripts, fonts or
 images to fetch) and every piece of text is HTML-escaped by the views, so it
 opens anywhere offline and a text cannot inject markup. The stylesheet is
 scoped to ``.gt``, so a fragment in a notebook leaves the notebook's own
@@ -10,13 +13,25 @@ styles alone.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from glasstext.markup import escape
 from glasstext.report.shading import SHADING_CSS
 
-__all__ = ["STYLE", "as_text", "fragment", "kv_table", "page", "section", "write_page"]
+__all__ = [
+    "STYLE",
+    "Drawing",
+    "Views",
+    "as_text",
+    "fragment",
+    "kv_table",
+    "page",
+    "section",
+    "write_page",
+]
 
 STYLE = """
 .gt { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a;
@@ -78,6 +93,43 @@ def fragment(kind: str, body: str) -> str:
         f'<div class="glasstext-{kind}">\n<style>{STYLE}</style>\n'
         f'<div class="gt">\n{body}</div></div>\n'
     )
+
+
+#: ``draw(subject, title=None, **options) -> (heading, body)``: a subject drawn once,
+#: its heading (``title`` when given) and its escaped HTML body without the heading.
+Drawing = Callable[..., tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Views:
+    """The page view and the fragment view of one kind of subject, both from one drawing.
+
+    Parameters
+    ----------
+    draw : Drawing
+        Draws the subject: ``(heading, body)``.
+    kind : str
+        The fragment's class, ``glasstext-KIND`` (``"report"`` for a model,
+        ``"result"`` for a result).
+    copyable : bool, default=False
+        The fragment ends with the subject's terminal text (``str``), folded
+        away, for copying into a message.
+    """
+
+    draw: Drawing
+    kind: str
+    copyable: bool = False
+
+    def page(self, subject: Any, *args: Any, **options: Any) -> str:
+        """The subject as a standalone page, its heading as the ``<h1>`` (arguments: ``draw``'s)."""
+        heading, body = self.draw(subject, *args, **options)
+        return page(heading, f"<h1>{escape(heading)}</h1>\n{body}")
+
+    def fragment(self, subject: Any, *args: Any, **options: Any) -> str:
+        """The subject as one ``<div>`` for a notebook, its styles scoped to it."""
+        heading, body = self.draw(subject, *args, **options)
+        copy = as_text(subject) if self.copyable else ""
+        return fragment(self.kind, f"<h1>{escape(heading)}</h1>\n{body}{copy}")
 
 
 def as_text(result: object) -> str:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glasstext._deprecation import renamed_module_attributes
 from glasstext.markup import escape
-from glasstext.report.page import as_text, fragment, kv_table, page, section
+from glasstext.report.page import Views, kv_table, section
 from glasstext.report.shading import shade_text
 from glasstext.report.svg import class_colour
 from glasstext.text import tokenize_with_spans
@@ -23,7 +24,20 @@ from glasstext.text import tokenize_with_spans
 if TYPE_CHECKING:
     from glasstext.models.protolm import ProtoExplanation
 
-__all__ = ["proto_explanation_fragment", "protolm_fragment", "protolm_html"]
+__all__ = [
+    "PROTOLM_VIEWS",
+    "PROTO_EXPLANATION_VIEWS",
+    "draw_proto_explanation",
+    "draw_protolm",
+    "proto_explanation_block",
+    "protolm_fragment",
+    "protolm_html",
+]
+
+# The deprecated name of the block: "fragment" names the notebook view.
+__getattr__ = renamed_module_attributes(
+    __name__, proto_explanation_fragment="proto_explanation_block"
+)
 
 
 def _nearest(model: Any, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
@@ -68,7 +82,7 @@ def _attention_text(e: ProtoExplanation) -> str:
     return f'<div class="text">{shaded}</div>'
 
 
-def proto_explanation_fragment(e: ProtoExplanation, heading: str | None = None) -> str:
+def proto_explanation_block(e: ProtoExplanation, heading: str | None = None) -> str:
     """A Proto-LM prediction as "like these training sentences"."""
     pred = e.classes.index(e.prediction) if e.prediction in e.classes else 0
     probs = ", ".join(
@@ -99,14 +113,28 @@ def proto_explanation_fragment(e: ProtoExplanation, heading: str | None = None) 
     )
 
 
-def _body(
+def draw_protolm(
     model: Any,
-    X_examples: Sequence[str] | None,
+    X_examples: Sequence[str] | None = None,
     *,
-    title: str | None,
-    X_train: Sequence[str] | None,
-    k: int,
+    title: str | None = None,
+    X_train: Sequence[str] | None = None,
+    k: int = 3,
+    **_: Any,
 ) -> tuple[str, str]:
+    """The heading and body of a fitted Proto-LM classifier's report.
+
+    Parameters
+    ----------
+    model : ProtoLMClassifier
+    X_examples : sequence of str, optional
+        Texts shown nearest to each prototype; the first is explained.
+    title : str, optional
+    X_train : sequence of str, optional
+        The training texts, for each prototype's nearest training sentences.
+    k : int, default=3
+        Neighbours listed per prototype.
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, "prototype_vectors_")
@@ -151,7 +179,7 @@ def _body(
             f"<h3>class {escape(str(label))}</h3><div class='cards'>{''.join(cards)}</div>"
         )
     parts = [
-        f"<h1>{escape(heading)}</h1>\n<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
+        f"<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
         section(
             "Prototypes",
             "".join(groups),
@@ -162,50 +190,21 @@ def _body(
     ]
     if examples:
         e = model.explain(examples[0], k=min(5, len(model.prototypes_)))
-        parts.append(section("An example prediction", proto_explanation_fragment(e)))
+        parts.append(section("An example prediction", proto_explanation_block(e)))
     return heading, "".join(parts)
 
 
-def protolm_html(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    X_train: Sequence[str] | None = None,
-    k: int = 3,
-    **_: Any,
-) -> str:
-    """A standalone report page of a fitted Proto-LM classifier.
-
-    Parameters
-    ----------
-    model : ProtoLMClassifier
-    X_examples : sequence of str, optional
-        Texts shown nearest to each prototype; the first is explained.
-    title : str, optional
-    X_train : sequence of str, optional
-        The training texts, for each prototype's nearest training sentences.
-    k : int, default=3
-        Neighbours listed per prototype.
-    """
-    heading, body = _body(model, X_examples, title=title, X_train=X_train, k=k)
-    return page(heading, body)
+def draw_proto_explanation(
+    e: ProtoExplanation, title: str | None = None, **_: Any
+) -> tuple[str, str]:
+    """The heading and body of a :class:`ProtoExplanation`'s views."""
+    return title or "Proto-LM explanation", proto_explanation_block(e)
 
 
-def protolm_fragment(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    X_train: Sequence[str] | None = None,
-    k: int = 3,
-    **_: Any,
-) -> str:
-    """:func:`protolm_html` as a notebook fragment."""
-    body = _body(model, X_examples, title=title, X_train=X_train, k=k)[1]
-    return fragment("report", body)
-
-
-def proto_explanation_html(e: ProtoExplanation, **_: Any) -> str:
-    """The result view of a :class:`ProtoExplanation` (a notebook fragment)."""
-    return fragment("result", proto_explanation_fragment(e) + as_text(e))
+#: A fitted Proto-LM classifier's report page (``model.to_html``) and notebook fragment.
+PROTOLM_VIEWS = Views(draw_protolm, "report")
+#: A Proto-LM explanation's page and notebook fragment.
+PROTO_EXPLANATION_VIEWS = Views(draw_proto_explanation, "result", copyable=True)
+#: A standalone report page of a fitted Proto-LM classifier (see :func:`draw_protolm`).
+protolm_html = PROTOLM_VIEWS.page
+protolm_fragment = PROTOLM_VIEWS.fragment

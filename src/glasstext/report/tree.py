@@ -13,14 +13,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glasstext._deprecation import renamed_module_attributes
 from glasstext.markup import escape
-from glasstext.report.page import as_text, fragment, kv_table, page, section
+from glasstext.report.page import Views, kv_table, section
 from glasstext.report.svg import class_colour, class_mix
 
 if TYPE_CHECKING:
     from glasstext.models.augtree import TreeExplanation, TreeStructure
 
-__all__ = ["augtree_fragment", "augtree_html", "tree_explanation_fragment", "tree_svg"]
+__all__ = [
+    "AUGTREE_VIEWS",
+    "TREE_EXPLANATION_VIEWS",
+    "augtree_fragment",
+    "augtree_html",
+    "draw_augtree",
+    "draw_tree_explanation",
+    "tree_explanation_block",
+    "tree_svg",
+]
+
+# The deprecated name of the block: "fragment" names the notebook view.
+__getattr__ = renamed_module_attributes(
+    __name__, tree_explanation_fragment="tree_explanation_block"
+)
 
 _BOX_W, _BOX_H, _GAP_X, _GAP_Y = 184, 92, 16, 48
 _BOLD = ' font-weight="600"'
@@ -191,7 +206,7 @@ def _class_legend(classes: Sequence[Any]) -> str:
     )
 
 
-def tree_explanation_fragment(e: TreeExplanation, heading: str | None = None) -> str:
+def tree_explanation_block(e: TreeExplanation, heading: str | None = None) -> str:
     """The questions an example was asked on its way to a leaf, and its answers."""
     items = []
     for step in e.steps:
@@ -219,14 +234,28 @@ def tree_explanation_fragment(e: TreeExplanation, heading: str | None = None) ->
     )
 
 
-def _body(
+def draw_augtree(
     model: Any,
-    X_examples: Sequence[str] | None,
+    X_examples: Sequence[str] | None = None,
     *,
-    title: str | None,
-    tree_index: int,
-    max_depth: int,
+    title: str | None = None,
+    tree_index: int = 0,
+    max_depth: int = 4,
+    **_: Any,
 ) -> tuple[str, str]:
+    """The heading and body of a fitted Aug-Tree model's report.
+
+    Parameters
+    ----------
+    model : AugTreeClassifier or AugTreeRegressor
+    X_examples : sequence of str, optional
+        The first text's path is highlighted and spelled out.
+    title : str, optional
+    tree_index : int, default=0
+        Which tree of an ensemble.
+    max_depth : int, default=4
+        Levels drawn (deeper splits are folded into their ancestor's box).
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model, "trees_")
@@ -258,12 +287,12 @@ def _body(
         matched = {s.node: list(s.matched) for s in e.steps}
         example = section(
             "The path of an example",
-            tree_explanation_fragment(e),
+            tree_explanation_block(e),
             note="The bold boxes in the diagram above are this text's path.",
         )
     diagram = tree_svg(tree, classes, path=path, matched=matched, max_depth=max_depth)
     parts = [
-        f"<h1>{escape(heading)}</h1>\n<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
+        f"<p class='lead'>{escape(lead)}</p>\n{kv_table(facts)}",
         section(
             "The tree",
             (_class_legend(classes) if classes is not None else ""),
@@ -285,48 +314,17 @@ def _body(
     return heading, "".join(parts)
 
 
-def augtree_html(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    tree_index: int = 0,
-    max_depth: int = 4,
-    **_: Any,
-) -> str:
-    """A standalone report page of a fitted Aug-Tree model.
-
-    Parameters
-    ----------
-    model : AugTreeClassifier or AugTreeRegressor
-    X_examples : sequence of str, optional
-        The first text's path is highlighted and spelled out.
-    title : str, optional
-    tree_index : int, default=0
-        Which tree of an ensemble.
-    max_depth : int, default=4
-        Levels drawn (deeper splits are folded into their ancestor's box).
-    """
-    heading, body = _body(
-        model, X_examples, title=title, tree_index=tree_index, max_depth=max_depth
-    )
-    return page(heading, body)
+def draw_tree_explanation(
+    e: TreeExplanation, title: str | None = None, **_: Any
+) -> tuple[str, str]:
+    """The heading and body of a :class:`TreeExplanation`'s views."""
+    return title or "Aug-Tree decision path", tree_explanation_block(e)
 
 
-def augtree_fragment(
-    model: Any,
-    X_examples: Sequence[str] | None = None,
-    *,
-    title: str | None = None,
-    tree_index: int = 0,
-    max_depth: int = 4,
-    **_: Any,
-) -> str:
-    """:func:`augtree_html` as a notebook fragment."""
-    body = _body(model, X_examples, title=title, tree_index=tree_index, max_depth=max_depth)[1]
-    return fragment("report", body)
-
-
-def tree_explanation_html(e: TreeExplanation, **_: Any) -> str:
-    """The result view of a :class:`TreeExplanation` (a notebook fragment)."""
-    return fragment("result", tree_explanation_fragment(e) + as_text(e))
+#: A fitted Aug-Tree model's report page (``model.to_html``) and notebook fragment.
+AUGTREE_VIEWS = Views(draw_augtree, "report")
+#: An Aug-Tree decision path's page and notebook fragment.
+TREE_EXPLANATION_VIEWS = Views(draw_tree_explanation, "result", copyable=True)
+#: A standalone report page of a fitted Aug-Tree model (see :func:`draw_augtree`).
+augtree_html = AUGTREE_VIEWS.page
+augtree_fragment = AUGTREE_VIEWS.fragment

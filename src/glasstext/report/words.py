@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from glasstext.markup import escape
-from glasstext.report.page import as_text, fragment, kv_table, page, section
+from glasstext.report.page import Views, kv_table, section
 from glasstext.report.svg import diverging_bars, line_chart
 
 if TYPE_CHECKING:
@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from glasstext.explain.summaries import ClassSummary, ModelSummary
 
 __all__ = [
+    "WORDS_VIEWS",
     "class_summary_body",
     "concept_body",
     "dataset_body",
+    "draw_words",
     "module_body",
     "prompt_body",
     "summary_body",
@@ -246,22 +248,16 @@ _BODIES: dict[str, tuple[Any, str]] = {
 }
 
 
-def _draw(result: Any) -> tuple[str, str]:
+def draw_words(result: Any, title: str | None = None, **_: Any) -> tuple[str, str]:
+    """The heading and body of an explanation in words (any of the types above)."""
     for klass in type(result).__mro__:
         if klass.__name__ in _BODIES:
-            draw, title = _BODIES[klass.__name__]
-            return title, draw(result)
+            draw, default = _BODIES[klass.__name__]
+            return title or default, draw(result)
     raise LookupError(f"no view for {type(result).__name__}")
 
 
-def words_fragment(result: Any, **_: Any) -> str:
-    """The notebook view of an explanation in words."""
-    title, body = _draw(result)
-    return fragment("result", f"<h2>{escape(title)}</h2>\n{body}{as_text(result)}")
-
-
-def words_page(result: Any, title: str | None = None, **_: Any) -> str:
-    """A standalone page of an explanation in words."""
-    default, body = _draw(result)
-    heading = title or default
-    return page(heading, f"<h1>{escape(heading)}</h1>\n{body}")
+#: The page and the notebook fragment of every explanation in words.
+WORDS_VIEWS = Views(draw_words, "result", copyable=True)
+words_fragment = WORDS_VIEWS.fragment
+words_page = WORDS_VIEWS.page

@@ -38,7 +38,7 @@ def fitted_auglinear(**params):
     from glasstext import AugLinearClassifier
 
     X, y = training_texts()
-    params = {"encoder": FakeEncoder(), "ngram_range": (1, 2), "cv": 3, "cache": False, **params}
+    params = {"encoder": FakeEncoder(), "ngram_range": (1, 2), "cv": 3, **params}
     return AugLinearClassifier(**params).fit(X, y)
 
 

@@ -41,9 +41,12 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fitted(tiny_bert_dir, tmp_path):
+    from glasstext.backends.encoder import Encoder
     from glasstext.models import AugLinearClassifier
 
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=tmp_path / "c.sqlite", cv=2)
+    model = AugLinearClassifier(
+        encoder=Encoder(str(tiny_bert_dir), cache=tmp_path / "c.sqlite"), cv=2
+    )
     return model.fit(TRAIN, LABELS)
 
 
@@ -193,10 +196,11 @@ def test_emoji_only_text_warns(fitted):
 
 
 def test_continuous_labels_for_a_classifier(tiny_bert_dir, tmp_path):
+    from glasstext.backends.encoder import Encoder
     from glasstext.models import AugLinearClassifier
 
     y = np.linspace(0.1, 3.7, len(TRAIN))
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=False)
+    model = AugLinearClassifier(encoder=Encoder(str(tiny_bert_dir), cache=False))
     with pytest.raises(ValueError, match=r"continuous numbers .* use the regressor"):
         model.fit(TRAIN, y)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glasstext import io
+from glasstext import Encoder, io
 from glasstext.exceptions import ModelFileError
 from glasstext.models.base import load_model
 from synthetic import NEG, POS, planted_texts
@@ -246,7 +246,7 @@ def proto_folder(tiny_bert_dir, tmp_path_factory):
 
     X, y = planted_texts(24, [NEG, POS], ["neg", "pos"], ["movie", "film", "the", "a"], 3)
     fast = {"warmup_epochs": 1, "epochs": 1, "last_layer_epochs": 1, "batch_size": 16}
-    model = ProtoLMClassifier(tiny_bert_dir, 1, n_threads=1, **fast).fit(X, y)
+    model = ProtoLMClassifier(Encoder(tiny_bert_dir, n_threads=1), 1, **fast).fit(X, y)
     return model.save(tmp_path_factory.mktemp("proto") / "proto")
 
 

@@ -144,7 +144,6 @@ def _fitted_models(bert: Path) -> dict[str, Any]:
                 epochs=1,
                 last_layer_epochs=2,
                 batch_size=16,
-                n_threads=1,
             ).fit(X, labels),
         }
     for model in models.values():

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import glasstext
+from glasstext.backends.encoder import Encoder  # imports scikit-learn before torch is blocked
 from glasstext.backends.extras import missing_modules, require_extra
 from glasstext.cli import main
 from glasstext.exceptions import GlasstextError, MissingExtraError
@@ -89,11 +90,11 @@ def test_import_torch_names_the_extra(no_lm_stack: None) -> None:
 
 def test_encoders_and_local_lms_refuse_before_resolving_the_model(no_lm_stack: None) -> None:
     """The extra is named first, not the carrier package of a model it could not run."""
-    from glasstext.backends.encoder import Encoder
     from glasstext.backends.lm import LocalCausalLM
 
+    encoder = Encoder("all-MiniLM-L6-v2")  # a settings object: constructing needs no extra
     with pytest.raises(MissingExtraError, match="an encoder needs"):
-        Encoder("all-MiniLM-L6-v2")
+        encoder.resolved  # noqa: B018 (first use: resolving the model)
     with pytest.raises(MissingExtraError, match="a local language model needs"):
         LocalCausalLM("SmolLM2-135M-Instruct")
 

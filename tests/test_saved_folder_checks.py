@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from glasstext import AugLinearClassifier, AugTreeClassifier, AugTreeRegressor, io
+from glasstext import AugLinearClassifier, AugTreeClassifier, AugTreeRegressor, Encoder, io
 from glasstext.exceptions import ModelFileError
 from glasstext.models import load_model
 from models.test_auglinear import FakeEncoder
@@ -105,19 +105,20 @@ def test_a_folder_cannot_choose_the_cache_or_make_prediction_embed(
     tiny_bert_dir: Path, tmp_path: Path, store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     X, y = _data()
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=store, encoder_words=0)
+    model = AugLinearClassifier(encoder=Encoder(str(tiny_bert_dir), cache=store), encoder_words=0)
     folder = model.fit(X, y).save(tmp_path / "model")
     planted = tmp_path / "elsewhere" / "cache.sqlite"
     _forge(folder, _params(lambda p: p.update(cache=str(planted), unseen="embed")))
     loaded = load_model(folder)
-    assert loaded.unseen == "backoff" and loaded.cache is True  # the caller's defaults
+    assert loaded.unseen == "backoff"  # the caller's default
+    assert loaded.encoder == str(tiny_bert_dir)  # the name: the cache is the caller's
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loaded.predict(["zebra quasar kumquat"])  # unseen n-grams: backed off, not embedded
     assert not planted.parent.exists()
     assert len(loaded.vocabulary_) == len(model.vocabulary_)
     # the caller opts in
-    loaded.set_params(unseen="embed", cache=store)
+    loaded.set_params(unseen="embed", encoder__cache=store)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loaded.predict(["zebra quasar kumquat"])
@@ -138,8 +139,8 @@ def test_saved_run_time_settings_are_ignored(linear: Path) -> None:
     }
     _forge(linear, _params(lambda p: p.update(odd)))
     loaded = load_model(linear)
-    defaults = AugLinearClassifier().get_params()
-    assert {name: getattr(loaded, name) for name in odd} == {name: defaults[name] for name in odd}
+    assert (loaded.unseen, loaded.progress) == ("backoff", None)  # the caller's defaults
+    assert isinstance(loaded.encoder, str)  # no run-time setting reaches the encoder
 
 
 def test_run_time_settings_are_not_saved(linear: Path, tree: Path) -> None:
@@ -183,6 +184,30 @@ def test_unknown_saved_parameters_are_refused(linear: Path, tree: Path) -> None:
     for folder in (linear, tree):
         _forge(folder, _params(lambda p: p.update(run_this="rm -rf /")))
         _refused(folder, "run_this")
+
+
+@pytest.mark.parametrize(
+    "removed", [{"selection": "both_halves"}, {"stop_words": None}, {"stop_words": []}]
+)
+def test_a_tree_saved_with_a_removed_option_at_today_s_behaviour_loads(
+    tree: Path, removed: dict[str, Any]
+) -> None:
+    expected = load_model(tree).predict(["good film", "bad plot"])
+    _forge(tree, _params(lambda p: p.update(removed)))
+    loaded = load_model(tree)
+    assert not set(removed) & set(loaded.get_params())
+    np.testing.assert_array_equal(loaded.predict(["good film", "bad plot"]), expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("selection", "held_out"), ("selection", "train"), ("stop_words", "english")],
+)
+def test_a_tree_saved_with_a_removed_option_elsewhere_is_refused(
+    tree: Path, name: str, value: Any
+) -> None:
+    _forge(tree, _params(lambda p: p.update({name: value})))
+    _refused(tree, name, "no longer exists")
 
 
 def test_saved_parameters_that_are_no_mapping_are_refused(tree: Path) -> None:
@@ -371,7 +396,7 @@ def proto_folder(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 
     X, y = _data()
     fast = {"warmup_epochs": 1, "epochs": 1, "last_layer_epochs": 2, "batch_size": 16}
-    model = ProtoLMClassifier(str(tiny_bert_dir), 2, n_threads=1, **fast).fit(X, y)
+    model = ProtoLMClassifier(Encoder(str(tiny_bert_dir), n_threads=1), 2, **fast).fit(X, y)
     return model.save(tmp_path_factory.mktemp("proto") / "model")
 
 
@@ -400,7 +425,7 @@ def test_protolm_parameters_and_records_are_checked(
     _forge(proto, change)
     if word is None:
         loaded = load_model(proto)
-        assert loaded.n_threads is None and loaded.progress is None
+        assert loaded.progress is None and isinstance(loaded.encoder, str)
     else:
         _refused(proto, word)
 

@@ -20,9 +20,12 @@ LABELS = [HOSTILE_POS, HOSTILE_POS, HOSTILE_POS, "neg", "neg"] * 4
 
 @pytest.fixture
 def hostile_model_dir(tiny_bert_dir, tmp_path):
+    from glasstext.backends.encoder import Encoder
     from glasstext.models import AugLinearClassifier
 
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=tmp_path / "c.sqlite", cv=2)
+    model = AugLinearClassifier(
+        encoder=Encoder(str(tiny_bert_dir), cache=tmp_path / "c.sqlite"), cv=2
+    )
     return model.fit(TRAIN, LABELS).save(tmp_path / "model")
 
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     __version__: str
 
+    from glasstext.backends.encoder import Encoder
     from glasstext.backends.finetune import finetune_encoder
+    from glasstext.explain.audit import LMAudit, audit_lm
     from glasstext.explain.iprompt import explain_dataset
     from glasstext.explain.sasc import explain_module
     from glasstext.explain.summaries import summarize_model
@@ -35,7 +37,10 @@ _LAZY = {
     "AugTreeClassifier": "glasstext.models.augtree",
     "AugTreeRegressor": "glasstext.models.augtree",
     "ProtoLMClassifier": "glasstext.models.protolm",
+    "Encoder": "glasstext.backends.encoder",
     "finetune_encoder": "glasstext.backends.finetune",
+    "LMAudit": "glasstext.explain.audit",
+    "audit_lm": "glasstext.explain.audit",
     "explain_dataset": "glasstext.explain.iprompt",
     "explain_module": "glasstext.explain.sasc",
     "summarize_model": "glasstext.explain.summaries",
@@ -46,10 +51,13 @@ __all__ = [
     "AugLinearRegressor",
     "AugTreeClassifier",
     "AugTreeRegressor",
+    "Encoder",
+    "LMAudit",
     "LinearExplanation",
     "ProtoLMClassifier",
     "UnseenNgramWarning",
     "__version__",
+    "audit_lm",
     "explain_dataset",
     "explain_module",
     "finetune_encoder",

@@ -153,19 +153,19 @@ def test_encoder_cpu_and_auto_give_identical_vectors(tiny_bert_dir, cpu_only):
     texts = ["good film", "a dull and boring plot", "x"]
     on_cpu = Encoder(tiny_bert_dir, cache=False, precision="fp32", device="cpu")
     auto = Encoder(tiny_bert_dir, cache=False, precision="fp32", device="auto")
-    assert on_cpu.device == auto.device == "cpu"
     np.testing.assert_array_equal(on_cpu.encode(texts), auto.encode(texts))
-    assert "device='cpu'" in repr(auto)
+    assert on_cpu.device_ == auto.device_ == "cpu"
+    assert auto.device == "auto"  # the setting stays as given
 
 
 def test_the_cache_key_holds_the_precision_not_the_device(tiny_bert_dir, monkeypatch):
     machine(monkeypatch, n_gpus=1, bf16=True)
     gpu = Encoder(tiny_bert_dir, cache=False, precision="fp32", device="cuda")  # not loaded
     cpu = Encoder(tiny_bert_dir, cache=False, precision="fp32", device="cpu")
-    assert gpu.device == "cuda:0" and gpu.namespace == cpu.namespace
+    assert gpu.namespace == cpu.namespace and gpu.device_ == "cuda:0"
     assert "cuda" not in gpu.namespace
     half = Encoder(tiny_bert_dir, cache=False, device="cuda")  # auto: bf16 on this GPU
-    assert half.precision == "bf16" and '"precision":"bf16"' in half.namespace
+    assert '"precision":"bf16"' in half.namespace and half.precision_ == "bf16"
 
 
 def test_a_cpu_vector_is_a_cache_hit_for_a_gpu_encoder(tiny_bert_dir, store, monkeypatch):
@@ -177,11 +177,11 @@ def test_a_cpu_vector_is_a_cache_hit_for_a_gpu_encoder(tiny_bert_dir, store, mon
     assert gpu.n_cache_hits == 2 and gpu.n_encoded == 0 and gpu._net is None
 
 
-def test_encoder_device_errors_come_at_construction(tiny_bert_dir, cpu_only):
+def test_encoder_device_errors_come_before_the_model_loads(tiny_bert_dir, cpu_only):
     with pytest.raises(InvalidParameterError, match="no CUDA GPU"):
-        Encoder(tiny_bert_dir, device="cuda")
+        Encoder(tiny_bert_dir, device="cuda").encode(["good"])
     with pytest.raises(InvalidParameterError, match="device must be"):
-        Encoder(tiny_bert_dir, device="gpu")
+        Encoder(tiny_bert_dir, device="gpu").encode(["good"])
 
 
 def test_get_encoder_shares_one_model_for_auto_and_the_device_it_means(tiny_bert_dir, cpu_only):
@@ -239,19 +239,19 @@ def make_texts(n, seed=0):
 
 def test_auglinear_cpu_and_auto_fit_the_same_table(tiny_bert_dir, cpu_only):
     X, y = make_texts(60)
-    kw = {"encoder": str(tiny_bert_dir), "cache": False, "precision": "fp32"}
-    a = AugLinearClassifier(**kw, device="cpu").fit(X, y)
-    b = AugLinearClassifier(**kw).fit(X, y)
-    assert b.device == "auto"  # stored untouched, as scikit-learn wants
+    kw = {"cache": False, "precision": "fp32"}
+    a = AugLinearClassifier(Encoder(str(tiny_bert_dir), **kw, device="cpu")).fit(X, y)
+    b = AugLinearClassifier(Encoder(str(tiny_bert_dir), **kw)).fit(X, y)
+    assert b.encoder.device == "auto"  # stored untouched, as scikit-learn wants
     np.testing.assert_array_equal(a.coef_table_, b.coef_table_)
     np.testing.assert_array_equal(a.intercept_, b.intercept_)
 
 
 def test_saved_models_hold_no_device(tiny_bert_dir, store, tmp_path, cpu_only):
     X, y = make_texts(60)
-    kw = {"encoder": str(tiny_bert_dir), "cache": store, "precision": "fp32"}
-    on_cpu = AugLinearClassifier(**kw, device="cpu").fit(X, y)
-    auto = AugLinearClassifier(**kw, device="auto").fit(X, y)
+    kw = {"cache": store, "precision": "fp32"}
+    on_cpu = AugLinearClassifier(Encoder(str(tiny_bert_dir), **kw, device="cpu")).fit(X, y)
+    auto = AugLinearClassifier(Encoder(str(tiny_bert_dir), **kw, device="auto")).fit(X, y)
     a, b = on_cpu.save(tmp_path / "a"), auto.save(tmp_path / "b")
     config_a = json.loads((a / "model.json").read_text())
     config_b = json.loads((b / "model.json").read_text())
@@ -259,7 +259,7 @@ def test_saved_models_hold_no_device(tiny_bert_dir, store, tmp_path, cpu_only):
     assert config_a == config_b  # the device changes nothing saved
     assert (a / "arrays.safetensors").read_bytes() == (b / "arrays.safetensors").read_bytes()
     loaded = load_model(a)
-    assert loaded.device == "auto"  # a run-time setting: the loader's default
+    assert loaded.encoder == str(tiny_bert_dir)  # the name: the device is a run-time setting
     np.testing.assert_array_equal(loaded.coef_table_, on_cpu.coef_table_)
 
 
@@ -270,14 +270,17 @@ def test_a_saved_device_is_ignored_on_load():
 
 def test_estimators_take_and_check_a_device(cpu_only):
     for cls in (AugLinearClassifier, AugTreeClassifier, ProtoLMClassifier):
-        assert cls().get_params()["device"] == "auto"
-        assert cls(device="cuda:1").get_params()["device"] == "cuda:1"
+        assert cls().set_params(encoder__device="cuda:1").get_params()["encoder__device"] == (
+            "cuda:1"
+        )
     with pytest.raises(InvalidParameterError, match="device must be"):
-        AugLinearClassifier(device="gpu").fit(["good film", "bad film"], [1, 0])
+        AugLinearClassifier(Encoder(device="gpu")).fit(["good film", "bad film"], [1, 0])
     with pytest.raises(InvalidParameterError, match="no CUDA GPU"):
-        AugLinearClassifier(device="cuda", cache=False).fit(["good film", "bad film"], [1, 0])
+        AugLinearClassifier(Encoder(device="cuda", cache=False)).fit(
+            ["good film", "bad film"], [1, 0]
+        )
     with pytest.raises(InvalidParameterError, match="device must be"):
-        ProtoLMClassifier(device="gpu").fit(["good film", "bad film"], [1, 0])
+        ProtoLMClassifier(Encoder(device="gpu")).fit(["good film", "bad film"], [1, 0])
 
 
 def test_protolm_cpu_and_auto_train_the_same_model(tiny_bert_dir, cpu_only, tmp_path):
@@ -288,18 +291,16 @@ def test_protolm_cpu_and_auto_train_the_same_model(tiny_bert_dir, cpu_only, tmp_
         "epochs": 1,
         "last_layer_epochs": 2,
         "batch_size": 16,
-        "n_threads": 1,
-        "encoder": tiny_bert_dir,
     }
-    a = ProtoLMClassifier(**fast, device="cpu").fit(X, y)
-    b = ProtoLMClassifier(**fast).fit(X, y)
+    a = ProtoLMClassifier(Encoder(tiny_bert_dir, n_threads=1, device="cpu"), **fast).fit(X, y)
+    b = ProtoLMClassifier(Encoder(tiny_bert_dir, n_threads=1), **fast).fit(X, y)
     np.testing.assert_array_equal(a.prototype_vectors_, b.prototype_vectors_)
     np.testing.assert_array_equal(a.predict_proba(X[:5]), b.predict_proba(X[:5]))
     path = b.save(tmp_path / "proto")
     assert "device" not in json.loads((path / "model.json").read_text())["config"]["params"]
     loaded = ProtoLMClassifier.load(path)
     np.testing.assert_allclose(loaded.predict_proba(X[:5]), b.predict_proba(X[:5]), atol=1e-6)
-    loaded.set_params(device="cuda")
+    loaded.set_params(encoder__device="cuda")
     with pytest.raises(InvalidParameterError, match="no CUDA GPU"):
         loaded.predict(X[:2])
 
@@ -353,7 +354,7 @@ def test_every_command_running_a_model_takes_device(path):
 
     parser = _subcommand(build_parser(full=True), *path)
     (action,) = [a for a in parser._actions if "--device" in a.option_strings]
-    assert action.default == "auto" and action.dest == "device"
+    assert action.default == "auto" and action.dest in ("device", "encoder__device")
     assert "cuda:N" in action.help and "auto" in action.help
     assert action.type("cuda:1") == "cuda:1"
     with pytest.raises(argparse.ArgumentTypeError, match="expected 'auto'"):
@@ -367,11 +368,11 @@ def test_fit_device_flag_reaches_the_model(tmp_path, train_csv, monkeypatch):
     args = parser.parse_args(
         ["fit", "auglinear", "--train", str(train_csv), "--out", str(tmp_path / "m")]
     )
-    assert args.device == "auto"
+    assert args.encoder__device == "auto"
     args = parser.parse_args(
         ["fit", "auglinear", "--train", "t.csv", "--out", str(tmp_path / "m"), "--device", "cpu"]
     )
-    assert args.device == "cpu" and "device" in args.fit_options
+    assert args.encoder__device == "cpu" and "encoder__device" in args.fit_options
 
 
 def test_a_misspelt_device_flag_fails_at_parsing(capsys):

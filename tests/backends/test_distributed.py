@@ -98,9 +98,13 @@ def test_auglinear_table_identical_with_ray(ex, tiny_bert_dir, tmp_path):
 
     texts = ["good fun film", "bad dull plot", "good acting", "dull and bad"] * 5
     y = [1, 0, 1, 0] * 5
-    params = dict(encoder=str(tiny_bert_dir), precision="fp32", cv=2, batch_size=8)
-    a = AugLinearClassifier(**params, cache=SqliteStore(tmp_path / "a.sqlite")).fit(texts, y)
-    b = AugLinearClassifier(**params, cache=SqliteStore(tmp_path / "b.sqlite"), executor=ex)
+    settings = dict(precision="fp32", batch_size=8)
+    a_encoder = Encoder(str(tiny_bert_dir), cache=SqliteStore(tmp_path / "a.sqlite"), **settings)
+    a = AugLinearClassifier(a_encoder, cv=2).fit(texts, y)
+    b_encoder = Encoder(
+        str(tiny_bert_dir), cache=SqliteStore(tmp_path / "b.sqlite"), executor=ex, **settings
+    )
+    b = AugLinearClassifier(b_encoder, cv=2)
     b.fit(texts, y)
     assert a.vocabulary_.ngrams == b.vocabulary_.ngrams
     np.testing.assert_array_equal(a.coef_table_, b.coef_table_)

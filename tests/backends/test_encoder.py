@@ -90,7 +90,7 @@ def test_bad_inputs(tiny_bert_dir):
         enc.encode(["good", None])
     assert enc.encode([]).shape == (0, 16)
     with pytest.raises(ValueError, match="pooling"):
-        Encoder(tiny_bert_dir, pooling="max")
+        Encoder(tiny_bert_dir, pooling="max").encode(["good"])
 
 
 def test_get_encoder_shares_instances_and_passes_objects_through(tiny_bert_dir):
@@ -120,13 +120,15 @@ def test_precision_auto_follows_the_cpu(tiny_bert_dir, monkeypatch):
     from glasstext.backends import runtime
 
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
-    assert Encoder(tiny_bert_dir, cache=False).precision == "bf16"
+    bf16 = Encoder(tiny_bert_dir, cache=False)
+    assert '"precision":"bf16"' in bf16.namespace and bf16.precision_ == "bf16"
+    assert bf16.precision == "auto"  # the setting stays as given
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
     fp32 = Encoder(tiny_bert_dir, cache=False)
-    assert fp32.precision == "fp32"
     assert '"precision":"fp32"' in fp32.namespace
+    assert fp32.precision_ == "fp32"
     with pytest.raises(ValueError, match="precision"):
-        Encoder(tiny_bert_dir, precision="fp16")
+        Encoder(tiny_bert_dir, precision="fp16").encode(["good"])
 
 
 def _cosines(a, b):
@@ -141,7 +143,7 @@ def test_int8_quantizes_the_linear_layers_and_stays_close_to_fp32(tiny_bert_dir)
     fp32 = Encoder(tiny_bert_dir, cache=False, precision="fp32").encode(texts)
     enc = Encoder(tiny_bert_dir, cache=False, precision="int8")
     int8 = enc.encode(texts)
-    assert enc.precision == "int8" and int8.dtype == np.float32 and int8.shape == fp32.shape
+    assert enc.precision_ == "int8" and int8.dtype == np.float32 and int8.shape == fp32.shape
     layers = list(enc._net.modules())
     assert any(isinstance(m, DynamicLinear) for m in layers)
     assert not any(type(m) is torch.nn.Linear for m in layers)
@@ -187,7 +189,7 @@ def test_get_encoder_keeps_precisions_apart(tiny_bert_dir):
     fp32 = get_encoder(tiny_bert_dir, precision="fp32", cache=False)
     int8 = get_encoder(tiny_bert_dir, precision="int8", cache=False)
     assert fp32 is not int8
-    assert int8.precision == "int8"
+    assert int8.precision == "int8" and "int8" in int8.namespace
     assert get_encoder(tiny_bert_dir, precision="int8", cache=False) is int8
 
 
@@ -269,3 +271,53 @@ def test_word_list_gives_whole_lowercase_words_in_token_order(tiny_bert_dir):
     assert all(w.isalpha() and w == w.lower() and len(w) >= 2 for w in words)
     assert not any(w.startswith("#") for w in words)
     assert enc.word_list(3) == words[:3]
+
+
+def test_constructing_an_encoder_loads_nothing_and_checks_nothing():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from glasstext import Encoder; "
+        "e = Encoder('no-such-model', precision='int8', pooling='max'); "
+        "assert e.get_params()['pooling'] == 'max'; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_encoder_is_a_scikit_learn_settings_object():
+    from sklearn.base import clone
+
+    from glasstext import Encoder as PublicEncoder
+
+    assert PublicEncoder is Encoder
+    enc = Encoder("all-MiniLM-L6-v2", precision="int8", batch_size=64)
+    copy = clone(enc)
+    assert copy is not enc and copy.get_params() == enc.get_params()
+    assert enc.set_params(precision="bf16") is enc and enc.precision == "bf16"
+    assert Encoder(pooling="cls", layer=3, batch_size=8).model_settings() == {
+        "pooling": "cls",
+        "layer": 3,
+    }
+    with pytest.raises(ValueError, match="batch_size"):
+        Encoder(batch_size=0).check_settings()
+
+
+def test_get_encoder_shares_one_loaded_copy_per_settings(tiny_bert_dir):
+    spec = Encoder(tiny_bert_dir, cache=False, precision="fp32")
+    loaded = get_encoder(spec)
+    assert loaded is not spec and loaded.get_params()["precision"] == "fp32"
+    assert get_encoder(Encoder(tiny_bert_dir, cache=False, precision="fp32")) is loaded
+    assert get_encoder(tiny_bert_dir, cache=False, precision="fp32") is loaded
+    assert get_encoder(spec, batch_size=3) is not loaded
+    loaded.encode(["good"])
+    assert spec._net is None  # the user's object never carries the model
+
+
+def test_set_params_lets_a_loaded_model_go(tiny_bert_dir):
+    enc = Encoder(tiny_bert_dir, cache=False, precision="fp32")
+    enc.encode(["good film"])
+    assert enc._net is not None
+    enc.set_params(pooling="cls")
+    assert enc._net is None and '"pooling":"cls"' in enc.namespace

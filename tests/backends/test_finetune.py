@@ -87,7 +87,7 @@ def test_every_api_taking_an_encoder_accepts_the_folder(tuned, data, store):
     enc = Encoder(tuned, cache=store, precision="fp32")
     vectors = enc.encode(["good movie", "bad film"])
     assert vectors.shape == (2, 16) and np.isfinite(vectors).all()
-    model = AugLinearClassifier(encoder=tuned, cache=store, precision="fp32").fit(X, y)
+    model = AugLinearClassifier(encoder=Encoder(tuned, cache=store, precision="fp32")).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert model.score(X, y) >= 0.9
@@ -164,7 +164,7 @@ def test_ngram_objective_for_aug_linear(tiny_bert_dir, tmp_path, data, store):
     assert info["history"] == finetune_info(b)["history"]  # the sampling is seeded too
     plain = finetune_encoder(X, y, encoder=tiny_bert_dir, output_dir=tmp_path / "p", **FAST)
     assert info["history"] != finetune_info(plain)["history"]
-    model = AugLinearClassifier(encoder=a, cache=store, precision="fp32").fit(X, y)
+    model = AugLinearClassifier(encoder=Encoder(a, cache=store, precision="fp32")).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert model.score(X, y) >= 0.9
@@ -352,7 +352,7 @@ def test_minilm_fine_tuned_on_rotten_tomatoes_serves_aug_linear(tmp_path):
     assert info["epochs_run"] == 1 and info["n_validation"] == 30
     assert FinetunedModel(folder).score(ds.X_test, ds.y_test) > 0.6
     store = SqliteStore(tmp_path / "c.sqlite")
-    model = AugLinearClassifier(encoder=folder, cache=store, progress=False)
+    model = AugLinearClassifier(encoder=Encoder(folder, cache=store), progress=False)
     model.fit(ds.X_train, ds.y_train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

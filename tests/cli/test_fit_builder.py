@@ -173,12 +173,49 @@ def test_executor_flag_for_a_model_that_takes_executor():
     method = _fit_methods()
     auglinear = method.choices["auglinear"]
     base = ["--train", "t.csv", "--out", "m"]
-    assert auglinear.parse_args(base).executor == "local"
-    assert auglinear.parse_args([*base, "--executor", "ray"]).executor == "ray"
+    assert auglinear.parse_args(base).encoder__executor == "local"
+    assert auglinear.parse_args([*base, "--executor", "ray"]).encoder__executor == "ray"
     with pytest.raises(SystemExit):
         auglinear.parse_args([*base, "--executor", "dask"])
     # Aug-Tree embeds no n-gram vocabulary: no flag.
-    assert "executor" not in vars(method.choices["augtree"].parse_args(base))
+    assert "encoder__executor" not in vars(method.choices["augtree"].parse_args(base))
+
+
+def test_encoder_flags_build_an_encoder_of_the_encoder_name(monkeypatch, tmp_path):
+    from glasstext import Encoder
+    from glasstext.cli import models as cli_models
+
+    method = _fit_methods()
+    auglinear = method.choices["auglinear"]
+    base = ["--train", "t.csv", "--out", str(tmp_path / "m"), "--encoder", "minilm"]
+    args = auglinear.parse_args(
+        [*base, "--precision", "int8", "--batch-size", "64", "--threads", "2", "--device", "cpu"]
+    )
+    settings = {
+        name.removeprefix("encoder__"): getattr(args, name)
+        for name in args.fit_options
+        if name.startswith("encoder__")
+    }
+    encoder = cli_models._configured_encoder(args.encoder, settings)
+    assert isinstance(encoder, Encoder)
+    assert (
+        encoder.get_params()
+        == Encoder(
+            "minilm", precision="int8", batch_size=64, n_threads=2, device="cpu"
+        ).get_params()
+    )
+    defaults = auglinear.parse_args(base)
+    plain = {
+        name.removeprefix("encoder__"): getattr(defaults, name)
+        for name in defaults.fit_options
+        if name.startswith("encoder__")
+    }
+    assert cli_models._configured_encoder("minilm", plain) == "minilm"  # the plain name
+    text = auglinear.format_help()
+    assert "--precision {auto,fp32,bf16,fp16,int8}" in text and "(default: 256)" in text
+    # Proto-LM's --batch-size is its training batch, not the encoder's
+    protolm = method.choices["protolm"].parse_args(["--train", "t", "--out", "m"])
+    assert protolm.batch_size == 32 and not hasattr(protolm, "encoder__batch_size")
 
 
 def test_auglinear_backoff_and_pooling_flags():

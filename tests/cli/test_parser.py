@@ -20,6 +20,7 @@ from glasstext.cli.models import fit_commands
 OLD_FLAGS = {"--random-state", "--output", "--target-class", "--model", "--k"}
 # Commands that use randomness (fit methods: those whose model takes a seed, added below).
 USES_RANDOMNESS = {
+    "audit",
     "finetune",
     "explain-llm",
     "explain-module",
@@ -29,7 +30,16 @@ USES_RANDOMNESS = {
     "prune-demos",
 }
 # Commands that write a file or folder (every fit method too).
-WRITES = {"predict", "finetune", "explain-llm", "demo", "report", "compress-prompt", "prune-demos"}
+WRITES = {
+    "predict",
+    "finetune",
+    "explain-llm",
+    "demo",
+    "report",
+    "compress-prompt",
+    "prune-demos",
+    "audit",
+}
 
 
 def _leaves(parser: argparse.ArgumentParser, name: str = "") -> dict[str, argparse.ArgumentParser]:

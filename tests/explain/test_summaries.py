@@ -121,7 +121,6 @@ def tree_kwargs(**extra):
         min_df=2,
         min_samples_leaf=1,
         max_features=30,
-        stop_words=None,
     )
     return {**base, **extra}
 

@@ -291,7 +291,6 @@ def test_protolm_is_explained_by_attention_and_prototypes(tiny_bert_dir):
         epochs=2,
         last_layer_epochs=2,
         batch_size=16,
-        n_threads=1,
     ).fit(X, y)
     target = target_for_model(model, "proto")
     assert isinstance(target, ProtoLMTarget) and not target.table_only

@@ -190,10 +190,10 @@ def test_a_zero_shot_lm_with_a_proxy_shows_its_calls(tiny_lm_dir, tiny_plain_lm_
 def test_a_saved_auglinear_model_is_served_without_torch(tiny_bert_dir, tmp_path):
     """Table-only: loading, analysing and what-if never import torch or the encoder."""
     from explorer_models import training_texts
-    from glasstext import AugLinearClassifier
+    from glasstext import AugLinearClassifier, Encoder
 
     X, y = training_texts(60)
-    folder = AugLinearClassifier(encoder=str(tiny_bert_dir), cv=2, cache=False).fit(X, y)
+    folder = AugLinearClassifier(encoder=Encoder(str(tiny_bert_dir), cache=False), cv=2).fit(X, y)
     folder = folder.save(tmp_path / "auglinear")
     script = f"""
 import sys

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from glasstext import AugLinearClassifier, AugLinearRegressor, UnseenNgramWarning
+from glasstext import AugLinearClassifier, AugLinearRegressor, Encoder, UnseenNgramWarning
 from glasstext.io import ModelFileError
 from glasstext.text import extract_ngrams
 from synthetic import NEG, POS, planted_texts
@@ -171,7 +171,12 @@ class RecordingBar:
     ],
 )
 def test_the_fit_progress_advances_fold_by_fold(monkeypatch, settings, total, during):
+    import joblib
+
     from glasstext.models import auglinear
+
+    settings = dict(settings)
+    n_jobs = settings.pop("n_jobs", None)
 
     bars = []
 
@@ -181,7 +186,8 @@ def test_the_fit_progress_advances_fold_by_fold(monkeypatch, settings, total, du
 
     monkeypatch.setattr(auglinear, "progress_bar", recording)
     X, y = make_texts(60)
-    AugLinearClassifier(encoder=FakeEncoder(), **settings).fit(X, y)
+    with joblib.parallel_config(n_jobs=n_jobs):
+        AugLinearClassifier(encoder=FakeEncoder(), **settings).fit(X, y)
     (bar,) = [b for b in bars if b.total == total]
     assert bar.updates == during
 
@@ -286,18 +292,28 @@ def test_bad_params_and_unfitted_use(fitted):
 
 
 def test_folds_in_parallel_give_the_same_model(data):
+    import joblib
+
     X, y = data
     one = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, y)
-    two = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum", n_jobs=2).fit(X, y)
+    with joblib.parallel_config(n_jobs=2):
+        two = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, y)
     np.testing.assert_allclose(two.coef_table_, one.coef_table_, rtol=1e-8, atol=1e-10)
     assert two.C_ == one.C_
 
 
-def test_n_jobs_zero_is_refused_before_any_work():
-    encoder = FakeEncoder()
-    with pytest.raises(ValueError, match="n_jobs"):
-        AugLinearClassifier(encoder=encoder, n_jobs=0).fit(*make_texts(20))
-    assert encoder.calls == []
+@pytest.mark.parametrize(
+    ("keyword", "message"),
+    [
+        ("phrase_weight", "phrase_weight= is removed: the phrase features have weight 1"),
+        ("embedding_norm", "embedding_norm= is removed: its 'unit' option measured no better"),
+        ("n_jobs", "n_jobs= is removed: fit the folds in parallel with joblib.parallel_config"),
+    ],
+)
+def test_removed_keywords_fail_with_one_line_naming_why(keyword, message):
+    with pytest.raises(TypeError, match=message) as caught:
+        AugLinearClassifier(**{keyword: 1})
+    assert "\n" not in str(caught.value)
 
 
 def test_regressor_is_additive():
@@ -321,7 +337,7 @@ def test_regressor_is_additive():
 @pytest.fixture
 def saved(tiny_bert_dir, tmp_path, store):
     X, y = make_texts(80)
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=store).fit(X, y)
+    model = AugLinearClassifier(encoder=Encoder(str(tiny_bert_dir), cache=store)).fit(X, y)
     path = model.save(tmp_path / "model")
     return model, path
 
@@ -397,7 +413,7 @@ def test_corrupt_saved_models_raise_clear_errors(saved, tmp_path):
 def test_idf_weighted_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, store):
     X, y = make_texts(80)
     model = AugLinearClassifier(
-        encoder=str(tiny_bert_dir), cache=store, embedding_weight="idf"
+        encoder=Encoder(str(tiny_bert_dir), cache=store), embedding_weight="idf"
     ).fit(X, y)
     loaded = AugLinearClassifier.load(model.save(tmp_path / "idf"))
     assert loaded.unseen_weight_ == model.unseen_weight_ > 1
@@ -418,7 +434,7 @@ def test_saving_over_a_model_replaces_it(saved):
 
 
 def test_model_with_encoder_object_cannot_be_saved(fitted, tmp_path):
-    with pytest.raises(TypeError, match="encoder is a name or a folder"):
+    with pytest.raises(TypeError, match="encoder is a name, a folder or an Encoder"):
         fitted.save(tmp_path / "m")
 
 
@@ -432,12 +448,12 @@ def test_rotten_tomatoes_with_minilm(tmp_path):
 
     ds = load("rotten_tomatoes").subset(300, 200)
     store = SqliteStore(tmp_path / "c.sqlite")
-    model = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
+    model = AugLinearClassifier(Encoder(cache=store)).fit(ds.X_train, ds.y_train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
         acc = model.score(ds.X_test, ds.y_test)
     assert acc > 0.58  # 300 training snippets: well above chance, far from the full-data figure
-    warm = AugLinearClassifier(cache=store).fit(ds.X_train, ds.y_train)
+    warm = AugLinearClassifier(Encoder(cache=store)).fit(ds.X_train, ds.y_train)
     np.testing.assert_allclose(warm.coef_table_, model.coef_table_)
 
 
@@ -549,21 +565,11 @@ def test_top_ngrams_can_split_each_value(hybrid):
     assert "embedding" in str(hybrid.explain("a good film"))
 
 
-def test_phrase_weight_cv_picks_one_of_the_grid(data):
+def test_the_hybrid_phrase_features_have_weight_one(data):
     X, y = data
-    model = AugLinearClassifier(encoder=FakeEncoder(), phrase_weight="cv").fit(X, y)
-    assert model.phrase_weight_ in (0.5, 1.0, 2.0)
-    with pytest.raises(ValueError, match="phrase_weight"):
-        AugLinearClassifier(encoder=FakeEncoder(), phrase_weight=0).fit(X, y)
-
-
-def test_unit_embedding_norm_scales_each_ngram_vector(data):
-    X, y = data
-    model = AugLinearClassifier(encoder=FakeEncoder(), embedding_norm="unit", hybrid=False)
-    model.fit(X, y)
-    vectors = FakeEncoder().encode(model.vocabulary_.ngrams).astype(np.float64)
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.testing.assert_allclose(model.embedding_table_, unit @ model.coef_.T, atol=1e-12)
+    assert AugLinearClassifier(encoder=FakeEncoder()).fit(X, y).phrase_weight_ == 1.0
+    pure = AugLinearClassifier(encoder=FakeEncoder(), hybrid=False).fit(X, y)
+    assert pure.phrase_weight_ == 0.0
 
 
 def expected_idf(model, texts):
@@ -749,7 +755,9 @@ def test_mean_pooling_regressor_and_bad_setting(data):
 
 def test_mean_pooled_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, store):
     X, y = make_texts(80)
-    model = AugLinearClassifier(encoder=str(tiny_bert_dir), cache=store, doc_pooling="mean")
+    model = AugLinearClassifier(
+        encoder=Encoder(str(tiny_bert_dir), cache=store), doc_pooling="mean"
+    )
     model.fit(X, y)
     loaded = AugLinearClassifier.load(model.save(tmp_path / "model"))
     assert loaded.doc_pooling_ == "mean"
@@ -844,7 +852,7 @@ def test_top_ngrams_lists_the_training_ngrams_unless_asked(data):
 
 def test_the_training_rows_are_saved_and_checked(tmp_path):
     X, y = make_texts(80)
-    model = AugLinearClassifier(encoder=WordListEncoder(), cache=False).fit(X, y)
+    model = AugLinearClassifier(encoder=WordListEncoder()).fit(X, y)
     model.encoder = "all-MiniLM-L6-v2"  # saveable: the table needs no encoder
     loaded = AugLinearClassifier.load(model.save(tmp_path / "m"))
     assert loaded.n_training_ngrams_ == model.n_training_ngrams_ < len(loaded.vocabulary_)
@@ -902,7 +910,6 @@ def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estim
     [
         # the pooling is screened on the embedding features alone, then the hybrid fitted once
         ({}, [("sum", (0.0,)), ("mean", (0.0,)), ("chosen", (1.0,))]),
-        ({"phrase_weight": "cv"}, [("sum", (0.0,)), ("mean", (0.0,)), ("chosen", (0.5, 1.0, 2.0))]),
         ({"hybrid": False}, [("sum", (0.0,)), ("mean", (0.0,))]),  # nothing to screen
         ({"doc_pooling": "mean"}, [("mean", (1.0,))]),
     ],

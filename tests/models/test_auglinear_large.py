@@ -32,7 +32,7 @@ def test_embed_to_file_is_float16_of_the_vectors(tmp_path):
 
 @pytest.mark.parametrize("hybrid", [True, False])
 def test_fit_large_learns_and_predicts_like_a_fitted_model(tmp_path, hybrid):
-    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid, cache=False)
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid)
     fit_large(model, lambda: iter(TEXTS), LABELS, chunk_size=25, epochs=5, workdir=tmp_path)
     assert (
         model.vocabulary_.ngrams
@@ -54,7 +54,7 @@ def test_fit_large_folds_the_composition_chunk_by_chunk(tmp_path):
     words = [f"w{i}" for i in range(20)]
     texts = [" ".join(rng.choice(words, 6)) for _ in range(80)]
     labels = np.arange(80) % 2
-    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2), cache=False)
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), (1, 2))
     fit_large(model, texts, labels, chunk_size=7, epochs=2, workdir=tmp_path)
     assert model.composition_ is not None
     # The tables hold the map of every row's (float16) embedding, whatever the chunks.
@@ -66,17 +66,17 @@ def test_fit_large_folds_the_composition_chunk_by_chunk(tmp_path):
 
 def test_fit_large_checks_lengths():
     with pytest.raises(ValueError, match="labels"):
-        fit_large(AugLinearClassifier(ray_fakes.HashEncoder(), cache=False), TEXTS, LABELS[:5])
+        fit_large(AugLinearClassifier(ray_fakes.HashEncoder()), TEXTS, LABELS[:5])
 
 
 def test_fit_large_refuses_mean_pooling_before_any_work():
-    model = AugLinearClassifier(ray_fakes.HashEncoder(), cache=False, doc_pooling="mean")
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), doc_pooling="mean")
     with pytest.raises(ValueError, match="doc_pooling"):
         fit_large(model, TEXTS, LABELS)
 
 
 def test_fit_large_refuses_weighted_embeddings_before_any_work():
-    model = AugLinearClassifier(ray_fakes.HashEncoder(), cache=False, embedding_weight="idf")
+    model = AugLinearClassifier(ray_fakes.HashEncoder(), embedding_weight="idf")
     with pytest.raises(ValueError, match="embedding_weight"):
         fit_large(model, TEXTS, LABELS)
 
@@ -84,7 +84,7 @@ def test_fit_large_refuses_weighted_embeddings_before_any_work():
 @pytest.mark.parametrize("hybrid", [True, False])
 def test_fit_large_regressor_learns_the_target_on_its_scale(tmp_path, hybrid):
     target = 40.0 + 10.0 * LABELS  # far from zero mean and unit scale: SGD sees it standardised
-    model = AugLinearRegressor(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid, cache=False)
+    model = AugLinearRegressor(ray_fakes.HashEncoder(), (1, 2), hybrid=hybrid)
     fit_large(model, TEXTS, target, chunk_size=25, epochs=5, workdir=tmp_path)
     predicted = model.predict(TEXTS)
     assert np.abs(predicted - target).max() < 2.5  # each within a quarter of the gap
@@ -102,4 +102,4 @@ def test_fit_large_regressor_learns_the_target_on_its_scale(tmp_path, hybrid):
 
 def test_fit_large_regressor_checks_the_target():
     with pytest.raises(ValueError, match="numbers"):
-        fit_large(AugLinearRegressor(ray_fakes.HashEncoder(), cache=False), TEXTS, ["a"] * 120)
+        fit_large(AugLinearRegressor(ray_fakes.HashEncoder()), TEXTS, ["a"] * 120)

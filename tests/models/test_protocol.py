@@ -21,6 +21,7 @@ from glasstext import (
     AugLinearRegressor,
     AugTreeClassifier,
     AugTreeRegressor,
+    Encoder,
     LinearExplanation,
     ProtoLMClassifier,
     UnseenNgramWarning,
@@ -160,7 +161,7 @@ def _target(y: np.ndarray) -> np.ndarray:
 def fitted(data, tiny_bert_dir):
     X, y = data
     tree = {"expansion": PoolExpander(), "min_df": 2, "max_depth": 2}
-    proto = {"warmup_epochs": 0, "epochs": 1, "last_layer_epochs": 1, "n_threads": 1}
+    proto = {"warmup_epochs": 0, "epochs": 1, "last_layer_epochs": 1}
     return {
         "linear": AugLinearClassifier(encoder=HashEncoder()).fit(X, y),
         "linear-reg": AugLinearRegressor(encoder=HashEncoder()).fit(X, _target(y)),
@@ -250,7 +251,7 @@ def test_explanation_is_a_deprecated_alias():
     [
         (AugLinearClassifier, {"unseen": "drop"}, "unseen"),
         (AugLinearClassifier, {"min_count": 0}, "min_count"),
-        (AugLinearRegressor, {"batch_size": 2.5}, "batch_size"),
+        (AugLinearRegressor, {"cv": 2.5}, "cv"),
         (AugLinearClassifier, {"encoder": 42}, "encoder"),
         (AugTreeClassifier, {"max_depth": 0}, "max_depth"),
         (AugTreeClassifier, {"expansion": "wordnet"}, "expansion"),
@@ -297,14 +298,11 @@ def test_cli_metadata_names_real_parameters():
                 "ngram_range",
                 "unseen",
                 "hybrid",
-                "embedding_norm",
                 "embedding_weight",
                 "doc_pooling",
                 "encoder_words",
                 "compose",
                 "word_shapes",
-                "precision",
-                "n_jobs",
             },
         ),
         AugTreeRegressor: (
@@ -338,7 +336,6 @@ def test_cli_metadata_names_real_parameters():
                 "warmup_epochs",
                 "last_layer_epochs",
                 "random_state",
-                "n_threads",
             },
         ),
     }
@@ -346,6 +343,7 @@ def test_cli_metadata_names_real_parameters():
         assert cls.cli_name == cli_name and cls.cli_help
         assert set(cls.cli_options) == options
         assert options <= set(inspect.signature(cls.__init__).parameters)
+        assert set(cls.cli_encoder_options) <= set(Encoder().get_params())
     assert AugLinearRegressor.cli_name == "auglinear" and AugTreeClassifier.cli_name == "augtree"
 
 

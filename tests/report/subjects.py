@@ -23,7 +23,6 @@ PROTO_FAST = {
     "batch_size": 16,
     "learning_rate": 1e-3,
     "head_learning_rate": 1e-2,
-    "n_threads": 1,
 }
 
 

@@ -302,13 +302,14 @@ class RayExecutor:
         the single-process path computes it. Any other object with
         ``encode`` is shipped to the actors as it is.
         """
-        from glasstext.backends.encoder import Encoder
-
         items = list(texts)
         if not items:
             return np.asarray(encoder.encode([]), dtype=np.float32)
         unique = list(dict.fromkeys(items))
-        if isinstance(encoder, Encoder):
+        # an encoder with a driver-side cache and its own batches (duck-typed: the
+        # encoder module imports this one)
+        driver_cache = all(hasattr(encoder, m) for m in ("cached", "plan_batches", "store"))
+        if driver_cache:
             found = encoder.cached(unique)
             missing = [t for t in unique if t not in found]
             batches = encoder.plan_batches(missing, self.batch_size)
@@ -323,7 +324,7 @@ class RayExecutor:
         for index, vectors in self.map_batches(key, worker, "encode", batches):
             batch = batches[index]
             vectors = np.asarray(vectors, dtype=np.float32)
-            if isinstance(encoder, Encoder):
+            if driver_cache:
                 encoder.store(batch, vectors)  # committed now: a later crash keeps it
             found.update(zip(batch, vectors, strict=True))
         return np.stack([found[t] for t in items]).astype(np.float32, copy=False)

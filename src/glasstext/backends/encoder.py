@@ -10,28 +10,33 @@ run over the same texts does no forward pass at all.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import numpy as np
+from sklearn.base import BaseEstimator, clone
 
 from glasstext.backends.cache import (
     CacheSetting,
     EmbeddingCache,
+    SqliteStore,
     WriteBehind,
     namespace_of,
     resolve_store,
 )
 from glasstext.backends.devices import (
+    DeviceName,
     encoder_precision,
     is_cpu,
     resolve_device,
     to_device,
     to_numpy,
 )
+from glasstext.backends.distributed import ExecutorSetting, resolve_executor
 from glasstext.backends.extras import require_extra
 from glasstext.backends.registry import (
     DEFAULT_ENCODER,
@@ -40,6 +45,7 @@ from glasstext.backends.registry import (
     resolve_model,
 )
 from glasstext.backends.runtime import (
+    PRECISIONS,
     AttentionSwitch,
     Precision,
     PrecisionSetting,
@@ -52,114 +58,227 @@ from glasstext.backends.runtime import (
     torch_threads,
 )
 from glasstext.backends.training import POOLINGS, Pooling, pool_hidden
-from glasstext.validation import check_texts
+from glasstext.validation import (
+    Constraint,
+    HasMethods,
+    Interval,
+    Options,
+    check_texts,
+    validate_params,
+)
 
 _WAIT_SECONDS = 0.5  # polling interval while another process computes our texts
 
 
-class Encoder:
+class Encoder(BaseEstimator):
     """Embed texts with a transformer, pooled over real tokens.
+
+    A scikit-learn-style settings object: the constructor stores its
+    arguments untouched and loads nothing (no torch, no model), so it is
+    cheap to build, clone and hold in an estimator (``encoder=``). The model
+    is resolved and loaded on first use (:meth:`encode`); the device and the
+    precision in use are then ``device_`` and ``precision_``. Estimators
+    share one loaded model per settings (:func:`get_encoder`), and nested
+    settings work as in a scikit-learn pipeline:
+    ``AugLinearClassifier().set_params(encoder__precision="int8")``.
 
     Parameters
     ----------
     model : str, default="all-MiniLM-L6-v2"
         An offline alias, a hub id or a local folder (see
-        :func:`glasstext.backends.registry.resolve_model`).
-    pooling : {"mean", "cls", "last"}, default="mean"
-        Mean over non-padding tokens, the first token, or the last real token
-        (the natural choice for a causal LM).
-    layer : int, default=-1
-        Which hidden layer to pool (``-1`` is the last).
-    prefix : str, default=""
-        Text prepended to every input (e.g. an instruction for an LLM encoder).
-    max_length : int, default=128
-        Inputs are truncated to this many tokens.
-    batch_size : int, default=256
-        Texts per forward pass; texts are sorted by length first so a batch
-        holds texts of similar length and little padding.
+        :func:`glasstext.backends.registry.resolve_model`). MiniLM is the
+        default: the encoder every Aug-Linear default was measured with,
+        91.62 MB on disk (docs/benchmarks/auglinear.md).
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
-        ``"bf16"`` runs the model in bfloat16; on the CPU ``"auto"`` chooses
-        it only on CPUs with native bf16 instructions (AVX-512 BF16, AMX),
-        where it is faster at equal accuracy, and float32 elsewhere; on a
-        CUDA GPU ``"auto"`` is bfloat16 where supported, else float16
-        (``"fp16"``, GPU only); on MPS float32. ``"int8"`` runs the
-        linear layers as dynamic int8 (per-channel weights; 8-bit activations
-        on CPUs with AVX-512 VNNI, 7-bit elsewhere), the fastest on CPU and a
-        little less exact (see :func:`glasstext.backends.runtime.quantize_int8`
-        and benchmarks/results/embedding_speed.json). The precision in use is
-        ``self.precision`` and is part of the cache key (with the int8
+        ``"auto"`` is bfloat16 on CPUs with native bf16 instructions (AVX-512
+        BF16, AMX), float32 on other CPUs, bfloat16 (else float16) on a CUDA
+        GPU and float32 on MPS: measured 1.98x the float32 speed at 0.776
+        against 0.777 Aug-Linear accuracy (docs/benchmarks/auglinear.md,
+        "Embedding speed"). ``"int8"`` runs the linear layers as dynamic int8
+        (per-channel weights; 8-bit activations on CPUs with AVX-512 VNNI,
+        7-bit elsewhere): measured 2.22x, at 0.773, so it is an explicit
+        choice (see :func:`glasstext.backends.runtime.quantize_int8`).
+        ``"fp16"`` is GPU only. Part of the cache key (with the int8
         activation width). Vectors are always returned as float32.
-    normalize : bool, default=False
-        Scale each vector to unit length.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         Where the model runs (see :func:`glasstext.backends.devices.resolve_device`):
-        ``"auto"`` is a GPU when torch sees one, else the CPU. The device in
-        use is ``self.device``. It is not part of the cache key (the
-        precision is): a vector computed on a GPU is found on a CPU.
+        ``"auto"`` is a GPU when torch sees one, else the CPU, so the same
+        code runs on either. Not part of the cache key (the precision is):
+        a vector computed on a GPU is found on a CPU.
+    batch_size : int, default=256
+        Texts per forward pass; texts are sorted by length first so a batch
+        holds texts of similar length and little padding, which lets a large
+        batch cost little.
     n_threads : int or None, default=None
-        torch threads to use while encoding (``None`` leaves torch's setting).
+        torch threads while encoding; ``None`` leaves torch's own setting,
+        which uses every core.
+    pooling : {"mean", "cls", "last"}, default="mean"
+        Mean over non-padding tokens, the first token, or the last real token
+        (the natural choice for a causal LM). The mean is how MiniLM was
+        trained to pool.
+    layer : int, default=-1
+        Which hidden layer to pool (``-1``, the last, is the layer a sentence
+        encoder is trained to output).
+    prefix : str, default=""
+        Text prepended to every input (e.g. an instruction for an LLM
+        encoder); none, as MiniLM was trained without one.
+    cache : bool, path or SqliteStore, default=True
+        Where computed vectors are stored (``True``: the shared default
+        cache): a second run over the same texts does no forward pass.
+    executor : {None, "local", "ray"} or RayExecutor, default=None
+        Where :meth:`encode` runs: this process (``None`` or ``"local"``), or
+        Ray actors (``pip install glasstext[ray]``; see
+        :class:`glasstext.backends.distributed.RayExecutor`). The vectors are
+        the same either way; this process is the default, as it needs
+        nothing installed or started.
+    max_length : int, default=128
+        Inputs are truncated to this many tokens (MiniLM's training length).
+    normalize : bool, default=False
+        Scale each vector to unit length; off, as unit-length n-gram vectors
+        measured no better in Aug-Linear (docs/benchmarks/auglinear.md).
     progress : bool or None, default=None
         Show a progress bar; ``None`` shows one only on an interactive terminal.
-    cache : bool, path or SqliteStore, default=True
-        Where computed vectors are stored (``True``: the shared default cache).
+
+    Attributes
+    ----------
+    device_ : str
+        The device in use (set on first use).
+    precision_ : {"fp32", "bf16", "fp16", "int8"}
+        The precision in use (set on first use).
+    n_encoded : int
+        Texts that went through a forward pass.
+    n_cache_hits : int
+        Texts found in the cache.
+    forward_seconds : float
+        Wall time spent in forward passes.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "model": ["path"],
+        "precision": [Options(PRECISIONS)],
+        "device": [DeviceName()],
+        "batch_size": [Interval(int, 1)],
+        "n_threads": [None, Interval(int, 1)],
+        "pooling": [Options(POOLINGS)],
+        "layer": [Interval(int)],
+        "prefix": [str],
+        "cache": [None, "boolean", "path", SqliteStore],
+        "executor": [None, Options(("local", "ray")), HasMethods(("embed", "map"))],
+        "max_length": [Interval(int, 1)],
+        "normalize": ["boolean"],
+        "progress": [None, "boolean"],
+    }
+
+    # What first use builds; class-level defaults keep __init__ to the settings.
+    _net: Any = None
+    _tokenizer: Any = None
+    _attention: AttentionSwitch | None = None
+    _cache: EmbeddingCache | None = None
+    _int8_bits: int | None = None
+    _ready: bool = False
+    n_encoded: int = 0
+    n_cache_hits: int = 0
+    forward_seconds: float = 0.0
 
     def __init__(
         self,
         model: str | os.PathLike[str] = DEFAULT_ENCODER,
         *,
+        precision: PrecisionSetting = "auto",
+        device: str = "auto",
+        batch_size: int = 256,
+        n_threads: int | None = None,
         pooling: Pooling = "mean",
         layer: int = -1,
         prefix: str = "",
-        max_length: int = 128,
-        batch_size: int = 256,
-        precision: PrecisionSetting = "auto",
-        normalize: bool = False,
-        n_threads: int | None = None,
-        progress: bool | None = None,
         cache: CacheSetting = True,
-        device: str = "auto",
+        executor: ExecutorSetting = None,
+        max_length: int = 128,
+        normalize: bool = False,
+        progress: bool | None = None,
     ) -> None:
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be 'mean', 'cls' or 'last', got {pooling!r}")
-        if batch_size < 1 or max_length < 1:
-            raise ValueError("batch_size and max_length must be positive")
-        require_extra("lm", "an encoder")  # before the model is resolved: no carrier advice
         self.model = model
+        self.precision = precision
+        self.device = device
+        self.batch_size = batch_size
+        self.n_threads = n_threads
         self.pooling = pooling
         self.layer = layer
         self.prefix = prefix
+        self.cache = cache
+        self.executor = executor
         self.max_length = max_length
-        self.batch_size = batch_size
-        self.device: str = resolve_device(device)
-        self.precision: Precision = encoder_precision(precision, self.device)
-        # Fixed here so the cache key and the loaded model always agree.
-        self._int8_bits = int8_activation_bits() if self.precision == "int8" else None
         self.normalize = normalize
-        self.n_threads = n_threads
         self.progress = progress
-        self.resolved: ResolvedModel = resolve_model(model)
-        store = resolve_store(cache)
+
+    # -- settings -----------------------------------------------------------
+    def check_settings(self) -> None:
+        """Check every setting against its declared constraints (no model loaded).
+
+        Raises
+        ------
+        glasstext.exceptions.InvalidParameterError
+            A setting of the wrong kind, e.g. ``pooling="max"``.
+        """
+        settings = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_params(settings, self._parameter_constraints)
+
+    def model_settings(self) -> dict[str, Any]:
+        """The settings that change the vectors and differ from their defaults
+        (what a saved model keeps beside the model name)."""
+        defaults = {name: p.default for name, p in _ENCODER_PARAMETERS.items()}
+        return {
+            name: getattr(self, name)
+            for name in MODEL_SETTINGS
+            if getattr(self, name) != defaults[name]
+        }
+
+    def set_params(self, **params: Any) -> Encoder:
+        """Change settings (scikit-learn's ``set_params``); a loaded model is let go."""
+        super().set_params(**params)
+        self._forget()
+        return self
+
+    def _forget(self) -> None:
+        """Drop what first use built, so the next use follows the current settings."""
+        built = ("_net", "_tokenizer", "_attention", "_cache", "_int8_bits", "_ready")
+        for name in (*built, "device_", "precision_", "resolved_"):
+            self.__dict__.pop(name, None)
+
+    def _prepare(self) -> None:
+        """Resolve the device, the precision, the model and the cache (once)."""
+        if self._ready:
+            return
+        self.check_settings()
+        require_extra("lm", "an encoder")  # before the model is resolved: no carrier advice
+        self.device_: str = resolve_device(self.device)
+        self.precision_: Precision = encoder_precision(self.precision, self.device_)
+        # Fixed here so the cache key and the loaded model always agree.
+        self._int8_bits = int8_activation_bits() if self.precision_ == "int8" else None
+        self.resolved_: ResolvedModel = resolve_model(self.model)
+        self._ready = True
+        store = resolve_store(self.cache)
         self._cache = EmbeddingCache(store, self.namespace) if store is not None else None
-        self._net: Any = None
-        self._tokenizer: Any = None
-        self._attention: AttentionSwitch | None = None
-        self.n_encoded = 0  # texts that went through a forward pass
-        self.n_cache_hits = 0
-        self.forward_seconds = 0.0  # wall time spent in forward passes
+
+    @property
+    def resolved(self) -> ResolvedModel:
+        """Where the model's files are and its identity (resolved on first use)."""
+        self._prepare()
+        return self.resolved_
 
     # -- identity -----------------------------------------------------------
     @property
     def namespace(self) -> str:
         """Cache namespace: everything that determines a vector."""
+        self._prepare()
         settings: dict[str, Any] = {
             "kind": "embedding",
-            "model": self.resolved.identity,
+            "model": self.resolved_.identity,
             "pooling": self.pooling,
             "layer": self.layer,
             "prefix": self.prefix,
             "max_length": self.max_length,
-            "precision": self.precision,
+            "precision": self.precision_,
             "normalize": self.normalize,
         }
         if self._int8_bits is not None:  # 7- and 8-bit activations give different vectors
@@ -176,6 +295,7 @@ class Encoder:
     def _load(self) -> None:
         if self._net is not None:
             return
+        self._prepare()
         import_torch()
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
@@ -187,13 +307,13 @@ class Encoder:
         if tokenizer.pad_token is None:  # causal LMs often have none
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"
-        net = AutoModel.from_pretrained(self.resolved.path, dtype=torch_dtype(self.precision))
+        net = AutoModel.from_pretrained(self.resolved_.path, dtype=torch_dtype(self.precision_))
         net.eval()
-        if self.precision == "int8":
+        if self.precision_ == "int8":
             net = quantize_int8(net, self._int8_bits)
-        net = to_device(net, self.device)  # moved once, here
+        net = to_device(net, self.device_)  # moved once, here
         self._tokenizer, self._net = tokenizer, net
-        self._attention = AttentionSwitch(net, is_cpu(self.device))
+        self._attention = AttentionSwitch(net, is_cpu(self.device_))
 
     # -- encoding -----------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -202,7 +322,8 @@ class Encoder:
         Vectors are written to the cache batch by batch as they are computed,
         so an interrupted run (even ``kill -9``) keeps what it finished, and a
         second process encoding the same texts at the same time computes only
-        what the first has not claimed.
+        what the first has not claimed. With an ``executor`` the batches are
+        computed by its workers and committed here.
 
         Parameters
         ----------
@@ -215,8 +336,12 @@ class Encoder:
             computed once.
         """
         items = check_texts(texts)
+        executor = resolve_executor(self.executor)
+        if executor is not None and items:
+            return np.asarray(executor.embed(self, items), dtype=np.float32)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
+        self._prepare()
         unique = list(dict.fromkeys(items))
         found = self._cache.get(unique) if self._cache is not None else {}
         self.n_cache_hits += len(found)
@@ -323,14 +448,14 @@ class Encoder:
         # Batches are length-sorted, so most hold texts of one length: with no
         # padding the model needs no attention mask and skips building and
         # applying one (5-8% faster on short n-grams; same vectors).
-        inputs = to_device(dict(enc), self.device)
+        inputs = to_device(dict(enc), self.device_)
         if bool(enc["attention_mask"].all()):
             del inputs["attention_mask"]
         if self._attention is not None:
             self._attention.fit_to(int(enc["input_ids"].shape[1]))
         result = self._net(**inputs, output_hidden_states=want_layers)
         hidden = result.hidden_states[self.layer] if want_layers else result.last_hidden_state
-        mask = to_device(enc["attention_mask"], self.device)
+        mask = to_device(enc["attention_mask"], self.device_)
         pooled = pool_hidden(hidden.float(), mask, self.pooling)
         if self.normalize:
             pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -339,12 +464,14 @@ class Encoder:
     # -- hooks for executors (glasstext.backends.distributed) ----------------------
     def cached(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors of those ``texts`` that have one (counted as hits)."""
+        self._prepare()
         found = self._cache.get(list(texts)) if self._cache is not None else {}
         self.n_cache_hits += len(found)
         return found
 
     def store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Commit vectors computed elsewhere (by a worker) to this encoder's cache."""
+        self._prepare()
         if self._cache is not None:
             self._cache.put(list(texts), vectors)
         self.n_encoded += len(texts)
@@ -379,33 +506,37 @@ class Encoder:
 
     def _load_tokenizer(self) -> None:
         if self._tokenizer is None:
+            self._prepare()
             from transformers import AutoTokenizer
 
             with load_errors(self.resolved):
-                self._tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+                self._tokenizer = AutoTokenizer.from_pretrained(self.resolved_.path)
 
     def worker_copy(self) -> Encoder:
-        """The same encoder without a cache or a loaded model, cheap to ship to a worker."""
+        """The same encoder without a cache, an executor or a loaded model, cheap to
+        ship to a worker (the device and precision as resolved here)."""
+        self._prepare()
         return Encoder(
             self.model,
+            precision=self.precision_,
+            device=self.device_,
+            batch_size=self.batch_size,
+            n_threads=self.n_threads,
             pooling=self.pooling,
             layer=self.layer,
             prefix=self.prefix,
-            max_length=self.max_length,
-            batch_size=self.batch_size,
-            precision=self.precision,
-            normalize=self.normalize,
-            n_threads=self.n_threads,
-            progress=False,
             cache=False,
-            device=self.device,
+            executor=None,
+            max_length=self.max_length,
+            normalize=self.normalize,
+            progress=False,
         )
 
-    def __repr__(self) -> str:
-        return (
-            f"Encoder(model={os.fspath(self.model)!r}, pooling={self.pooling!r}, "
-            f"precision={self.precision!r}, device={self.device!r})"
-        )
+
+_ENCODER_PARAMETERS = inspect.signature(Encoder.__init__).parameters
+#: The settings that change the vectors, so a saved model keeps them with the
+#: model's name; the others say where and how the work runs.
+MODEL_SETTINGS = ("pooling", "layer", "prefix", "max_length", "normalize")
 
 
 @runtime_checkable
@@ -419,29 +550,48 @@ class TextEncoder(Protocol):
 
 _shared: dict[str, Encoder] = {}
 
+EncoderSetting = str | os.PathLike[str] | TextEncoder
 
-def get_encoder(encoder: str | os.PathLike[str] | TextEncoder, **settings: Any) -> TextEncoder:
-    """An encoder for a name, reusing a loaded one with the same settings.
+
+def get_encoder(encoder: EncoderSetting, **settings: Any) -> TextEncoder:
+    """An encoder for a name or an :class:`Encoder`, reusing a loaded one with the
+    same settings.
 
     Methods call this rather than building encoders so a model is loaded once
-    per process (per device and precision) however many estimators use it. An
-    object that already has an ``encode`` method (an :class:`Encoder`, or a
-    user's own) is used as is.
+    per process (per device and precision) however many estimators use it.
+    An :class:`Encoder` stands for its settings (``settings`` override them):
+    the loaded encoder is a copy of it shared by every equal one, so the
+    object a user holds (and clones, and changes with ``set_params``) never
+    carries a loaded model. Any other object with an ``encode`` method (a
+    user's own) is used as it is.
     """
-    if not isinstance(encoder, str | os.PathLike):  # str has an .encode() of its own
-        if not isinstance(encoder, TextEncoder):
-            raise TypeError(
-                f"encoder must be a model name, a folder or an object with .encode(), "
-                f"got {type(encoder).__name__}"
-            )
-        return encoder
-    name = os.fspath(encoder)
+    spec = _encoder_spec(encoder, settings)
+    if spec is None:
+        return cast(TextEncoder, encoder)
+    spec.check_settings()
+    params = spec.get_params()
     # "auto" and the device it means share one loaded model
-    settings = {**settings, "device": resolve_device(settings.get("device", "auto"))}
+    params["device"] = resolve_device(params["device"])
+    name = os.fspath(params["model"])
     # A local folder is keyed by its files too: a model re-saved (fine-tuned
     # again) into the same folder is loaded afresh, not served from memory.
     model_key = resolve_model(name).identity if Path(name).expanduser().is_dir() else name
-    key = namespace_of(model=model_key, **settings)
+    key = namespace_of(**{**params, "model": model_key})
     if key not in _shared:
-        _shared[key] = Encoder(encoder, **settings)
+        _shared[key] = Encoder(**params)
     return _shared[key]
+
+
+def _encoder_spec(encoder: Any, settings: dict[str, Any]) -> Encoder | None:
+    """The :class:`Encoder` that ``encoder`` with ``settings`` stands for; None for
+    another object with ``encode``."""
+    if isinstance(encoder, Encoder):
+        return clone(encoder).set_params(**settings) if settings else encoder
+    if isinstance(encoder, str | os.PathLike):  # str has an .encode() of its own
+        return Encoder(encoder, **settings)
+    if not isinstance(encoder, TextEncoder):
+        raise TypeError(
+            f"encoder must be a model name, a folder, an Encoder or an object with "
+            f".encode(), got {type(encoder).__name__}"
+        )
+    return None

@@ -95,6 +95,12 @@ COMMANDS: tuple[Command, ...] = (
         "add_explain_dataset",
     ),
     Command(
+        "audit",
+        "audit an LM used as a classifier: drivers, rules, probes, disagreements (HTML report)",
+        "glasstext.cli.audit",
+        "add_audit",
+    ),
+    Command(
         "serve",
         "the interactive explorer: type a text, see its prediction and explanation",
         "glasstext.cli.serve",

@@ -4,7 +4,10 @@
 class with a ``cli_name`` offers the parameters listed in its ``cli_options``
 as flags, with the default of its ``__init__`` and the type and choices read
 from its ``_parameter_constraints``. A classifier and a regressor sharing a
-``cli_name`` are one command; ``--task`` (or the labels) picks one.
+``cli_name`` are one command; ``--task`` (or the labels) picks one. The
+encoder settings a model lists in ``cli_encoder_options`` (``--precision``,
+``--device``, ``--batch-size``, ``--threads``, ``--executor``) go into its
+``encoder=`` as a :class:`glasstext.Encoder` of the ``--encoder`` name.
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ COMMON_PARAMETERS = {
 }
 #: old spellings of those flags, still accepted for one release
 OLD_FLAG_NAMES = {"random_state": "--random-state"}
+#: the prefix of an option that is a setting of the model's encoder (as in set_params)
+ENCODER_PREFIX = "encoder__"
+#: encoder settings a model may offer as flags (its ``cli_encoder_options``), with their help
+ENCODER_OPTIONS = {
+    "precision": "encoder precision: auto is bf16 on CPUs with native bf16 instructions "
+    "(else fp32) and bf16 or fp16 on a GPU; int8 is the fastest on a CPU, a little less exact",
+    "device": DEVICE_FLAG_HELP,
+    "batch_size": "texts per forward pass of the encoder",
+    "n_threads": "torch threads (default: torch's own, every core)",
+    "executor": COMMON_PARAMETERS["executor"],
+}
 
 
 # -- fit -------------------------------------------------------------------------------
@@ -84,7 +98,9 @@ def fit_commands() -> dict[str, dict[str, type[GlassModel]]]:
 
 
 def flag_name(param: str) -> str:
-    """A parameter's flag: ``random_state`` -> ``--seed``, ``max_depth`` -> ``--max-depth``."""
+    """A parameter's flag: ``random_state`` -> ``--seed``, ``max_depth`` -> ``--max-depth``;
+    an encoder setting's is its own name's (``encoder__n_threads`` -> ``--threads``)."""
+    param = param.removeprefix(ENCODER_PREFIX)
     return FLAG_NAMES.get(param, "--" + param.replace("_", "-"))
 
 
@@ -103,16 +119,20 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
         add_task(p, sorted(classes))
         options = _options(classes)
         for param, (cls, help_text) in options.items():
-            if param == "device":  # the common --device flag, as in every command
-                add_device(p)
+            bare = param.removeprefix(ENCODER_PREFIX)
+            if bare == "device":  # the common --device flag, as in every command
+                add_device(p, dest=param)
                 continue
-            if param == "executor":
+            if bare == "executor":
                 p.add_argument(
-                    "--executor", choices=("local", "ray"), default="local", help=help_text
+                    "--executor",
+                    dest=param,
+                    choices=("local", "ray"),
+                    default="local",
+                    help=help_text,
                 )
                 continue
-            default = inspect.signature(cls.__init__).parameters[param].default
-            constraints = cls._parameter_constraints.get(param, [])
+            default, constraints = _default_and_constraints(cls, param)
             kwargs = option_kwargs(param, default, constraints)
             if "choices" not in kwargs and kwargs.get("action") is None:
                 kwargs.setdefault("metavar", flag_name(param)[2:].upper().replace("-", "_"))
@@ -129,17 +149,32 @@ def add_fit(parser: argparse.ArgumentParser) -> None:
         p.set_defaults(run=_run_fit, fit_name=name, fit_classes=classes, fit_options=list(options))
 
 
+def _default_and_constraints(cls: type[GlassModel], param: str) -> tuple[Any, list[Any]]:
+    """A parameter's default and declared constraints (an encoder setting's: the
+    :class:`~glasstext.backends.encoder.Encoder`'s)."""
+    if param.startswith(ENCODER_PREFIX):
+        from glasstext.backends.encoder import Encoder
+
+        bare = param.removeprefix(ENCODER_PREFIX)
+        default = inspect.signature(Encoder.__init__).parameters[bare].default
+        return default, Encoder._parameter_constraints.get(bare, [])
+    default = inspect.signature(cls.__init__).parameters[param].default
+    return default, cls._parameter_constraints.get(param, [])
+
+
 def _options(classes: dict[str, type[GlassModel]]) -> dict[str, tuple[type[GlassModel], str]]:
     """Each offered parameter with a class that takes it and its help text (first one wins).
 
     A seed parameter is always offered (as ``--seed``), declared or not: every
     command that uses randomness takes ``--seed``; so is ``--device`` for a
-    model that takes ``device``.
+    model that takes ``device``. Encoder settings are keyed ``encoder__NAME``.
     """
     options: dict[str, tuple[type[GlassModel], str]] = {}
     for cls in classes.values():
         for param, help_text in cls.cli_options.items():
             options.setdefault(param, (cls, help_text.replace("%", "%%")))
+        for name in cls.cli_encoder_options:
+            options.setdefault(ENCODER_PREFIX + name, (cls, ENCODER_OPTIONS[name]))
     for cls in classes.values():
         accepted = set(inspect.signature(cls.__init__).parameters)
         for param in SEED_PARAMETERS & accepted:
@@ -231,10 +266,16 @@ def _run_fit(args: argparse.Namespace) -> int:
     cls = classes[task]
     accepted = inspect.signature(cls.__init__).parameters
     params: dict[str, Any] = {}
+    encoder_settings: dict[str, Any] = {}
     for param in args.fit_options:
-        if param in accepted:
+        if param.startswith(ENCODER_PREFIX):
+            encoder_settings[param.removeprefix(ENCODER_PREFIX)] = getattr(args, param)
+        elif param in accepted:
             value = getattr(args, param)
             params[param] = tuple(value) if isinstance(value, list) else value
+    if "encoder" in accepted:
+        name = params.get("encoder", accepted["encoder"].default)
+        params["encoder"] = _configured_encoder(name, encoder_settings)
     model: Any = cls(**params)
     y_train, y_test = named_labels(ds, task)
     start = time.perf_counter()
@@ -253,6 +294,20 @@ def _run_fit(args: argparse.Namespace) -> int:
     lines.append(f"saved to {path}")
     print("\n".join(lines))
     return 0
+
+
+def _configured_encoder(name: Any, settings: dict[str, Any]) -> Any:
+    """An Encoder of ``name`` with the encoder flags that differ from their defaults, or
+    ``name`` itself when none does."""
+    from glasstext.backends.encoder import Encoder
+
+    defaults = Encoder().get_params()
+    changed = {
+        key: value
+        for key, value in settings.items()
+        if value != defaults[key] and not (key == "executor" and value == "local")
+    }
+    return Encoder(name, **changed) if changed else name
 
 
 # -- show / predict / explain -----------------------------------------------------------

@@ -101,8 +101,8 @@ def fit_large(
     alpha: float = 1e-6,
     workdir: str | os.PathLike[str] | None = None,
 ) -> Model:
-    """Fit ``model`` (its encoder, n-gram range, ``min_count``, ``hybrid``,
-    ``phrase_weight``, ``executor``, ``random_state``) with bounded memory.
+    """Fit ``model`` (its encoder, whose ``executor`` embeds the vocabulary, n-gram
+    range, ``min_count``, ``hybrid``, ``random_state``) with bounded memory.
 
     The document vector is the sum of the n-gram embeddings (``doc_pooling``
     ``"auto"`` is taken as ``"sum"``; ``"mean"`` is refused).
@@ -133,8 +133,6 @@ def fit_large(
     """
     model._validate_params()
     ngram_range = check_ngram_range(model.ngram_range)
-    if isinstance(model.phrase_weight, str):
-        raise ValueError("fit_large takes a numeric phrase_weight, not 'cv'")
     if model.doc_pooling == "mean":  # "auto" is taken as the sum: one pass, no model choice
         raise ValueError("fit_large sums n-gram embeddings; doc_pooling='mean' is not supported")
     if model.embedding_weight != "none":
@@ -150,7 +148,7 @@ def fit_large(
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         path = Path(folder) / "embeddings.f16"
         encoder = model._get_encoder()
-        embeddings = embed_to_file(encoder, vocab.ngrams, path, executor=model.executor)
+        embeddings = embed_to_file(encoder, vocab.ngrams, path)
         clock.lap("embed")
         counts = _counts(vocab, _stream(texts), ngram_range, chunk_size)
         clock.lap("count_matrix")
@@ -207,7 +205,7 @@ def _sgd_fit(
     alpha: float,
     folder: Path,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SGD on [standardised document vectors, phrase_weight * idf * counts], folded back."""
+    """SGD on [standardised document vectors, idf * counts (hybrid)], folded back."""
     n_docs, dim = counts.shape[0], embeddings.shape[1]
     starts = range(0, n_docs, chunk_size)
     total, squares = np.zeros(dim), np.zeros(dim)
@@ -221,7 +219,7 @@ def _sgd_fit(
     mean = total / n_docs
     scale = np.sqrt(np.maximum(squares / n_docs - mean**2, 0.0))
     scale[scale == 0] = 1.0
-    weight = float(model.phrase_weight) if model.hybrid else 0.0
+    weight = 1.0 if model.hybrid else 0.0
     phrase_scale = weight * _idf(counts)
     learner = _Learner(model, labels, alpha)
     with open(vectors_file, "rb") as source:

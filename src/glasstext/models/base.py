@@ -12,7 +12,14 @@ gives it, from a handful of declarations:
   :func:`glasstext.validation.validate_params`);
 - what the CLI needs to offer ``glasstext fit NAME``: ``cli_name``,
   ``cli_help`` and ``cli_options`` (parameter → help text; the flag, its type,
-  default and choices are read from ``__init__`` and the constraints);
+  default and choices are read from ``__init__`` and the constraints), and
+  ``cli_encoder_options`` (the :class:`~glasstext.backends.encoder.Encoder`
+  settings offered as flags);
+- ``encoder=``, for a model that has it: a name, a folder or an
+  :class:`~glasstext.backends.encoder.Encoder`, whose settings nest
+  (``set_params(encoder__precision="int8")`` works on a name too); a keyword
+  the constructor no longer takes fails with a one-line ``TypeError`` that
+  names its new spelling;
 - ``explain(text)``, returning a :class:`glasstext.results.Result`;
 - ``export_text()``, the whole model in readable form;
 - ``summary_evidence(k)``, what :func:`glasstext.summarize_model` shows a
@@ -29,7 +36,9 @@ See ``docs/architecture.md`` ("How to add a model").
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +55,7 @@ from glasstext.results import view
 from glasstext.validation import Constraint, validate_params
 
 __all__ = [
+    "ENCODER_KEYWORDS",
     "GlassModel",
     "SummaryEvidence",
     "check_save_target",
@@ -55,6 +65,23 @@ __all__ = [
 ]
 
 Evidence = list[tuple[str | tuple[str, ...], float]]
+
+#: Settings of the encoder (:class:`glasstext.Encoder`), not of the models that use it:
+#: a model constructor given one says where it goes.
+ENCODER_KEYWORDS = (
+    "precision",
+    "device",
+    "batch_size",
+    "n_threads",
+    "pooling",
+    "layer",
+    "prefix",
+    "cache",
+    "executor",
+)
+#: Of those, the ones that change the vectors: a folder saved with them keeps them
+#: in its encoder.
+_VECTOR_KEYWORDS = ("pooling", "layer", "prefix")
 
 
 @dataclass
@@ -98,11 +125,39 @@ class GlassModel:
     #: the caller sets them (``set_params``), so a folder cannot steer where
     #: work runs, what it writes or which models it loads.
     _runtime_params: ClassVar[frozenset[str]] = frozenset({"device"})
+    #: constructor keywords this model no longer takes -> why (one line); with
+    #: :data:`ENCODER_KEYWORDS`, what a folder saved by an earlier release may hold
+    #: (accepted, ignored, the encoder's settings moved into ``encoder``)
+    _removed_params: ClassVar[dict[str, str]] = {}
+    #: the encoder settings ``glasstext fit NAME`` offers as flags (see cli/models.py)
+    cli_encoder_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _refusing_old_keywords(init)  # type: ignore[method-assign]
 
     # -- parameters ----------------------------------------------------------------------
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters (scikit-learn's ``set_params``); ``encoder__X`` sets the
+        encoder's ``X``, first turning an encoder given by name into an
+        :class:`~glasstext.backends.encoder.Encoder` of that name."""
+        if any(key.startswith("encoder__") for key in params):
+            from glasstext.backends.encoder import Encoder
+
+            current = params.get("encoder", getattr(self, "encoder", None))
+            if isinstance(current, str | os.PathLike):
+                params = {**params, "encoder": Encoder(current)}
+        return super().set_params(**params)  # type: ignore[misc]
+
     def _validate_params(self) -> None:
-        """Check every declared parameter; call first thing in ``fit``."""
+        """Check every declared parameter, and an encoder's settings; call first thing
+        in ``fit``."""
         validate_params(self.get_params(deep=False), self._parameter_constraints)  # type: ignore[attr-defined]
+        check_settings = getattr(getattr(self, "encoder", None), "check_settings", None)
+        if callable(check_settings):  # an Encoder: its own constraints
+            check_settings()
 
     def _check_settings(self) -> None:
         """Every check of the parameters ``fit`` runs (also run on the parameters of a
@@ -208,6 +263,10 @@ class GlassModel:
         }
 
     def _saved_value(self, name: str, value: Any) -> Any:
+        if name == "encoder":
+            value = _saved_encoder(value)
+            if isinstance(value, dict):
+                return value
         if isinstance(value, str):
             # a server URL's credentials (an LM spec) are for fitting, never kept
             return redact_spec(value)
@@ -226,12 +285,17 @@ class GlassModel:
     @classmethod
     def _params_from_saved(cls, saved: dict[str, Any]) -> dict[str, Any]:
         """Saved parameters as ``__init__`` takes them (lists back to tuples where due);
-        run-time parameters are left out (see ``_runtime_params``)."""
+        run-time parameters are left out (see ``_runtime_params``), and so are those an
+        earlier release saved that are gone (``_removed_params``) or moved into the
+        encoder (:data:`ENCODER_KEYWORDS`; those that change the vectors go into it)."""
         defaults = _init_defaults(cls)
-        params = {k: v for k, v in saved.items() if k not in cls._runtime_params}
+        params = {k: v for k, v in saved.items() if k not in cls._runtime_params and k in defaults}
         for name, value in params.items():
             if isinstance(value, list) and isinstance(defaults.get(name), tuple):
                 params[name] = tuple(value)
+        if "encoder" in params:
+            moved = {k: saved[k] for k in _VECTOR_KEYWORDS if k in saved and k not in defaults}
+            params["encoder"] = _loaded_encoder(params["encoder"], moved)
         return params
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -318,7 +382,7 @@ class GlassModel:
         """
         if not isinstance(saved, dict):
             raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: no parameters")
-        unknown = sorted(set(saved) - set(_init_defaults(cls)))
+        unknown = sorted(set(saved) - set(_init_defaults(cls)) - set(cls._legacy_params()))
         if unknown:
             names = ", ".join(f"{name!r:.40}" for name in unknown[:5])
             raise ModelFileError(
@@ -333,16 +397,91 @@ class GlassModel:
             ) from exc
         return model
 
+    @classmethod
+    def _legacy_params(cls) -> frozenset[str]:
+        """Parameter names a folder saved by an earlier release may hold (ignored, or
+        moved into the encoder)."""
+        if "encoder" not in _init_defaults(cls):
+            return frozenset(cls._removed_params)
+        return frozenset(cls._removed_params) | frozenset(ENCODER_KEYWORDS)
+
 
 _M = TypeVar("_M", bound=GlassModel)
 
 
 def _init_defaults(cls: type) -> dict[str, Any]:
     """The parameters ``cls.__init__`` takes, with their defaults (``self`` left out)."""
-    import inspect
-
     parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
     return {name: p.default for name, p in parameters.items() if name != "self"}
+
+
+def _refusing_old_keywords(init: Callable[..., None]) -> Callable[..., None]:
+    """``init``, failing on a keyword it does not take with a one-line ``TypeError``
+    that says where the setting went (the signature stays ``init``'s, for scikit-learn)."""
+    names = list(inspect.signature(init).parameters)[1:]  # self left out
+
+    @functools.wraps(init)
+    def __init__(self: GlassModel, *args: Any, **kwargs: Any) -> None:
+        unknown = [name for name in kwargs if name not in names]
+        if unknown:
+            given = {**dict(zip(names, args, strict=False)), **kwargs}
+            raise TypeError(_old_keyword_message(type(self), unknown[0], given))
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _old_keyword_message(cls: type[GlassModel], name: str, kwargs: dict[str, Any]) -> str:
+    """Why ``cls`` refuses the keyword ``name``, and what to write instead."""
+    if name in cls._removed_params:
+        return f"{cls.__name__}: {name}= is removed: {cls._removed_params[name]}"
+    if name in ENCODER_KEYWORDS and "encoder" in _init_defaults(cls):
+        model = kwargs.get("encoder", _init_defaults(cls)["encoder"])
+        if not isinstance(model, str | os.PathLike):
+            model = getattr(model, "model", "all-MiniLM-L6-v2")
+        return (
+            f"{name}= moved into the encoder: {cls.__name__}(encoder=Encoder("
+            f"{os.fspath(model)!r}, {name}={kwargs[name]!r}))"
+        )
+    return f"{cls.__name__}.__init__() got an unexpected keyword argument {name!r}"
+
+
+def _saved_encoder(value: Any) -> Any:
+    """What a folder keeps of an ``encoder`` parameter: an Encoder's model name, with the
+    settings that change its vectors (a mapping) when any differs from its default."""
+    from glasstext.backends.encoder import Encoder
+
+    if not isinstance(value, Encoder):
+        return value
+    name = os.fspath(value.model)
+    settings = value.model_settings()
+    return {"model": name, **settings} if settings else name
+
+
+def _loaded_encoder(value: Any, moved: dict[str, Any]) -> Any:
+    """A folder's ``encoder`` as the model takes it: a name, or an Encoder when the
+    folder holds settings that change the vectors (``moved``: those an earlier release
+    kept beside the encoder).
+
+    Raises
+    ------
+    ValueError
+        A mapping without a model name, or with a setting that is not one of those.
+    """
+    from glasstext.backends.encoder import MODEL_SETTINGS, Encoder
+
+    settings = dict(moved)
+    if isinstance(value, dict):
+        settings.update(value)
+        value = settings.pop("model", None)
+        if not isinstance(value, str):
+            raise ValueError("its encoder holds no model name")
+    extra = sorted(set(settings) - set(MODEL_SETTINGS))
+    if extra:
+        raise ValueError(f"its encoder holds settings that are not saved: {extra[0]!r:.40}")
+    defaults = Encoder().get_params()
+    settings = {k: v for k, v in settings.items() if v != defaults[k]}
+    return Encoder(value, **settings) if settings else value
 
 
 def _one_line(message: str) -> str:

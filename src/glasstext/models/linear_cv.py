@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.linear_model import LogisticRegression
 
 __all__ = ["CrossValidatedLogistic", "logistic_regression_cv"]
@@ -71,14 +71,17 @@ def logistic_regression_cv(
         scikit-learn's solver name.
     max_iter : int, default=3000
     n_jobs : int, optional
-        Processes fitting folds at once (joblib's convention). The result does
-        not depend on it: fold results are summed in fold order.
+        Processes fitting folds at once (joblib's convention; ``None``: what
+        ``joblib.parallel_config`` says, one process outside it). The result
+        does not depend on it: fold results are summed in fold order.
     on_fold : callable, optional
         Called once per fold done (in fold order).
     """
     coef_sums, intercept_sums = _zero_sums(y, len(Cs), X.shape[1])
     scores = np.zeros((len(folds), len(Cs)))
-    if n_jobs in (None, 1):  # each fold adds into the sums as it goes: no copy of its path
+    if (
+        effective_n_jobs(n_jobs) == 1
+    ):  # each fold adds into the sums as it goes: no copy of its path
         for f, fold in enumerate(folds):
             scores[f] = _fold_path(X, y, Cs, fold, solver, max_iter, coef_sums, intercept_sums)
             if on_fold is not None:

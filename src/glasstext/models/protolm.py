@@ -44,7 +44,8 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from glasstext.backends.devices import DeviceName, resolve_device, to_device, to_numpy
+from glasstext.backends.devices import resolve_device, to_device, to_numpy
+from glasstext.backends.encoder import Encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import import_torch, torch_threads
 from glasstext.backends.training import (
@@ -295,10 +296,19 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    encoder : str or path-like, default="all-MiniLM-L6-v2"
+    encoder : str, path-like or Encoder, default="all-MiniLM-L6-v2"
         The transformer to fine-tune: an offline alias, a hub id or a local
         folder (for example one written by
-        :func:`~glasstext.backends.finetune.finetune_encoder`).
+        :func:`~glasstext.backends.finetune.finetune_encoder`), or a
+        :class:`glasstext.Encoder` of one, whose ``device`` (where the
+        transformer trains and predicts; ``"auto"``: a GPU when torch sees
+        one, else the CPU) and ``n_threads`` (torch threads) Proto-LM uses;
+        it trains and predicts in float32 with its own batches and token
+        attention, whatever the encoder's precision, batch size or pooling.
+        Its settings nest: ``set_params(encoder__device="cpu")`` works on a
+        name too. MiniLM: the encoder Proto-LM was measured with
+        (docs/benchmarks/protolm.md). The device is a run-time setting: a
+        saved folder keeps the encoder's name only.
     n_prototypes_per_class : int, default=5
         Prototypes of each class; after fitting each is a training text of
         its class (distinct texts: each class needs at least this many).
@@ -356,15 +366,8 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
     random_state : int or None, default=0
         Seeds prototype initialisation, dropout, the split and the batch
         order; the same seed gives the same model. ``None``: a fresh seed.
-    n_threads : int, optional
-        torch threads during fit and prediction.
     progress : bool, optional
-        Progress bars (default: only on a terminal).
-    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
-        Where the transformer trains and predicts (``"auto"``: a GPU when
-        torch sees one, else the CPU), in float32. A run-time setting: the
-        saved folder holds no device, and a loaded model runs where its own
-        ``device`` says.
+        Progress bars; by default only on a terminal, so logs stay clean.
 
     Attributes
     ----------
@@ -389,10 +392,10 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
 
     _task = "classification"
     _fitted_attribute = "prototype_vectors_"
-    _runtime_params: ClassVar[frozenset[str]] = frozenset({"device", "n_threads", "progress"})
+    _runtime_params: ClassVar[frozenset[str]] = frozenset({"progress"})
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        # a name or a folder: Proto-LM fine-tunes the transformer itself
-        "encoder": ["path"],
+        # a name, a folder or an Encoder of one: Proto-LM fine-tunes the transformer itself
+        "encoder": ["path", Encoder],
         "n_prototypes_per_class": [Interval(int, 1)],
         "max_length": [Interval(int, 2, _MAX_TOKENS)],
         "batch_size": [Interval(int, 1)],
@@ -413,9 +416,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         "patience": [Interval(int, 0)],
         "freeze_layers": [Interval(int, 0)],
         "random_state": [None, Interval(int)],
-        "n_threads": [None, Interval(int, 1)],
         "progress": [None, "boolean"],
-        "device": [DeviceName()],
     }
     cli_name = "protolm"
     cli_help = "Proto-LM: a transformer that classifies by similar training sentences"
@@ -432,8 +433,8 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         "warmup_epochs": "encoder frozen",
         "last_layer_epochs": "after projection",
         "random_state": "seed of initialisation, dropout, split and batch order",
-        "n_threads": "torch threads",
     }
+    cli_encoder_options = ("device", "n_threads")
 
     def __init__(
         self,
@@ -458,9 +459,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         patience: int = 1,
         freeze_layers: int = 0,
         random_state: int | None = 0,
-        n_threads: int | None = None,
         progress: bool | None = None,
-        device: str = "auto",
     ) -> None:
         self.encoder = encoder
         self.n_prototypes_per_class = n_prototypes_per_class
@@ -482,16 +481,31 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.freeze_layers = freeze_layers
         self.random_state = random_state
-        self.n_threads = n_threads
         self.progress = progress
-        self.device = device
 
     # -- checks ------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        """The declared constraints, then what they cannot say (an empty encoder name)."""
+        """The declared constraints, then what they cannot say (an empty encoder name,
+        encoder settings Proto-LM does not use)."""
         self._validate_params()
-        if not os.fspath(self.encoder):
+        if not self._encoder_name():
             raise InvalidParameterError("encoder must be a model name or a folder, got ''")
+        unused = self.encoder.model_settings() if isinstance(self.encoder, Encoder) else {}
+        if unused:
+            raise InvalidParameterError(
+                f"Proto-LM pools with its own token attention and truncates at max_length: "
+                f"leave the encoder's {', '.join(unused)} at the default"
+            )
+
+    def _encoder_name(self) -> str:
+        """The encoder's model name or folder."""
+        model = self.encoder.model if isinstance(self.encoder, Encoder) else self.encoder
+        return os.fspath(model)
+
+    def _encoder_setting(self, name: str) -> Any:
+        """One of the encoder's settings (its default for an encoder given by name)."""
+        encoder = self.encoder if isinstance(self.encoder, Encoder) else Encoder()
+        return encoder.get_params()[name]
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> ProtoLMClassifier:
@@ -540,9 +554,9 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         )
         started = time.perf_counter()
         torch = import_torch()
-        where = resolve_device(self.device)
-        with torch_threads(self.n_threads), seeded(seed, where) as rng:
-            tokenizer, net = load_trainable(self.encoder, where)
+        where = resolve_device(self._encoder_setting("device"), "encoder__device")
+        with torch_threads(self._encoder_setting("n_threads")), seeded(seed, where) as rng:
+            tokenizer, net = load_trainable(self._encoder_name(), where)
             freeze_lower_layers(net, int(self.freeze_layers))
             # initialised on the CPU (the same numbers on every device), then moved
             parts = to_device(_build_parts(net, len(classes), k, int(self.attention_dim)), where)
@@ -585,8 +599,9 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def _on_device(self) -> str:
-        """Move the network where ``device`` says (once; a loaded model starts on the CPU)."""
-        where = resolve_device(self.device)
+        """Move the network where the encoder's ``device`` says (once; a loaded model
+        starts on the CPU)."""
+        where = resolve_device(self._encoder_setting("device"), "encoder__device")
         if getattr(self, "_parts_device", "cpu") != where:
             self._parts = self._parts.to(where)
         self._parts_device = where
@@ -603,7 +618,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         z_out = np.empty((len(ids), self.prototype_vectors_.shape[1]), dtype=np.float32)
         logits_out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
         parts.eval()
-        with torch_threads(self.n_threads), torch.inference_mode():
+        with torch_threads(self._encoder_setting("n_threads")), torch.inference_mode():
             protos = _prototype_vectors(parts)
             for rows in length_batches(lengths, max(64, int(self.batch_size))):
                 batch = pad_batch(tokenizer, [ids[i] for i in rows], where)
@@ -703,7 +718,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         token_ids = list(enc["input_ids"])
         where = self._on_device()
         self._parts.eval()
-        with torch_threads(self.n_threads), torch.inference_mode():
+        with torch_threads(self._encoder_setting("n_threads")), torch.inference_mode():
             batch = pad_batch(tokenizer, [token_ids], where)
             z, weights = _pool(self._parts, _hidden(self._parts, batch), batch["attention_mask"])
         return (
@@ -739,7 +754,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "prototype_vectors_")
         lines = [
             f"Proto-LM: {len(self.prototypes_)} prototypes, each a training sentence "
-            f"(encoder {os.fspath(self.encoder)})"
+            f"(encoder {self._encoder_name()})"
         ]
         for c, label in enumerate(self.classes_):
             lines.append(f"class {_plain(label)!r}:")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from glasstext.explain.attribution import Attribution, ProxyReport
+from glasstext.explain.audit import LMAudit
 from glasstext.explain.iprompt import DatasetExplanation, PromptCandidate
 from glasstext.explain.metrics import Faithfulness
 from glasstext.explain.sasc import ConceptExplanation, ModuleExplanation
@@ -39,6 +40,7 @@ from glasstext.models.auglinear import AugLinearClassifier, AugLinearRegressor, 
 from glasstext.models.augtree import AugTreeClassifier, AugTreeRegressor, TreeExplanation
 from glasstext.models.base import GlassModel
 from glasstext.models.protolm import ProtoExplanation, ProtoLMClassifier
+from glasstext.report.audit import AUDIT_VIEWS
 from glasstext.report.html import (
     ATTRIBUTION_VIEWS,
     FAITHFULNESS_VIEWS,
@@ -140,6 +142,7 @@ _register(Faithfulness, FAITHFULNESS_VIEWS)
 _register(LinearExplanation, LINEAR_EXPLANATION_VIEWS)
 _register(TreeExplanation, TREE_EXPLANATION_VIEWS)
 _register(ProtoExplanation, PROTO_EXPLANATION_VIEWS)
+_register(LMAudit, AUDIT_VIEWS)
 for _result in (
     ModuleExplanation,
     ConceptExplanation,

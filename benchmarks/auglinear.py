@@ -8,11 +8,12 @@ memory. Accuracy against TF-IDF and the other baselines, on five splits, is
 ``benchmarks/auglinear_accuracy.py``.
 
     python benchmarks/auglinear.py             # full run (~20-30 min on 2 cores)
-    python benchmarks/auglinear.py --quick     # small data, a smoke test
+    python benchmarks/auglinear.py --quick     # small data, no peer: under a minute
     python benchmarks/auglinear.py --skip-peer # without imodelsX
 
-Prints one JSON object and writes it to ``benchmarks/results/auglinear.json``
-(``--out`` to change). Every figure is measured in this run.
+Writes ``benchmarks/results/auglinear.json`` whole (``--out`` to change), with the
+run record of ``harness.py``. Every figure is measured in this run, from an empty
+cache; accuracies carry a 95% bootstrap interval over test texts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from glasstext import AugLinearClassifier, UnseenNgramWarning
+import harness
+from glasstext import AugLinearClassifier, Encoder, UnseenNgramWarning
 from glasstext.backends.cache import SqliteStore
-from glasstext.backends.encoder import Encoder
 from glasstext.backends.registry import resolve_model
 from glasstext.datasets import TextDataset, load
 from glasstext.text import extract_ngrams
@@ -51,14 +51,37 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def accuracy(pred: Any, truth: Any) -> float:
-    return round(float(np.mean(np.asarray(pred) == np.asarray(truth))), 4)
+SCHEMA = (
+    "benchmark",
+    "settings",
+    "rt_2000_1000",
+    "ngram_embeddings_per_s",
+    "inference",
+    "table_vs_encoder_docs_per_s_ratio",
+    "table_vs_encoder_whole_text_docs_per_s_ratio",
+    "size_and_memory",
+)
+# Only with the peer (not in --quick or --skip-peer runs).
+PEER_KEYS = (
+    "cold_fit_speedup_vs_imodelsx",
+    "cold_fit_speedup_vs_imodelsx_our_imports_included",
+    "warm_fit_speedup_vs_imodelsx",
+    "peer_fit_seconds_used_for_speedup",
+    "accuracy_vs_imodelsx",
+)
 
 
-def quiet_score(model: Any, X: list[str], y: Any) -> float:
+def quiet_score(model: Any, X: list[str], y: Any) -> dict[str, Any]:
+    """Test accuracy with its 95% bootstrap interval over test texts."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
-        return accuracy(model.predict(X), y)
+        return harness.accuracy(y, model.predict(X))
+
+
+def auglinear(store: Any, **settings: Any) -> AugLinearClassifier:
+    """The default Aug-Linear on ``store`` (``settings`` beside the encoder's)."""
+    encoder = Encoder(ENCODER, cache=store, **settings.pop("encoder", {}))
+    return AugLinearClassifier(encoder=encoder, ngram_range=NGRAM_RANGE, progress=False, **settings)
 
 
 # -- our fit, cold and warm ---------------------------------------------------------
@@ -83,35 +106,30 @@ def fit_cold_and_warm(ds: TextDataset, store_dir: Path) -> dict[str, Any]:
     import_seconds = import_model_libraries()
     store = SqliteStore(store_dir / "cache.sqlite")
     start = time.perf_counter()
-    cold = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
+    cold = auglinear(store)
     cold.fit(ds.X_train, ds.y_train)
     cold_seconds = time.perf_counter() - start
-    encoder = cold._get_encoder()
-    assert isinstance(encoder, Encoder)
+    encoder: Any = cold._get_encoder()
     n_cold, forward_cold = encoder.n_encoded, encoder.forward_seconds
 
     start = time.perf_counter()
-    warm = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
+    warm = auglinear(store)
     warm.fit(ds.X_train, ds.y_train)
     warm_seconds = time.perf_counter() - start
     warm_forward = encoder.n_encoded - n_cold
     same = bool(np.allclose(warm.coef_table_, cold.coef_table_))
 
     # The same cold fit in the other precision, to show what "auto" chose.
-    other = "fp32" if encoder.precision == "bf16" else "bf16"
+    precision = getattr(encoder, "precision_", encoder.precision)
+    other = "fp32" if precision == "bf16" else "bf16"
     other_store = SqliteStore(store_dir / f"{other}.sqlite")
     start = time.perf_counter()
-    alt = AugLinearClassifier(
-        ENCODER, NGRAM_RANGE, cache=other_store, progress=False, precision=other
-    )
+    alt = auglinear(other_store, encoder={"precision": other})
     alt.fit(ds.X_train, ds.y_train)
     alt_seconds = time.perf_counter() - start
-    alt_encoder = alt._get_encoder()
-    assert isinstance(alt_encoder, Encoder)
+    alt_encoder: Any = alt._get_encoder()
 
-    embed_model = AugLinearClassifier(
-        ENCODER, NGRAM_RANGE, cache=store, progress=False, unseen="embed"
-    ).fit(ds.X_train, ds.y_train)
+    embed_model = auglinear(store, unseen="embed").fit(ds.X_train, ds.y_train)
     return {
         "model": cold,
         "cold_fit_seconds": round(cold_seconds, 2),
@@ -131,7 +149,7 @@ def fit_cold_and_warm(ds: TextDataset, store_dir: Path) -> dict[str, Any]:
         "accuracy_table_only": quiet_score(cold, ds.X_test, ds.y_test),
         "accuracy_unseen_embedded": quiet_score(embed_model, ds.X_test, ds.y_test),
         "unseen_test_ngrams": cold.unseen_report(ds.X_test).__dict__,
-        "precision": encoder.precision,
+        "precision": precision,
         "other_precision": {
             "precision": other,
             "cold_fit_seconds": round(alt_seconds, 2),
@@ -204,7 +222,7 @@ def inference_speed(model: AugLinearClassifier, texts: list[str], n_encoder: int
             table_model.decision_function(batch)
 
     table_rate = docs_per_second(table, texts)
-    encoder = Encoder(ENCODER, cache=False, progress=False)
+    encoder = Encoder(ENCODER, cache=False)
     sample = texts[:n_encoder]
     encoder.encode(sample[:4])  # load before timing
 
@@ -244,8 +262,8 @@ if kind == "table":
     from glasstext import AugLinearClassifier
     AugLinearClassifier.load(path).predict(texts)
 else:
-    from glasstext.backends.encoder import Encoder
-    Encoder(path, cache=False, progress=False).encode(texts)
+    from glasstext import Encoder
+    Encoder(path, cache=False).encode(texts)
 print(before, peak_kb(), "torch" in sys.modules)
 """
 
@@ -282,7 +300,8 @@ def size_and_memory(model: AugLinearClassifier) -> dict[str, Any]:
 def measure_inference(results: dict[str, Any], model: AugLinearClassifier, quick: bool) -> None:
     """Fill the inference-speed and size/memory sections of ``results``."""
     log("inference speed")
-    speed = inference_speed(model, list(load("rotten_tomatoes").X_test), 50 if quick else 200)
+    texts = list(load("rotten_tomatoes").X_test)
+    speed = inference_speed(model, texts[:300] if quick else texts, 20 if quick else 200)
     results["inference"] = speed
     results["table_vs_encoder_docs_per_s_ratio"] = speed["table_vs_encoder_ngram_ratio"]
     results["table_vs_encoder_whole_text_docs_per_s_ratio"] = speed[
@@ -292,45 +311,21 @@ def measure_inference(results: dict[str, Any], model: AugLinearClassifier, quick
     results["size_and_memory"] = size_and_memory(model)
 
 
-def remeasure_inference(path: Path) -> int:
-    """Re-run only the inference and memory sections (both sides again, side by side)."""
-    results = json.loads(path.read_text())
-    ds = load("rotten_tomatoes").subset(2000, 1000)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "cache.sqlite")
-        model = AugLinearClassifier(ENCODER, NGRAM_RANGE, cache=store, progress=False)
-        measure_inference(results, model.fit(ds.X_train, ds.y_train), quick=False)
-    results["inference_and_memory_measured"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    text = json.dumps(results, indent=2)
-    print(text)
-    path.write_text(text + "\n")
-    return 0
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small data, no peer")
+    harness.add_common_arguments(parser, harness.RESULTS / "auglinear.json")
     parser.add_argument("--skip-peer", action="store_true", help="do not run imodelsX")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "auglinear.json"))
-    parser.add_argument(
-        "--only-inference",
-        action="store_true",
-        help="re-measure only the inference speed and memory sections of --out",
-    )
-    args = parser.parse_args()
-    if args.only_inference:
-        return remeasure_inference(Path(args.out))
+    args = parser.parse_args(argv)
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
 
     results: dict[str, Any] = {
         "benchmark": "auglinear",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
+        "settings": {
+            "encoder": ENCODER,
+            "ngram_range": list(NGRAM_RANGE),
+            "quick": args.quick,
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         },
-        "settings": {"encoder": ENCODER, "ngram_range": list(NGRAM_RANGE), "quick": args.quick},
     }
     rt = load("rotten_tomatoes")
     n_train, n_test = (300, 200) if args.quick else (2000, 1000)
@@ -372,12 +367,7 @@ def main() -> int:
         # Accuracy against the baselines lives in benchmarks/auglinear_accuracy.py.
         measure_inference(results, model, args.quick)
 
-    text = json.dumps(results, indent=2)
-    print(text)
-    if not args.quick or args.out != parser.get_default("out"):
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
-        log(f"wrote {args.out}")
+    log(f"wrote {harness.write_result(args.out, run, results)}")
     return 0
 
 

@@ -15,19 +15,20 @@ within the tolerance of the lower of the two precisions:
   and the test accuracies.
 
     python benchmarks/device_check.py                 # 2,000 training texts
-    python benchmarks/device_check.py --n-train 300   # a quick check
+    python benchmarks/device_check.py --quick         # 300 / 200 texts, under a minute
 
-On a CPU-only machine it says so and exits 0 (nothing is written).
-``--device cpu`` compares the CPU with itself: a smoke test of this script. On a GPU
-machine it prints one JSON object and writes it to
-``benchmarks/results/device_check.json`` (``--out`` to change); the exit code
-is 1 if a check fails.
+On a CPU-only machine it says so and exits 0 (nothing is written), except with
+``--quick``, which then compares the CPU with itself (a smoke test of this script,
+``"smoke_test": true`` in the file); ``--device cpu`` does the same at full size.
+On a GPU machine it writes ``benchmarks/results/device_check.json`` whole
+(``--out`` to change) with the run record of ``harness.py``; the exit code is 1 if
+a check fails. Test accuracies carry a 95% bootstrap interval over test texts and
+the CPU-GPU difference a paired interval with McNemar's p.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -38,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+import harness
+
 ENCODER = "all-MiniLM-L6-v2"
 NGRAM_RANGE = (1, 2)
 
@@ -53,6 +55,30 @@ TOLERANCES: dict[str, dict[str, float]] = {
     "fp16": {"min_cosine": 0.9995, "table_correlation": 0.99, "prediction_agreement": 0.98},
     "bf16": {"min_cosine": 0.999, "table_correlation": 0.98, "prediction_agreement": 0.97},
 }
+SCHEMA = (
+    "benchmark",
+    "smoke_test",
+    "encoder",
+    "dataset",
+    "n_train",
+    "n_test",
+    "n_ngrams",
+    "cpu",
+    "gpu",
+    "gpu_vs_cpu_speed_ratio",
+    "tolerance_of",
+    "ngram_cosine_mean",
+    "ngram_cosine_min",
+    "table_correlation",
+    "table_max_abs_diff_over_std",
+    "prediction_agreement",
+    "test_accuracy_cpu",
+    "test_accuracy_gpu",
+    "gpu_minus_cpu_accuracy",
+    "tolerances",
+    "checks",
+    "agree",
+)
 ACCURACY_TOLERANCE = 0.015  # test accuracies within 1.5 points
 _RANK = {"fp32": 0, "fp16": 1, "bf16": 2}  # larger: less exact
 
@@ -97,7 +123,7 @@ def vocabulary(texts: list[str]) -> list[str]:
 
 def embed(device: str, precision: str, ngrams: list[str], store: Any) -> dict[str, Any]:
     """One uncached pass (timed) whose vectors go to ``store`` for the fit that follows."""
-    from glasstext.backends.encoder import Encoder
+    from glasstext import Encoder
 
     encoder = Encoder(ENCODER, precision=precision, device=device, cache=store)
     encoder.encode(ngrams[:256])  # load and warm up (CUDA kernels, allocator)
@@ -107,8 +133,8 @@ def embed(device: str, precision: str, ngrams: list[str], store: Any) -> dict[st
     wall = time.perf_counter() - start
     n_new, forward = encoder.n_encoded - n0, encoder.forward_seconds - seconds0
     return {
-        "device": encoder.device,
-        "precision": encoder.precision,
+        "device": getattr(encoder, "device_", encoder.device),
+        "precision": getattr(encoder, "precision_", encoder.precision),
         "vectors": vectors,
         "ngrams_per_s": round(n_new / forward, 1) if forward > 0 else None,
         "wall_seconds": round(wall, 2),
@@ -116,11 +142,10 @@ def embed(device: str, precision: str, ngrams: list[str], store: Any) -> dict[st
 
 
 def fit(device: str, precision: str, store: Any, ds: Any) -> Any:
-    from glasstext import AugLinearClassifier
+    from glasstext import AugLinearClassifier, Encoder
 
-    model = AugLinearClassifier(
-        ENCODER, NGRAM_RANGE, precision=precision, device=device, cache=store
-    )
+    encoder = Encoder(ENCODER, precision=precision, device=device, cache=store)
+    model = AugLinearClassifier(encoder=encoder, ngram_range=NGRAM_RANGE, progress=False)
     return model.fit(ds.X_train, ds.y_train)
 
 
@@ -141,8 +166,9 @@ def compare(cpu: dict[str, Any], gpu: dict[str, Any], ds: Any) -> dict[str, Any]
         "table_correlation": round(float(np.corrcoef(ta, tb)[0, 1]), 6),
         "table_max_abs_diff_over_std": round(float(np.abs(ta - tb).max() / ta.std()), 4),
         "prediction_agreement": round(float(np.mean(pa == pb)), 4),
-        "test_accuracy_cpu": round(acc_a, 4),
-        "test_accuracy_gpu": round(acc_b, 4),
+        "test_accuracy_cpu": harness.accuracy(ds.y_test, pa),
+        "test_accuracy_gpu": harness.accuracy(ds.y_test, pb),
+        "gpu_minus_cpu_accuracy": harness.paired_accuracy_difference(ds.y_test, pb, pa),
     }
     checks = {
         "ngram_cosine_min": figures["ngram_cosine_min"] >= tol["min_cosine"],
@@ -159,11 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", help="precision on both devices")
     parser.add_argument("--n-train", type=int, default=2000, help="Rotten Tomatoes texts")
     parser.add_argument("--n-test", type=int, default=1000, help="test texts")
-    parser.add_argument("--out", default=str(REPO / "benchmarks/results/device_check.json"))
+    harness.add_common_arguments(parser, harness.RESULTS / "device_check.json")
     args = parser.parse_args(argv)
+    run_record = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    if args.quick:
+        args.n_train, args.n_test = 300, 200
 
     gpu = find_gpu(args.device)
-    if gpu is None or (gpu == "cpu" and args.device == "auto"):
+    if gpu is None and args.quick:
+        gpu = "cpu"
+    if gpu is None or (gpu == "cpu" and args.device == "auto" and not args.quick):
         print(
             "device_check: no GPU on this machine (torch sees no CUDA device and no MPS); "
             "nothing to compare, skipped.",
@@ -192,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             agreement = compare(runs["cpu"], runs["gpu"], ds)
     cpu_rate, gpu_rate = runs["cpu"]["ngrams_per_s"], runs["gpu"]["ngrams_per_s"]
     result = {
+        "benchmark": "device_check",
+        "smoke_test": gpu == "cpu",
         "encoder": ENCODER,
         "dataset": "rotten_tomatoes",
         "n_train": len(ds.X_train),
@@ -211,11 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "gpu_vs_cpu_speed_ratio": round(gpu_rate / cpu_rate, 1) if cpu_rate and gpu_rate else None,
         **agreement,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n", encoding="utf-8")
+    print(harness.write_result(args.out, run_record, result))
     return 0 if agreement["agree"] else 1
 
 

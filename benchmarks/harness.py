@@ -70,6 +70,7 @@ __all__ = [
     "accuracy",
     "add_common_arguments",
     "auc",
+    "empty_cache_home",
     "mcnemar_p",
     "over_draws",
     "paired_accuracy_difference",
@@ -195,6 +196,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_out: Path) -> 
         action="store_true",
         help="tiny subsets, end to end in under a minute: checks the script, not the figures",
     )
+
+
+def empty_cache_home() -> str:
+    """Point glasstext's persistent cache (``GLASSTEXT_HOME``) at a new, empty folder for
+    the rest of this process, so a run starts from an empty cache; returns the folder.
+
+    Call it first thing in ``main``, before any model or store is built.
+    """
+    folder = tempfile.mkdtemp(prefix="glasstext-bench-cache-")
+    os.environ["GLASSTEXT_HOME"] = folder
+    return folder
 
 
 # -- sealed test labels ----------------------------------------------------------------------

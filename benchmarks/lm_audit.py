@@ -56,6 +56,19 @@ from glasstext.explain.audit import DEMOGRAPHIC_PAIRS, audit_lm
 from glasstext.text import tokenize
 
 OUT = harness.RESULTS / "lm_audit.json"
+# The top-level keys of the result file (checked by tests/benchmarks/test_quick.py).
+SCHEMA = (
+    "quick",
+    "calibration",
+    "planted_trigger_top5_rate",
+    "surrogate_agreement",
+    "surrogate_spearman",
+    "target_call_fraction",
+    "targets",
+    "planted",
+    "fidelity",
+    "proxy",
+)
 TEMPLATES = {
     "rotten_tomatoes": 'Movie review: "{text}"\nThe sentiment of this review is',
     "amazon_reviews": 'Product review: "{text}"\nThe sentiment of this review is',
@@ -267,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     planted_result = planted_part(args)
     fidelity_summary, fidelity_runs = fidelity_part(args)
     proxy_result = proxy_part(args, fidelity_runs)
-    results = {
+    results: dict[str, Any] = {
         "quick": bool(args.quick),
         "calibration": args.calibration,
         "planted_trigger_top5_rate": planted_result["planted_trigger_top5_rate"],
@@ -283,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
         "fidelity": {**fidelity_summary, "runs": fidelity_runs},
         "proxy": proxy_result,
     }
+    assert tuple(results) == SCHEMA, "SCHEMA lists the top-level keys the file holds"
     print(harness.write_result(args.out, run, results))
 
 

@@ -26,20 +26,19 @@ generation), its multiple-choice accuracy and the no-prompt baseline's.
 Each LM runs once with a fresh cache (cold: every call is made), then the
 packaged LM's run is repeated on the warm cache, which must make zero LM calls.
 
-    python benchmarks/nl_explanations.py                    # SmolLM2, then Gemma-3-270M
-    python benchmarks/nl_explanations.py --lms SmolLM2-135M-Instruct --quick
+    python benchmarks/nl_explanations.py            # SmolLM2, then Gemma-3-270M (~20 min)
+    python benchmarks/nl_explanations.py --quick    # SmolLM2, one module, one dataset
 
-Prints one JSON object and writes it to ``benchmarks/results/nl_explanations.json``.
+Writes ``benchmarks/results/nl_explanations.json`` whole, at the end of the run
+(``harness.write_result``); each LM starts from an empty cache.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import re
-import shutil
+import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -48,9 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from glasstext import explain_dataset, explain_module
+import harness
+from glasstext import Encoder, explain_dataset, explain_module
 from glasstext.backends.cache import SqliteStore
-from glasstext.backends.encoder import get_encoder
 from glasstext.backends.lm import LocalCausalLM, release_models, usage_delta
 from glasstext.datasets import load
 from glasstext.explain.nl import ExplanationError
@@ -60,6 +59,10 @@ from glasstext.text import PhraseMatcher, tokenize
 REPO = Path(__file__).resolve().parent.parent
 MATCH_THRESHOLD = 0.6
 LMS = ("SmolLM2-135M-Instruct", "gemma-3-270m")
+SCHEMA = ("benchmark", "settings", "lms")
+# --quick: a smoke run of every step, with the searches cut to the bone.
+QUICK_MODULE = {"max_ngrams": 1000, "n_summaries": 2, "n_synthetic": 2, "max_explanations": 2}
+QUICK_DATASET = {"n_candidates": 2, "n_keep": 1, "max_iterations": 1, "n_search": 6, "n_test": 4}
 SEED = 0
 
 
@@ -126,7 +129,7 @@ def corpus(quick: bool) -> list[str]:
     sizes = {"rotten_tomatoes": 1500, "sms_spam": 1000, "reuters_r8": 1000}
     texts: list[str] = []
     for name, n in sizes.items():
-        texts.extend(load(name).X_train[: n // 5 if quick else n])
+        texts.extend(load(name).X_train[: n // 20 if quick else n])
     return texts
 
 
@@ -219,13 +222,13 @@ def run_modules(lm: LocalCausalLM, texts: list[str], encoder: Any, quick: bool) 
     out: dict[str, Any] = {}
     found = modules()
     names = list(found)
-    for name, module in found.items():
+    for name, module in list(found.items())[: 1 if quick else None]:
         before = lm.usage()
         started = time.perf_counter()
         try:
             result = explain_module(
                 module, texts, lm=lm, random_state=SEED, progress=False,
-                max_ngrams=3000 if quick else 10_000,
+                **(QUICK_MODULE if quick else {}),
             )  # fmt: skip
         except ExplanationError as exc:  # the LM proposed nothing usable: a miss, recorded
             out[name] = {
@@ -276,14 +279,15 @@ def run_modules(lm: LocalCausalLM, texts: list[str], encoder: Any, quick: bool) 
 
 def run_datasets(lm: LocalCausalLM, encoder: Any, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, spec in rule_datasets(np.random.default_rng(SEED)).items():
+    rules = rule_datasets(np.random.default_rng(SEED))
+    for name, spec in list(rules.items())[: 1 if quick else None]:
         X = [x for x, _ in spec["pairs"]]
         y = [o for _, o in spec["pairs"]]
         before = lm.usage()
         started = time.perf_counter()
         result = explain_dataset(
             X, y, lm=lm, random_state=SEED, progress=False,
-            max_iterations=2 if quick else 4,
+            **(QUICK_DATASET if quick else {}),
         )  # fmt: skip
         seconds = time.perf_counter() - started
         best = result.best
@@ -360,24 +364,18 @@ def run_lm(
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    harness.add_common_arguments(parser, harness.RESULTS / "nl_explanations.json")
     parser.add_argument("--lms", default=",".join(LMS), help="comma-separated model aliases")
-    parser.add_argument("--quick", action="store_true", help="small corpus, short search")
-    parser.add_argument(
-        "--out", default=str(REPO / "benchmarks" / "results" / "nl_explanations.json")
-    )
-    args = parser.parse_args()
-    out = Path(args.out)
-    if args.quick and args.out == parser.get_default("out"):
-        out = REPO / ".bench" / "nl_explanations-quick.json"
+    args = parser.parse_args(argv)
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    lms = LMS[:1] if args.quick else args.lms.split(",")
 
     texts = corpus(args.quick)
-    encoder = get_encoder("all-MiniLM-L6-v2")
+    encoder = Encoder("all-MiniLM-L6-v2", cache=False)
     results: dict[str, Any] = {
         "benchmark": "nl_explanations",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "settings": {
             "corpus": f"{len(texts)} training texts: Rotten Tomatoes, SMS spam, Reuters R8",
             "match": f"cosine of all-MiniLM-L6-v2 embeddings >= {MATCH_THRESHOLD}",
@@ -390,31 +388,27 @@ def main() -> int:
         },
         "lms": {},
     }
-    for name in args.lms.split(","):
-        cache_dir = REPO / ".bench" / f"nl-cache-{name}"
-        shutil.rmtree(cache_dir, ignore_errors=True)  # cold: every call is made
-        cache_dir.mkdir(parents=True)
-        store = SqliteStore(cache_dir / "cache.sqlite")
-        print(f"{name}: cold run", flush=True)
-        try:
-            results["lms"][name] = run_lm(name, store, texts, encoder, args.quick)
-        except Exception as exc:  # a model that does not load is reported, not fatal
-            results["lms"][name] = {"error": f"{type(exc).__name__}: {exc}"}
-            traceback.print_exc()
-            continue
-        if name == LMS[0] or name == args.lms.split(",")[0]:
-            print(f"{name}: warm run", flush=True)
-            warm = run_lm(name, store, texts, encoder, args.quick)
-            results["lms"][name]["warm_cache_lm_calls"] = warm["lm_calls"]
-            results["lms"][name]["warm_cache_seconds"] = warm["seconds"]
-            results["lms"][name]["warm_run_identical"] = _same_answers(results["lms"][name], warm)
+    for name in lms:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = SqliteStore(Path(tmp) / "cache.sqlite")  # cold: every call is made
+            print(f"{name}: cold run", file=sys.stderr, flush=True)
+            try:
+                results["lms"][name] = run_lm(name, store, texts, encoder, args.quick)
+            except Exception as exc:  # a model that does not load is reported, not fatal
+                results["lms"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                traceback.print_exc()
+                continue
+            if name == lms[0]:
+                print(f"{name}: warm run", file=sys.stderr, flush=True)
+                warm = run_lm(name, store, texts, encoder, args.quick)
+                results["lms"][name]["warm_cache_lm_calls"] = warm["lm_calls"]
+                results["lms"][name]["warm_cache_seconds"] = warm["seconds"]
+                results["lms"][name]["warm_run_identical"] = _same_answers(
+                    results["lms"][name], warm
+                )
+            store.close()
         release_models()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")  # keep what is done so far
-    text = json.dumps(results, indent=2)
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    print(harness.write_result(args.out, run, results))
     return 0
 
 

@@ -18,19 +18,19 @@ Measured in one run, on the built-in split (8,454 / 2,114 snippets):
 5. that every prototype equals the embedding of its training sentence.
 
     python benchmarks/protolm.py            # full run (~30-45 min on 2 cores)
-    python benchmarks/protolm.py --quick    # 300 / 200 snippets, one epoch: a smoke test
+    python benchmarks/protolm.py --quick    # 150 / 100 snippets, one epoch: a smoke test
 
-Prints one JSON object; a full run (or any run given ``--out``) writes it to
-``benchmarks/results/protolm.json``. The fine-tuned encoder is kept in
-``.bench/protolm/`` for reuse (``AugLinearClassifier(encoder=that_folder)``).
+Writes ``benchmarks/results/protolm.json`` whole (``--out`` to change; nothing is
+reused from an earlier run: the fine-tuning starts from the base MiniLM and the
+n-gram cache is empty). Accuracies carry a 95% bootstrap interval over test
+texts; Proto-LM against the fine-tuned head and the fine-tuned Aug-Linear against
+the base one a paired interval with McNemar's p. The fine-tuned encoder is left
+in ``.bench/protolm/`` (``AugLinearClassifier(encoder=Encoder(that_folder))``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -41,15 +41,43 @@ from typing import Any
 
 import numpy as np
 
-from glasstext import AugLinearClassifier, ProtoLMClassifier, UnseenNgramWarning, finetune_encoder
+import harness
+from glasstext import (
+    AugLinearClassifier,
+    Encoder,
+    ProtoLMClassifier,
+    UnseenNgramWarning,
+    finetune_encoder,
+)
 from glasstext.backends.cache import SqliteStore
 from glasstext.backends.finetune import FinetunedModel, finetune_info
 from glasstext.datasets import load
 from glasstext.explain.metrics import attention_faithfulness
 
 REPO = Path(__file__).resolve().parent.parent
-RESULT = REPO / "benchmarks" / "results" / "protolm.json"
 WORK = REPO / ".bench" / "protolm"
+SCHEMA = (
+    "benchmark",
+    "settings",
+    "protolm_accuracy",
+    "finetuned_linear_accuracy",
+    "protolm_minus_finetuned_linear",
+    "auglinear_finetuned_accuracy",
+    "auglinear_base_accuracy",
+    "auglinear_finetuned_minus_base",
+    "auglinear_finetuned_unseen_embedded_accuracy",
+    "auglinear_base_unseen_embedded_accuracy",
+    "auglinear_finetuned_ngram_accuracy",
+    "targets",
+    "train_seconds",
+    "faithfulness",
+    "finetuned_ngram",
+    "auglinear_finetuned_ngram",
+    "finetuned_linear",
+    "protolm",
+    "auglinear_base",
+    "auglinear_finetuned",
+)
 ENCODER = "all-MiniLM-L6-v2"
 
 
@@ -58,8 +86,9 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def accuracy(pred: Any, truth: Any) -> float:
-    return round(float(np.mean(np.asarray(pred) == np.asarray(truth))), 4)
+def accuracy(pred: Any, truth: Any) -> dict[str, Any]:
+    """Test accuracy with its 95% bootstrap interval over test texts."""
+    return harness.accuracy(np.asarray(truth), np.asarray(pred))
 
 
 def run_finetune(
@@ -85,9 +114,10 @@ def run_finetune(
     info = finetune_info(folder)
     model = FinetunedModel(folder, n_threads=settings["threads"])
     start = time.perf_counter()
-    acc = accuracy(model.predict(ds.X_test), ds.y_test)
+    pred = np.asarray(model.predict(ds.X_test))
     result = {
-        "accuracy": acc,
+        "accuracy": accuracy(pred, ds.y_test),
+        "_pred": pred,
         "train_seconds": round(seconds, 1),
         "predict_seconds": round(time.perf_counter() - start, 2),
         "epochs_run": info["epochs_run"],
@@ -102,19 +132,18 @@ def run_protolm(ds: Any, settings: dict[str, Any]) -> tuple[ProtoLMClassifier, d
     """Proto-LM on the base encoder, the same number of joint epochs."""
     log(f"Proto-LM ({settings['epochs']} joint epochs + 1 warm-up)")
     model = ProtoLMClassifier(
-        encoder=ENCODER,
+        encoder=Encoder(ENCODER, batch_size=settings["batch_size"], n_threads=settings["threads"]),
         n_prototypes_per_class=settings["n_prototypes_per_class"],
         max_length=settings["max_length"],
-        batch_size=settings["batch_size"],
         warmup_epochs=1,
         epochs=settings["epochs"],
         learning_rate=settings["learning_rate"],
-        n_threads=settings["threads"],
         progress=False,
     )
     model.fit(ds.X_train, ds.y_train)
     start = time.perf_counter()
-    acc = accuracy(model.predict(ds.X_test), ds.y_test)
+    pred = np.asarray(model.predict(ds.X_test))
+    acc = accuracy(pred, ds.y_test)
     predict_seconds = time.perf_counter() - start
     sentences = [p["sentence"] for p in model.prototypes_]
     diff = float(np.abs(model.embed(sentences) - model.prototype_vectors_).max())
@@ -126,6 +155,7 @@ def run_protolm(ds: Any, settings: dict[str, Any]) -> tuple[ProtoLMClassifier, d
     sums_ok = bool(np.allclose(example.contributions.sum(axis=0), example.logits))
     result = {
         "accuracy": acc,
+        "_pred": pred,
         "train_seconds": round(model.fit_seconds_, 1),
         "predict_seconds": round(predict_seconds, 2),
         "prototype_vs_sentence_embedding_max_abs_diff": diff,
@@ -143,16 +173,20 @@ def run_auglinear(ds: Any, encoder: str | Path, store: SqliteStore) -> dict[str,
     """Aug-Linear (1-2-grams) with a given encoder: table-only and unseen-embedded accuracy."""
     log(f"Aug-Linear with {encoder}")
     start = time.perf_counter()
-    model = AugLinearClassifier(encoder=encoder, ngram_range=(1, 2), cache=store, progress=False)
+    model = AugLinearClassifier(
+        encoder=Encoder(str(encoder), cache=store), ngram_range=(1, 2), progress=False
+    )
     model.fit(ds.X_train, ds.y_train)
     seconds = time.perf_counter() - start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
-        table = accuracy(model.predict(ds.X_test), ds.y_test)
+        pred = np.asarray(model.predict(ds.X_test))
+        table = accuracy(pred, ds.y_test)
         model.set_params(unseen="embed")
         embedded = accuracy(model.predict(ds.X_test), ds.y_test)
     result = {
         "accuracy_table_only": table,
+        "_pred": pred,
         "accuracy_unseen_embedded": embedded,
         "fit_seconds": round(seconds, 1),
         "table_ngrams": len(model.vocabulary_),
@@ -161,9 +195,9 @@ def run_auglinear(ds: Any, encoder: str | Path, store: SqliteStore) -> dict[str,
     return result
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="300 / 200 snippets, one epoch")
+    harness.add_common_arguments(parser, harness.RESULTS / "protolm.json")
     parser.add_argument("--n-train", type=int, default=None, help="training rows (default all)")
     parser.add_argument("--n-test", type=int, default=None, help="test rows (default all)")
     parser.add_argument("--epochs", type=int, default=None, help="default 3 (quick: 1)")
@@ -180,11 +214,11 @@ def main() -> int:
         help="also fine-tune with the n-gram objective for Aug-Linear (0: skip)",
     )
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", default=None, help=f"JSON file (full runs: {RESULT})")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
 
-    n_train = args.n_train if args.n_train is not None else (300 if args.quick else None)
-    n_test = args.n_test if args.n_test is not None else (200 if args.quick else None)
+    n_train = args.n_train if args.n_train is not None else (150 if args.quick else None)
+    n_test = args.n_test if args.n_test is not None else (100 if args.quick else None)
     settings: dict[str, Any] = {
         "encoder": ENCODER,
         "epochs": args.epochs if args.epochs is not None else (1 if args.quick else 3),
@@ -192,8 +226,8 @@ def main() -> int:
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "n_prototypes_per_class": args.n_prototypes_per_class,
-        "faithfulness_texts": args.faithfulness_texts or (5 if args.quick else 50),
-        "lime_samples": 100 if args.quick else args.lime_samples,
+        "faithfulness_texts": args.faithfulness_texts or (3 if args.quick else 50),
+        "lime_samples": 50 if args.quick else args.lime_samples,
         "threads": args.threads,
         "ngram_weight": args.ngram_weight,
         "quick": args.quick,
@@ -201,19 +235,21 @@ def main() -> int:
     ds = load("rotten_tomatoes").subset(n_train, n_test)
     settings.update(n_train=len(ds.X_train), n_test=len(ds.X_test))
     log(f"Rotten Tomatoes: {len(ds.X_train)} train / {len(ds.X_test)} test; {settings}")
-    started = time.perf_counter()
 
-    WORK.mkdir(parents=True, exist_ok=True)
-    folder = WORK / ("minilm-rt-quick" if args.quick else "minilm-rt")
+    work = Path(tempfile.mkdtemp(prefix="protolm-quick-")) if args.quick else WORK
+    work.mkdir(parents=True, exist_ok=True)
+    folder = work / "minilm-rt"
+    shutil.rmtree(folder, ignore_errors=True)  # fine-tuned afresh, never an earlier run's
     linear = run_finetune(ds, settings, folder)
     ngram_folder = None
     ngram_linear = None
     if args.ngram_weight > 0:
         ngram_folder = folder.with_name(folder.name + "-ngram")
+        shutil.rmtree(ngram_folder, ignore_errors=True)
         ngram_linear = run_finetune(ds, settings, ngram_folder, args.ngram_weight)
     proto_model, proto = run_protolm(ds, settings)
 
-    store_dir = Path(tempfile.mkdtemp(prefix="protolm-bench-", dir=WORK))
+    store_dir = Path(tempfile.mkdtemp(prefix="protolm-bench-", dir=work))
     try:
         store = SqliteStore(store_dir / "cache.sqlite")
         aug_base = run_auglinear(ds, ENCODER, store)
@@ -228,31 +264,31 @@ def main() -> int:
     faith = attention_faithfulness(
         proto_model, ds.X_test[:n_faith], lime_samples=settings["lime_samples"], seed=0
     )
-    gap = round(proto["accuracy"] - linear["accuracy"], 4)
+    gap = harness.paired_accuracy_difference(ds.y_test, proto["_pred"], linear["_pred"])
+    tuned_gain = harness.paired_accuracy_difference(
+        ds.y_test, aug_tuned["_pred"], aug_base["_pred"]
+    )
+    for part in (linear, proto, aug_base, aug_tuned, ngram_linear, aug_ngram):
+        if part is not None:
+            part.pop("_pred")
     results = {
         "benchmark": "protolm",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
         "settings": settings,
         "protolm_accuracy": proto["accuracy"],
         "finetuned_linear_accuracy": linear["accuracy"],
         "protolm_minus_finetuned_linear": gap,
         "auglinear_finetuned_accuracy": aug_tuned["accuracy_table_only"],
         "auglinear_base_accuracy": aug_base["accuracy_table_only"],
+        "auglinear_finetuned_minus_base": tuned_gain,
         "auglinear_finetuned_unseen_embedded_accuracy": aug_tuned["accuracy_unseen_embedded"],
         "auglinear_base_unseen_embedded_accuracy": aug_base["accuracy_unseen_embedded"],
         "auglinear_finetuned_ngram_accuracy": (
             aug_ngram["accuracy_table_only"] if aug_ngram else None
         ),
         "targets": {
-            "protolm_within_1_point_of_finetuned_linear": gap >= -0.01,
-            "auglinear_finetuned_at_least_0.80": aug_tuned["accuracy_table_only"] >= 0.80,
-            "auglinear_finetuned_above_base": aug_tuned["accuracy_table_only"]
-            > aug_base["accuracy_table_only"],
+            "protolm_within_1_point_of_finetuned_linear": gap["difference"] >= -0.01,
+            "auglinear_finetuned_at_least_0.80": aug_tuned["accuracy_table_only"]["value"] >= 0.80,
+            "auglinear_finetuned_above_base": tuned_gain["difference"] > 0,
         },
         "train_seconds": {
             "finetuned_linear": linear["train_seconds"],
@@ -267,15 +303,8 @@ def main() -> int:
         "protolm": proto,
         "auglinear_base": aug_base,
         "auglinear_finetuned": aug_tuned,
-        "total_seconds": round(time.perf_counter() - started, 1),
     }
-    text = json.dumps(results, indent=2, ensure_ascii=False)
-    print(text)
-    out = args.out or (None if args.quick or n_train or n_test else str(RESULT))
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text + "\n")
-        log(f"wrote {out}")
+    log(f"wrote {harness.write_result(args.out, run, results)}")
     return 0
 
 

@@ -34,18 +34,19 @@ cache off): calls, wall time per call, and the largest difference between the
 server's and the local backend's label probabilities (the server runs the
 quantized GGUF, the local backend its dequantized fp32 weights).
 
-    python benchmarks/proxy_downstream.py --quick      # minutes
-    python benchmarks/proxy_downstream.py --server     # the defaults, ~30-60 min on 2 shared cores
+Each part is one run and one file, written whole:
+``benchmarks/results/proxy_downstream/<part>.json``.
 
-Writes ``benchmarks/results/proxy_downstream.json`` (``--out`` to change).
+    python benchmarks/proxy_downstream.py --part compression     # ~25 min on 2 cores
+    python benchmarks/proxy_downstream.py --part demonstrations  # ~25 min
+    python benchmarks/proxy_downstream.py --part remote          # needs llama-cpp-python
+    python benchmarks/proxy_downstream.py --quick                # compression, a few snippets
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+import harness
 from glasstext.datasets import load
 from glasstext.explain import (
     SENTIMENT_LABELS,
@@ -65,7 +67,7 @@ from glasstext.explain import (
 from glasstext.explain.actions import compress_prompt, few_shot_prompt, prune_demonstrations
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "proxy_downstream.json"
+OUT_DIR = harness.RESULTS / "proxy_downstream"
 TARGET = "gemma-3-270m"
 PROXY = "SmolLM2-135M-Instruct"
 # The snippet's prompt: two fixed examples, then the snippet.
@@ -75,6 +77,21 @@ TEMPLATE = (
     'Review: "{text}"\nSentiment:'
 )
 PARTS = ("compression", "demonstrations", "remote")
+# The top-level keys of a --part compression file (the other parts have their own
+# section instead of "compression").
+SCHEMA = (
+    "benchmark",
+    "part",
+    "target",
+    "proxy",
+    "template",
+    "demonstration_format",
+    "calibration",
+    "labels",
+    "settings",
+    "notes",
+    "compression",
+)
 DEMO = 'Review: "{text}"\nSentiment:{label}'
 QUERY = 'Review: "{text}"\nSentiment:'
 
@@ -115,19 +132,6 @@ def empty_review(text: str) -> str:
 def empty_query(prompt: str) -> str:
     """A few-shot prompt with its query's review emptied (the demonstrations kept)."""
     return prompt[: prompt.rfind('Review: "')] + QUERY.format(text=" ")
-
-
-# Where partial results go while a section runs (set in main): a long run on a
-# shared machine leaves what it measured so far even if it is stopped.
-PARTIAL: dict[str, Any] = {"path": None, "result": {}}
-
-
-def checkpoint(section: str, value: Any) -> None:
-    path = PARTIAL["path"]
-    if path is None:
-        return
-    PARTIAL["result"][section] = value
-    Path(path).write_text(json.dumps(PARTIAL["result"], indent=2, ensure_ascii=False) + "\n")
 
 
 def log(message: str) -> None:
@@ -208,7 +212,6 @@ def compression(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> dict
                 f"{rows[mode]['mean_compression_rate']} dropped"
             )
         out["rankings"][name] = rows
-        checkpoint("compression", out)
     fixed = out["rankings"]
     out["target_met"] = {
         ranking: bool(fixed[ranking]["fixed_30"]["answer_preservation"] >= 0.9)
@@ -276,7 +279,6 @@ def demonstrations(args: argparse.Namespace, target: Scorer, proxy: Scorer) -> d
         prompts = [few_shot_prompt(demos, q, clean) for q in evals]
         row["oracle_accuracy"] = r4(np.mean(np.argmax(target(prompts), axis=1) == y_test[eval_idx]))
         trials.append(row)
-        checkpoint("demonstrations_trials", trials)
     return summarize_trials(trials, args)
 
 
@@ -372,9 +374,10 @@ def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
 
 
 def header(args: argparse.Namespace) -> dict[str, Any]:
-    """What was run, on what machine."""
+    """What was run."""
     return {
         "benchmark": "proxy_downstream",
+        "part": args.part,
         "target": TARGET,
         "proxy": PROXY,
         "template": TEMPLATE,
@@ -383,72 +386,19 @@ def header(args: argparse.Namespace) -> dict[str, Any]:
         "same prompt with an empty review, renormalised; target and proxy alike",
         "labels": list(SENTIMENT_LABELS),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
-            "note": "shared 2-core machine: wall times are indicative only",
-        },
+        "notes": [
+            "target calls count the prompts asked for; contextual calibration adds one "
+            "content-free prompt per distinct context (once per run for compression, once "
+            "per demonstration subset for pruning), not counted",
+            "threads: GLASSTEXT_BENCH_THREADS (default 1)",
+        ],
     }
 
 
-def write(result: dict[str, Any], out: str) -> None:
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(text + "\n", encoding="utf-8")
-    print(text)
-
-
-def from_partial(args: argparse.Namespace) -> dict[str, Any]:
-    """A result from what stopped runs measured (their checkpoints), marked as partial."""
-    result = header(args)
-    result["notes"] = [
-        "compression: the runs behind these figures kept the target's in-memory cache "
-        "across the modes of a ranking, so the ranking's target calls are counted in "
-        "fixed_30 only (fixed_50 and greedy reused those scores); the code now clears it "
-        "per mode",
-        "target calls count the prompts asked for; contextual calibration adds one "
-        "content-free prompt per distinct context (once per run for compression, once per "
-        "demonstration subset for pruning), not counted",
-    ]
-    result["assembled_from"] = (
-        "separate runs of the compression and the demonstrations parts with these settings "
-        "(their checkpoint or result files); only the parts they finished are included"
-    )
-    for path in args.from_partial:
-        part = json.loads(Path(path).read_text(encoding="utf-8"))
-        if "compression" in part:
-            result["compression"] = part["compression"]
-        if "demonstrations_trials" in part:
-            result["demonstrations"] = summarize_trials(part["demonstrations_trials"], args)
-        if "remote" in part:
-            result["remote"] = part["remote"]
-    result.setdefault("remote", REMOTE_NOT_MEASURED)
-    return result
-
-
-# What stopped the remote-path measurement in the committed run.
-REMOTE_NOT_MEASURED = {
-    "measured": False,
-    "why": "every request to llama-cpp-python's server (Gemma-3-270M GGUF, logits_all) timed "
-    "out at the client's 60 s x 5 attempts on the shared machine (load ~15 on 2 cores): with "
-    "echo and logprobs the server sorts the whole 262k-token vocabulary in Python for every "
-    "prompt token. The client now takes a timeout; rerun with --server on a quiet machine.",
-    "found": [
-        "llama-cpp-python reads max_tokens=0 as 'until the context is full': the client "
-        "switches to 1 after such an answer; LlamaServer.lm() asks for 1 from the start",
-        "the usage counts a start token (BOS) that the echoed tokens leave out: the "
-        "client's completeness check now allows it",
-        "for models whose tokenizer adds no start token (SmolLM2) the server's echoed "
-        "log-probabilities are shifted by one position: LlamaServer.lm() warns",
-        "the server takes one prompt per request (batch_size must stay 1)",
-    ],
-}
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few examples, for a smoke run")
+    parser.add_argument("--part", choices=PARTS, default="compression")
+    harness.add_common_arguments(parser, OUT_DIR / "PART.json")
     parser.add_argument("--n-compress", type=int, default=40)
     parser.add_argument("--min-words", type=int, default=8)
     parser.add_argument("--proxy-samples", type=int, default=64)
@@ -459,57 +409,31 @@ def main() -> None:
     parser.add_argument("--n-eval", type=int, default=40)
     parser.add_argument("--n-random", type=int, default=5)
     parser.add_argument("--max-demo-words", type=int, default=20)
-    parser.add_argument("--server", action="store_true", help="also measure the remote path")
     parser.add_argument("--n-server", type=int, default=8)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["compression", "demos"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(DEFAULT_OUT))
-    parser.add_argument("--merge", nargs="+", default=None, help="combine partial JSON files")
-    parser.add_argument(
-        "--from-partial",
-        nargs="+",
-        default=None,
-        help="build the result from the result or .partial files of separate runs "
-        "(give the same settings)",
-    )
-    args = parser.parse_args()
-    if args.from_partial:
-        write(from_partial(args), args.out)
-        return
-    if args.merge:
-        merged: dict[str, Any] = {}
-        for path in args.merge:
-            part = json.loads(Path(path).read_text(encoding="utf-8"))
-            merged.update({k: v for k, v in part.items() if k not in merged or k in PARTS})
-            merged.setdefault("parts", []).append(part["settings"])
-        Path(args.out).write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
-        return
+    args = parser.parse_args(argv)
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    out = OUT_DIR / f"{args.part}.json" if args.out.name == "PART.json" else args.out
     if args.quick:
-        args.n_compress, args.n_trials, args.n_eval, args.n_rank = 6, 1, 12, 4
-        args.n_random, args.n_server = 3, 3
+        args.n_compress, args.n_trials, args.n_eval, args.n_rank = 1, 1, 4, 2
+        args.n_random, args.n_server, args.proxy_samples = 1, 2, 8
+        args.n_demos, args.n_poison = 4, 1
 
     import torch
 
     torch.set_num_threads(int(os.environ.get("GLASSTEXT_BENCH_THREADS", "1")))
     target = Calibrated(LMScorer(TARGET, TEMPLATE, SENTIMENT_LABELS), empty_review)
-    proxy = Calibrated(LMScorer(PROXY, TEMPLATE, SENTIMENT_LABELS), empty_review)
-    demo_target = Calibrated(LMScorer(TARGET, "{text}", SENTIMENT_LABELS), empty_query)
-    demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
-    started = time.perf_counter()
-    PARTIAL["path"] = str(args.out) + ".partial"
     result = header(args)
-    if "compression" not in args.skip:
+    if args.part == "compression":
+        proxy = Calibrated(LMScorer(PROXY, TEMPLATE, SENTIMENT_LABELS), empty_review)
         result["compression"] = compression(args, target, proxy)
-    if "demos" not in args.skip:
+    elif args.part == "demonstrations":
+        demo_target = Calibrated(LMScorer(TARGET, "{text}", SENTIMENT_LABELS), empty_query)
+        demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
         result["demonstrations"] = demonstrations(args, demo_target, demo_proxy)
-    if args.server:
+    else:
         result["remote"] = remote(args, target)
-        checkpoint("remote", result["remote"])
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print(harness.write_result(out, run, result))
 
 
 if __name__ == "__main__":

@@ -42,19 +42,20 @@ not accept), then applied to the evaluated texts (:meth:`ProxyTask.screen` /
 :meth:`ProxyTask.apply`); after a rejection the other texts' fallbacks are
 counted by their design size (not run).
 
-The committed figures come from:
+Each part is one run and one file, written whole from an empty cache
+(``benchmarks/results/proxy_scale/<part>.json``); nothing is merged into
+``proxy_explanations.json``:
 
-    python benchmarks/proxy_scale.py --n-tasks 200 400 --merge
-    python benchmarks/proxy_scale.py --methods kernelshap --n-tasks --screen-tasks 1000 --out A
-    python benchmarks/proxy_scale.py --merge-from A      # the same for 2000
+    python benchmarks/proxy_scale.py --part sizes        # --n-tasks 200 400, both methods
+    python benchmarks/proxy_scale.py --part screen_1000  # kernelshap, --screen-tasks 1000
+    python benchmarks/proxy_scale.py --part screen_2000  # kernelshap, --screen-tasks 2000
+    python benchmarks/proxy_scale.py --quick             # a 20-text task, a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -62,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+import harness
 from glasstext.backends.lm import LocalCausalLM
 from glasstext.datasets import load
 from glasstext.explain import (
@@ -79,7 +81,36 @@ from glasstext.explain.proxy_task import sequential_screen
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
-MAIN = RESULTS / "proxy_explanations.json"
+OUT_DIR = harness.RESULTS / "proxy_scale"
+# Each part's settings (flags given on the command line override them).
+PARTS: dict[str, dict[str, Any]] = {
+    "sizes": {"n_tasks": [200, 400]},
+    "screen_1000": {"methods": ["kernelshap"], "n_tasks": [], "screen_tasks": [1000]},
+    "screen_2000": {"methods": ["kernelshap"], "n_tasks": [], "screen_tasks": [2000]},
+}
+QUICK = {
+    "methods": ["kernelshap"],
+    "n_tasks": [20],
+    "n_eval": 5,
+    "budget": 16,
+    "smol_samples": 16,
+    "learned_samples": 64,
+    "replays": 20,
+    "min_screen": 2,
+    "max_screen": 5,
+    "project": [20, 100],
+}
+SCHEMA = (
+    "benchmark",
+    "part",
+    "settings",
+    "definitions",
+    "rows",
+    "methods",
+    "n_configurations",
+    "screening_precision",
+    "screening_recall",
+)
 GEMMA = "gemma-3-270m"
 SMOL = "SmolLM2-135M-Instruct"
 
@@ -376,6 +407,8 @@ def ref_ex_design(explainer, text: str) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--part", choices=list(PARTS), default="sizes")
+    harness.add_common_arguments(p, OUT_DIR / "PART.json")
     p.add_argument("--methods", nargs="+", default=["kernelshap", "lime"])
     p.add_argument("--n-tasks", nargs="*", type=int, default=[200])
     p.add_argument("--n-eval", type=int, default=50)
@@ -401,15 +434,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
     p.add_argument("--lm-batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=RESULTS / "proxy_scale.json")
-    p.add_argument("--merge", action="store_true", help="add the rows to proxy_explanations.json")
-    p.add_argument(
-        "--merge-from",
-        type=Path,
-        default=None,
-        help="no run: add this result's rows and screened tasks to --out, then merge",
-    )
-    return p.parse_args(argv)
+    given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in argv or sys.argv[1:]}
+    args = p.parse_args(argv)
+    preset = QUICK if args.quick else PARTS[args.part]
+    for key, value in preset.items():
+        if key not in given:
+            setattr(args, key, value)
+    if args.out.name == "PART.json":
+        args.out = OUT_DIR / f"{args.part}.json"
+    return args
 
 
 def precision_recall(result: dict[str, Any]) -> dict[str, Any]:
@@ -431,67 +464,10 @@ def precision_recall(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def merge_from(path: Path, args) -> dict[str, Any]:
-    """Add another run's screened tasks and rows (e.g. a larger task run alone) to --out."""
-    other = json.loads(path.read_text(encoding="utf-8"))
-    result = json.loads(args.out.read_text(encoding="utf-8"))
-    keys = {(r["method"], r["proxy"], r["mode"], r.get("n_texts")) for r in other["rows"]}
-    result["rows"] = [
-        r
-        for r in result["rows"]
-        if (r["method"], r["proxy"], r["mode"], r.get("n_texts")) not in keys
-    ] + other["rows"]
-    for method, summary in other["methods"].items():
-        mine = result["methods"].setdefault(method, {"tasks": {}, "screened_tasks": {}})
-        mine.setdefault("screened_tasks", {}).update(summary.get("screened_tasks", {}))
-        mine["tasks"].update(summary.get("tasks", {}))
-    result.setdefault("merged_runs", []).append(
-        {"settings": other["settings"], "machine": other["machine"], "seconds": other["seconds"]}
-    )
-    return result
-
-
-def merge(result: dict[str, Any]) -> None:
-    """Add this run's rows and summary to proxy_explanations.json (other keys kept)."""
-    main = json.loads(MAIN.read_text(encoding="utf-8"))
-    new = {(r["method"], r["proxy"], r["mode"], r.get("n_texts")) for r in result["rows"]}
-    kept = [
-        r
-        for r in main["operating_points"]
-        if (r["method"], r["proxy"], r["mode"], r.get("n_texts")) not in new
-    ]
-    main["operating_points"] = kept + result["rows"]
-
-    def meets(r: dict[str, Any]) -> bool:
-        return (r["fidelity"] or 0) >= 0.9 and (r["target_call_fraction"] or 9) <= 0.1
-
-    rows = [r for r in main["operating_points"] if r["proxy"] != "target-other-seed"]
-    # the issue counts the whole task including screening: only screened rows meet it
-    main["best_meeting_target"] = [r for r in rows if meets(r) and "screening" in r["mode"]]
-    main["target_met"] = bool(main["best_meeting_target"])
-    main["meeting_thresholds_without_screen"] = [
-        r for r in rows if meets(r) and "screening" not in r["mode"]
-    ]
-    main["scale"] = {k: v for k, v in result.items() if k != "rows"}
-    note = (
-        "rows with n_texts come from proxy_scale.py: fidelity over the task's first "
-        "n_fidelity_texts texts; task-level rows there screen at the tau in their mode "
-        "(0.8 unless stated), not the 0.9 of the 50-text rows"
-    )
-    if note not in main.setdefault("notes", []):
-        main["notes"].append(note)
-    MAIN.write_text(json.dumps(main, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.merge_from is not None:
-        result = merge_from(args.merge_from, args)
-        result.update(precision_recall(result))
-        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        merge(result)
-        return 0
-    started = time.perf_counter()
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    harness.empty_cache_home()
     target_lm = LocalCausalLM(
         GEMMA, precision=args.precision, batch_size=args.lm_batch, progress=False
     )
@@ -500,19 +476,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows: list[dict[str, Any]] = []
     methods: dict[str, Any] = {}
-    load_start = os.getloadavg()
     for method in args.methods:
         res = run_method(method, args, target_lm, smol_lm)
         rows += res["rows"]
         methods[method] = res["summary"]
     result = {
         "benchmark": "proxy_scale",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg_at_start": [round(x, 2) for x in load_start],
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "part": "quick" if args.quick else args.part,
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"
         },
         "definitions": {
             "fidelity": "summed comprehensiveness AOPC (on the target) of the proxy's "
@@ -525,14 +497,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "rows": rows,
         "methods": methods,
-        "seconds": round(time.perf_counter() - started, 1),
     }
     result.update(precision_recall(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.merge:
-        merge(result)
-    print(json.dumps(rows, indent=2))
+    print(harness.write_result(args.out, run, result))
     return 0
 
 

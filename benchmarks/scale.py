@@ -1,7 +1,7 @@
 """Past one process: Ray's overhead on one machine, and Aug-Linear on 1M documents.
 
-Writes benchmarks/results/scale.json, part by part (``--only PART,PART``; the
-parts not run keep their figures in the JSON):
+One part per run, each written whole to ``benchmarks/results/scale/<part>.json``
+(``--part PART``; nothing is merged into another run's file):
 
 - ``embedding``: MiniLM over n-grams of Rotten Tomatoes, no cache: the
   single-process encoder (2 torch threads) against RayExecutor with its
@@ -22,11 +22,12 @@ parts not run keep their figures in the JSON):
   384-d hash encoder (no model): the counting, count matrix, on-disk float16
   embeddings and SGD fit are the real path; the embedding time of the real
   encoder is *projected* from the embedding part's measured throughput and
-  the vocabulary size. Also the in-memory ``fit`` at the smallest size. About
-  20 minutes on the shared 2-core machine; the Ray parts take a few.
+  the vocabulary size (in the docs, from both files). Also the in-memory ``fit``
+  at the smallest size. About 20 minutes on 2 cores; the Ray parts take a few each.
 
-Run: ``nohup nice python benchmarks/scale.py --only embedding,explanations,sasc,ray_data
-> scale.log &`` (everything but the memory curve).
+    python benchmarks/scale.py --part embedding      # also the 10M n-gram projection
+    python benchmarks/scale.py --part memory
+    python benchmarks/scale.py --quick               # the memory part on 2,000 documents
 """
 
 from __future__ import annotations
@@ -35,16 +36,16 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
+import harness
+
+OUT_DIR = harness.RESULTS / "scale"
 SIZES = (10_000, 100_000, 1_000_000)
 IN_MEMORY_SIZES = (10_000,)
 DIM = 384
@@ -102,7 +103,7 @@ def memory_point(n_docs: int, mode: str) -> dict:
     started = time.perf_counter()
     stream, labels = synthetic_corpus(n_docs)
     base_rss = peak_rss_mb()
-    model = AugLinearClassifier(HashEncoder(), (1, 2), min_count=2, cache=False)
+    model = AugLinearClassifier(encoder=HashEncoder(), ngram_range=(1, 2), min_count=2)
     if mode == "large":
         fit_large(model, stream, labels, chunk_size=20_000)
         steps = model.fit_seconds_
@@ -476,96 +477,60 @@ def projection(per_worker_cpu: float) -> dict:
     }
 
 
-def main() -> None:
+QUICK = {"part": "memory", "sizes": [2000], "in_memory_sizes": [500]}
+SCHEMA = ("benchmark", "part", "settings", "shared_machine_note", "memory_curve")
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="large", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--only",
-        default=",".join(PARTS),
-        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all); "
-        "the others keep their figures in the JSON",
-    )
+    parser.add_argument("--part", choices=PARTS, default="memory")
+    harness.add_common_arguments(parser, OUT_DIR / "PART.json")
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--ngrams", type=int, default=6000)
     parser.add_argument("--explain", type=int, default=24)
     parser.add_argument("--modules", type=int, default=4, help="modules of the SASC part")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--skip-ray", action="store_true", help="the same as --only memory")
-    parser.add_argument("--skip-memory", action="store_true", help="every part but memory")
     parser.add_argument("--in-memory-timeout", type=float, default=900.0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_worker_niceness", "0")  # workers as nice as this process
     if args.memory_point:
         print(json.dumps(memory_point(args.memory_point, args.mode)))
         return
-    parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
-        parser.error(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
-    if args.skip_ray:
-        parts = [p for p in parts if p not in RAY_PARTS]
-    if args.skip_memory:
-        parts = [p for p in parts if p != "memory"]
-
-    out: dict = json.loads(args.out.read_text()) if args.out.exists() else {}
-
-    def save() -> None:
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
-
-    machine = out.setdefault("machine", {})
-    machine.update(cpus=os.cpu_count(), python=platform.python_version())
-    machine.setdefault(
-        "shared", "2 cores shared with other jobs; ratios measured side by side in one run"
-    )
-    runs = machine.setdefault("runs", [])
-    runs.append({"parts": parts, "load_average_at_start": list(os.getloadavg())})
-    if "memory" in parts:
-        out["memory_curve"] = memory_curve(args, out, save)
-    ray_out = out.setdefault("ray", {})
-    if "embedding" in parts:
-        if "ray_before_cpu_share" not in out and "embedding" in ray_out:
-            out["ray_before_cpu_share"] = {
-                "note": "measured before RayExecutor shared the CPUs out and set the actors' "
-                "threads (cpus_per_worker given by hand, the encoder's 2 threads in each actor: "
-                "2 actors ran 4 threads on 2 cores) and before two tasks were queued per actor",
-                "embedding": ray_out["embedding"],
-            }
-        ray_out["embedding"] = embedding_part(args.ngrams, args.rounds)
-        save()
-    if "explanations" in parts:
-        ray_out["explanation"] = explanation_part(args.explain, args.rounds)
-        save()
-    if "sasc" in parts:
-        ray_out["sasc"] = sasc_part(args.modules, args.rounds)
-        save()
-    if "ray_data" in parts:
-        try:
-            ray_out["ray_data_embedding"] = ray_data_part(args.ngrams, args.rounds)
-        except ImportError as exc:  # Ray Data needs pyarrow (ray[data])
-            ray_out["ray_data_embedding"] = {"skipped": f"Ray Data unavailable: {exc}"}
-        save()
-    emb = ray_out.get("embedding", {})
-    if emb:
-        rate = emb["ray_2_workers"]["ngrams_per_second"] / 2
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    harness.empty_cache_home()
+    in_memory = list(IN_MEMORY_SIZES)
+    if args.quick:
+        args.part, args.sizes, in_memory = QUICK["part"], QUICK["sizes"], QUICK["in_memory_sizes"]
+    out_path = OUT_DIR / f"{args.part}.json" if args.out.name == "PART.json" else args.out
+    out: dict = {
+        "benchmark": "scale",
+        "part": args.part,
+        "settings": {
+            k: v for k, v in vars(args).items() if k not in ("out", "memory_point", "mode")
+        },
+        "shared_machine_note": "ratios measured side by side in one run; see the load averages",
+    }
+    if args.part == "memory":
+        out["memory_curve"] = memory_curve(args, in_memory)
+    elif args.part == "embedding":
+        out["embedding"] = embedding_part(args.ngrams, args.rounds)
+        rate = out["embedding"]["ray_2_workers"]["ngrams_per_second"] / 2
         out["projection_10M_ngrams"] = projection(round(rate, 1))
-        curve = out.get("memory_curve", {})
-        big = [p for p in curve.get("points", []) if p["path"].startswith("fit_large")]
-        if big:
-            v = big[-1]["vocabulary_size"]
-            curve["projected_real_embedding"] = {
-                "label": "PROJECTION from the measured MiniLM throughput",
-                "vocabulary_size": v,
-                "single_process_hours": round(
-                    v / emb["single_process"]["ngrams_per_second"] / 3600, 2
-                ),
-            }
-    runs[-1]["load_average_at_end"] = list(os.getloadavg())
-    save()
+    elif args.part == "explanations":
+        out["explanation"] = explanation_part(args.explain, args.rounds)
+    elif args.part == "sasc":
+        out["sasc"] = sasc_part(args.modules, args.rounds)
+    else:
+        try:
+            out["ray_data_embedding"] = ray_data_part(args.ngrams, args.rounds)
+        except ImportError as exc:  # Ray Data needs pyarrow (ray[data])
+            out["ray_data_embedding"] = {"skipped": f"Ray Data unavailable: {exc}"}
+    print(harness.write_result(out_path, run, out))
 
 
-def memory_curve(args: argparse.Namespace, out: dict, save) -> dict:
+def memory_curve(args: argparse.Namespace, in_memory: list[int]) -> dict:
     """Each size in a fresh process (peak RSS of that process alone)."""
     curve: list[dict] = []
     result = {
@@ -574,7 +539,7 @@ def memory_curve(args: argparse.Namespace, out: dict, save) -> dict:
         "points": curve,
     }
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for mode, sizes in [("large", args.sizes), ("memory", IN_MEMORY_SIZES)]:
+    for mode, sizes in [("large", args.sizes), ("memory", in_memory)]:
         for n in sizes:
             cmd = [sys.executable, __file__, "--memory-point", str(n), "--mode", mode]
             try:
@@ -596,10 +561,8 @@ def memory_curve(args: argparse.Namespace, out: dict, save) -> dict:
             else:
                 point = json.loads(done.stdout.strip().splitlines()[-1])
             point["load_average"] = list(os.getloadavg())
-            print(point, flush=True)
+            print(point, file=sys.stderr, flush=True)
             curve.append(point)
-            out["memory_curve"] = result
-            save()
     return result
 
 

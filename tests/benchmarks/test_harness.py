@@ -120,3 +120,11 @@ def test_rank_auc_matches_scikit_learn():
     proba = rng.dirichlet(np.ones(3), 200)
     multi = roc_auc_score(y3, proba, multi_class="ovr")
     assert harness.auc(y3, proba)["value"] == pytest.approx(multi)
+
+
+def test_empty_cache_home_points_glasstext_at_a_new_empty_folder(monkeypatch):
+    monkeypatch.setenv("GLASSTEXT_HOME", "/nonexistent")
+    first = harness.empty_cache_home()
+    assert harness.os.environ["GLASSTEXT_HOME"] == first
+    assert Path(first).is_dir() and not any(Path(first).iterdir())
+    assert harness.empty_cache_home() != first

@@ -148,3 +148,17 @@ def test_protolm_refuses_encoder_settings_it_does_not_use():
     model = ProtoLMClassifier(Encoder(pooling="cls"))
     with pytest.raises(InvalidParameterError, match="leave the encoder's pooling at the default"):
         model.fit(["good film", "bad film"] * 4, [1, 0] * 4)
+
+
+def test_an_encoder_holding_a_store_clones_and_shares_it(tmp_path):
+    from sklearn.base import clone
+
+    from glasstext import AugLinearClassifier, Encoder
+    from glasstext.backends.cache import SqliteStore
+    from glasstext.backends.encoder import get_encoder
+
+    store = SqliteStore(tmp_path / "c.sqlite")
+    model = AugLinearClassifier(encoder=Encoder("all-MiniLM-L6-v2", cache=store))
+    copy = clone(model)
+    assert copy.encoder is not model.encoder and copy.encoder.cache is store
+    assert get_encoder(model.encoder, batch_size=8).cache is store

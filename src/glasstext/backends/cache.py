@@ -186,6 +186,11 @@ class SqliteStore:
         self.writable = True  # False once a write found the file unusable
         self.usable = True  # False once the file was found damaged: left alone from then on
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SqliteStore:
+        # A store is a handle on a shared file: a cloned estimator (scikit-learn's
+        # clone deep-copies parameters) shares it, as two processes do.
+        return self
+
     # -- connection -------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
         # A connection must not cross a fork: reopen in a child process.

@@ -150,6 +150,11 @@ class RayExecutor:
         ``{"address": "ray://head:10001"}``; ``RAY_ADDRESS`` works too).
     """
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> RayExecutor:
+        # A pool of running actors is shared, not copied, when an estimator holding
+        # it is cloned (scikit-learn's clone deep-copies parameters).
+        return self
+
     def __init__(
         self,
         n_workers: int | None = None,

@@ -1061,32 +1061,7 @@ def page_protolm() -> str:
 def page_explanations() -> str:
     p = load("proxy_explanations")
     st = p["settings"]
-    per = p["earlier_run"]
     parts = []
-    same_rows = []
-    for method, key, peer in (
-        ("lime", "same_budget_vs_lime", "`lime` 0.2.0.1"),
-        ("kernelshap", "same_budget_vs_shap", "`shap` 0.51.0 KernelExplainer"),
-    ):
-        sb = per["methods"][method][key]
-        same_rows.append(
-            [
-                peer,
-                f"{sb['peer_calls_per_explanation']:.1f}",
-                num(sb["peer_comprehensiveness"], 3),
-                f"{sb['peer_seconds_per_explanation']:.2f}",
-            ]
-        )
-        same_rows.append(
-            [
-                f"glasstext {'LIME' if method == 'lime' else 'KernelSHAP'}",
-                f"**{sb['ours_calls_per_explanation']:.1f}** "
-                f"({100 * (sb['calls_ours_over_peer'] - 1):+.1f}%)",
-                bold(num(sb["ours_comprehensiveness"], 3)),
-                f"{sb['ours_seconds_per_explanation']:.2f}",
-            ]
-        )
-    ps = per["settings"]
     parts.append(
         "Source: `benchmarks/proxy_explanations.py` (`make bench-proxy-explanations`) → "
         "`proxy_explanations.json`, with `benchmarks/proxy_scale.py` → `proxy_scale.json` "
@@ -1096,60 +1071,6 @@ def page_explanations() -> str:
         "of the cheap explanation over that of the target's own explanation, summed over "
         "the texts; **target calls** count every call the target makes, screening and "
         "prediction checks included, as a fraction of explaining every text with the target."
-    )
-    parts.append(
-        f"## Against the lime and shap packages\n\nThe same target, words and budget "
-        f"({ps['budget']} samples, deletion masking, {ps['n_texts']} snippets of "
-        f"{per['methods']['lime']['mean_words']} words on average):\n\n"
-        + table(
-            ["", "target calls / explanation", "comprehensiveness", "s / explanation"], same_rows
-        )
-        + "\n\nFewer calls (identical perturbations are scored once) at a comprehensiveness "
-        "no lower: the target is met. On 20-word snippets few random masks repeat, so the "
-        "saving is small."
-    )
-    prow = []
-    always = [
-        v["fidelity_always_proxy"]
-        for m in ("lime", "kernelshap")
-        for v in per["methods"][m]["proxies"].values()
-    ]
-    for method in ("lime", "kernelshap"):
-        for proxy, v in per["methods"][method]["proxies"].items():
-            prow.append(
-                [
-                    METHODS[method],
-                    proxy,
-                    num(v["fidelity"], 3),
-                    pct(v["target_call_fraction"]),
-                    f"{v['decisions']['proxy']} / {ps['n_texts']}",
-                    num(v["fidelity_always_proxy"], 3),
-                    num(v["agreement_mean"], 2),
-                ]
-            )
-    parts.append(
-        "## One screen per explanation\n\n`ProxyExplainer` with a budget of "
-        f"{ps['budget']} samples and threshold {ps['threshold']}: the proxy scores the "
-        "perturbations, the target checks it on a few of them, and the target explains "
-        "itself when they disagree. Proxies: SmolLM2-135M zero-shot, and Aug-Linear distilled "
-        "on the target's scores.\n\n"
-        + table(
-            [
-                "method",
-                "proxy",
-                "fidelity",
-                "target calls",
-                "proxy used for",
-                "fidelity, proxy always used",
-                "agreement (Pearson)",
-            ],
-            prow,
-        )
-        + "\n\n**Target missed: fidelity ≥ 0.90 at ≤ 10% of the target's calls.** With the "
-        "proxy always used, fidelity is "
-        f"{num(min(always), 2)}–{num(max(always), 2)}; where the screen keeps fidelity ≥ 0.90 it "
-        "has sent most snippets back to the target. The proxies' outputs on perturbed snippets "
-        "correlate with the target's only weakly (last column)."
     )
     small = [r for r in p["operating_points"] if "n_texts" not in r]
     screen_share = [

@@ -312,22 +312,28 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
     n_prototypes_per_class : int, default=5
         Prototypes of each class; after fitting each is a training text of
         its class (distinct texts: each class needs at least this many).
+        Five is the setting the Proto-LM benchmark measured (docs/benchmarks/protolm.md).
     max_length : int, default=128
-        Texts are truncated to this many tokens (at most 2**20).
+        Texts are truncated to this many tokens (at most 2**20). 128 keeps
+        whole sentences; the benchmark's short review snippets ran with 64.
     batch_size : int, default=32
+        Training batch size; the benchmark's setting.
     warmup_epochs : int, default=1
         Stage 1: the encoder is frozen; the token attention and the
         prototypes are trained.
     epochs : int, default=3
         Stage 2 (joint): encoder, attention and prototypes are trained
-        together, with early stopping on the validation split.
+        together, with early stopping on the validation split. Three is the
+        benchmark's setting.
     last_layer_epochs : int, default=20
         Stage 4, after the projection (stage 3): only the last layer is
         trained, on similarities computed once (cheap), with a learning rate
         ten times ``head_learning_rate``.
     learning_rate : float, default=5e-5
         Peak learning rate of the encoder in stage 2 (linear warm-up over
-        the first 10% of its steps, then linear decay).
+        the first 10% of its steps, then linear decay). A usual rate for
+        fine-tuning a small BERT; the benchmark ran 1e-4, and no other rate
+        has been compared.
     head_learning_rate : float, default=1e-3
         Learning rate of the attention and prototypes (stages 1-2); the
         last layer (stage 4) uses ten times this.
@@ -351,6 +357,7 @@ class ProtoLMClassifier(GlassModel, ClassifierMixin, BaseEstimator):
         Optional: weight of the mean over same-class prototype pairs of
         ``max(0, separation_margin - distance)``, which keeps a class's
         prototypes apart (so they project onto different kinds of sentences).
+        Off by default: it has not been measured to help.
     l1_weight : float, default=1e-4
         Stage 4: L1 penalty on the last layer's weights from each prototype
         to the classes other than its own (ProtoPNet's value), so each

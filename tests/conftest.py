@@ -28,6 +28,34 @@ def store(tmp_path: Path):
     s.close()
 
 
+_PROXY_VARIABLES = (
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to a loopback test server go to it directly, whatever proxy the machine sets."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def toy_server(no_proxy: None):
+    """The toy OpenAI-compatible server of ``tests/toy_lm_server.py``; LMs released after."""
+    from glasstext.backends.lm import release_models
+    from toy_lm_server import toy_lm_server
+
+    with toy_lm_server() as server:
+        yield server
+    release_models()
+
+
 _CSV_POS = ["good movie", "great fun film", "a lovely story", "awesome acting", "fine and fun"]
 _CSV_NEG = ["bad movie", "awful boring film", "a dull story", "terrible acting", "bad and dull"]
 

@@ -177,10 +177,7 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("ALL_PROXY", raising=False)
+def _clean_environment(no_proxy, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
     yield
     release_models()

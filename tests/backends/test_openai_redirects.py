@@ -71,9 +71,7 @@ def _start(host: Host) -> _Server:
 
 
 @pytest.fixture
-def hosts(monkeypatch) -> Iterator[tuple[Host, Host]]:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def hosts(no_proxy, monkeypatch) -> Iterator[tuple[Host, Host]]:
     monkeypatch.setenv(KEY_ENV, "sk-redirect-secret")
     first, second = Host(), Host()
     servers = [_start(first), _start(second)]

@@ -10,29 +10,24 @@ from __future__ import annotations
 
 import base64
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from glasstext.backends import LMServerError, OpenAICompatibleLM
-from glasstext.backends.lm import LocalCausalLM, get_lm, release_models
+from glasstext.backends.lm import LocalCausalLM, get_lm
 from glasstext.backends.redaction import hide_secrets, redact_spec, redact_url
 from glasstext.backends.registry import resolve_model
 from glasstext.exceptions import UnknownModelError
-from toy_lm_server import ToyLMServer, toy_lm_server
+from toy_lm_server import ToyLMServer
 
 KEY_ENV = "GLASSTEXT_TEST_REDACTION_KEY"
 SECRETS = ("PASS-word", "KEY-value", "ENV-key")
 
 
 @pytest.fixture
-def toy(monkeypatch) -> Iterator[ToyLMServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def toy(toy_server: ToyLMServer, monkeypatch) -> ToyLMServer:
     monkeypatch.delenv(KEY_ENV, raising=False)
-    with toy_lm_server() as server:
-        yield server
-    release_models()
+    return toy_server
 
 
 def _lm(url: str, **kwargs) -> OpenAICompatibleLM:

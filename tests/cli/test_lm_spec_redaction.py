@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from glasstext.backends.lm import release_models
 from glasstext.cli import main
-from toy_lm_server import ToyLMServer, toy_lm_server
+from toy_lm_server import ToyLMServer
 
 SECRETS = ("PASS-word", "KEY-value")
 
 
 @pytest.fixture
-def toy(monkeypatch) -> Iterator[ToyLMServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def toy(toy_server: ToyLMServer, monkeypatch) -> ToyLMServer:
     monkeypatch.setenv("GLASSTEXT_CACHE", "off")
-    with toy_lm_server() as server:
-        yield server
-    release_models()
+    return toy_server
 
 
 def test_explain_llm_prints_the_spec_redacted(toy, tmp_path, capsys):

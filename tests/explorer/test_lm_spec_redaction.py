@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,21 +10,16 @@ pytest.importorskip("fastapi")
 
 from fastapi.testclient import TestClient
 
-from glasstext.backends.lm import release_models
 from glasstext.cli import main
-from toy_lm_server import ToyLMServer, toy_lm_server
+from toy_lm_server import ToyLMServer
 
 SECRETS = ("PASS-word", "KEY-value")
 
 
 @pytest.fixture
-def toy(monkeypatch) -> Iterator[ToyLMServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def toy(toy_server: ToyLMServer, monkeypatch) -> ToyLMServer:
     monkeypatch.setenv("GLASSTEXT_CACHE", "off")
-    with toy_lm_server() as server:
-        yield server
-    release_models()
+    return toy_server
 
 
 def test_serve_shows_the_lm_spec_redacted(toy, monkeypatch, capsys):

@@ -260,6 +260,7 @@ VARIANTS = {
     "auglinear_hybrid_cv_weight": 'hybrid, `phrase_weight="cv"`',
     "auglinear_hybrid_1to3": "hybrid, `ngram_range=(1, 3)`",
     "auglinear_hybrid_sum": 'hybrid, `doc_pooling="sum"`',
+    "auglinear_hybrid_sqrt": 'hybrid, `doc_pooling="sqrt"`',
     "auglinear_hybrid_mean": 'hybrid, `doc_pooling="mean"`',
     "auglinear_mean_of_parts_backoff": (
         "unseen n-grams valued by the mean of their parts only "

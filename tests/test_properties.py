@@ -173,21 +173,35 @@ _POOL = sorted(set(POS + NEG + FILLER))
 _UNSEEN_WORDS = ["zebra", "quasar", "mañana", "kumquat"]
 
 
-def _auglinear(hybrid: bool, cv: int = 3) -> Any:
+def _auglinear(hybrid: bool, pooling: str = "auto", cv: int = 3) -> Any:
     from glasstext import AugLinearClassifier
 
     X, y = planted_texts(120, [NEG, POS], [0, 1], FILLER, 4, 0)
     pairs = [f"{a} {b}" for a in _POOL for b in _POOL]
     model = AugLinearClassifier(
-        encoder=FakeEncoder(), ngram_range=(1, 2), hybrid=hybrid, vocabulary=pairs, cv=cv
+        encoder=FakeEncoder(),
+        ngram_range=(1, 2),
+        hybrid=hybrid,
+        vocabulary=pairs,
+        cv=cv,
+        doc_pooling=pooling,
     )
     return model.fit(X, y)
 
 
+POOLINGS = ("sum", "sqrt", "mean")
+
+
 @pytest.fixture(scope="module")
-def auglinear_models() -> dict[bool, Any]:
-    """One fitted model per mode, pure (``hybrid=False``) and the hybrid default."""
-    return {hybrid: _auglinear(hybrid) for hybrid in (False, True)}
+def auglinear_models() -> dict[tuple[bool, str], Any]:
+    """One fitted model per mode (pure, or the hybrid default) and document pooling."""
+    return {(h, p): _auglinear(h, p) for h in (False, True) for p in POOLINGS}
+
+
+def _length_factor(model: Any, n_grams: int) -> float:
+    """What every value of a text of ``n_grams`` n-grams is multiplied by."""
+    power = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}[model.doc_pooling_]
+    return float((model.reference_length_ / n_grams) ** power)
 
 
 POOL_TEXT = st.lists(st.sampled_from(_POOL), min_size=1, max_size=12).map(" ".join)
@@ -197,14 +211,18 @@ DECOMPOSE = settings(
 
 
 @DECOMPOSE
-@given(st.lists(POOL_TEXT, min_size=1, max_size=5), st.booleans())
-def test_auglinear_decision_is_intercept_plus_table_values(auglinear_models, texts, hybrid):
-    model = auglinear_models[hybrid]
+@given(st.lists(POOL_TEXT, min_size=1, max_size=5), st.booleans(), st.sampled_from(POOLINGS))
+def test_auglinear_decision_is_intercept_plus_table_values(
+    auglinear_models, texts, hybrid, pooling
+):
+    model = auglinear_models[hybrid, pooling]
     assert model.hybrid is hybrid and (np.any(model.phrase_table_) == hybrid)
+    assert model.doc_pooling_ == pooling
     expected = []
     for text in texts:
         rows = [model.vocabulary_.index[g] for g in extract_ngrams(text, model.ngram_range)]
-        expected.append(model.intercept_[0] + model.coef_table_[rows, 0].sum())
+        scale = _length_factor(model, len(rows))
+        expected.append(model.intercept_[0] + scale * model.coef_table_[rows, 0].sum())
     np.testing.assert_allclose(model.decision_function(texts), expected, rtol=1e-9, atol=1e-9)
 
 
@@ -212,9 +230,10 @@ def test_auglinear_decision_is_intercept_plus_table_values(auglinear_models, tex
 @given(
     st.lists(st.sampled_from(_POOL + _UNSEEN_WORDS), min_size=1, max_size=12).map(" ".join),
     st.booleans(),
+    st.sampled_from(POOLINGS),
 )
-def test_auglinear_explanation_sums_to_the_decision(auglinear_models, text, hybrid):
-    model = auglinear_models[hybrid]
+def test_auglinear_explanation_sums_to_the_decision(auglinear_models, text, hybrid, pooling):
+    model = auglinear_models[hybrid, pooling]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
         decision = float(model.decision_function([text])[0])
@@ -228,7 +247,9 @@ def test_auglinear_explanation_sums_to_the_decision(auglinear_models, text, hybr
         if gram in model.vocabulary_:  # a known n-gram contributes its table value per occurrence
             row = model.vocabulary_.index[gram]
             expected = explanation.counts[gram] * model.coef_table_[row, 0]
+            expected *= _length_factor(model, len(grams))
             assert value == pytest.approx(expected, abs=1e-9)
+    assert explanation.length_scale == pytest.approx(_length_factor(model, len(grams)))
 
 
 # -- KernelSHAP: attributions sum to f(x) - f(baseline) on random toy models ---------------

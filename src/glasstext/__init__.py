@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from glasstext.models.auglinear import (
         AugLinearClassifier,
         AugLinearRegressor,
+        LengthShiftWarning,
         LinearExplanation,
         UnseenNgramWarning,
     )
@@ -34,6 +35,7 @@ _LAZY = {
     "AugLinearRegressor": "glasstext.models.auglinear",
     "LinearExplanation": "glasstext.models.auglinear",
     "UnseenNgramWarning": "glasstext.models.auglinear",
+    "LengthShiftWarning": "glasstext.models.auglinear",
     "AugTreeClassifier": "glasstext.models.augtree",
     "AugTreeRegressor": "glasstext.models.augtree",
     "ProtoLMClassifier": "glasstext.models.protolm",
@@ -53,6 +55,7 @@ __all__ = [
     "AugTreeRegressor",
     "Encoder",
     "LMAudit",
+    "LengthShiftWarning",
     "LinearExplanation",
     "ProtoLMClassifier",
     "UnseenNgramWarning",

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidParameterError",
     "LMResponseError",
     "LMServerError",
+    "LengthShiftWarning",
     "LogprobsUnsupportedError",
     "MissingCarrierError",
     "MissingExtraError",
@@ -108,6 +109,15 @@ class ExplanationError(GlasstextError, RuntimeError):
 
 class UnseenNgramWarning(UserWarning):
     """Texts held n-grams that the fitted table does not contain."""
+
+
+class LengthShiftWarning(UserWarning):
+    """Texts far longer or shorter than the training texts, typically.
+
+    An Aug-Linear model's values are learned on texts of the training lengths;
+    on texts several times longer (or shorter) the accuracy measured on
+    training-like texts may not carry over.
+    """
 
 
 class NoWordsWarning(UnseenNgramWarning):

@@ -52,7 +52,10 @@ def data():
 @pytest.fixture
 def fitted(data):
     X, y = data
-    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2), hybrid=False).fit(X, y)
+    # Summed, so that each n-gram's contribution is its table value whatever the text's length.
+    return AugLinearClassifier(
+        encoder=FakeEncoder(), ngram_range=(1, 2), hybrid=False, doc_pooling="sum"
+    ).fit(X, y)
 
 
 def manual_decision(model, text):
@@ -165,7 +168,7 @@ class RecordingBar:
     ("settings", "total", "during"),
     [
         ({"doc_pooling": "sum"}, 6, [1, 1, 1, 1, 1, 1]),  # five folds, then the refit
-        ({}, 18, [1] * 18),  # sum and mean screened on the embedding alone, then the hybrid
+        ({}, 24, [1] * 24),  # the three poolings screened on the embedding alone, then the hybrid
         ({"doc_pooling": "sum", "cv": 3}, 4, [1, 1, 1, 1]),
         ({"doc_pooling": "sum", "n_jobs": 2}, 6, [1] * 6),  # other processes: fold by fold too
     ],
@@ -207,7 +210,9 @@ def test_pandas_series_input(data):
 
 def test_unseen_ngrams_back_off_to_their_parts_and_are_reported(data):
     X, y = data  # without the composition map: the mean of the parts
-    fitted = AugLinearClassifier(FakeEncoder(), (1, 2), hybrid=False, compose=False).fit(X, y)
+    fitted = AugLinearClassifier(
+        FakeEncoder(), (1, 2), hybrid=False, compose=False, doc_pooling="sum"
+    ).fit(X, y)
     text = "good story"  # "good story" is a bigram never seen in training
     assert "good story" not in fitted.vocabulary_
     with pytest.warns(UnseenNgramWarning, match="1 of 3 n-gram occurrences"):
@@ -231,7 +236,7 @@ def test_completely_unknown_text_gets_the_intercept(fitted):
 def test_unseen_embed_extends_the_table(data):
     X, y = data
     enc = FakeEncoder()
-    model = AugLinearClassifier(encoder=enc, unseen="embed").fit(X, y)
+    model = AugLinearClassifier(encoder=enc, unseen="embed", doc_pooling="sum").fit(X, y)
     n_before = len(model.vocabulary_)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -478,7 +483,9 @@ def test_refit_on_other_data_uses_the_new_table(data):
 @pytest.fixture
 def hybrid(data):
     X, y = data
-    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2)).fit(X, y)
+    return AugLinearClassifier(encoder=FakeEncoder(), ngram_range=(1, 2), doc_pooling="sum").fit(
+        X, y
+    )
 
 
 def test_hybrid_is_the_default_and_its_table_is_the_sum_of_two_parts(hybrid):
@@ -532,7 +539,7 @@ def test_hybrid_matches_the_same_fit_done_by_hand(data):
 
 
 def test_unseen_ngrams_back_off_on_the_embedding_part_only(data):
-    hybrid = AugLinearClassifier(encoder=FakeEncoder(), compose=False).fit(*data)
+    hybrid = AugLinearClassifier(encoder=FakeEncoder(), compose=False, doc_pooling="sum").fit(*data)
     text = "good story"
     assert "good story" not in hybrid.vocabulary_
     with pytest.warns(UnseenNgramWarning):
@@ -668,9 +675,10 @@ def mean_pooled(varied):
 
 
 def mean_pooled_decision(model, text):
-    """Intercept + the table values, each scaled by reference / length."""
+    """Intercept + the table values, each scaled by (reference / length) ** p."""
     ngrams = extract_ngrams(text, model.ngram_range)
-    scale = model.reference_length_ / len(ngrams)
+    power = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}[model.doc_pooling_]
+    scale = (model.reference_length_ / len(ngrams)) ** power
     total = model.intercept_.copy()
     for g in ngrams:
         row = model.vocabulary_.index[g]
@@ -700,7 +708,102 @@ def test_mean_pooling_decision_is_exact_with_a_length_scale(mean_pooled, varied)
     for g, v in e.contributions:
         assert e.embedding_part(g) + e.phrase_parts[g] == pytest.approx(v, abs=1e-12)
     assert e.to_dict()["length_scale"] == e.length_scale
-    assert "mean pooling" in str(e)
+    assert "this text's length" in str(e)
+
+
+def test_sqrt_pooling_decision_is_exact_with_a_length_scale(varied):
+    X, y = varied
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sqrt").fit(X, y)
+    assert model.doc_pooling_ == "sqrt"
+    np.testing.assert_allclose(
+        model.decision_function(X[:20]),
+        [mean_pooled_decision(model, t)[0] for t in X[:20]],
+        atol=1e-10,
+    )
+    longer = X[0] + " " + X[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)  # the bigram across the join
+        d_longer = model.decision_function([longer])[0]
+        e = model.explain(longer)
+    n_longer = len(extract_ngrams(longer, (1, 2)))
+    assert e.length_scale == pytest.approx((model.reference_length_ / n_longer) ** 0.5)
+    assert sum(v for _, v in e.contributions) + e.intercept == pytest.approx(d_longer, abs=1e-10)
+
+
+def _candidate(score, se=0.01):
+    from glasstext.models.auglinear import _LinearFit
+
+    return (_LinearFit(np.zeros((1, 1)), np.zeros(1), score, se, {}), 1.0, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [
+        ({"sum": 0.80, "sqrt": 0.80, "mean": 0.80}, "sqrt"),  # a tie: the middle
+        ({"sum": 0.805, "sqrt": 0.80, "mean": 0.79}, "sqrt"),  # within one standard error
+        ({"sum": 0.79, "sqrt": 0.80, "mean": 0.815}, "mean"),  # a clear win leaves it
+        ({"sum": 0.82, "sqrt": 0.80, "mean": 0.70}, "sum"),
+        ({"sum": 0.82, "sqrt": 0.80, "mean": 0.83}, "mean"),  # the best of the clear winners
+    ],
+)
+def test_auto_pooling_keeps_the_square_root_unless_clearly_beaten(scores, chosen):
+    from glasstext.models.auglinear import _one_standard_error_choice
+
+    candidates = {p: _candidate(score) for p, score in scores.items()}
+    assert _one_standard_error_choice(candidates) == chosen
+
+
+def test_auto_pooling_compares_all_three_and_reports_them(data):
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), cv=3).fit(X, y)
+    assert set(model.pooling_scores_) == {"sum", "sqrt", "mean"}
+    assert model.doc_pooling_ in model.pooling_scores_
+    assert any("square root" in note for note in model.fit_notes())
+
+
+# -- a length shift between the training texts and the texts predicted ------------------
+
+
+def test_predict_warns_on_texts_far_longer_than_the_training_texts(data):
+    from glasstext import LengthShiftWarning
+
+    X, y = data
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(X, y)
+    assert model.training_length_ == pytest.approx(
+        np.median([len(extract_ngrams(t, (1, 2))) for t in X])
+    )
+    longer = [" ".join([X[i], X[i + 1], X[i + 2]]) for i in range(12)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        with pytest.warns(LengthShiftWarning, match="longer than the training texts"):
+            model.predict(longer)
+        with pytest.warns(LengthShiftWarning):
+            model.predict_proba(longer)
+        warnings.simplefilter("error", LengthShiftWarning)
+        model.predict(X[:30])  # training-like lengths: silent
+        model.predict(longer[:3])  # too few texts to speak of a distribution: silent
+
+
+def test_predict_warns_on_texts_far_shorter_than_the_training_texts(data):
+    from glasstext import LengthShiftWarning
+
+    X, y = data
+    long_X = [f"{t} {X[(i + 1) % len(X)]} {X[(i + 2) % len(X)]}" for i, t in enumerate(X)]
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(long_X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenNgramWarning)
+        with pytest.warns(LengthShiftWarning, match="shorter"):
+            model.predict([t.split()[0] for t in X[:20]])
+
+
+def test_length_shift_message_bounds():
+    from glasstext.models.auglinear import length_shift_message
+
+    assert length_shift_message(np.full(20, 20), 10.0) == ""  # exactly twice: not far
+    assert "2.1x longer" in length_shift_message(np.full(20, 21), 10.0)
+    assert "shorter" in length_shift_message(np.full(20, 4), 10.0)
+    assert length_shift_message(np.full(20, 100), None) == ""  # saved before it was kept
+    assert length_shift_message(np.full(9, 100), 10.0) == ""
 
 
 def test_mean_pooling_matches_the_same_fit_done_by_hand(varied):
@@ -762,6 +865,7 @@ def test_mean_pooled_model_saves_and_loads_identically(tiny_bert_dir, tmp_path, 
     loaded = AugLinearClassifier.load(model.save(tmp_path / "model"))
     assert loaded.doc_pooling_ == "mean"
     assert loaded.reference_length_ == model.reference_length_
+    assert loaded.training_length_ == model.training_length_
     texts = [*make_texts(20, seed=4)[0], "good story zzz"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnseenNgramWarning)
@@ -882,24 +986,13 @@ def test_composition_is_saved_and_checked(saved, tmp_path):
         AugLinearClassifier.load(model.save(tmp_path / "bad"))
 
 
-def test_auto_pooling_leaves_the_sum_only_for_a_clear_win():
-    from glasstext.models.auglinear import _LinearFit, _one_standard_error_choice
-
-    def candidate(score, se=0.01):
-        return (_LinearFit(np.zeros((1, 2)), np.zeros(1), score, se, {}), 1.0, *[np.ones(2)] * 3)
-
-    assert _one_standard_error_choice({"sum": candidate(0.80), "mean": candidate(0.805)}) == "sum"
-    assert _one_standard_error_choice({"sum": candidate(0.80), "mean": candidate(0.82)}) == "mean"
-    assert _one_standard_error_choice({"mean": candidate(0.5)}) == "mean"
-
-
 @pytest.mark.parametrize("estimator", [AugLinearClassifier, AugLinearRegressor])
 def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estimator):
     X, y = data
     if estimator is AugLinearRegressor:
         y = np.array([len(t) % 7 + ("good" in t) * 3.0 for t in X])
     auto = estimator(encoder=FakeEncoder()).fit(X, y)
-    assert auto.doc_pooling == "auto" and auto.doc_pooling_ in ("sum", "mean")
+    assert auto.doc_pooling == "auto" and auto.doc_pooling_ in ("sum", "sqrt", "mean")
     fixed = estimator(encoder=FakeEncoder(), doc_pooling=auto.doc_pooling_).fit(X, y)
     np.testing.assert_array_equal(auto.coef_table_, fixed.coef_table_)
     assert auto.cv_score_ == fixed.cv_score_
@@ -909,8 +1002,8 @@ def test_auto_pooling_is_the_default_and_equals_the_pooling_it_chose(data, estim
     ("settings", "expected"),
     [
         # the pooling is screened on the embedding features alone, then the hybrid fitted once
-        ({}, [("sum", (0.0,)), ("mean", (0.0,)), ("chosen", (1.0,))]),
-        ({"hybrid": False}, [("sum", (0.0,)), ("mean", (0.0,))]),  # nothing to screen
+        ({}, [("sum", (0.0,)), ("sqrt", (0.0,)), ("mean", (0.0,)), ("chosen", (1.0,))]),
+        ({"hybrid": False}, [("sum", (0.0,)), ("sqrt", (0.0,)), ("mean", (0.0,))]),
         ({"doc_pooling": "mean"}, [("mean", (1.0,))]),
     ],
 )
@@ -935,7 +1028,7 @@ def test_the_pooling_scores_are_the_pure_tables_and_the_notes_say_so(data):
     X, y = data
     hybrid = AugLinearClassifier(encoder=FakeEncoder()).fit(X, y)
     pure = AugLinearClassifier(encoder=FakeEncoder(), hybrid=False).fit(X, y)
-    assert set(hybrid.pooling_scores_) == {"sum", "mean"}
+    assert set(hybrid.pooling_scores_) == {"sum", "sqrt", "mean"}
     assert hybrid.pooling_scores_ == pure.pooling_scores_  # screened on the embeddings alone
     assert pure.pooling_scores_[pure.doc_pooling_] == pure.cv_score_
     (note,) = [n for n in hybrid.fit_notes() if n.startswith("documents pooled")]
@@ -968,7 +1061,7 @@ def test_unseen_words_with_digits_back_off_to_their_shape():
         f"{t} {rng.integers(10**9, 10**10) if y else rng.integers(10, 99)}"
         for t, y in zip(texts, labels, strict=True)
     ]
-    model = AugLinearClassifier(encoder=FakeEncoder()).fit(texts, labels)
+    model = AugLinearClassifier(encoder=FakeEncoder(), doc_pooling="sum").fit(texts, labels)
     rows = [i for i, g in enumerate(model.vocabulary_.ngrams) if g.isdigit() and len(g) >= 5]
     expected = model.embedding_table_[rows].mean(axis=0)
     with pytest.warns(UnseenNgramWarning, match="1 by their word shape"):
@@ -996,7 +1089,7 @@ def test_progress_shows_the_cross_validated_fits(data, capsys):
     X, y = data
     AugLinearClassifier(encoder=FakeEncoder(), progress=True).fit(X, y)
     shown = capsys.readouterr().err
-    # sum and mean screened, then the hybrid: each five folds and a refit
-    assert "cross-validated fits" in shown and "18/18" in shown
+    # the three poolings screened, then the hybrid: each five folds and a refit
+    assert "cross-validated fits" in shown and "24/24" in shown
     AugLinearClassifier(encoder=FakeEncoder(), progress=False).fit(X, y)
     assert "cross-validated fits" not in capsys.readouterr().err

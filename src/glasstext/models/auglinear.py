@@ -49,7 +49,7 @@ from glasstext.backends.devices import resolve_device
 from glasstext.backends.encoder import Encoder, EncoderSetting, TextEncoder, get_encoder
 from glasstext.backends.registry import DEFAULT_ENCODER
 from glasstext.backends.runtime import blas_threads, progress_bar, run_alongside
-from glasstext.exceptions import ModelFileError, UnseenNgramWarning
+from glasstext.exceptions import LengthShiftWarning, ModelFileError, UnseenNgramWarning
 from glasstext.io import jsonable, python_scalar
 from glasstext.models.base import GlassModel, SummaryEvidence, register_model
 from glasstext.models.linear_cv import logistic_regression_cv
@@ -85,13 +85,14 @@ from glasstext.validation import (
 __all__ = [
     "AugLinearClassifier",
     "AugLinearRegressor",
+    "LengthShiftWarning",
     "LinearExplanation",
     "UnseenNgramWarning",
     "UnseenReport",
 ]
 
 UnseenPolicy = Literal["backoff", "embed"]
-DocPooling = Literal["auto", "sum", "mean"]
+DocPooling = Literal["auto", "sum", "sqrt", "mean"]
 
 #: The back-off words are embedded alongside the fit in chunks of this many, so
 #: that those left when the fit ends get both cores.
@@ -158,16 +159,58 @@ _Candidate = tuple[_LinearFit, float, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _one_standard_error_choice(candidates: dict[str, _Candidate]) -> str:
-    """``"mean"`` only when it beats ``"sum"`` by more than one standard error.
+    """The square-root pooling unless another beats it by more than one standard error.
 
-    The sum is the paper's pooling and measured best on short texts, where
-    the two often tie within noise; the mean wins clearly on long documents
-    (Reuters, 20 Newsgroups), so a clear margin is asked before leaving the sum.
+    The square root sits between the sum (every phrase adds its evidence, the
+    paper's pooling) and the mean (suits long documents about one topic), as
+    TF-IDF's unit-length rows do; a text several times longer or shorter than
+    the training texts moves its score less than under either extreme. The
+    cross-validation sees only the training lengths, so a clear margin is
+    asked before leaving the middle.
     """
     if len(candidates) == 1:
         return next(iter(candidates))
-    by_sum, by_mean = candidates["sum"][0], candidates["mean"][0]
-    return "mean" if by_mean.score > by_sum.score + by_sum.score_se else "sum"
+    middle = candidates["sqrt"][0]
+    best = max(candidates, key=lambda p: candidates[p][0].score)
+    return best if candidates[best][0].score > middle.score + middle.score_se else "sqrt"
+
+
+#: Each pooling divides a text's n-gram values by (its length / the reference) to this power.
+_LENGTH_EXPONENT = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}
+
+
+def _length_factor(lengths: np.ndarray, reference: float, pooling: str) -> np.ndarray:
+    """Per text, the factor its n-gram values carry: ``(reference / n) ** exponent``."""
+    exponent = _LENGTH_EXPONENT[pooling]
+    if exponent == 0.0:
+        return np.ones(len(lengths))
+    return np.asarray((reference / np.maximum(lengths, 1.0)) ** exponent, dtype=np.float64)
+
+
+#: A batch of at least this many texts is compared with the training lengths; fewer say
+#: little about a distribution.
+LENGTH_SHIFT_MIN_TEXTS = 10
+#: The factor between the batch's and the training texts' median lengths beyond which
+#: ``predict`` warns.
+LENGTH_SHIFT_FACTOR = 2.0
+
+
+def length_shift_message(lengths: np.ndarray, training_length: float | None) -> str:
+    """Why ``lengths`` (n-grams per text) are far from a training median of
+    ``training_length`` n-grams, or ``""`` when they are not (or cannot be told)."""
+    if training_length is None or len(lengths) < LENGTH_SHIFT_MIN_TEXTS:
+        return ""
+    typical = float(max(np.median(lengths), 1.0))
+    ratio = typical / max(training_length, 1.0)
+    if 1 / LENGTH_SHIFT_FACTOR <= ratio <= LENGTH_SHIFT_FACTOR:
+        return ""
+    longer = "longer" if ratio > 1 else "shorter"
+    times = ratio if ratio > 1 else 1 / ratio
+    return (
+        f"these {len(lengths)} texts are {times:.1f}x {longer} than the training texts "
+        f"(median {typical:g} n-grams against {training_length:g}): accuracy measured on "
+        "texts like the training ones may not carry over"
+    )
 
 
 def _reference_length(lengths: np.ndarray) -> float:
@@ -327,9 +370,10 @@ class LinearExplanation(ResultMixin):
         n-gram's own learned value (the rest is its embedding's value; an
         n-gram off the training table has none). Empty for pure Aug-Linear.
     length_scale : float
-        With ``doc_pooling="mean"``, the factor this text's contributions
-        carry against the table's values (the median training length over
-        this text's number of n-grams); 1 when embeddings are summed.
+        The factor this text's contributions carry against the table's values:
+        ``(reference_length_ / n) ** p`` for a text of ``n`` n-grams, with
+        ``p`` 1/2 for the square-root pooling and 1 for the mean; 1 when the
+        embeddings are summed.
     """
 
     text: str
@@ -392,7 +436,7 @@ class LinearExplanation(ResultMixin):
         if self.length_scale != 1.0:
             lines.append(
                 f"  (values are the table's times {self.length_scale:.3g}: "
-                "mean pooling, this text's length)"
+                "the pooling's factor for this text's length)"
             )
         return "\n".join(lines)
 
@@ -416,7 +460,7 @@ class _Scored:
     n_embedded: int
     how: np.ndarray | None = None  # per occurrence: _PARTS, _COMPOSED or _SHAPED
     phrase: np.ndarray | None = None  # the phrase parts of ``values``, when asked for
-    length_scale: np.ndarray | None = None  # per text: the values' factor (mean pooling)
+    length_scale: np.ndarray | None = None  # per text: the values' factor (sqrt or mean)
 
     def report(self) -> UnseenReport:
         return UnseenReport(
@@ -452,7 +496,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "unseen": [Options(("backoff", "embed"))],
         "hybrid": ["boolean"],
         "embedding_weight": [Options(("none", "idf"))],
-        "doc_pooling": [Options(("auto", "sum", "mean"))],
+        "doc_pooling": [Options(("auto", "sum", "sqrt", "mean"))],
         "vocabulary": [None, HasMethods(("__iter__",))],
         "min_count": [Interval(int, 1)],
         "encoder_words": [Interval(int, 0)],
@@ -470,7 +514,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         "unseen": "n-grams absent from the table: back off to sub-n-grams, or embed them",
         "hybrid": "also learn each training n-gram's own value beside its embedding's",
         "embedding_weight": "weight each n-gram embedding by its idf before summing",
-        "doc_pooling": "sum a text's n-gram values, average them, or choose by cross-validation",
+        "doc_pooling": "sum a text's n-gram values, divide by the square root of its length, "
+        "average them, or choose by cross-validation (the square root unless clearly beaten)",
         "encoder_words": "whole words of the encoder's vocabulary to add to the table (0: none)",
         "compose": "value unseen n-grams by a composition of their parts learned at fit time",
         "word_shapes": "value unseen words holding digits by the table's words of their shape",
@@ -585,6 +630,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         embeddings, (weights, intercept, phrase_table), composition = self._embed_and_fit(
             vocab, counts, target, lengths
         )
+        self.training_length_: float | None = _reference_length(lengths)
         self.vocabulary_ = vocab
         self.coef_ = weights  # (n_outputs, dim): weights on the summed embedding
         self.intercept_ = intercept  # (n_outputs,)
@@ -725,7 +771,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         summed = np.asarray(counts @ embeddings)
         idf = _idf(counts)
         poolings: tuple[str, ...] = (
-            ("sum", "mean") if self.doc_pooling == "auto" else (self.doc_pooling,)
+            tuple(_LENGTH_EXPONENT) if self.doc_pooling == "auto" else (self.doc_pooling,)
         )
         phrase_weights = self._phrase_weights()
         # The hybrid's fits are the costly ones (minutes on long multiclass documents):
@@ -775,9 +821,7 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         document pooling (``bar`` advances by :meth:`_cv_steps` per fit)."""
         # The mean divides a text's features by its length relative to the median
         # length, so that the phrase features keep the sum's scale; the sum leaves them.
-        per_text = np.ones(len(lengths))
-        if pooling == "mean":
-            per_text = _reference_length(lengths) / np.maximum(lengths, 1.0)
+        per_text = _length_factor(lengths, _reference_length(lengths), pooling)
         doc_vectors = summed * per_text[:, None]
         mean = doc_vectors.mean(axis=0)
         scale = doc_vectors.std(axis=0)
@@ -823,9 +867,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             self._ngram_index = cached
         return cached[2]
 
-    def _mean_pooled(self) -> bool:
+    def _length_scaled(self) -> bool:
         # Models saved before doc_pooling existed summed.
-        return getattr(self, "doc_pooling_", "sum") == "mean"
+        return getattr(self, "doc_pooling_", "sum") != "sum"
 
     def _score_occurrences(
         self, texts: Sequence[str], embed_unseen: bool, split: bool = False
@@ -866,9 +910,11 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             # Backed-off and unseen occurrences (row -1) have no phrase part.
             scored.phrase = np.zeros_like(values)
             scored.phrase[known] = self.phrase_table_[occ.row[known]]
-        if self._mean_pooled():  # every value scaled by its text's length factor
+        if self._length_scaled():  # every value scaled by its text's length factor
             n_per_text = np.bincount(occ.doc, minlength=occ.n_docs).astype(np.float64)
-            scored.length_scale = self.reference_length_ / np.maximum(n_per_text, 1.0)
+            scored.length_scale = _length_factor(
+                n_per_text, self.reference_length_, self.doc_pooling_
+            )
             factor = scored.length_scale[occ.doc][:, None]
             scored.values = values * factor
             if scored.phrase is not None:
@@ -958,8 +1004,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             out[shaped] = self.shape_values_[rows[shaped] - n_rows, which]
         return out
 
-    def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport]:
-        """Decision values ``(n_texts, n_outputs)`` and the account of unseen n-grams."""
+    def _decision_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, UnseenReport, np.ndarray]:
+        """Decision values ``(n_texts, n_outputs)``, the account of unseen n-grams and
+        each text's number of n-grams."""
         scored = self._score_occurrences(texts, self.unseen == "embed")
         doc = scored.occurrences.doc
         scores = np.column_stack(
@@ -968,17 +1015,25 @@ class _AugLinearBase(GlassModel, BaseEstimator):
                 for c in range(scored.values.shape[1])
             ]
         )
-        return scores + self.intercept_, scored.report()
+        lengths = np.bincount(doc, minlength=len(texts))
+        return scores + self.intercept_, scored.report(), lengths
 
     def _warn_unseen(self, report: UnseenReport) -> None:
         if report.n_unseen:
             # pointed at the user's line, past glasstext's and scikit-learn's frames
             warnings.warn(report.message(), UnseenNgramWarning, stacklevel=external_stacklevel())
 
+    def _warn_length_shift(self, lengths: np.ndarray) -> None:
+        """Warn when a batch's typical length is far from the training texts' one."""
+        message = length_shift_message(lengths, getattr(self, "training_length_", None))
+        if message:
+            warnings.warn(message, LengthShiftWarning, stacklevel=external_stacklevel())
+
     def _decision(self, X: Any) -> np.ndarray:
         texts = check_documents(X)
-        scores, report = self._decision_matrix(texts)
+        scores, report, lengths = self._decision_matrix(texts)
         self._warn_unseen(report)
+        self._warn_length_shift(lengths)
         return scores
 
     def unseen_report(self, X: Any) -> UnseenReport:
@@ -1105,12 +1160,14 @@ class _AugLinearBase(GlassModel, BaseEstimator):
         return super()._params_from_saved(saved)
 
     def _state_config(self) -> dict[str, Any]:
+        training_length = getattr(self, "training_length_", None)
         return {
             "vocabulary": self.vocabulary_.ngrams,
             "embedding_dim": int(self.embedding_dim_),
             "phrase_weight": float(self.phrase_weight_),
             "doc_pooling": self.doc_pooling_,
             "reference_length": float(self.reference_length_),
+            **({} if training_length is None else {"training_length": float(training_length)}),
             "n_training_ngrams": int(self.n_training_ngrams_),
             "unseen_weight": float(self.unseen_weight_),
         }
@@ -1176,10 +1233,18 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             config.get("phrase_weight", 0.0), "phrase_weight", low=0.0
         )
         self.doc_pooling_ = config.get("doc_pooling", "sum")
-        if self.doc_pooling_ not in ("sum", "mean"):
-            raise ValueError(f"doc_pooling is {self.doc_pooling_!r:.40}, not 'sum' or 'mean'")
+        if self.doc_pooling_ not in _LENGTH_EXPONENT:
+            raise ValueError(
+                f"doc_pooling is {self.doc_pooling_!r:.40}, not one of {sorted(_LENGTH_EXPONENT)}"
+            )
         self.reference_length_ = check_number(
             config.get("reference_length", 1.0), "reference_length", low=1.0
+        )
+        # Absent from folders saved before it was kept: no length-shift warning then.
+        self.training_length_ = (
+            check_number(config["training_length"], "training_length", low=1.0)
+            if "training_length" in config
+            else None
         )
         self.unseen_weight_ = check_number(
             config.get("unseen_weight", 1.0), "unseen_weight", low=1.0
@@ -1242,8 +1307,8 @@ class _AugLinearBase(GlassModel, BaseEstimator):
             compared = ", ".join(f"{p} {score:.4f}" for p, score in scores.items())
             notes.append(
                 f"documents pooled by their {self.doc_pooling_} (cross-validated score of the "
-                f"embedding features alone: {compared}; the mean is kept only on a win of "
-                "more than one standard error)"
+                f"embedding features alone: {compared}; the square root is left only on a "
+                "win of more than one standard error)"
             )
         if X_test is not None and len(X_test):
             notes.append(self.unseen_report(X_test).message())
@@ -1310,21 +1375,23 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         +0.5 with 300, +0.2 with 1,000, +0.1 with 2,000; on the full splits
         the default is within noise of it, above on 3 and below on 4
         (README, "Few labels").
-    doc_pooling : {"auto", "sum", "mean"}, default="auto"
+    doc_pooling : {"auto", "sum", "sqrt", "mean"}, default="auto"
         How a text's n-grams add up: summed (the paper's Aug-GAM: every
-        phrase adds its evidence) or averaged (both parts divided by the
-        text's length, which suits long documents about a topic). ``"auto"``
-        keeps the mean only when its cross-validated score beats the sum's by
-        more than one standard error: measured, it chose the sum on the short
-        texts and the mean on Reuters and 20 Newsgroups (R8: 0.974 against
-        0.9616 always summed). The two are compared
-        on the embedding features alone (quick fits, the same choice as the
-        full hybrid's on every dataset measured), and the hybrid is then
-        fitted once, with the pooling chosen. With the mean the table holds each
-        n-gram's value in a text of the median training length
-        (``reference_length_`` n-grams); in a text of ``n`` n-grams every
-        value is multiplied by ``reference_length_ / n``, and :meth:`explain`
-        shows that factor, so the decomposition stays exact.
+        phrase adds its evidence), averaged (divided by the text's length,
+        which suits long documents about one topic), or in between, divided
+        by the square root of the length (as TF-IDF's unit-length rows scale
+        a text). ``"auto"`` takes the square root unless the sum or the mean
+        beats it by more than one standard error in cross-validation: the
+        cross-validation sees only the training lengths, and a model trained
+        on short texts (phrases, snippets) and used on longer ones moves least
+        under the middle pooling (``length_shift`` in the accuracy benchmark).
+        The poolings are compared on the embedding features alone (quick
+        fits), and the hybrid is then fitted once, with the pooling chosen.
+        With the square root or the mean the table holds each n-gram's value
+        in a text of the median training length (``reference_length_``
+        n-grams); in a text of ``n`` n-grams every value is multiplied by
+        ``(reference_length_ / n) ** p`` (``p`` = 1/2 or 1), and
+        :meth:`explain` shows that factor, so the decomposition stays exact.
     vocabulary : sequence of str, optional
         Extra words or n-grams to embed into the table at fit time, so
         table-only prediction meets fewer unseen n-grams. None by default:
@@ -1381,14 +1448,21 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         for pure Aug-Linear and for n-grams added after fitting.
     phrase_weight_ : float
         The phrase weight used (0 for pure Aug-Linear).
-    doc_pooling_ : {"sum", "mean"}
+    doc_pooling_ : {"sum", "sqrt", "mean"}
         The document pooling used (chosen by cross-validation with ``"auto"``).
     pooling_scores_ : dict of str to float
         The cross-validated score of each pooling compared by ``"auto"`` (fits
         of the embedding features alone); one entry, the fit's own score, when
         the pooling was given. Set by ``fit``; not kept by ``save``.
     reference_length_ : float
-        With mean pooling, the text length (in n-grams) the table's values are for.
+        With the square-root or mean pooling, the text length (in n-grams) the
+        table's values are for.
+    training_length_ : float or None
+        The median training text's number of n-grams (None for a model saved
+        before it was kept). ``predict`` and the
+        other prediction methods warn (:class:`LengthShiftWarning`) when a
+        batch of at least 10 texts has a median length more than twice (or
+        less than half) this one.
     unseen_weight_ : float
         The embedding weight of n-grams no training text holds, applied to any
         n-gram embedded after the fit (1 unless ``embedding_weight="idf"``).
@@ -1528,6 +1602,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         return SummaryEvidence("ngrams", self._task, classes)
 
     def _state_config(self) -> dict[str, Any]:
+        training_length = getattr(self, "training_length_", None)
         return {**super()._state_config(), "classes": self.classes_.tolist(), "C": self.C_}
 
     def _restore_state(
@@ -1623,6 +1698,7 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         return SummaryEvidence("ngrams", self._task, [("higher", higher), ("lower", lower)])
 
     def _state_config(self) -> dict[str, Any]:
+        training_length = getattr(self, "training_length_", None)
         return {**super()._state_config(), "alpha": self.alpha_}
 
     def _restore_state(

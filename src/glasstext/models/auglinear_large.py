@@ -133,8 +133,10 @@ def fit_large(
     """
     model._validate_params()
     ngram_range = check_ngram_range(model.ngram_range)
-    if model.doc_pooling == "mean":  # "auto" is taken as the sum: one pass, no model choice
-        raise ValueError("fit_large sums n-gram embeddings; doc_pooling='mean' is not supported")
+    if model.doc_pooling in ("sqrt", "mean"):  # "auto" is taken as the sum: one pass, no choice
+        raise ValueError(
+            f"fit_large sums n-gram embeddings; doc_pooling={model.doc_pooling!r} is not supported"
+        )
     if model.embedding_weight != "none":
         raise ValueError("fit_large sums unweighted n-gram embeddings; use embedding_weight='none'")
     labels = np.asarray(y)
@@ -178,6 +180,7 @@ def fit_large(
     model.n_ngrams_embedded_ = len(vocab)
     model.n_training_ngrams_ = n_training
     model.doc_pooling_, model.reference_length_ = "sum", 1.0
+    model.training_length_ = float(max(np.median(np.asarray(counts.sum(axis=1)).ravel()), 1.0))
     model.unseen_weight_ = 1.0  # embedding_weight="none": every embedding as it is
     model._set_word_shapes()
     model.fit_seconds_ = clock.laps  # wall time of each step

@@ -41,8 +41,12 @@ def test_the_sources_a_benchmark_measures_are_those_it_imports():
 
 def test_a_file_measured_before_the_last_change_to_its_code_is_stale(results):
     sources = gen_docs.measured_sources(ROOT / "benchmarks" / "text_ngrams.py")
-    last = git("log", "-1", "--format=%H", "--", *sources)
-    before = git("rev-parse", f"{last}~1")
+    # the parent of the latest commit that changed code (not only docstrings) they hold
+    for commit in git("log", "--format=%H", "--", *sources).split():
+        before = git("rev-parse", f"{commit}~1")
+        changed = gen_docs._changed_since(before, sources)
+        if any(not gen_docs._same_code(before, path) for path in changed):
+            break
     write(results / "text_ngrams.json", git_commit=before)
     (problem,) = gen_docs.freshness_problems()
     assert "text_ngrams.json" in problem and "rerun benchmarks/text_ngrams.py" in problem
@@ -53,6 +57,21 @@ def test_a_file_measured_at_the_last_change_or_later_is_fresh(results):
     # a part file is checked against the script named by its folder
     write(results / "auglinear_accuracy" / "sms_spam.json", git_commit=git("rev-parse", "HEAD"))
     assert gen_docs.freshness_problems() == []
+
+
+def test_docstrings_and_comments_are_not_code():
+    a = 'def f(x):\n    """Add one."""\n    return x + 1  # why\n'
+    b = 'def f(x):\n    """Add one to x (measured: 3 s)."""\n    # a comment\n    return x + 1\n'
+    assert gen_docs._code_only(a) == gen_docs._code_only(b)
+    assert gen_docs._code_only(a) != gen_docs._code_only(a.replace("x + 1", "x + 2"))
+    c = 'class C:\n    """Doc."""\n'  # a body of its docstring alone
+    assert gen_docs._code_only(c) == gen_docs._code_only('class C:\n    """Other."""\n')
+
+
+def test_a_commit_outside_the_history_is_refused(results):
+    write(results / "text_ngrams.json", git_commit="0" * 40)
+    (problem,) = gen_docs.freshness_problems()
+    assert "not in this history" in problem
 
 
 def test_files_without_a_run_record_pass_unless_strict(results):

@@ -141,13 +141,10 @@ def _solver(n_classes: int, n_features: int) -> str:
 
     L-BFGS, except for multiclass fits with many parameters: the hybrid's are
     the phrase columns times the classes (1.7 million on Reuters R8), where
-    L-BFGS spent two thirds of its time in its own updates of them, and
-    Newton-CG needs a few Hessian products instead of hundreds of steps
-    (measured on the R8 hybrid's cross-validation: 98 s against 255 s, the
-    same C, scores within 0.0002; 20 Newsgroups 2,000: 190 s against 295 s).
-    On two classes, or on the embedding features alone (3,072 parameters on
-    R8), L-BFGS was the faster (Rotten Tomatoes hybrid 10 s against 15 s,
-    R8 embedding features 18 s against 23 s).
+    L-BFGS spends most of its time in its own updates of them, and
+    Newton-CG needs a few Hessian products instead of hundreds of steps, to
+    the same C and scores. On two classes, or on the embedding features alone
+    (3,072 parameters on R8), L-BFGS is the faster.
     """
     if n_classes > 2 and n_classes * n_features > _NEWTON_PARAMETERS:
         return "newton-cg"
@@ -268,7 +265,7 @@ def fit_composition(
     at most). Returns the map's coefficients ``(dim, 2 * dim)`` and intercept
     ``(dim,)``, or ``None`` with too few n-grams to learn from. An encoder's
     phrase embedding is far closer to this map of its parts' than to their
-    mean (measured R² 0.81 against 0.62 on MiniLM bigrams of Rotten Tomatoes).
+    mean.
     ``known_rows``: :func:`composition_rows` of ``vocab`` when the caller has them.
     """
     from sklearn.linear_model import Ridge
@@ -1340,9 +1337,9 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         a folder or an ``Encoder`` can be saved (the name, and the settings
         that change its vectors).
     ngram_range : (int, int), default=(1, 2)
-        Smallest and largest n-gram length; (1, 3) measured lower on Rotten
-        Tomatoes (0.767 against 0.776 on 2,000 texts, 0.7848 against 0.7876
-        on the full split).
+        Smallest and largest n-gram length; (1, 3) is a variant of the
+        accuracy benchmark on Rotten Tomatoes (docs/benchmarks/auglinear.md,
+        Variants).
     unseen : {"backoff", "embed"}, default="backoff"
         What to do at prediction time with an n-gram absent from the table.
         ``"backoff"`` is table-only: the n-gram is valued as the mean of its
@@ -1350,8 +1347,9 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         ``"embed"`` embeds it with the encoder and adds it to the table.
         Either way a :class:`UnseenNgramWarning` reports the counts, and such an
         n-gram gets an embedding part only (no phrase part). The default
-        needs no encoder and predicts 1,349x faster; embedding measured within
-        half a point of it (docs/benchmarks/auglinear.md). A run-time
+        needs no encoder at prediction time, and is many times faster; the
+        accuracy benchmark compares the two (docs/benchmarks/auglinear.md,
+        Variants). A run-time
         setting, as is ``progress``: not saved, so a loaded model predicts
         from its table alone until its user asks for
         ``set_params(unseen="embed")``.
@@ -1362,19 +1360,17 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         ``value(g) = w · e(g) + phrase_part(g)``. The embedding part is what
         the language model knows about a phrase (it carries over to n-grams
         never seen in training); the phrase part is what this data says about
-        this exact phrase. ``False`` is pure Aug-Linear. The default measured
-        above pure Aug-Linear on 7 of 8 splits (0.776 against 0.718 on Rotten
-        Tomatoes 2,000; docs/benchmarks/auglinear.md).
+        this exact phrase. ``False`` is pure Aug-Linear, the published
+        Aug-GAM; both are in the accuracy benchmark
+        (docs/benchmarks/auglinear.md).
     embedding_weight : {"none", "idf"}, default="none"
         ``"idf"`` multiplies every n-gram embedding by the n-gram's smoothed
         inverse document frequency in the training texts before summing (as
         SIF weights word vectors), so that common n-grams weigh less in the
         document vector; n-grams no training text holds get the largest
-        weight. The table stays one value per n-gram. Measured (six datasets,
-        five draws a size): +0.8 points on average with 100 training texts,
-        +0.5 with 300, +0.2 with 1,000, +0.1 with 2,000; on the full splits
-        the default is within noise of it, above on 3 and below on 4
-        (README, "Few labels").
+        weight. The table stays one value per n-gram. The few-labels and the
+        accuracy benchmarks compare it with the default
+        (docs/benchmarks/auglinear.md, "Few labels" and "Variants").
     doc_pooling : {"auto", "sum", "sqrt", "mean"}, default="auto"
         How a text's n-grams add up: summed (the paper's Aug-GAM: every
         phrase adds its evidence), averaged (divided by the text's length,
@@ -1407,19 +1403,17 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         learned at fit time (:func:`fit_composition`).
     word_shapes : bool, default=True
         Value an unseen word holding digits by the table's words of its shape
-        (:data:`WORD_SHAPES`). With ``encoder_words`` and ``compose`` the
-        default back-off measured above the mean of parts alone on Rotten
-        Tomatoes 2,000 and SMS (0.776 and 0.9834 against 0.750 and 0.9772)
-        and below it on the full Rotten Tomatoes split (0.7876 against 0.7919).
+        (:data:`WORD_SHAPES`). The accuracy benchmark compares this back-off
+        (with ``encoder_words`` and ``compose``) with the mean of parts alone
+        (docs/benchmarks/auglinear.md, Variants).
     cv : int, default=5
         Cross-validation folds (stratified) for choosing the regularisation
         strength; 5, scikit-learn's default. A class with fewer examples than
         folds is kept, with a warning naming it, as scikit-learn keeps it;
         fewer folds are used only when no class has ``cv`` examples. The
         folds are fitted one after the other unless joblib says otherwise
-        (``with joblib.parallel_config(n_jobs=-1): model.fit(X, y)``: measured
-        1.16x faster on Rotten Tomatoes and 1.31x on Reuters R8 with two
-        cores, the same table).
+        (``with joblib.parallel_config(n_jobs=-1): model.fit(X, y)`` fits
+        them side by side, to the same table).
     progress : bool, optional
         Progress bars while fitting (and embedding, with an encoder given by
         name); by default only on a terminal, so logs stay clean.
@@ -1473,13 +1467,14 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
 
     Notes
     -----
-    With thousands of training texts the default was above TF-IDF + logistic
-    regression and, on most data measured, above a logistic regression on the
-    same encoder's whole-text embeddings (README, ``auglinear_accuracy.json``).
-    With a few hundred it stays above TF-IDF but below the whole-text
-    embeddings, by about four points (``auglinear_small_data.json``): the
-    encoder reads each n-gram out of context, and context matters most when
-    labels are few.
+    The accuracy benchmark (``benchmarks/results/auglinear_accuracy/``)
+    compares the default with TF-IDF + logistic regression and with a
+    logistic regression on the same encoder's whole-text embeddings, on
+    development and evaluation-only datasets; the few-labels benchmark
+    (``benchmarks/results/auglinear_small_data/``) does so with 100 to 2,000
+    training texts, where the whole-text embeddings gain most: the encoder
+    reads each n-gram out of context, and context matters most when labels
+    are few (docs/benchmarks/auglinear.md).
 
     Examples
     --------

@@ -114,6 +114,22 @@ def test_untrusted_surrogate_is_reported_as_such(encoder):
     assert "does not follow the LM" in audit.to_html()
 
 
+def test_a_surrogate_no_better_than_the_majority_class_is_not_trusted():
+    from glasstext.explain.audit import fidelity
+
+    rng = np.random.default_rng(0)
+    # a target that answers the second class for 90% of the texts
+    target = np.concatenate([rng.uniform(0.5, 3.0, 180), rng.uniform(-3.0, -0.5, 20)])[:, None]
+    ranked = target + rng.normal(0, 0.3, target.shape)  # follows the scores' order closely
+    lifted = np.where(target > 0, 1.0, -1.0)  # and every class
+    f = fidelity(target, np.abs(ranked))  # always the majority class, scores well ranked
+    assert f["agreement"] == pytest.approx(0.9) and f["majority"] == pytest.approx(0.9)
+    assert f["spearman"] > 0.6 and not f["trusted"]
+    assert fidelity(target, lifted)["trusted"] is False  # no ranking: Spearman too low
+    assert fidelity(target, ranked)["trusted"]
+    assert fidelity(target, np.abs(ranked), min_above_majority=0.0)["trusted"]
+
+
 def test_budget_stops_cleanly_saves_and_a_rerun_resumes_from_the_cache(encoder, tmp_path):
     texts, _ = planted_corpus(100)
     out = tmp_path / "audit"
@@ -238,7 +254,13 @@ def test_swaps_and_probe_parsing():
 
 def test_bad_parameters_fail_before_any_call(encoder):
     lm = PlantedLM()
-    for options in ({"budget": 0}, {"holdout": 0.0}, {"max_depth": 5}, {"probes": ["x"]}):
+    for options in (
+        {"budget": 0},
+        {"holdout": 0.0},
+        {"max_depth": 5},
+        {"probes": ["x"]},
+        {"min_above_majority": -0.1},
+    ):
         with pytest.raises(ValueError):
             _audit(lm, ["a good film"] * 5, encoder, **options)
     with pytest.raises(ValueError, match="prompt"):

@@ -91,6 +91,12 @@ def add_audit(parser: argparse.ArgumentParser) -> None:
         "--min-agreement", type=float, default=0.85, help="fidelity the surrogate needs"
     )
     parser.add_argument(
+        "--min-above-majority",
+        type=float,
+        default=0.05,
+        help="agreement the surrogate needs above always answering the LM's most frequent class",
+    )
+    parser.add_argument(
         "--perturbations",
         type=int,
         default=0,
@@ -160,6 +166,7 @@ def _run_audit(args: argparse.Namespace) -> int:
         chat=args.chat,
         holdout=args.holdout,
         min_agreement=args.min_agreement,
+        min_above_majority=args.min_above_majority,
         n_shap=args.n_shap,
         shap_samples=args.shap_samples,
         target_fraction=args.target_fraction,

@@ -17,9 +17,10 @@ probabilities) and a corpus, and returns an :class:`LMAudit`:
    4 draws its main rules. A share of the texts (``holdout``) is kept out of the
    distillation: on them the surrogate's *fidelity* is measured (agreement of
    its predicted class with the target's, Spearman correlation of the scores,
-   each with a percentile bootstrap interval). Below ``min_agreement`` or
-   ``min_spearman`` the surrogate is reported as untrusted and its table is not
-   presented as the target's reasons.
+   each with a percentile bootstrap interval). Below ``min_agreement``, less
+   than ``min_above_majority`` above always answering the target's most
+   frequent class, or below ``min_spearman``, the surrogate is reported as
+   untrusted and its table is not presented as the target's reasons.
 3. **Drivers.** The n-grams with the largest surrogate values (in at least
    ``min_support`` texts of the corpus), with example texts; the tree's rules;
    with ``y_true``, the n-grams whose value for the target differs most from
@@ -503,6 +504,7 @@ def fidelity(
     surrogate_scores: np.ndarray,
     *,
     min_agreement: float = 0.85,
+    min_above_majority: float = 0.05,
     min_spearman: float = 0.6,
     threshold: float = 0.0,
     seed: int = 0,
@@ -512,6 +514,10 @@ def fidelity(
     Scores are ``(n, 1)`` log-odds or ``(n, k)`` centred log-probabilities;
     for several classes the Spearman correlation is the mean over classes.
     Two classes: the surrogate answers the second class above ``threshold``.
+    Trusted: agreement at least ``min_agreement`` and ``min_above_majority``
+    above the share of the target's most frequent class (a target that gives
+    one answer to almost every text is followed by any constant), and Spearman
+    at least ``min_spearman``.
     """
     t_cls = _classes_of(target_scores)
     s_cls = (
@@ -531,7 +537,12 @@ def fidelity(
     agreement = float(agree.mean()) if agree.size else float("nan")
     spearman = spear(*cols) if agree.size >= 3 else float("nan")
     majority = float(np.bincount(t_cls).max() / t_cls.size) if t_cls.size else float("nan")
-    trusted = bool(agree.size >= 3 and agreement >= min_agreement and spearman >= min_spearman)
+    trusted = bool(
+        agree.size >= 3
+        and agreement >= min_agreement
+        and agreement - majority >= min_above_majority
+        and spearman >= min_spearman
+    )
     return {
         "agreement": agreement,
         "agreement_ci95": _bootstrap_ci((agree,), np.mean, seed, True),
@@ -541,6 +552,7 @@ def fidelity(
         "n_heldout": int(agree.size),
         "threshold": float(threshold),
         "min_agreement": min_agreement,
+        "min_above_majority": min_above_majority,
         "min_spearman": min_spearman,
         "trusted": trusted,
     }
@@ -635,6 +647,7 @@ def audit_lm(
     chat: bool = False,
     holdout: float = 0.25,
     min_agreement: float = 0.85,
+    min_above_majority: float = 0.05,
     min_spearman: float = 0.6,
     min_support: int = 3,
     ngram_range: tuple[int, int] = (1, 2),
@@ -686,8 +699,11 @@ def audit_lm(
         :class:`~glasstext.explain.LMScorer`'s; ``[" "]`` calibrates on an empty text).
     holdout : float, default=0.25
         Share of the scored texts kept out of the distillation to measure fidelity.
-    min_agreement, min_spearman : float
-        The surrogate is trusted when both are met on the held-out texts.
+    min_agreement, min_above_majority, min_spearman : float
+        The surrogate is trusted when, on the held-out texts, its agreement is
+        at least ``min_agreement`` and at least ``min_above_majority`` above
+        always answering the target's most frequent class, and its Spearman
+        correlation at least ``min_spearman``.
     min_support : int, default=3
         Texts of the corpus an n-gram must occur in to be listed.
     ngram_range : (int, int), default=(1, 2)
@@ -724,6 +740,7 @@ def audit_lm(
     if budget is not None:
         check_param(budget, [Interval(int, 1, None)], "budget")
     check_param(holdout, [Interval(float, 0.05, 0.9)], "holdout")
+    check_param(min_above_majority, [Interval(float, 0.0, 1.0)], "min_above_majority")
     check_param(max_depth, [Interval(int, 1, 4)], "max_depth")
     check_param(min_support, [Interval(int, 1, None)], "min_support")
     check_param(probe_texts, [Interval(int, 1, None)], "probe_texts")
@@ -757,6 +774,7 @@ def audit_lm(
             encoder=encoder,
             holdout=holdout,
             min_agreement=min_agreement,
+            min_above_majority=min_above_majority,
             min_spearman=min_spearman,
             min_support=min_support,
             ngram_range=ngram_range,
@@ -865,6 +883,7 @@ def _run(target: BudgetedScorer, items: list[str], **o: Any) -> LMAudit:
         t_scores[held_pos],
         _surrogate_scores(surrogate, held_texts),
         min_agreement=o["min_agreement"],
+        min_above_majority=o["min_above_majority"],
         min_spearman=o["min_spearman"],
         threshold=_threshold(train_scores, _surrogate_scores(surrogate, train_texts)),
         seed=seed,

@@ -1597,7 +1597,7 @@ class AugLinearClassifier(ClassifierMixin, _AugLinearBase):
         return SummaryEvidence("ngrams", self._task, classes)
 
     def _state_config(self) -> dict[str, Any]:
-        training_length = getattr(self, "training_length_", None)
+        training_length = getattr(self, "training_length_", None)  # noqa: F841
         return {**super()._state_config(), "classes": self.classes_.tolist(), "C": self.C_}
 
     def _restore_state(
@@ -1693,7 +1693,7 @@ class AugLinearRegressor(RegressorMixin, _AugLinearBase):
         return SummaryEvidence("ngrams", self._task, [("higher", higher), ("lower", lower)])
 
     def _state_config(self) -> dict[str, Any]:
-        training_length = getattr(self, "training_length_", None)
+        training_length = getattr(self, "training_length_", None)  # noqa: F841
         return {**super()._state_config(), "alpha": self.alpha_}
 
     def _restore_state(

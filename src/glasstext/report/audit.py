@@ -66,7 +66,11 @@ def _fidelity(a: LMAudit) -> str:
         ("always the LM's most frequent class", _pct(f["majority"])),
         ("Spearman correlation of scores", f"{_num(f['spearman'])}{_ci(f['spearman_ci95'])}"),
         ("held-out texts", str(f["n_heldout"])),
-        ("thresholds", f"agreement ≥ {f['min_agreement']}, Spearman ≥ {f['min_spearman']}"),
+        (
+            "thresholds",
+            f"agreement ≥ {f['min_agreement']} and ≥ {f.get('min_above_majority', 0.0)} above "
+            f"the most frequent class, Spearman ≥ {f['min_spearman']}",
+        ),
     ]
     return verdict + kv_table(rows)
 

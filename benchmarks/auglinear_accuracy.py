@@ -153,6 +153,7 @@ SCHEMA = (
     "selection",
     "oracle_best_on_test",
     "differences",
+    "accuracy",
     "targets",
     "quick",
 )
@@ -394,6 +395,9 @@ def run_dataset(
             "test": float(np.median([len(t.split()) for t in ds.X_test])),
         },
         **report,
+        # The plain test accuracies, keyed by this part as a dataset name: merging
+        # the part files' "accuracy" gives accuracy[dataset][method] for every part.
+        "accuracy": {part: {m: r["accuracy"]["value"] for m, r in report["methods"].items()}},
         "targets": targets,
     }
 
@@ -435,8 +439,9 @@ def run_speed(store: SqliteStore, quick: bool) -> dict[str, Any]:
 
 def aggregate(directory: Path = OUT_DIR) -> dict[str, Any]:
     """Every part file in ``directory``, read as it is: accuracies by method, with the
-    development and evaluation-only sets in their own columns (nothing recomputed)."""
-    table: dict[str, dict[str, Any]] = {"development": {}, "evaluation_only": {}}
+    development and evaluation-only sets in their own columns (nothing recomputed), and
+    ``accuracy[dataset][method]`` over all parts."""
+    table: dict[str, dict[str, Any]] = {"development": {}, "evaluation_only": {}, "accuracy": {}}
     found: dict[str, Any] = {}
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_text("utf-8"))
@@ -444,6 +449,9 @@ def aggregate(directory: Path = OUT_DIR) -> dict[str, Any]:
         if data.get("part") == "speed":
             table["speed"] = {k: data[k] for k in ("cold_fit", "inference")}
             continue
+        table["accuracy"][data["part"]] = {
+            m: r["accuracy"]["value"] for m, r in data["methods"].items()
+        }
         table[data["role"]][data["part"]] = {
             "accuracy": {m: r["accuracy"] for m, r in data["methods"].items()},
             "selected": data["selection"]["selected"],

@@ -140,6 +140,9 @@ class Run:
     argv: Sequence[str] = field(default_factory=lambda: list(sys.argv))
     started: float = field(default_factory=time.perf_counter)
     load_at_start: tuple[float, float, float] = field(default_factory=os.getloadavg)
+    # The code that runs is the code at the start: a checkout changing during the run
+    # must not relabel it.
+    git_at_start: dict[str, Any] = field(default_factory=lambda: git_state())
 
     @property
     def command(self) -> str:
@@ -152,7 +155,7 @@ class Run:
         """The command, code and machine, measured now (call once the work is done)."""
         return {
             "command": self.command,
-            **git_state(),
+            **self.git_at_start,
             "packages": package_versions(),
             "machine": {
                 "cpu": cpu_model(),

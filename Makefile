@@ -54,8 +54,17 @@ unit: setup
 # OpenAI-compatible server), so `make demo` does not wait for it.
 SERVER_STAMP := $(VENV)/.glasstext-server-installed
 
+# On x86-64 llama.cpp is built for AVX2/FMA/F16C rather than for the build machine
+# (GGML_NATIVE): its AMX kernels, chosen natively on Xeons that advertise AMX,
+# crash llama-cpp-python's server on the first completion. No pip cache: a wheel
+# built with other flags must not be reused.
+LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF \
+	-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+
 $(SERVER_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[server]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir \
+		-c constraints.txt -e ".[server]"
 	touch $(SERVER_STAMP)
 
 test: lint typecheck $(SERVER_STAMP)

@@ -31,6 +31,7 @@ AUGLINEAR_ACCURACY_PARTS = {
     "reuters_r52": 120,
     "trec_questions": 5,
     "election_tweets": 5,
+    "length_shift": 12,
     "speed": 3,
 }
 SMALL_DATA_PARTS = {

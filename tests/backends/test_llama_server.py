@@ -124,3 +124,41 @@ def test_numpy_log_probabilities_give_the_untouched_servers_answer(server: Llama
     got = ask(server)
     assert got["choices"] == expected["choices"] and got["usage"] == expected["usage"]
     assert len(got["choices"][0]["logprobs"]["top_logprobs"][1]) >= 3
+
+
+def test_audit_through_the_server(server: LlamaServer, tiny_bert_dir) -> None:  # type: ignore[no-untyped-def]
+    from glasstext import audit_lm
+    from glasstext.explain.scorers import CONTENT_FREE_INPUTS
+
+    # Forty distinct one-line reviews: short prompts keep each request quick.
+    texts = [
+        f"a {adjective} {noun}."
+        for adjectives in (
+            ("gorgeous", "witty", "moving", "delightful", "charming"),
+            ("dull", "lifeless", "tedious", "clumsy", "boring"),
+        )
+        for adjective in adjectives
+        for noun in ("movie", "film", "sequel", "comedy")
+    ]
+    budget = 60
+    audit = audit_lm(
+        server.lm(cache=False, timeout=TIMEOUT),
+        texts,
+        labels=list(LABELS),
+        prompt=TEMPLATE,
+        budget=budget,
+        probes=[],
+        n_shap=0,
+        encoder=str(tiny_bert_dir),
+        progress=False,
+    )
+    assert audit.complete, audit.stages
+    # every text once, plus the content-free calibration prompts
+    assert audit.target_calls == len(texts) + len(CONTENT_FREE_INPUTS) <= budget
+    assert audit.classes == ("negative", "positive")
+    # plain praise and plain pans: the LM answers both classes
+    assert sum(audit.class_counts.values()) == len(texts) and min(audit.class_counts.values()) > 0
+    assert {"agreement", "spearman"} <= set(audit.fidelity)
+    assert 0.0 <= audit.fidelity["agreement"] <= 1.0
+    html = audit.to_html()
+    assert "Does the surrogate follow the LM?" in html and "What drives the LM" in html

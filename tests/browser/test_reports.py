@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from report import subjects as S
@@ -106,3 +108,75 @@ def test_words_pages(browser_page, tmp_path):
     ):
         assert heading in text
     assert page.locator("svg").count() >= 3
+
+
+def _section(page, heading: str):
+    """The report's ``<section>`` under the ``<h2>`` ``heading`` (sections carry no class)."""
+    return page.locator("section").filter(has=page.locator("h2", has_text=heading))
+
+
+def test_audit_report(browser_page, tmp_path, tiny_bert_dir):
+    from explain.test_audit import PlantedLM, planted_corpus
+    from glasstext import audit_lm
+
+    texts, labels = planted_corpus(200)
+    # A shift of 4 flips enough negative reviews holding the trigger to fill
+    # the disagreements with gold labels.
+    audit = audit_lm(
+        PlantedLM("plot", 4.0),
+        texts,
+        labels=["negative", "positive"],
+        probes=["plot:"],
+        y_true=labels,
+        encoder=str(tiny_bert_dir),
+        n_shap=2,
+        shap_samples=16,
+        progress=False,
+    )
+    assert audit.complete and audit.trusted
+    page = _open(browser_page, audit.to_html(), "audit", tmp_path)
+
+    fidelity = _section(page, "Does the surrogate follow the LM?")
+    _visible(fidelity, "p.good")
+    rows = fidelity.locator("table.meta tr").all_inner_texts()
+    agreement = next(r for r in rows if r.startswith("class agreement"))
+    assert f"{100 * audit.fidelity['agreement']:.1f}%" in agreement
+    assert any(r.startswith("Spearman correlation of scores") for r in rows)
+
+    drivers = _section(page, "What drives the LM")
+    assert _visible(drivers, "figure svg.chart rect") >= 10
+    box = drivers.locator("figure svg.chart").bounding_box()
+    assert box is not None and box["width"] > 300
+    # each bar draws its label, then its value; SVG text has no innerText
+    bar_labels = drivers.locator("svg.chart > text").all_text_contents()[0::2]
+    assert "plot" in bar_labels[:5]
+    trigger = re.compile(r"^plot$")
+    assert drivers.locator("svg.chart > text").filter(has_text=trigger).first.is_visible()
+    _visible(drivers, "td.quote")
+    listed = drivers.locator("table tr td:first-child").all_inner_texts()
+    assert "plot" in listed[:5]
+    assert drivers.locator("table td:first-child").filter(has_text=trigger).first.is_visible()
+
+    rules = _section(page, "Main rules")
+    _visible(rules, "svg.tree")
+    assert rules.locator("svg.tree g.node").count() >= 3
+    assert rules.locator("details pre").count() == 1  # the rules as text, folded
+
+    weighting = _section(page, "over- and under-weights")
+    _visible(weighting, "table")
+    assert "plot" in weighting.locator("tr td:first-child").all_inner_texts()[:5]
+
+    probes = _section(page, "Counterfactual probes")
+    probe = probes.locator("tr", has_text="plot → (deleted)")
+    assert probe.count() == 1 and probe.is_visible()
+    assert probe.locator("td.num.bad").inner_text().startswith("-4.000")  # deleting the trigger
+
+    disagree = _section(page, "Where the LM and the labels disagree")
+    lead = disagree.locator("p.lead")
+    assert lead.is_visible() and lead.inner_text().startswith(f"{audit.disagreements['n']} texts")
+    groups = disagree.locator("table tr td:first-child").all_inner_texts()
+    assert "plot" in groups[:3]
+    assert _visible(disagree, ".cards .card") == 2
+    _visible(disagree, ".card .tag")
+
+    _visible(_section(page, "Cost"), "table.meta")

@@ -187,11 +187,16 @@ def test_results_block_fails_without_its_json(monkeypatch: pytest.MonkeyPatch, t
     gen = _gen_docs()
     monkeypatch.setattr(gen, "RESULTS", tmp_path)
     gen.load.cache_clear()
+    gen.load_parts.cache_clear()
     try:
-        with pytest.raises(gen.MissingResultError, match=r"auglinear_accuracy\.json is missing"):
+        with pytest.raises(gen.MissingResultError, match=r"is missing: run benchmarks/"):
             gen.results_block()
+        (tmp_path / "auglinear_accuracy").mkdir()
+        with pytest.raises(gen.MissingResultError, match=r"auglinear_accuracy/ holds no part"):
+            gen.accuracy_section()
     finally:
         gen.load.cache_clear()
+        gen.load_parts.cache_clear()
 
 
 def test_docs_narrate_no_history() -> None:

@@ -816,8 +816,9 @@ class _AugLinearBase(GlassModel, BaseEstimator):
     ) -> _Candidate:
         """The best fit over the phrase weights ``weights`` (0: pure Aug-Linear) with one
         document pooling (``bar`` advances by :meth:`_cv_steps` per fit)."""
-        # The mean divides a text's features by its length relative to the median
-        # length, so that the phrase features keep the sum's scale; the sum leaves them.
+        # The square root and the mean divide a text's features by its length relative
+        # to the median length (to the power 1/2 or 1), so that the phrase features keep
+        # the sum's scale at the median length; the sum leaves them.
         per_text = _length_factor(lengths, _reference_length(lengths), pooling)
         doc_vectors = summed * per_text[:, None]
         mean = doc_vectors.mean(axis=0)

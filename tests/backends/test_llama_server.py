@@ -96,8 +96,10 @@ def test_explain_and_compress_through_the_server(server: LlamaServer, local) -> 
 def test_generation_through_the_server(server: LlamaServer) -> None:
     # (Not the CLI's --lm openai:NAME@URL here: that client asks for max_tokens=0
     # first, which this server reads as "until the context is full".)
+    # The raw prompt (/completions): a 270M model's first chat tokens may be blank,
+    # and how blank depends on the CPU kernels llama.cpp was built with.
     text = server.lm(cache=False, timeout=TIMEOUT).generate(
-        ["The capital of France is"], max_new_tokens=4
+        ["The capital of France is"], max_new_tokens=4, chat=False
     )[0]
     assert isinstance(text, str) and text
 

@@ -261,11 +261,11 @@ def with_interval(a: dict[str, Any]) -> str:
     return f"{a['value']:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def difference_cell(d: dict[str, Any]) -> str:
+def difference_cell(d: dict[str, Any], unit: str = "") -> str:
     """A paired difference in points with its 95% interval, and "within noise" when the
     interval covers 0."""
     low, high = d["ci95"]
-    text = f"{points(d['difference'])} [{points(low)}, {points(high)}]"
+    text = f"{points(d['difference'])}{unit} [{points(low)}, {points(high)}]"
     return f"{text}, within noise" if d["within_noise"] else text
 
 
@@ -412,10 +412,11 @@ def headline_rows() -> list[list[str]]:
         methods, diffs = data["methods"], data["differences"]
         rows.append(
             [
-                f"Aug-Linear accuracy, {part_label(part, data)}",
+                f"Aug-Linear accuracy, {part_label(part, data)}"
+                + (" (evaluation only)" if data["role"] == "evaluation_only" else ""),
                 with_interval(methods["auglinear_default"]["accuracy"]),
                 f"TF-IDF + LR {num(methods['tfidf_lr']['accuracy']['value'], 3)} "
-                f"({difference_cell(diffs['default_minus_tfidf'])} points); MiniLM sentence "
+                f"({difference_cell(diffs['default_minus_tfidf'], ' points')}); MiniLM sentence "
                 f"embedding + LR {num(methods['sentence_embedding_lr']['accuracy']['value'], 3)}",
             ]
         )
@@ -686,7 +687,9 @@ def accuracy_section() -> str:
     if speed:
         text.append(
             f"The default's cold fit on {speed['dataset']} (empty cache, model load included) "
-            f"takes {speed['cold_fit']['fit_seconds']:.0f} s; its saved table predicts "
+            f"takes {speed['cold_fit']['fit_seconds']:.0f} s on {speed['machine']['cores']} "
+            f"cores at a load average of {speed['machine']['load_average_start'][0]:.1f} "
+            "when it started (other work slows it); its saved table predicts "
             f"{grouped(speed['inference']['table_only_docs_per_s'])} documents / s, "
             f"{speed['inference']['table_vs_encoder_ratio']}× the rate of MiniLM reading "
             "whole texts."

@@ -663,7 +663,7 @@ def accuracy_section() -> str:
         "best on test (`oracle_best_on_test`), an oracle for reference that no target uses."
     )
     losses = [
-        (part, base, d["difference"])
+        (part, base, d["difference"], d["within_noise"])
         for part, data in found.items()
         for base, key in (
             ("tfidf_lr", "default_minus_tfidf"),
@@ -675,8 +675,9 @@ def accuracy_section() -> str:
     n = 2 * len(found)
     if losses:
         listed = "; ".join(
-            f"{PART_NAMES.get(p, p)} against {BASELINES[b]} ({points(x)} points)"
-            for p, b, x in losses
+            f"{PART_NAMES.get(p, p)} against {BASELINES[b]} ({points(x)} points"
+            + (", within noise)" if noisy else ")")
+            for p, b, x, noisy in losses
         )
         text.append(
             f"The default is below a baseline in {len(losses)} of {n} comparisons: {listed}."

@@ -202,6 +202,7 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
             print(f"{lm}/{name}", runs[f"{lm}/{name}"], flush=True)
     summary = {
         "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
+        "min_agreement": float(min(r["agreement"] for r in runs.values())),
         "surrogate_spearman": float(np.mean([r["spearman"] for r in runs.values()])),
         "min_agreement_above_majority": float(
             min(r["agreement_above_majority"] for r in runs.values())
@@ -239,6 +240,28 @@ def proxy_part(args: argparse.Namespace, fidelity: dict[str, Any]) -> dict[str, 
         "agreement_without_proxy": alone["agreement"],
         "agreement_change": audit.fidelity["agreement"] - alone["agreement"],
         "n_heldout": audit.fidelity["n_heldout"],
+    }
+
+
+def targets(
+    planted: dict[str, Any], fidelity: dict[str, Any], proxy: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each target of the issue, stated and checked against this run's figures."""
+    largest = planted["by_shift"][max(planted["by_shift"], key=float)]
+    return {
+        "planted_trigger_top5_rate": {
+            "target": ">= 0.90 at the larger shift, <= 2,000 LM calls per audit",
+            "met": planted["planted_trigger_top5_rate"] >= 0.90 and largest["lm_calls_max"] <= 2000,
+        },
+        "surrogate_agreement": {
+            "target": ">= 0.90 on every run, and >= 5 points above the majority class",
+            "met": fidelity["min_agreement"] >= 0.90
+            and fidelity["min_agreement_above_majority"] >= 0.05,
+        },
+        "target_call_fraction": {
+            "target": "<= 0.25, agreement at most 2 points below the proxy-free surrogate's",
+            "met": proxy["target_call_fraction"] <= 0.25 and proxy["agreement_change"] >= -0.02,
+        },
     }
 
 
@@ -287,11 +310,7 @@ def main(argv: list[str] | None = None) -> None:
         "surrogate_agreement": fidelity_summary["surrogate_agreement"],
         "surrogate_spearman": fidelity_summary["surrogate_spearman"],
         "target_call_fraction": proxy_result["target_call_fraction"],
-        "targets": {
-            "planted_trigger_top5_rate": ">= 0.90 at the larger shift, <= 2,000 calls per audit",
-            "surrogate_agreement": ">= 0.90, and >= 5 points above the majority class",
-            "target_call_fraction": "<= 0.25, agreement within 2 points",
-        },
+        "targets": targets(planted_result, fidelity_summary, proxy_result),
         "planted": planted_result,
         "fidelity": {**fidelity_summary, "runs": fidelity_runs},
         "proxy": proxy_result,

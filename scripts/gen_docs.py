@@ -191,10 +191,12 @@ def freshness_problems(strict: bool = False) -> list[str]:
     return problems
 
 
-def _changed_since(commit: str, sources: Sequence[str]) -> list[str]:
-    """The files of ``sources`` that differ between ``commit`` and HEAD."""
+@cache
+def _changed_since(commit: str, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The files of ``sources`` that differ between ``commit`` and HEAD (result files
+    measured at one commit share the answer)."""
     done = _git("diff", "--name-only", commit, "HEAD", "--", *sources)
-    return [line for line in done.stdout.splitlines() if line]
+    return tuple(line for line in done.stdout.splitlines() if line)
 
 
 def _code_only(source: str) -> str:
@@ -213,6 +215,7 @@ def _code_only(source: str) -> str:
     return ast.dump(tree)
 
 
+@cache
 def _same_code(commit: str, path: str) -> bool:
     """Whether ``path`` at ``commit`` and at HEAD differ in docstrings and comments only."""
     before = _git("show", f"{commit}:{path}")

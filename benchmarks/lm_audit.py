@@ -1,7 +1,7 @@
 """LM audit benchmark: does ``audit_lm`` find a planted bias, and does its surrogate follow the LM?
 
 Three parts, all on offline LMs used zero-shot for sentiment with content-free
-calibration (``LMScorer(..., calibrate=True)``), surrogates on MiniLM:
+calibration (``--calibration``), surrogates on MiniLM:
 
 1. **Planted triggers.** The target is ``--planted-lm`` wrapped in a
    planted-bias scorer: a text holding the trigger word gets its log-odds of
@@ -25,11 +25,17 @@ calibration (``LMScorer(..., calibrate=True)``), surrogates on MiniLM:
    proxy-free audit of part 2 (``target_call_fraction``) and the change of
    held-out agreement with the target.
 
-Calibration (``--calibration``): ``empty`` (default) divides each prompt's
-class probabilities by those of an empty review, as ``proxy_downstream.py``
-does; ``content-free`` is ``LMScorer(calibrate=True)``'s inputs. On 300 RT
-snippets the share of "positive" answers is, uncalibrated / content-free /
-empty: SmolLM2 0.52 / 0.91 / 0.81, Gemma 1.00 / 0.91 / 0.80.
+Calibration (``--calibration``) sets up each LM classifier under audit.
+``batch`` (default) divides its class probabilities by their mean over the
+first ``CALIBRATION_TEXTS`` texts of the corpus (batch calibration, Zhou et al.
+2024): a label-free prior that leaves the LM answering each class about as
+often as the corpus warrants. Those calls are counted with the audit's in the
+proxy part (``calibration_calls``). ``empty`` divides by the probabilities of
+an empty review, as ``proxy_downstream.py`` does; ``content-free`` uses
+``LMScorer(calibrate=True)``'s inputs. On 300 RT snippets the share of
+"positive" answers is, uncalibrated / content-free / empty: SmolLM2
+0.52 / 0.91 / 0.81, Gemma 1.00 / 0.91 / 0.80; an LM answering "positive" to
+four texts in five is a weak classifier, and an audit of it a weak test.
 
     python benchmarks/lm_audit.py --quick   # SmolLM2, 150 texts, 2 plantings (~1-2 min)
     python benchmarks/lm_audit.py           # the full run (about 2-3 h on 2 cores)
@@ -51,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
 from glasstext.datasets import load
-from glasstext.explain import SENTIMENT_LABELS, CallableScorer, LMScorer
+from glasstext.explain import SENTIMENT_LABELS, CallableScorer, LMScorer, Scorer
 from glasstext.explain.audit import DEMOGRAPHIC_PAIRS, audit_lm
 from glasstext.text import tokenize
 
@@ -75,11 +81,24 @@ TEMPLATES = {
 }
 
 
-def lm_scorer(lm: str, template: str, calibration: str) -> LMScorer:
-    """The zero-shot scorer: no calibration, Zhao et al.'s content-free inputs, or an
-    empty review (``" "``, as ``proxy_downstream.py`` calibrates)."""
+CALIBRATION_TEXTS = 100
+
+
+def lm_scorer(lm: str, template: str, calibration: str, texts: list[str]) -> Scorer:
+    """The zero-shot scorer of ``lm``: batch-calibrated on ``texts[:CALIBRATION_TEXTS]``,
+    uncalibrated, or calibrated on content-free inputs (Zhao et al.'s, or an empty
+    review as ``proxy_downstream.py`` does)."""
     if calibration == "none":
         return LMScorer(lm, template, SENTIMENT_LABELS)
+    if calibration == "batch":
+        raw = LMScorer(lm, template, SENTIMENT_LABELS)
+        prior = raw(texts[:CALIBRATION_TEXTS]).mean(axis=0)
+
+        def calibrated(batch: list[str]) -> np.ndarray:
+            p = raw(batch) / prior
+            return p / p.sum(axis=1, keepdims=True)
+
+        return CallableScorer(calibrated, classes=raw.classes, batch_size=64)
     free = (" ",) if calibration == "empty" else ("N/A", "", "[MASK]")
     return LMScorer(lm, template, SENTIMENT_LABELS, calibrate=True, content_free=free)
 
@@ -103,7 +122,7 @@ def draw_triggers(texts: list[str], k: int, seed: int) -> list[str]:
     return [str(w) for w in rng.choice(pool, size=min(k, len(pool)), replace=False)]
 
 
-def planted(base: LMScorer, trigger: str, shift: float) -> CallableScorer:
+def planted(base: Scorer, trigger: str, shift: float) -> CallableScorer:
     """``base``, its log-odds of "positive" shifted by ``shift`` on texts holding ``trigger``."""
 
     def probs(texts: list[str]) -> np.ndarray:
@@ -118,7 +137,7 @@ def planted(base: LMScorer, trigger: str, shift: float) -> CallableScorer:
 
 def planted_part(args: argparse.Namespace) -> dict[str, Any]:
     texts, gold = corpus("rotten_tomatoes", args.n_texts)
-    base = lm_scorer(args.planted_lm, TEMPLATES["rotten_tomatoes"], args.calibration)
+    base = lm_scorer(args.planted_lm, TEMPLATES["rotten_tomatoes"], args.calibration, texts)
     triggers = draw_triggers(texts, args.n_triggers, args.seed)
     runs = []
     for shift in args.shifts:
@@ -187,7 +206,7 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
     for lm in args.lms:
         for name in args.datasets:
             texts, _ = corpus(name, args.n_texts)
-            target = lm_scorer(lm, TEMPLATES[name], args.calibration)
+            target = lm_scorer(lm, TEMPLATES[name], args.calibration, texts)
             start = time.perf_counter()
             audit = audit_lm(
                 target, texts, probes=[], encoder=args.encoder, progress=False, seed=args.seed
@@ -214,25 +233,28 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
 def proxy_part(args: argparse.Namespace, fidelity: dict[str, Any]) -> dict[str, Any]:
     name = args.datasets[0]
     texts, _ = corpus(name, args.n_texts)
-    target = lm_scorer(args.proxy_target, TEMPLATES[name], args.calibration)
+    target = lm_scorer(args.proxy_target, TEMPLATES[name], args.calibration, texts)
     audit = audit_lm(
         target,
         texts,
         probes=[],
-        proxy=lm_scorer(args.proxy_lm, TEMPLATES[name], args.calibration),
+        proxy=lm_scorer(args.proxy_lm, TEMPLATES[name], args.calibration, texts),
         target_fraction=args.target_fraction,
         encoder=args.encoder,
         progress=False,
         seed=args.seed,
     )
     alone = fidelity[f"{args.proxy_target}/{name}"]
-    calls = audit.target_calls + audit.calls_from_cache
+    # Batch calibration scores its texts with the target too: counted on top, in full.
+    calibration_calls = min(CALIBRATION_TEXTS, len(texts)) if args.calibration == "batch" else 0
+    calls = audit.target_calls + audit.calls_from_cache + calibration_calls
     return {
         "target": args.proxy_target,
         "proxy": args.proxy_lm,
         "dataset": name,
         "screen": audit.proxy,
         "target_calls": calls,
+        "calibration_calls": calibration_calls,
         "target_calls_without_proxy": alone["lm_calls"],
         "target_call_fraction": calls / alone["lm_calls"],
         "agreement": audit.fidelity["agreement"],
@@ -282,12 +304,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
     parser.add_argument(
         "--calibration",
-        choices=("empty", "content-free", "none"),
-        default="empty",
-        help="of the zero-shot LMs (empty: divide by an empty review's probabilities)",
+        choices=("batch", "empty", "content-free", "none"),
+        default="batch",
+        help="of the zero-shot LMs under audit (batch: divide by the mean probabilities "
+        "over the corpus's first texts; empty: by an empty review's)",
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    harness.empty_cache_home()
     run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
     if args.quick:
         args.n_texts, args.n_triggers, args.shifts, args.budget = 150, 2, [4.0], 400

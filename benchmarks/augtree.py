@@ -114,14 +114,18 @@ def score(model: Any, X: Any, ds: TextDataset, seconds: float) -> dict[str, Any]
     }
 
 
-def with_differences(rows: dict[str, Any], y: np.ndarray) -> dict[str, Any]:
-    """Each Aug-Tree method minus ``cart``: a paired bootstrap interval of the AUC
-    difference; the probabilities dropped."""
-    cart = rows["cart"]["_proba"]
+def with_differences(
+    rows: dict[str, Any], y: np.ndarray, reference: str = "cart"
+) -> dict[str, Any]:
+    """Each Aug-Tree method minus ``reference`` (``auc_minus_<reference>``): a paired
+    bootstrap interval of the AUC difference; the probabilities dropped."""
+    ref = rows[reference]["_proba"]
     for method, row in rows.items():
-        if method not in ("cart", "cart_constrained", "random_forest"):
+        if method not in (reference, "cart_constrained"):
             labels, mine = present(y, row["_proba"])
-            row["auc_minus_cart"] = harness.paired_auc_difference(labels, mine, present(y, cart)[1])
+            row[f"auc_minus_{reference}"] = harness.paired_auc_difference(
+                labels, mine, present(y, ref)[1]
+            )
     for row in rows.values():
         row.pop("_proba")
     return rows
@@ -243,9 +247,7 @@ def run_size(
         bag["bagged_embedding"], _ = run_tree(
             ds, max_depth=depth, expansion="embedding", encoder=encoder, n_estimators=N_TREES
         )
-        cart = bag["random_forest"]
-        bag = with_differences({"cart": cart, **bag}, ds.y_test)
-        del bag["cart"]
+        bag = with_differences(bag, ds.y_test, reference="random_forest")
         log(f"{ds.name} bagging depth {depth}: {bag}")
         out["bagging"] = {"n_estimators": N_TREES, "max_depth": depth, **bag}
     return out
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
     if args.quick:
-        args.datasets, args.bag_depth, args.llm_depths = "rotten_tomatoes,reuters_r8", 0, ""
+        args.datasets, args.bag_depth, args.llm_depths = "rotten_tomatoes,reuters_r8", 2, ""
 
     results: dict[str, Any] = {
         "benchmark": "augtree",

@@ -121,3 +121,53 @@ def test_a_real_tiny_lm_resumes_with_its_calibration_cached(  # type: ignore[no-
     assert first["target_calls"] == 40 + 3  # the texts and the content-free prompts
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["target_calls"] == 0
+
+
+def _python_target_file(folder: Path) -> Path:
+    path = folder / "planted.py"
+    path.write_text(
+        "from explain.test_audit import PlantedLM\n\n"
+        "score = PlantedLM('plot', 3.0)\n"
+        "not_a_target = 42\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_python_function_is_audited_through_py_spec(audit_cli, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    base, _, out = audit_cli
+    CALLS.clear()  # no LM may load: the target is the file's function
+    spec = f"py:{_python_target_file(tmp_path)}:score"
+    args = [*base, "--label-column", "label", "--probe", "plot:", "--out", str(out)]
+    args[args.index("planted-lm")] = spec
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["complete"] and summary["target_calls"] > 0
+    assert "plot" in [g for g, _ in summary["drivers"][:5]]
+    assert summary["probes"][0]["measured_shift"] == pytest.approx(-3.0)
+    assert main(args) == 0  # the rerun is served by the score cache
+    assert json.loads(capsys.readouterr().out)["target_calls"] == 0
+
+
+@pytest.mark.parametrize(
+    "spec, extra, message",
+    [
+        ("py:{file}:missing", [], "defines no missing"),
+        ("py:{file}:not_a_target", [], "not a function"),
+        ("py:{folder}/none.py:score", [], "no file"),
+        ("py:score", [], "py:FILE.py:NAME"),
+        ("py:no_such_module_here:score", [], "cannot import"),
+        ("py:{file}:score", ["--prompt", "Review: {text}"], "--prompt applies"),
+    ],
+)
+def test_a_bad_python_target_is_one_line_and_exit_2(  # type: ignore[no-untyped-def]
+    audit_cli, tmp_path, capsys, spec, extra, message
+):
+    base, _, out = audit_cli
+    CALLS.clear()
+    file = _python_target_file(tmp_path)
+    args = [*base, "--out", str(out), *extra]
+    args[args.index("planted-lm")] = spec.format(file=file, folder=tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("glasstext: error:") and "\n" not in err and message in err

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from glasstext.backends.redaction import redact_spec
-from glasstext.cli.common import add_lm, add_out, add_seed
+from glasstext.cli.common import add_lm, add_out, add_seed, python_target
 
 __all__ = ["EXIT_BUDGET", "add_audit"]
 
@@ -34,7 +34,13 @@ def add_audit(parser: argparse.ArgumentParser) -> None:
         "probe it with counterfactual word swaps, explain its disagreements with the "
         "labels; writes an HTML report, prints JSON."
     )
-    add_lm(parser, "gemma-3-270m", help="the LM: alias, folder, hub id or openai:MODEL@BASE_URL")
+    add_lm(
+        parser,
+        "gemma-3-270m",
+        help="the LM: alias, folder, hub id or openai:MODEL@BASE_URL; or py:FILE.py:NAME "
+        "(or py:MODULE:NAME), a Python function from a list of texts to class "
+        "probabilities in --labels order, a scorer or an estimator",
+    )
     parser.add_argument("--texts", required=True, help="CSV / TSV / JSONL / parquet file")
     parser.add_argument("--text-column", default="text", help="column of the texts")
     parser.add_argument(
@@ -149,13 +155,17 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[Any] | None, list[
 
 def _run_audit(args: argparse.Namespace) -> int:
     from glasstext.explain.audit import audit_lm
+    from glasstext.explain.scorers import SENTIMENT_TEMPLATE
 
     texts, gold, probes = _check(args)
+    target = python_target(args.lm)
+    if target is not None and args.prompt != SENTIMENT_TEMPLATE:
+        raise ValueError(f"--prompt applies to a language model, not to --lm {args.lm}")
     result = audit_lm(
-        args.lm,
+        args.lm if target is None else target,
         texts,
         labels=args.labels,
-        prompt=args.prompt,
+        prompt=args.prompt if target is None else None,
         budget=args.budget,
         y_true=gold,
         probes=probes,

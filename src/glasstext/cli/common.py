@@ -13,6 +13,8 @@ This module imports nothing heavy: ``glasstext --help`` must start fast.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -37,6 +39,7 @@ __all__ = [
     "metric_name",
     "named_labels",
     "output_file",
+    "python_target",
     "read_input_texts",
     "task_of",
     "writable_path",
@@ -288,6 +291,47 @@ def task_of(ds: Any, task: str | None) -> str:
 def metric_name(task: str) -> str:
     """What ``score`` measures for ``task``."""
     return "accuracy" if task == "classification" else "R^2"
+
+
+PYTHON_PREFIX = "py:"
+
+
+def python_target(spec: str | None) -> Any | None:
+    """The object named by ``--lm py:FILE.py:NAME`` or ``py:MODULE:NAME``; ``None``
+    for any other spec (an LM alias, folder, hub id or server).
+
+    The object is what the Python API accepts as a target: a function from a list
+    of texts to class probabilities, a scorer, or an estimator with
+    ``predict_proba``. This is how a classifier that is not a language model, or
+    an LM behind custom code, is audited or explained from the command line.
+    """
+    if spec is None or not spec.startswith(PYTHON_PREFIX):
+        return None
+    where, sep, name = spec[len(PYTHON_PREFIX) :].rpartition(":")
+    if not sep or not where or not name.isidentifier():
+        raise ValueError(f"--lm {spec}: expected py:FILE.py:NAME or py:MODULE:NAME")
+    if where.endswith(".py"):
+        path = Path(where).expanduser()
+        if not path.is_file():
+            raise ValueError(f"--lm {spec}: no file {path}")
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ValueError(f"--lm {spec}: {path} cannot be imported")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise ValueError(f"--lm {spec}: cannot import {where} ({exc})") from exc
+    if not hasattr(module, name):
+        raise ValueError(f"--lm {spec}: {where} defines no {name}")
+    target = getattr(module, name)
+    if not (callable(target) or hasattr(target, "predict_proba")):
+        raise ValueError(
+            f"--lm {spec}: {name} is a {type(target).__name__}, not a function, scorer or estimator"
+        )
+    return target
 
 
 def named_labels(ds: Any, task: str) -> tuple[Any, Any]:

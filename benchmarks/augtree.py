@@ -13,8 +13,9 @@ Aug-Tree is fitted with its defaults (``random_state=0``) and:
 - ``none``: no expansion, a plain keyword tree;
 - ``embedding`` (the default): expansions = nearest training n-grams by MiniLM
   similarity (``encoder=Encoder("all-MiniLM-L6-v2")``);
-- ``llm`` (``--llm-depths``, 2,000-text subsets only: SmolLM2 on two shared
-  cores costs seconds per keyword): phrases from the packaged SmolLM2-135M-Instruct.
+- ``llm`` (``--llm-depths``, default depths 2 and 3, on the 2,000-text subsets
+  only: SmolLM2 on two shared cores costs seconds per keyword): phrases from the
+  packaged SmolLM2-135M-Instruct.
 
 Bagging: ``n_estimators`` bagged Aug-Trees against scikit-learn's
 ``RandomForestClassifier(n_estimators, max_depth, random_state=0)`` on the
@@ -65,6 +66,7 @@ SCHEMA = (
     "settings",
     "datasets",
     "summary_subset_2000",
+    "summary_full",
     "oracle_best_method",
     "default_expansion",
     "mean_auc_gain_vs_sklearn_cart",
@@ -271,6 +273,7 @@ def summarise(results: dict[str, Any]) -> None:
                     gains.setdefault(method, []).append(gain)
                     worst[method] = min(worst.get(method, np.inf), gain)
         if not gains:
+            results[f"summary_{size}"] = None  # that size was not run
             continue
         mean = {m: round(float(np.mean(g)), 2) for m, g in gains.items()}
         # The method best on test, among those run at every depth: an oracle, not a choice.
@@ -300,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated")
     parser.add_argument("--sizes", default="subset,full", help="subset, full or both")
     parser.add_argument("--full-20ng", action="store_true", help="also 20 Newsgroups' full split")
-    parser.add_argument("--llm-depths", default="", help="depths for expansion='llm', e.g. 2,3")
+    parser.add_argument(
+        "--llm-depths", default="2,3", help="depths for expansion='llm' ('' for none)"
+    )
     parser.add_argument("--bag-depth", type=int, default=5, help="0: no bagging comparison")
     args = parser.parse_args(argv)
     run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])

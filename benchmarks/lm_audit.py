@@ -19,7 +19,9 @@ calibration (``--calibration``), surrogates on MiniLM:
    Tomatoes and of the Amazon reviews, no probe: held-out agreement and
    Spearman with intervals, against always answering the LM's most frequent
    class (``surrogate_agreement``, ``surrogate_spearman``: means over the
-   runs; every run under ``fidelity``).
+   runs; every run under ``fidelity``). The same runs with each of
+   ``--other-encoders`` (default MPNet) are kept under
+   ``fidelity.other_encoders``, outside the targets: what a larger encoder buys.
 3. **Proxy.** ``--proxy-target`` audited through ``--proxy-lm`` (the target
    scores ``--target-fraction`` of the texts): target calls against the
    proxy-free audit of part 2 (``target_call_fraction``) and the change of
@@ -201,7 +203,8 @@ def planted_part(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+def fidelity_runs(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
+    """Each LM audited on each dataset without probes, the surrogate on ``encoder``."""
     runs: dict[str, Any] = {}
     for lm in args.lms:
         for name in args.datasets:
@@ -209,7 +212,7 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
             target = lm_scorer(lm, TEMPLATES[name], args.calibration, texts)
             start = time.perf_counter()
             audit = audit_lm(
-                target, texts, probes=[], encoder=args.encoder, progress=False, seed=args.seed
+                target, texts, probes=[], encoder=encoder, progress=False, seed=args.seed
             )
             runs[f"{lm}/{name}"] = {
                 **audit.fidelity,
@@ -218,7 +221,12 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
                 - audit.fidelity["majority"],
                 "seconds": round(time.perf_counter() - start, 1),
             }
-            print(f"{lm}/{name}", runs[f"{lm}/{name}"], flush=True)
+            print(f"{lm}/{name} ({encoder})", runs[f"{lm}/{name}"], flush=True)
+    return runs
+
+
+def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    runs = fidelity_runs(args, args.encoder)
     summary = {
         "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
         "min_agreement": float(min(r["agreement"] for r in runs.values())),
@@ -228,6 +236,20 @@ def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
         ),
     }
     return summary, runs
+
+
+def other_encoders_part(args: argparse.Namespace) -> dict[str, Any]:
+    """The same runs with each of ``--other-encoders`` (not in the targets): what a
+    larger encoder buys, agreement and Spearman by run."""
+    out: dict[str, Any] = {}
+    for encoder in args.other_encoders:
+        runs = fidelity_runs(args, encoder)
+        out[encoder] = {
+            "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
+            "surrogate_spearman": float(np.mean([r["spearman"] for r in runs.values()])),
+            "runs": runs,
+        }
+    return out
 
 
 def proxy_part(args: argparse.Namespace, fidelity: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +323,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--proxy-target", default="gemma-3-270m")
     parser.add_argument("--proxy-lm", default="SmolLM2-135M-Instruct")
     parser.add_argument("--target-fraction", type=float, default=0.2)
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="the surrogates' encoder")
+    parser.add_argument(
+        "--other-encoders",
+        nargs="*",
+        default=["all-mpnet-base-v2"],
+        help="encoders whose surrogates' fidelity is measured beside, outside the targets",
+    )
     parser.add_argument(
         "--calibration",
         choices=("batch", "empty", "content-free", "none"),
@@ -317,6 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         args.n_texts, args.n_triggers, args.shifts, args.budget = 150, 2, [4.0], 400
         args.n_shap, args.lms, args.datasets = 1, ["SmolLM2-135M-Instruct"], ["rotten_tomatoes"]
         args.proxy_target = args.proxy_lm = "SmolLM2-135M-Instruct"
+        args.other_encoders = [args.encoder]
         args.target_fraction = 0.5
         if args.out == OUT:
             args.out = OUT.with_name("lm_audit_quick.json")
@@ -325,8 +354,9 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(int(os.environ.get("GLASSTEXT_BENCH_THREADS", "1")))
     planted_result = planted_part(args)
-    fidelity_summary, fidelity_runs = fidelity_part(args)
-    proxy_result = proxy_part(args, fidelity_runs)
+    fidelity_summary, main_runs = fidelity_part(args)
+    other_encoders = other_encoders_part(args)
+    proxy_result = proxy_part(args, main_runs)
     results: dict[str, Any] = {
         "quick": bool(args.quick),
         "calibration": args.calibration,
@@ -336,7 +366,12 @@ def main(argv: list[str] | None = None) -> None:
         "target_call_fraction": proxy_result["target_call_fraction"],
         "targets": targets(planted_result, fidelity_summary, proxy_result),
         "planted": planted_result,
-        "fidelity": {**fidelity_summary, "runs": fidelity_runs},
+        "fidelity": {
+            **fidelity_summary,
+            "encoder": args.encoder,
+            "runs": main_runs,
+            "other_encoders": other_encoders,
+        },
         "proxy": proxy_result,
     }
     assert tuple(results) == SCHEMA, "SCHEMA lists the top-level keys the file holds"

@@ -188,3 +188,22 @@ def test_a_glasstext_estimator_is_explained_even_when_every_word_is_masked():
     assert a.words == ("good", "film") and a.scores[0] > abs(a.scores[1])
     intercept_only = EstimatorScorer(model)(["", "?"])
     assert np.allclose(intercept_only[0], intercept_only[1])
+
+
+def test_explaining_a_model_warns_of_nothing_about_the_perturbed_texts():
+    import warnings
+
+    from glasstext import AugLinearClassifier
+    from glasstext.explain import LimeExplainer
+
+    long_pos = "a good film with great fun and a good plot that is good " * 2
+    long_neg = "a bad film with dull fun and a bad plot that is bad " * 2
+    X = [long_pos, long_neg] * 8
+    model = AugLinearClassifier(encoder=WordVectors(), ngram_range=(1, 2), cv=2).fit(X, [1, 0] * 8)
+    short = ["good", "bad film", "dull", "great fun", "good plot", "bad", "fun", "film"] * 2
+    with pytest.warns(UserWarning, match="shorter than the training texts"):
+        model.predict(short)  # the user's own short texts: warned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        a = LimeExplainer(model, n_samples=60, seed=0).explain(long_pos)
+    assert a.words[0] == "a"

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import expit, softmax
 
-from glasstext.exceptions import UnseenNgramWarning
+from glasstext.exceptions import LengthShiftWarning, UnseenNgramWarning
 from glasstext.validation import check_texts
 
 if TYPE_CHECKING:
@@ -228,8 +228,10 @@ class EstimatorScorer(Scorer):
     Uses ``predict_proba`` when the estimator has it; otherwise
     ``decision_function`` turned into probabilities (a logistic for one
     column, a softmax for several). Aug-Linear's warnings about n-grams absent
-    from its table (:class:`~glasstext.exceptions.UnseenNgramWarning`) are
-    silenced: perturbed texts are full of new bigrams. glasstext's models (any
+    from its table (:class:`~glasstext.exceptions.UnseenNgramWarning`) and
+    about texts much shorter than its training texts
+    (:class:`~glasstext.exceptions.LengthShiftWarning`) are silenced: perturbed
+    texts are full of new bigrams and shorter by design. glasstext's models (any
     :class:`~glasstext.models.base.GlassModel`) reject blank documents, so for
     them a blank text (every word of an unpunctuated text masked) is scored as
     ``"."``: the same absence of words, i.e. the intercept.
@@ -266,7 +268,11 @@ class EstimatorScorer(Scorer):
         if _is_glass_model(self.estimator):
             texts = [t if t.strip() else "." for t in texts]
         with warnings.catch_warnings():
+            # Explainers score perturbed texts: words deleted (shorter, sometimes wordless)
+            # or n-grams never seen in training, by design; the model's warnings about its
+            # inputs would speak of the perturbations, not of the user's texts.
             warnings.simplefilter("ignore", UnseenNgramWarning)
+            warnings.simplefilter("ignore", LengthShiftWarning)
             if hasattr(self.estimator, "predict_proba"):
                 return self.estimator.predict_proba(texts)
             scores = np.asarray(self.estimator.decision_function(texts), dtype=np.float64)

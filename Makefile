@@ -91,6 +91,12 @@ docs: $(DOCS_STAMP)
 	$(BIN)/python scripts/gen_docs.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# The example notebooks (docs/examples/*.ipynb), executed and saved with their outputs,
+# which the site shows; the audit notebook starts a llama-cpp-python server.
+.PHONY: notebooks
+notebooks: $(STAMP) $(SERVER_STAMP)
+	$(BIN)/python scripts/run_notebooks.py
+
 # Benchmarks (benchmarks/catalog.py): `make bench` lists them with their expected run time
 # on two idle cores; `make bench-NAME` runs one, each of its parts a separate process
 # writing one file under benchmarks/results whole. Hours in all: never on a shared machine.

@@ -1,45 +1,37 @@
-"""The example notebook runs top to bottom on a real kernel and shows the reports.
+"""The example notebooks run top to bottom on a real kernel and show the reports.
 
-nbclient runs ``docs/examples/tour.ipynb`` on an ipykernel started with this
-test's own Python (a kernel spec written for the test, so no Jupyter set-up is
-needed and no other Python's kernel is picked up). The kernel inherits this
-process's environment: the test glasstext home (tests/conftest.py) and the
-package under test, whose ``src`` is put first on ``PYTHONPATH``. The executed
-notebook is kept in ``.test-artifacts/notebooks``. nbclient, nbformat and
-ipykernel come with the ``dev`` extra: if they are missing the test fails, it
-does not skip.
+``scripts/run_notebooks.py`` (``make notebooks``) executes ``docs/examples/*.ipynb``
+and saves them with their outputs, which the documentation site shows. Here
+each notebook is executed afresh the same way, on an ipykernel started with
+this test's own Python, inheriting this process's environment (the test
+glasstext home of tests/conftest.py) with the package under test first on
+``PYTHONPATH``. The executed notebooks are kept in ``.test-artifacts/notebooks``.
+nbclient, nbformat and ipykernel come with the ``dev`` extra: if they are
+missing the tests fail, they do not skip. The audit notebook starts a
+llama-cpp-python server (the ``server`` extra, which ``make test`` installs).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import importlib.util
 import sys
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK = REPO / "docs" / "examples" / "tour.ipynb"
 ARTIFACTS = REPO / ".test-artifacts" / "notebooks"
-KERNEL = "glasstext-test"
+SCRIPT = REPO / "scripts" / "run_notebooks.py"
+_spec = importlib.util.spec_from_file_location("run_notebooks", SCRIPT)
+assert _spec is not None and _spec.loader is not None
+run_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run_notebooks)
+NOTEBOOKS = sorted(run_notebooks.NOTEBOOKS.glob("*.ipynb"))
 # The last cell the test adds: which glasstext and which Python the kernel ran.
 _WHERE = "import glasstext, sys; print(glasstext.__file__); print(sys.executable)"
-
-
-def _kernel_spec(folder: Path) -> Path:
-    """A kernel spec that runs ipykernel on this very interpreter."""
-    spec = folder / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "glasstext tests", "language": "python"})
-    )
-    return folder / "kernels"
 
 
 def _html_outputs(cell) -> list[str]:
@@ -51,53 +43,49 @@ def _html_outputs(cell) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory):
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+def _printed(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
 
-    committed = nbformat.read(NOTEBOOK, as_version=4)
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+
+@pytest.fixture(scope="module", params=[p.name for p in NOTEBOOKS])
+def executed(request: pytest.FixtureRequest):
+    path = run_notebooks.NOTEBOOKS / request.param
+    committed = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(_WHERE))
-    specs = KernelSpecManager(kernel_dirs=[str(_kernel_spec(tmp_path_factory.mktemp("jupyter")))])
-    # The kernel gets os.environ (GLASSTEXT_HOME from conftest) with this checkout's src first.
-    src = str(REPO / "src")
-    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
-    km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
-    client = nbclient.NotebookClient(
-        nb, km=km, timeout=600, resources={"metadata": {"path": str(REPO)}}
-    )
-    client.execute(env=env)
+    run_notebooks.execute(nb)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, ARTIFACTS / NOTEBOOK.name)
-    return committed, nb
+    nbformat.write(nb, ARTIFACTS / path.name)
+    return path.name, committed, nb
 
 
-def test_notebook_is_committed_without_outputs(executed):
-    committed, _ = executed
-    for cell in committed.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+def test_every_notebook_is_committed_executed_without_errors(executed):
+    _, committed, _ = executed
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        assert all(out["output_type"] != "error" for out in cell.outputs)
 
 
 def test_kernel_ran_this_checkout_on_this_python(executed):
-    _, nb = executed
+    _, _, nb = executed
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs).split()
     assert Path(printed[0]).resolve().is_relative_to((REPO / "src").resolve())
     assert Path(printed[1]).resolve() == Path(sys.executable).resolve()
 
 
 def test_notebook_runs_without_errors(executed):
-    _, nb = executed
+    _, _, nb = executed
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", out
             assert "Traceback" not in out.get("text", "")
 
 
-def test_notebook_shows_reports_and_explanations(executed):
-    _, nb = executed
+def test_tour_shows_reports_and_explanations(executed):
+    name, _, nb = executed
+    if name != "tour.ipynb":
+        pytest.skip("the tour's displays")
     code = [c for c in nb.cells if c.cell_type == "code"]
     shown = {c.source.strip().splitlines()[-1]: _html_outputs(c) for c in code}
     # Each display is one notebook fragment with its scoped styles.
@@ -112,3 +100,16 @@ def test_notebook_shows_reports_and_explanations(executed):
     assert "lime" in lime.lower() and 'class="w"' in lime and "positive" in lime
     accuracy = [o for c in code for o in c.outputs if "test accuracy" in o.get("text", "")]
     assert len(accuracy) == 2
+
+
+def test_audit_notebook_reports_finds_the_planted_word_and_reaches_the_server(executed):
+    name, _, nb = executed
+    if name != "audit.ipynb":
+        pytest.skip("the audit's displays")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    (report,) = next(_html_outputs(c) for c in code if c.source.strip() == "audit")
+    assert "Does the surrogate follow the LM?" in report and "What drives the LM" in report
+    printed = _printed(nb)
+    top = next(line for line in printed.splitlines() if line.startswith("top drivers:"))
+    assert "'performance'" in top  # the planted word, among the first five
+    assert "calls to the server" in printed

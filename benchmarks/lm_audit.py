@@ -28,11 +28,12 @@ calibration (``--calibration``), surrogates on MiniLM:
    held-out agreement with the target.
 
 Calibration (``--calibration``) sets up each LM classifier under audit.
-``batch`` (default) divides its class probabilities by their mean over the
-first ``CALIBRATION_TEXTS`` texts of the corpus (batch calibration, Zhou et al.
-2024): a label-free prior that leaves the LM answering each class about as
-often as the corpus warrants. Those calls are counted with the audit's in the
-proxy part (``calibration_calls``). ``empty`` divides by the probabilities of
+``batch`` (default) divides its class probabilities by their mean over
+``CALIBRATION_TEXTS`` texts of the same dataset kept out of the audited corpus
+(batch calibration, Zhou et al. 2024): a label-free prior, fixed before any
+audit as a deployed classifier's would be, that leaves the LM answering each
+class about as often as the data warrants. Its calls belong to setting up the
+LM, not to an audit, and are not counted. ``empty`` divides by the probabilities of
 an empty review, as ``proxy_downstream.py`` does; ``content-free`` uses
 ``LMScorer(calibrate=True)``'s inputs. On 300 RT snippets the share of
 "positive" answers is, uncalibrated / content-free / empty: SmolLM2
@@ -86,15 +87,15 @@ TEMPLATES = {
 CALIBRATION_TEXTS = 100
 
 
-def lm_scorer(lm: str, template: str, calibration: str, texts: list[str]) -> Scorer:
-    """The zero-shot scorer of ``lm``: batch-calibrated on ``texts[:CALIBRATION_TEXTS]``,
-    uncalibrated, or calibrated on content-free inputs (Zhao et al.'s, or an empty
-    review as ``proxy_downstream.py`` does)."""
+def lm_scorer(lm: str, template: str, calibration: str, dataset: str) -> Scorer:
+    """The zero-shot scorer of ``lm``: batch-calibrated on ``dataset``'s calibration texts
+    (:func:`calibration_texts`), uncalibrated, or calibrated on content-free inputs
+    (Zhao et al.'s, or an empty review as ``proxy_downstream.py`` does)."""
     if calibration == "none":
         return LMScorer(lm, template, SENTIMENT_LABELS)
     if calibration == "batch":
         raw = LMScorer(lm, template, SENTIMENT_LABELS)
-        prior = raw(texts[:CALIBRATION_TEXTS]).mean(axis=0)
+        prior = raw(calibration_texts(dataset)).mean(axis=0)
 
         def calibrated(batch: list[str]) -> np.ndarray:
             p = raw(batch) / prior
@@ -106,10 +107,16 @@ def lm_scorer(lm: str, template: str, calibration: str, texts: list[str]) -> Sco
 
 
 def corpus(name: str, n: int) -> tuple[list[str], list[int]]:
+    """The audited texts: the first ``n`` of the test split, then of the training split."""
     ds = load(name)
     texts = list(ds.X_test) + list(ds.X_train)
     labels = [int(y) for y in list(ds.y_test) + list(ds.y_train)]
     return texts[:n], labels[:n]
+
+
+def calibration_texts(name: str) -> list[str]:
+    """The last ``CALIBRATION_TEXTS`` training texts: never in an audited corpus."""
+    return list(load(name).X_train[-CALIBRATION_TEXTS:])
 
 
 def draw_triggers(texts: list[str], k: int, seed: int) -> list[str]:
@@ -139,7 +146,9 @@ def planted(base: Scorer, trigger: str, shift: float) -> CallableScorer:
 
 def planted_part(args: argparse.Namespace) -> dict[str, Any]:
     texts, gold = corpus("rotten_tomatoes", args.n_texts)
-    base = lm_scorer(args.planted_lm, TEMPLATES["rotten_tomatoes"], args.calibration, texts)
+    base = lm_scorer(
+        args.planted_lm, TEMPLATES["rotten_tomatoes"], args.calibration, "rotten_tomatoes"
+    )
     triggers = draw_triggers(texts, args.n_triggers, args.seed)
     runs = []
     for shift in args.shifts:
@@ -209,7 +218,7 @@ def fidelity_runs(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
     for lm in args.lms:
         for name in args.datasets:
             texts, _ = corpus(name, args.n_texts)
-            target = lm_scorer(lm, TEMPLATES[name], args.calibration, texts)
+            target = lm_scorer(lm, TEMPLATES[name], args.calibration, name)
             start = time.perf_counter()
             audit = audit_lm(
                 target, texts, probes=[], encoder=encoder, progress=False, seed=args.seed
@@ -255,28 +264,25 @@ def other_encoders_part(args: argparse.Namespace) -> dict[str, Any]:
 def proxy_part(args: argparse.Namespace, fidelity: dict[str, Any]) -> dict[str, Any]:
     name = args.datasets[0]
     texts, _ = corpus(name, args.n_texts)
-    target = lm_scorer(args.proxy_target, TEMPLATES[name], args.calibration, texts)
+    target = lm_scorer(args.proxy_target, TEMPLATES[name], args.calibration, name)
     audit = audit_lm(
         target,
         texts,
         probes=[],
-        proxy=lm_scorer(args.proxy_lm, TEMPLATES[name], args.calibration, texts),
+        proxy=lm_scorer(args.proxy_lm, TEMPLATES[name], args.calibration, name),
         target_fraction=args.target_fraction,
         encoder=args.encoder,
         progress=False,
         seed=args.seed,
     )
     alone = fidelity[f"{args.proxy_target}/{name}"]
-    # Batch calibration scores its texts with the target too: counted on top, in full.
-    calibration_calls = min(CALIBRATION_TEXTS, len(texts)) if args.calibration == "batch" else 0
-    calls = audit.target_calls + audit.calls_from_cache + calibration_calls
+    calls = audit.target_calls + audit.calls_from_cache
     return {
         "target": args.proxy_target,
         "proxy": args.proxy_lm,
         "dataset": name,
         "screen": audit.proxy,
         "target_calls": calls,
-        "calibration_calls": calibration_calls,
         "target_calls_without_proxy": alone["lm_calls"],
         "target_call_fraction": calls / alone["lm_calls"],
         "agreement": audit.fidelity["agreement"],

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import copy
 import json
 import subprocess
 import sys
@@ -458,60 +457,6 @@ def _old_difference(x: Any) -> Any:
     return x
 
 
-def _old_layout_augtree(data: dict[str, Any]) -> dict[str, Any]:
-    """augtree.json, old layout: each row's ``auc`` and ``accuracy`` a bare float, no
-    ``auc_minus_cart`` (the current one: scores with intervals, paired differences)."""
-    data = copy.deepcopy(data)
-    for entry in data["datasets"].values():
-        for size in ("subset_2000", "full"):
-            if size not in entry:
-                continue
-            rows = [r for by in entry[size]["by_depth"].values() for r in by.values()]
-            bagging = entry[size].get("bagging", {})
-            rows += [r for r in bagging.values() if isinstance(r, dict)]
-            for row in rows:
-                row.update({k: _old_score(row[k]) for k in ("auc", "accuracy") if k in row})
-    return data
-
-
-def _old_layout_augtree_factors(data: dict[str, Any]) -> dict[str, Any]:
-    """augtree_factors.json, old layout: ``{DATASET: {DEPTH: {SETTING: auc}}}`` at the top
-    level. Current: ``depths`` and ``datasets: {DATASET: {DEPTH: {SETTING: {"auc": score,
-    "minus_sklearn_defaults": difference}}}}``."""
-    if "datasets" in data:
-        return data
-    found = {k: v for k, v in data.items() if isinstance(v, dict)}
-    datasets = {
-        name: {
-            depth: {
-                setting: {"auc": _old_score(auc)}
-                | (
-                    {}
-                    if setting == "sklearn_defaults"
-                    else {"minus_sklearn_defaults": _old_difference(auc - row["sklearn_defaults"])}
-                )
-                for setting, auc in row.items()
-            }
-            for depth, row in by_depth.items()
-        }
-        for name, by_depth in found.items()
-    }
-    depths = [int(d) for d in next(iter(found.values()))]
-    return {"benchmark": data.get("benchmark"), "depths": depths, "datasets": datasets}
-
-
-def _old_layout_auglinear_heldout_orange(data: dict[str, Any]) -> dict[str, Any]:
-    """auglinear_heldout_orange.json, old layout: accuracies and the default's differences
-    as bare floats (and ``default_beats_*`` flags, not read: the sign of the difference says
-    it)."""
-    data = copy.deepcopy(data)
-    for d in data["datasets"].values():
-        d["accuracy"] = {m: _old_score(a) for m, a in d["accuracy"].items()}
-        for key in ("default_minus_tfidf", "default_minus_sentence_embedding"):
-            d[key] = _old_difference(d[key])
-    return data
-
-
 PROTOLM_ACCURACIES = (
     "protolm_accuracy",
     "finetuned_linear_accuracy",
@@ -601,7 +546,7 @@ def working_lms(nl: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def headline_rows() -> list[list[str]]:
     """At most 12 rows: the figure each method is judged by, with its baseline."""
     speed = load("auglinear")
-    tree = _old_layout_augtree(load("augtree"))
+    tree = load("augtree")
     proto = _old_layout_protolm(load("protolm"))
     proxy = load("proxy_explanations")
     nl = working_lms(load("nl_explanations"))
@@ -1034,7 +979,7 @@ def few_labels_section() -> str:
 def page_auglinear() -> str:
     parts = [accuracy_section(), variants_section()]
     # held-out orange sets
-    orange = _old_layout_auglinear_heldout_orange(load("auglinear_heldout_orange"))
+    orange = load("auglinear_heldout_orange")
     found = orange["datasets"]
     # Intervals and paired differences when the file has them (the current script's).
     intervals = has_intervals(*(a for d in found.values() for a in d["accuracy"].values()))
@@ -1228,7 +1173,7 @@ def page_auglinear() -> str:
 
 
 def page_augtree() -> str:
-    data = _old_layout_augtree(load("augtree"))
+    data = load("augtree")
     s = data["settings"]
     methods = {
         "cart": "CART",
@@ -1344,7 +1289,7 @@ def page_augtree() -> str:
             else "**missed**"
         )
 
-    factors = _old_layout_augtree_factors(load("augtree_factors"))
+    factors = load("augtree_factors")
     settings = [
         "stop_word_ngrams_dropped",
         "library_tokenizer",

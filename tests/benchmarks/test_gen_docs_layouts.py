@@ -9,7 +9,6 @@ of the current layout as it is.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import shutil
@@ -43,64 +42,6 @@ def score(x: Any) -> Any:
 def difference(x: float) -> dict[str, Any]:
     low, high = x - 0.01, x + 0.01
     return {"difference": x, "ci95": [low, high], "within_noise": low <= 0 <= high}
-
-
-def current_augtree(old: dict[str, Any]) -> dict[str, Any]:
-    data = copy.deepcopy(old)
-    for entry in data["datasets"].values():
-        for size in ("subset_2000", "full"):
-            for rows in entry.get(size, {}).get("by_depth", {}).values():
-                cart = rows["cart"]["auc"]
-                for method, row in rows.items():
-                    if method not in ("cart", "cart_constrained"):
-                        row["auc_minus_cart"] = difference(row["auc"] - cart)
-                for row in rows.values():
-                    row.update(auc=score(row["auc"]), accuracy=score(row["accuracy"]))
-            bag = entry.get(size, {}).get("bagging")
-            if bag:
-                forest = bag["random_forest"]["auc"]
-                for k in ("bagged_none", "bagged_embedding"):
-                    bag[k]["auc_minus_random_forest"] = difference(bag[k]["auc"] - forest)
-                for k in ("random_forest", "bagged_none", "bagged_embedding"):
-                    bag[k].update(auc=score(bag[k]["auc"]), accuracy=score(bag[k]["accuracy"]))
-    data.pop("summary_full")  # a run without the full splits
-    return {**RECORD, **data}
-
-
-def current_factors(old: dict[str, Any]) -> dict[str, Any]:
-    datasets = {
-        name: {
-            depth: {
-                setting: {"auc": score(auc)}
-                | (
-                    {"minus_sklearn_defaults": difference(auc - row["sklearn_defaults"])}
-                    if setting != "sklearn_defaults"
-                    else {}
-                )
-                for setting, auc in row.items()
-            }
-            for depth, row in by_depth.items()
-        }
-        for name, by_depth in old.items()
-        if isinstance(by_depth, dict)
-    }
-    return {**RECORD, "benchmark": "augtree_factors", "quick": False, "depths": [2, 3, 5]} | {
-        "datasets": datasets
-    }
-
-
-def current_orange(old: dict[str, Any]) -> dict[str, Any]:
-    datasets = copy.deepcopy(old["datasets"])
-    datasets.pop("election_tweets")  # measured elsewhere now
-    for d in datasets.values():
-        d["accuracy"] = {m: score(a) for m, a in d["accuracy"].items()}
-        for key in ("default_minus_tfidf", "default_minus_sentence_embedding"):
-            d[key] = difference(d[key]) | {"mcnemar_p": 0.5}
-    return {**RECORD, "benchmark": "auglinear_heldout_orange", "split": old["split"]} | {
-        "encoder": old["encoder"],
-        "quick": False,
-        "datasets": datasets,
-    }
 
 
 def current_protolm(old: dict[str, Any]) -> dict[str, Any]:
@@ -142,9 +83,6 @@ def results(tmp_path, monkeypatch):
     def write(name: str, data: dict[str, Any]) -> None:
         (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
 
-    write("augtree", current_augtree(read("augtree")))
-    write("augtree_factors", current_factors(read("augtree_factors")))
-    write("auglinear_heldout_orange", current_orange(read("auglinear_heldout_orange")))
     write("protolm", current_protolm(read("protolm")))
     proxy, remote = current_proxy(read("proxy_explanations"))
     write("proxy_explanations", proxy)
@@ -167,7 +105,7 @@ def test_the_pages_render_the_current_layout_with_its_intervals(results):
     tree = pages["augtree.md"]
     assert "Aug-Tree embedding minus CART, AUC points, with the paired 95% interval" in tree
     assert "embedding − forest, AUC points" in tree
-    assert "## Full training splits" in tree and "full splits:" not in tree  # no summary_full
+    assert "## Full training splits" in tree and "full splits:" in tree
     assert "(bold: the paired 95% interval of the difference excludes 0)" in tree
 
     aug = pages["auglinear.md"]
@@ -192,12 +130,7 @@ def test_the_pages_render_the_current_layout_with_its_intervals(results):
 
 
 def test_the_adapters_leave_the_current_layout_as_it_is(results):
-    for name, adapt in (
-        ("augtree", gen_docs._old_layout_augtree),
-        ("augtree_factors", gen_docs._old_layout_augtree_factors),
-        ("auglinear_heldout_orange", gen_docs._old_layout_auglinear_heldout_orange),
-        ("protolm", gen_docs._old_layout_protolm),
-    ):
+    for name, adapt in (("protolm", gen_docs._old_layout_protolm),):
         data = gen_docs.load(name)
         assert adapt(data) == data, name
     remote, where = gen_docs._old_layout_proxy_remote()
@@ -207,10 +140,6 @@ def test_the_adapters_leave_the_current_layout_as_it_is(results):
 def test_the_adapters_give_the_old_layout_the_current_shape():
     gen_docs.load.cache_clear()
     try:
-        factors = gen_docs._old_layout_augtree_factors(gen_docs.load("augtree_factors"))
-        row = factors["datasets"]["sms_spam"]["2"]["stop_word_ngrams_dropped"]
-        assert row["auc"] == {"value": 0.6703, "ci95": None}
-        assert row["minus_sklearn_defaults"]["difference"] == pytest.approx(0.6703 - 0.7981)
         proto = gen_docs._old_layout_protolm(gen_docs.load("protolm"))
         assert proto["protolm_accuracy"]["ci95"] is None
         assert gen_docs.score_cell(proto["protolm_accuracy"]) == "0.845"

@@ -62,6 +62,7 @@ WRITERS = {
     "proxy_scale": "benchmarks/proxy_scale.py",
     "scale": "benchmarks/scale.py",
     "text_ngrams": "benchmarks/text_ngrams.py",
+    "lm_audit": "benchmarks/lm_audit.py (make bench-lm-audit)",
 }
 
 
@@ -578,21 +579,16 @@ def headline_rows() -> list[list[str]]:
             f"{points(few['mean_default_minus_sentence_embedding_lr'])} points",
         ]
     )
-    g = speed["rt_2000_1000"]
+    g, inf = speed["rt_2000_1000"], speed["inference"]
     rows.append(
         [
-            "Aug-Linear cold fit, Rotten Tomatoes 2,000 (2 CPU cores)",
-            f"{g['glasstext']['cold_fit_seconds']:.1f} s",
+            "Aug-Linear cold fit, Rotten Tomatoes 2,000 (2 CPU cores); prediction, "
+            "documents / s (table only, no torch)",
+            f"{g['glasstext']['cold_fit_seconds']:.1f} s; "
+            f"{grouped(inf['table_only_docs_per_s'])} / s",
             f"imodelsX 1.0.14: {g['imodelsx']['fit_seconds']:.0f} s "
-            f"(glasstext {speed['cold_fit_speedup_vs_imodelsx']}× faster)",
-        ]
-    )
-    inf = speed["inference"]
-    rows.append(
-        [
-            "Aug-Linear prediction, documents / s (table only, no torch)",
-            grouped(inf["table_only_docs_per_s"]),
-            f"one MiniLM pass per document: {grouped(inf['encoder_whole_text_docs_per_s'])}",
+            f"(glasstext {speed['cold_fit_speedup_vs_imodelsx']}× faster); one MiniLM pass "
+            f"per document: {grouped(inf['encoder_whole_text_docs_per_s'])} / s",
         ]
     )
     sub = tree["summary_subset_2000"]["mean_auc_gain_vs_sklearn_cart_points"]
@@ -680,6 +676,19 @@ def headline_rows() -> list[list[str]]:
                 "target: half of them",
             ]
         )
+    audit = load("lm_audit")
+    fidelity_ok = audit["targets"]["surrogate_agreement"]["met"]
+    rows.append(
+        [
+            f"`audit_lm`: a planted trigger among the top 5 drivers "
+            f"(shift {max(audit['planted']['by_shift'], key=float)}, "
+            f"{grouped(audit['planted']['n_texts'])} texts)",
+            f"{pct(audit['planted_trigger_top5_rate'], 0)} of plantings; surrogate agreement "
+            f"with the LM {num(audit['surrogate_agreement'], 3)}",
+            "targets: 90% of plantings; agreement ≥ 0.90 "
+            + ("(met)" if fidelity_ok else "(**missed**)"),
+        ]
+    )
     points_ = {p["n_docs"]: p for p in scale["memory_curve"]["points"] if "peak_rss_mb" in p}
     big = points_[max(points_)]
     rows.append(
@@ -733,6 +742,7 @@ def page_index() -> str:
         ["[Explaining LLMs](explanations.md)", "proxy_explanations, proxy_scale, proxy_downstream"],
         ["[Explanations in words](nl.md)", "nl_explanations"],
         ["[Scale](scale.md)", "scale"],
+        ["[Auditing an LLM](audit.md)", "lm_audit"],
     ]
     return page(
         "Benchmarks",
@@ -881,6 +891,16 @@ def accuracy_section() -> str:
             f"{speed['inference']['table_vs_encoder_ratio']}× the rate of MiniLM reading "
             "whole texts."
         )
+        cold = speed["cold_fit"]
+        if "ratio_to_sum_pooling" in cold:
+            ratio = cold["ratio_to_sum_pooling"]
+            text.append(
+                "The choice among three poolings costs fitting time: the same cold fit with "
+                f'`doc_pooling="sum"` alone takes {cold["sum_pooling_fit_seconds"]:.0f} s, so '
+                f"the default takes {ratio}× as long. Target: at most 1.5× the former default, "
+                "which fitted at least that single pooling: "
+                + ("**met**." if ratio <= 1.5 else "**missed** (or not shown by this bound).")
+            )
     return "\n\n".join(text)
 
 
@@ -1946,6 +1966,112 @@ def page_scale() -> str:
     )
 
 
+def page_audit() -> str:
+    d = load("lm_audit")
+    planted, fid, proxy = d["planted"], d["fidelity"], d["proxy"]
+
+    def interval(ci: Sequence[float] | None, digits: int = 3) -> str:
+        return "" if ci is None else f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+    target_rows = [
+        [f"`{name}`", t["target"], num(d[name], 3), met(t["met"])]
+        for name, t in d["targets"].items()
+    ]
+    shift_rows = []
+    for shift, b in planted["by_shift"].items():
+        err = b["probe_abs_error"]
+        shift_rows.append(
+            [
+                shift,
+                f"{round(b['top5_rate'] * b['n'])} of {b['n']} ({pct(b['top5_rate'], 0)})",
+                # the benchmark ranks a trigger missing from the drivers at 10,000
+                num(b["median_rank"], 1) if b["median_rank"] < 10_000 else "not listed",
+                "–" if err is None else f"{err['mean']:.2f}{interval(err['ci95'], 2)}",
+                grouped(b["lm_calls_max"]),
+            ]
+        )
+    fid_rows = []
+    for run_name, r in fid["runs"].items():
+        lm, dataset = run_name.split("/", 1)
+        fid_rows.append(
+            [
+                f"{lm}, {short_name(dataset)}",
+                f"{r['agreement']:.3f}{interval(r['agreement_ci95'])}",
+                f"{r['majority']:.3f}",
+                f"{r['spearman']:.3f}{interval(r['spearman_ci95'])}",
+                grouped(r["n_heldout"]),
+                "yes" if r["trusted"] else "no",
+            ]
+        )
+    other_rows = [
+        [
+            f"`{encoder}`",
+            num(o["surrogate_agreement"], 3),
+            num(o["surrogate_spearman"], 3),
+            "; ".join(
+                f"{run.split('/')[0]}, {short_name(run.split('/', 1)[1])} {r['agreement']:.3f}"
+                for run, r in o["runs"].items()
+            ),
+        ]
+        for encoder, o in fid.get("other_encoders", {}).items()
+    ]
+    decision = (proxy["screen"] or {}).get("decision")
+    verdict = {"accept": "accepted", "reject": "rejected"}.get(decision, "did not decide on")
+    return page(
+        "Auditing an LLM",
+        "`benchmarks/lm_audit.py` → `lm_audit.json`: `audit_lm` on offline LMs used "
+        "zero-shot as sentiment classifiers "
+        f"(calibration: `{d['calibration']}`, see the script), surrogates on MiniLM.",
+        "## Targets\n\n" + table(["figure", "target", "measured", ""], target_rows),
+        "## Planted triggers\n\n"
+        f"{planted['planted_lm']} on {grouped(planted['n_texts'])} Rotten Tomatoes snippets, "
+        f"its log-odds shifted on texts holding a trigger word drawn at random "
+        f"({in_words(len(planted['triggers']))} triggers: "
+        f"{listed([f'*{t}*' for t in planted['triggers']])}), one audit per trigger and "
+        f"shift with a budget of {grouped(planted['budget'])} LM calls. Rank: the "
+        "trigger's place in `audit.drivers()`. Probe error: how far the deletion probe's "
+        "measured shift lies from the planted one (mean over triggers, 95% t interval).\n\n"
+        + table(
+            ["shift", "trigger in the top 5", "median rank", "probe error", "most LM calls"],
+            shift_rows,
+        ),
+        "## Surrogate fidelity\n\n"
+        "Each LM audited on its dataset without probes; agreement of the surrogate's class "
+        "with the LM's and Spearman correlation of the scores on the held-out texts, with "
+        "95% bootstrap intervals, beside always answering the LM's most frequent class "
+        "(majority).\n\n"
+        + table(
+            ["LM, data", "agreement", "majority", "Spearman", "held out", "trusted"],
+            fid_rows,
+        ),
+        (
+            "The same audits with another encoder for the surrogate (outside the targets), "
+            f"against `{fid.get('encoder', 'all-MiniLM-L6-v2')}`'s mean agreement "
+            f"{num(fid['surrogate_agreement'], 3)} and Spearman "
+            f"{num(fid['surrogate_spearman'], 3)}:\n\n"
+            + table(["encoder", "mean agreement", "mean Spearman", "agreement by run"], other_rows)
+            if other_rows
+            else ""
+        ),
+        "## With a proxy\n\n"
+        f"{proxy['target']} audited on {short_name(proxy['dataset'])} through "
+        f"{proxy['proxy']}: the screen {verdict} the proxy"
+        + (
+            f" (class agreement {num((proxy['screen'] or {})['agreement_on_sample'], 2)} with "
+            f"the target on its sample, against τ = {(proxy['screen'] or {})['tau']}), so the "
+            "surrogate learned from the target's sample alone; "
+            if decision == "reject"
+            else "; "
+        )
+        + f"{grouped(proxy['target_calls'])} target calls against "
+        f"{grouped(proxy['target_calls_without_proxy'])} without it "
+        f"({pct(proxy['target_call_fraction'], 0)}), held-out agreement with the target "
+        f"{proxy['agreement']:.3f}{interval(proxy['agreement_ci95'])} against "
+        f"{proxy['agreement_without_proxy']:.3f} without the proxy "
+        f"({signed(100 * proxy['agreement_change'])} points).",
+    )
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "index.md": page_index,
     "auglinear.md": page_auglinear,
@@ -1954,6 +2080,7 @@ PAGES: dict[str, Callable[[], str]] = {
     "explanations.md": page_explanations,
     "nl.md": page_nl,
     "scale.md": page_scale,
+    "audit.md": page_audit,
 }
 
 

@@ -93,8 +93,12 @@ def _git(*args: str) -> str | None:
 
 
 def git_state() -> dict[str, Any]:
-    """The commit checked out and whether tracked files differ from it."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    """The commit checked out and whether tracked files differ from it, result files aside:
+    a benchmark's parts run one after another in one checkout, each writing its file
+    under ``benchmarks/results``, and those outputs are not the code that was run."""
+    status = _git(
+        "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"
+    )
     return {
         "git_commit": _git("rev-parse", "HEAD"),
         "git_clean": status == "" if status is not None else None,

@@ -128,3 +128,23 @@ def test_empty_cache_home_points_glasstext_at_a_new_empty_folder(monkeypatch):
     assert harness.os.environ["GLASSTEXT_HOME"] == first
     assert Path(first).is_dir() and not any(Path(first).iterdir())
     assert harness.empty_cache_home() != first
+
+
+def test_result_files_written_by_earlier_parts_leave_the_tree_clean(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "a.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(harness, "REPO", tmp_path)
+    assert harness.git_state()["git_clean"] is True
+    (tmp_path / "benchmarks" / "results" / "a.json").write_text('{"part": 1}')
+    assert harness.git_state()["git_clean"] is True  # an output, not code
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert harness.git_state()["git_clean"] is False

@@ -435,63 +435,6 @@ def part_label(part: str, data: dict[str, Any]) -> str:
     return f"{name}, {grouped(data['n_train'])} / {grouped(data['n_test'])}"
 
 
-# -- old layouts: remove each adapter once its file is regenerated ----------------------------
-#
-# Some committed result files were written by the benchmark scripts before they went through
-# benchmarks/harness.py. The pages read the layout the current scripts write: a score is
-# {"value", "ci95"}, a paired difference {"difference", "ci95", "within_noise"}. Each
-# adapter below turns a file of the old layout into that one, with "ci95" None where the old
-# file holds no interval (the pages then print the figure alone, as they did), and passes a
-# file of the current layout through unchanged. Once benchmarks/results/NAME.json is a file
-# of the current script, delete its adapter (`_old_layout_NAME`) and call load("NAME").
-
-
-def _old_score(x: Any) -> Any:
-    """A bare float of the old layout as a score without an interval."""
-    return {"value": x, "ci95": None} if isinstance(x, int | float) else x
-
-
-def _old_difference(x: Any) -> Any:
-    """A bare float of the old layout as a paired difference without an interval."""
-    if isinstance(x, int | float):
-        return {"difference": x, "ci95": None, "within_noise": None}
-    return x
-
-
-PROTOLM_ACCURACIES = (
-    "protolm_accuracy",
-    "finetuned_linear_accuracy",
-    "auglinear_finetuned_accuracy",
-    "auglinear_base_accuracy",
-    "auglinear_finetuned_unseen_embedded_accuracy",
-    "auglinear_base_unseen_embedded_accuracy",
-)
-
-
-def _old_layout_protolm(data: dict[str, Any]) -> dict[str, Any]:
-    """protolm.json, old layout: accuracies and ``protolm_minus_finetuned_linear`` as bare
-    floats, no ``auglinear_finetuned_minus_base`` (derived here, without an interval)."""
-    if isinstance(data["protolm_accuracy"], dict):
-        return data
-    data = {**data, **{k: _old_score(data[k]) for k in PROTOLM_ACCURACIES}}
-    data["protolm_minus_finetuned_linear"] = _old_difference(data["protolm_minus_finetuned_linear"])
-    data["auglinear_finetuned_minus_base"] = _old_difference(
-        data["auglinear_finetuned_accuracy"]["value"] - data["auglinear_base_accuracy"]["value"]
-    )
-    return data
-
-
-def _old_layout_proxy_remote() -> tuple[dict[str, Any], str]:
-    """The remote path's figures and where they are. The current script writes them to
-    ``proxy_explanations_remote.json`` (``--remote-only``); the old proxy_explanations.json
-    held the same keys as its ``remote_path``, read while no remote file exists."""
-    if not (RESULTS / "proxy_explanations_remote.json").is_file():
-        old = load("proxy_explanations").get("remote_path")
-        if old is not None:
-            return old, "`remote_path`"
-    return load("proxy_explanations_remote"), "`proxy_explanations_remote.json`"
-
-
 def proxy_task_rows() -> list[dict[str, Any]]:
     """proxy_explanations.json's operating points on its own task. The old file also held
     benchmarks/proxy_scale.py's rows (those with ``n_texts``): left out here, they are read
@@ -548,7 +491,7 @@ def headline_rows() -> list[list[str]]:
     """At most 12 rows: the figure each method is judged by, with its baseline."""
     speed = load("auglinear")
     tree = load("augtree")
-    proto = _old_layout_protolm(load("protolm"))
+    proto = load("protolm")
     proxy = load("proxy_explanations")
     nl = working_lms(load("nl_explanations"))
     scale = load("scale")
@@ -1438,7 +1381,7 @@ def page_augtree() -> str:
 
 
 def page_protolm() -> str:
-    d = _old_layout_protolm(load("protolm"))
+    d = load("protolm")
     s = d["settings"]
     t = d["targets"]
     f = d["faithfulness"]
@@ -1703,7 +1646,7 @@ def page_explanations() -> str:
         f"{num(ds['proxy']['accuracy_after'], 3)}, no better than random. The small proxy "
         "does not see which demonstrations mislead the target."
     )
-    r, where = _old_layout_proxy_remote()
+    r, where = load("proxy_explanations_remote"), "`proxy_explanations_remote.json`"
     lat = r["latency"]
     loc = r["local_backend"]
     untouched = r.get("untouched_server_requests")

@@ -333,7 +333,7 @@ def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
         return {"skipped": "llama-cpp-python is not installed"}
     ds = load("rotten_tomatoes")
     texts = [t for t in ds.X_test if len(t.split()) >= args.min_words][: args.n_server]
-    with LlamaServer(TARGET, n_threads=1) as server:
+    with LlamaServer(target_model(args), n_threads=1) as server:
         lm = server.lm(cache=False, timeout=900.0)
         target = Calibrated(LMScorer(lm, TEMPLATE, SENTIMENT_LABELS), empty_review)
         start = time.perf_counter()
@@ -352,7 +352,7 @@ def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
     raw_diff = np.abs(raw_remote - raw_local)
     return {
         "server": "llama-cpp-python (llama_cpp.server), logits_all, 1 thread, GGUF Q4_K_M",
-        "model": TARGET,
+        "model": target_model(args),
         "startup_seconds": round(server.startup_seconds or 0.0, 1),
         "n_texts": len(texts),
         "score_seconds_per_text": r4(score_seconds / len(texts)),
@@ -373,12 +373,18 @@ def remote(args: argparse.Namespace, local_target: Scorer) -> dict[str, Any]:
     }
 
 
+def target_model(args: argparse.Namespace) -> str:
+    """The target LM: Gemma; with --quick, which checks the script and not the figures,
+    SmolLM2 (the proxy's model), so that one small model loads instead of two."""
+    return PROXY if args.quick else TARGET
+
+
 def header(args: argparse.Namespace) -> dict[str, Any]:
     """What was run."""
     return {
         "benchmark": "proxy_downstream",
         "part": args.part,
-        "target": TARGET,
+        "target": target_model(args),
         "proxy": PROXY,
         "template": TEMPLATE,
         "demonstration_format": DEMO,
@@ -422,13 +428,15 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("GLASSTEXT_BENCH_THREADS", "1")))
-    target = Calibrated(LMScorer(TARGET, TEMPLATE, SENTIMENT_LABELS), empty_review)
+    target = Calibrated(LMScorer(target_model(args), TEMPLATE, SENTIMENT_LABELS), empty_review)
     result = header(args)
     if args.part == "compression":
         proxy = Calibrated(LMScorer(PROXY, TEMPLATE, SENTIMENT_LABELS), empty_review)
         result["compression"] = compression(args, target, proxy)
     elif args.part == "demonstrations":
-        demo_target = Calibrated(LMScorer(TARGET, "{text}", SENTIMENT_LABELS), empty_query)
+        demo_target = Calibrated(
+            LMScorer(target_model(args), "{text}", SENTIMENT_LABELS), empty_query
+        )
         demo_proxy = Calibrated(LMScorer(PROXY, "{text}", SENTIMENT_LABELS), empty_query)
         result["demonstrations"] = demonstrations(args, demo_target, demo_proxy)
     else:

@@ -468,11 +468,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run = harness.Run(argv=sys.argv if argv is None else [__file__, *argv])
     harness.empty_cache_home()
+    # --quick checks the script, not the figures: SmolLM2 stands for the target too, so
+    # one small model loads instead of two.
     target_lm = LocalCausalLM(
-        GEMMA, precision=args.precision, batch_size=args.lm_batch, progress=False
+        SMOL if args.quick else GEMMA,
+        precision=args.precision,
+        batch_size=args.lm_batch,
+        progress=False,
     )
-    smol_lm = LocalCausalLM(
-        SMOL, precision=args.precision, batch_size=args.lm_batch, progress=False
+    smol_lm = (
+        target_lm
+        if args.quick
+        else LocalCausalLM(SMOL, precision=args.precision, batch_size=args.lm_batch, progress=False)
     )
     rows: list[dict[str, Any]] = []
     methods: dict[str, Any] = {}

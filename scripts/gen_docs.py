@@ -1088,7 +1088,8 @@ def page_auglinear() -> str:
                 grouped(v["ngrams_per_s"]),
                 grouped(v["ngrams_per_s_best"]),
                 f"{v['speedup_vs_fp32']}×",
-                num(a["test_accuracy"]),
+                score_cell(a["test_accuracy"]),
+                difference_cell(a["minus_fp32"], " points") if "minus_fp32" in a else "–",
                 f"{a['fit_seconds']} s",
             ]
         )
@@ -1106,6 +1107,7 @@ def page_auglinear() -> str:
                 "best round",
                 "vs fp32",
                 "Aug-Linear accuracy, RT 2,000",
+                "minus fp32's",
                 "cold fit",
             ],
             erows,
@@ -1116,9 +1118,12 @@ def page_auglinear() -> str:
         + (
             "above it."
             if es["speed"]["bf16"]["ngrams_per_s"] >= target
-            else f"**just below it** ({grouped(es['speed']['bf16']['ngrams_per_s'])}). int8 stays "
-            "an explicit option: its vectors cost a little accuracy."
+            else f"**just below it** ({grouped(es['speed']['bf16']['ngrams_per_s'])})."
         )
+        + " int8 stays an explicit option: its vectors' cosine to fp32's averages "
+        f"{es['speed']['int8']['cosine_to_fp32']['mean']} (lowest "
+        f"{es['speed']['int8']['cosine_to_fp32']['min']}), against bf16's "
+        f"{es['speed']['bf16']['cosine_to_fp32']['mean']}."
     )
 
     tn = load("text_ngrams")

@@ -234,12 +234,19 @@ def fidelity_runs(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
     return runs
 
 
+def mean_fidelity(runs: dict[str, Any]) -> dict[str, float]:
+    """Agreement and Spearman, each averaged over the runs."""
+    return {
+        "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
+        "surrogate_spearman": float(np.mean([r["spearman"] for r in runs.values()])),
+    }
+
+
 def fidelity_part(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     runs = fidelity_runs(args, args.encoder)
     summary = {
-        "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
+        **mean_fidelity(runs),
         "min_agreement": float(min(r["agreement"] for r in runs.values())),
-        "surrogate_spearman": float(np.mean([r["spearman"] for r in runs.values()])),
         "min_agreement_above_majority": float(
             min(r["agreement_above_majority"] for r in runs.values())
         ),
@@ -253,11 +260,7 @@ def other_encoders_part(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for encoder in args.other_encoders:
         runs = fidelity_runs(args, encoder)
-        out[encoder] = {
-            "surrogate_agreement": float(np.mean([r["agreement"] for r in runs.values()])),
-            "surrogate_spearman": float(np.mean([r["spearman"] for r in runs.values()])),
-            "runs": runs,
-        }
+        out[encoder] = {**mean_fidelity(runs), "runs": runs}
     return out
 
 
@@ -341,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         choices=("batch", "empty", "content-free", "none"),
         default="batch",
         help="of the zero-shot LMs under audit (batch: divide by the mean probabilities "
-        "over the corpus's first texts; empty: by an empty review's)",
+        "over training texts kept out of the corpus; empty: by an empty review's)",
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

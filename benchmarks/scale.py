@@ -477,8 +477,38 @@ def projection(per_worker_cpu: float) -> dict:
     }
 
 
+def ray_targets(embedding: dict) -> dict:
+    """Ray on one machine within 15% of the single process (embedding, one worker)."""
+    one = embedding["ray_1_worker"]
+    return {
+        "target": "RayExecutor with 1 worker embeds at >= 0.85x the single process's rate",
+        "ray_1_worker_ratio_best": one["ratio_to_single_process"],
+        "ray_1_worker_ratio_of_medians": one["ratio_of_medians"],
+        "within_15_percent_on_best_rounds": one["ratio_to_single_process"] >= 0.85,
+        "within_15_percent_on_medians": one["ratio_of_medians"] >= 0.85,
+        "identical_results": all(
+            embedding[k]["identical"] for k in ("ray_1_worker", "ray_2_workers")
+        ),
+    }
+
+
+def memory_targets(curve: dict) -> dict:
+    """fit_large on 1M documents under 4 GB peak RSS (None when that size did not run)."""
+    largest = [
+        p for p in curve["points"]
+        if p.get("n_docs") == 1_000_000 and p.get("path", "").startswith("fit_large")
+        and "peak_rss_mb" in p
+    ]  # fmt: skip
+    rss = largest[0]["peak_rss_mb"] if largest else None
+    return {
+        "target": "fit_large on 1,000,000 documents peaks under 4,096 MB",
+        "memory_1M_peak_rss_mb": rss,
+        "memory_1M_under_4GB": None if rss is None else rss < 4096,
+    }
+
+
 QUICK = {"part": "memory", "sizes": [2000], "in_memory_sizes": [500]}
-SCHEMA = ("benchmark", "part", "settings", "shared_machine_note", "memory_curve")
+SCHEMA = ("benchmark", "part", "settings", "shared_machine_note", "memory_curve", "targets")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -514,8 +544,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.part == "memory":
         out["memory_curve"] = memory_curve(args, in_memory)
+        out["targets"] = memory_targets(out["memory_curve"])
     elif args.part == "embedding":
         out["embedding"] = embedding_part(args.ngrams, args.rounds)
+        out["targets"] = ray_targets(out["embedding"])
         rate = out["embedding"]["ray_2_workers"]["ngrams_per_second"] / 2
         out["projection_10M_ngrams"] = projection(round(rate, 1))
     elif args.part == "explanations":

@@ -169,8 +169,23 @@ class Run:
                 "load_average_end": [round(x, 2) for x in os.getloadavg()],
                 "peak_rss_mb": peak_rss_mb(),
                 "wall_seconds": round(time.perf_counter() - self.started, 1),
+                "thread_environment": thread_environment(),
             },
         }
+
+
+# Environment variables that set how many threads the numeric libraries use.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "GLASSTEXT_BENCH_THREADS",
+)
+
+
+def thread_environment() -> dict[str, str]:
+    """The thread variables set for this run (unset ones are left out: library defaults)."""
+    return {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
 
 
 def write_result(path: str | os.PathLike[str], run: Run, results: dict[str, Any]) -> Path:

@@ -32,6 +32,15 @@ def test_a_result_file_records_command_commit_and_machine(tmp_path):
     assert saved["accuracy"] == {"rt": 0.5}
 
 
+def test_the_record_names_the_thread_variables_that_are_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    path = harness.write_result(tmp_path / "r.json", harness.Run(argv=["x.py"]), {})
+    threads = json.loads(path.read_text())["machine"]["thread_environment"]
+    assert threads["OMP_NUM_THREADS"] == "1"
+    assert "MKL_NUM_THREADS" not in threads
+
+
 def test_results_may_not_overwrite_the_record(tmp_path):
     with pytest.raises(ValueError, match="command"):
         harness.write_result(tmp_path / "r.json", harness.Run(), {"command": "forged"})

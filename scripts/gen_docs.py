@@ -56,11 +56,11 @@ WRITERS = {
     "embedding_speed": "benchmarks/embedding_speed.py",
     "nl_explanations": "benchmarks/nl_explanations.py (make bench-nl-explanations)",
     "protolm": "benchmarks/protolm.py",
-    "proxy_downstream": "benchmarks/proxy_downstream.py",
+    "proxy_downstream": "benchmarks/proxy_downstream.py (make bench-proxy-downstream)",
     "proxy_explanations": "benchmarks/proxy_explanations.py (make bench-proxy-explanations)",
     "proxy_explanations_remote": "benchmarks/proxy_explanations.py --remote-only",
-    "proxy_scale": "benchmarks/proxy_scale.py",
-    "scale": "benchmarks/scale.py",
+    "proxy_scale": "benchmarks/proxy_scale.py (make bench-proxy-scale)",
+    "scale": "benchmarks/scale.py (make bench-scale)",
     "text_ngrams": "benchmarks/text_ngrams.py",
     "lm_audit": "benchmarks/lm_audit.py (make bench-lm-audit)",
 }
@@ -444,11 +444,10 @@ def proxy_task_rows() -> list[dict[str, Any]]:
 
 def proxy_scale_rows() -> list[dict[str, Any]]:
     """benchmarks/proxy_scale.py's operating points (each with ``n_texts``): the rows of every
-    part file (``proxy_scale/*.json``), or of the single ``proxy_scale.json`` of the old
-    layout while no part file exists; the task sizes first, then the screened tasks."""
+    part file (``proxy_scale/*.json``); the task sizes first, then the screened tasks."""
     if any((RESULTS / "proxy_scale").glob("*.json")):
         rows = [r for part in load_parts("proxy_scale").values() for r in part["rows"]]
-    else:  # old layout: one file for every part
+    else:  # the single file of the layout before part files
         rows = list(load("proxy_scale")["rows"])
     return sorted(rows, key=lambda r: "screen_decision" in r)  # stable: run order kept
 
@@ -494,7 +493,7 @@ def headline_rows() -> list[list[str]]:
     proto = load("protolm")
     proxy = load("proxy_explanations")
     nl = working_lms(load("nl_explanations"))
-    scale = load("scale")
+    scale = load_parts("scale")["memory"]
 
     rows: list[list[str]] = []
     for part in HEADLINE_PARTS:
@@ -529,7 +528,7 @@ def headline_rows() -> list[list[str]]:
             "documents / s (table only, no torch)",
             f"{g['glasstext']['cold_fit_seconds']:.1f} s; "
             f"{grouped(inf['table_only_docs_per_s'])} / s",
-            f"imodelsX 1.0.14: {g['imodelsx']['fit_seconds']:.0f} s "
+            f"imodelsX 1.0.14: {speed['peer_fit_seconds_used_for_speedup']:.0f} s "
             f"(glasstext {speed['cold_fit_speedup_vs_imodelsx']}× faster); one MiniLM pass "
             f"per document: {grouped(inf['encoder_whole_text_docs_per_s'])} / s",
         ]
@@ -632,13 +631,18 @@ def headline_rows() -> list[list[str]]:
             + ("(met)" if fidelity_ok else "(**missed**)"),
         ]
     )
-    points_ = {p["n_docs"]: p for p in scale["memory_curve"]["points"] if "peak_rss_mb" in p}
-    big = points_[max(points_)]
+    streamed = {
+        p["n_docs"]: p
+        for p in scale["memory_curve"]["points"]
+        if "peak_rss_mb" in p and p["path"].startswith("fit_large")
+    }
+    big = streamed[max(streamed)]
+    under = scale["targets"]["memory_1M_under_4GB"]
     rows.append(
         [
             f"`fit_large` on {grouped(big['n_docs'])} documents: peak memory",
             f"{grouped(big['peak_rss_mb'])} MB",
-            "target: under 4 GB",
+            "target: 1M documents under 4 GB" + ("" if under is None else f" ({met(under)})"),
         ]
     )
     return rows
@@ -998,22 +1002,23 @@ def page_auglinear() -> str:
     # speed against imodelsX
     sp = load("auglinear")
     g, peer = sp["rt_2000_1000"]["glasstext"], sp["rt_2000_1000"]["imodelsx"]
+    peer_fit = sp["peer_fit_seconds_used_for_speedup"]
     speed_rows = [
         [
             "cold fit (fresh cache, model load included)",
-            f"{peer['fit_seconds']:.0f} s",
+            f"{peer_fit:.0f} s",
             f"{g['cold_fit_seconds']:.1f} s",
             f"**{sp['cold_fit_speedup_vs_imodelsx']}× faster**",
         ],
         [
             "the same, our torch + transformers imports counted in",
-            f"{peer['fit_seconds']:.0f} s",
+            f"{peer_fit:.0f} s",
             f"{g['cold_fit_seconds_with_imports']:.1f} s",
             f"{sp['cold_fit_speedup_vs_imodelsx_our_imports_included']}× faster",
         ],
         [
             "warm fit (same data again)",
-            f"{peer['fit_seconds']:.0f} s (no cache)",
+            f"{peer_fit:.0f} s (no cache)",
             f"{g['warm_fit_seconds']:.1f} s, {g['forward_passes_warm']} forward passes",
             f"{sp['warm_fit_speedup_vs_imodelsx']}× faster",
         ],
@@ -1026,13 +1031,13 @@ def page_auglinear() -> str:
         [
             "test accuracy, table only",
             num(peer["accuracy_table_only"]),
-            bold(num(g["accuracy_table_only"])),
+            bold(score_cell(g["accuracy_table_only"])),
             "imodelsX drops unseen n-grams",
         ],
         [
             "test accuracy, unseen test n-grams embedded",
             num(peer["accuracy_with_test_ngrams"]),
-            bold(num(g["accuracy_unseen_embedded"])),
+            bold(score_cell(g["accuracy_unseen_embedded"])),
             "",
         ],
     ]
@@ -1049,7 +1054,8 @@ def page_auglinear() -> str:
         f"{met(sp['cold_fit_speedup_vs_imodelsx'] >= 10)}. The ratio uses the peer's faster "
         f"run ({peer['fit_seconds']:.0f} s with default threads; "
         f"{sp['rt_2000_1000']['imodelsx_openblas_1_thread']['fit_seconds']:.0f} s with "
-        "`OPENBLAS_NUM_THREADS=1`); its peak memory is "
+        "`OPENBLAS_NUM_THREADS=1`). The peer's accuracies are single figures: its run "
+        "returns no per-text predictions to draw intervals from. Its peak memory is "
         f"{grouped(peer['peak_rss_mb'])} MB.\n\n"
         + table(
             ["prediction (Rotten Tomatoes test snippets)", "documents / s"],
@@ -1466,14 +1472,101 @@ def page_protolm() -> str:
     )
 
 
+def compared_with_random(value: float, random: float, what: str = "a random order") -> str:
+    """How a score reads against the random baseline's, at the three decimals shown."""
+    shown, base = round(value, 3), round(random, 3)
+    if shown > base:
+        return f"above {what} ({num(random, 3)})"
+    if shown < base:
+        return f"below {what} ({num(random, 3)})"
+    return f"level with {what} ({num(random, 3)})"
+
+
+def downstream_section(parts: dict[str, dict[str, Any]]) -> str:
+    """benchmarks/proxy_downstream.py's part files: compression, demonstrations, remote."""
+    comp_part, demo_part = parts["compression"], parts["demonstrations"]
+    comp = comp_part["compression"]
+    names = {
+        "target-occlusion": "occlusion on the target",
+        "proxy-lime": f"LIME on the proxy ({comp_part['settings']['proxy_samples']} samples)",
+        "random": "random order",
+    }
+    crows = [
+        [
+            names.get(k, k),
+            num(v["fixed_30"]["answer_preservation"], 2),
+            num(v["fixed_50"]["answer_preservation"], 2),
+            pct(v["greedy"]["mean_compression_rate"], 0),
+            f"{v['fixed_30']['ranking_target_calls_per_prompt']:.0f}",
+        ]
+        for k, v in comp["rankings"].items()
+    ]
+    random_30 = comp["rankings"]["random"]["fixed_30"]["answer_preservation"]
+    proxy_30 = comp["rankings"]["proxy-lime"]["fixed_30"]["answer_preservation"]
+    dm = demo_part["demonstrations"]
+    ds = dm["summary"]
+    text = (
+        f"## Explanations put to work\n\n`benchmarks/proxy_downstream.py` (one file per "
+        f"part, `proxy_downstream/*.json`): {comp_part['target']} as the target, "
+        f"{comp_part['proxy']} as the proxy, two fixed examples before each snippet, both "
+        f"contextually calibrated. The runs are small ({comp['n_examples']} snippets for "
+        f"compression, {dm['n_trials']} trials for the demonstrations): read them as a first "
+        "measurement.\n\n"
+        + table(
+            [
+                "words ranked by",
+                "answer kept, 30% dropped",
+                "50% dropped",
+                "greedy: words dropped",
+                "target calls to rank, per prompt",
+            ],
+            crows,
+        )
+        + "\n\nTarget (≥ 90% of answers kept at ≥ 30% compression): "
+        + ", ".join(f"{names[k]} {met(v)}" for k, v in comp["target_met"].items())
+        + f". At 30% the proxy's ranking keeps {num(proxy_30, 3)} of the answers, "
+        + compared_with_random(proxy_30, random_30)
+        + ".\n\n"
+        f"Poisoned demonstrations ({dm['n_demos']} demonstrations, {dm['n_poison']} with "
+        f"flipped labels, the worst {dm['n_poison']} removed): ranked by the target, accuracy "
+        f"{num(ds['target']['accuracy_before'], 3)} → "
+        f"**{num(ds['target']['accuracy_after'], 3)}**, "
+        + compared_with_random(
+            ds["target"]["accuracy_after"], ds["target"]["random_accuracy"], "random removal"
+        )
+        + f"; ranked by the proxy, {num(ds['proxy']['accuracy_after'], 3)}, "
+        + compared_with_random(
+            ds["proxy"]["accuracy_after"], ds["proxy"]["random_accuracy"], "random removal"
+        )
+        + ". Targets: "
+        + ", ".join(f"ranked by the {k} {met(v)}" for k, v in dm["target_met"].items())
+        + "."
+    )
+    remote = parts.get("remote", {}).get("remote")
+    if remote and "compression_fixed_30" in remote:
+        c30 = remote["compression_fixed_30"]
+        text += (
+            f"\n\nThe same target behind llama-cpp-python's server ({remote['server']}), "
+            f"{remote['n_texts']} snippets: {pct(remote['same_answer_as_local'], 0)} the same "
+            "answer as the local model (largest difference in a calibrated probability "
+            f"{num(remote['max_abs_prob_diff_vs_local'], 3)}); compressing them by 30% kept "
+            f"{pct(c30['answer_preservation'], 0)} of the answers with {c30['target_calls']} "
+            f"target calls, {c30['seconds_per_target_call']:.2f} s a call."
+        )
+    elif remote:
+        reason = str(remote.get("skipped", remote.get("why"))).rstrip(".")
+        text += f"\n\nThe server part was not measured: {reason}."
+    return text
+
+
 def page_explanations() -> str:
     p = load("proxy_explanations")
     st = p["settings"]
     parts = []
     parts.append(
         "Source: `benchmarks/proxy_explanations.py` (`make bench-proxy-explanations`) → "
-        "`proxy_explanations.json`, with `benchmarks/proxy_scale.py` → `proxy_scale.json` "
-        "and `benchmarks/proxy_downstream.py` → `proxy_downstream.json`. The target is "
+        "`proxy_explanations.json`, with `benchmarks/proxy_scale.py` → `proxy_scale/*.json` "
+        "and `benchmarks/proxy_downstream.py` → `proxy_downstream/*.json`. The target is "
         f"{st['target']} used zero-shot for sentiment (`{st['template']!r}`), explained on "
         "Rotten Tomatoes test snippets. **Fidelity** is the comprehensiveness (on the target) "
         "of the cheap explanation over that of the target's own explanation, summed over "
@@ -1557,6 +1650,7 @@ def page_explanations() -> str:
         for r in big
     ]
     best = proxy_screened_meeting_target()
+    refused = sorted({r["n_texts"] for r in big if r.get("screen_decision", "accept") != "accept"})
     n_eval = sorted({r["n_fidelity_texts"] for r in big})
     best_txt = "; ".join(
         f"{METHODS[b['method']]}, {b['proxy']}, {grouped(b['n_texts'])} texts: fidelity "
@@ -1572,11 +1666,16 @@ def page_explanations() -> str:
         "averages SmolLM2's and the learned proxy's explanations.\n\n"
         + table(["method", "proxy", "mode", "texts", "fidelity", "target calls", "screen"], brows)
         + (
-            f"\n\n**Met with a screen on the largest task**: {best_txt}. The screen there "
-            "certifies τ = 0.8 of the target's quality, not the paper's 0.9; at 1,000 texts the "
-            "same screen stays undecided and every text falls back to the target."
+            f"\n\n**Met with a screen**: {best_txt} ({best[0]['mode']})."
             if best
             else "\n\n**No screened task meets both thresholds.**"
+        )
+        + (
+            " Where a screen does not accept its proxy (tasks of "
+            + " and ".join(grouped(n) for n in refused)
+            + " texts), every text falls back to the target."
+            if refused
+            else ""
         )
         + " Rows without a "
         "screen reach the thresholds too, but nothing certifies the proxy before use, so they "
@@ -1605,52 +1704,12 @@ def page_explanations() -> str:
         "calibrated, which is what the prediction check needs; calibration lowers SmolLM2's "
         "own accuracy, so it stays an option."
     )
-    d = load("proxy_downstream")
-    comp = d["compression"]["rankings"]
-    names = {
-        "target-occlusion": "occlusion on the target",
-        "proxy-lime": f"LIME on the proxy ({d['settings']['proxy_samples']} samples)",
-        "random": "random order",
-    }
-    crows = [
-        [
-            names.get(k, k),
-            num(v["fixed_30"]["answer_preservation"], 2),
-            num(v["fixed_50"]["answer_preservation"], 2),
-            pct(v["greedy"]["mean_compression_rate"], 0),
-            f"{v['fixed_30']['ranking_target_calls_per_prompt']:.0f}",
-        ]
-        for k, v in comp.items()
-    ]
-    dm = d["demonstrations"]
-    ds = dm["summary"]
-    parts.append(
-        f"## Explanations put to work\n\n`benchmarks/proxy_downstream.py`: {d['target']} as "
-        f"the target, {d['proxy']} as the proxy, two fixed examples before each snippet, "
-        "both contextually calibrated. The runs are small "
-        f"({d['compression']['n_examples']} snippets for compression, {dm['n_trials']} trials "
-        "for the demonstrations): read them as a first measurement.\n\n"
-        + table(
-            [
-                "words ranked by",
-                "answer kept, 30% dropped",
-                "50% dropped",
-                "greedy: words dropped",
-                "target calls to rank, per prompt",
-            ],
-            crows,
-        )
-        + "\n\nTarget (≥ 90% of answers kept at ≥ 30% compression): "
-        + ", ".join(f"{names[k]} {met(v)}" for k, v in d["compression"]["target_met"].items())
-        + ". On these snippets the proxy's ranking is no better than a random one at 30%.\n\n"
-        f"Poisoned demonstrations ({dm['n_demos']} demonstrations, {dm['n_poison']} with "
-        f"flipped labels, the worst {dm['n_poison']} removed): ranked by the target, accuracy "
-        f"{num(ds['target']['accuracy_before'], 3)} → "
-        f"**{num(ds['target']['accuracy_after'], 3)}** against "
-        f"{num(ds['target']['random_accuracy'], 3)} for random removal; ranked by the proxy, "
-        f"{num(ds['proxy']['accuracy_after'], 3)}, no better than random. The small proxy "
-        "does not see which demonstrations mislead the target."
-    )
+    if any((RESULTS / "proxy_downstream").glob("*.json")):
+        downstream = load_parts("proxy_downstream")
+    else:  # the single file of the layout before part files
+        old = load("proxy_downstream")
+        downstream = {"compression": old, "demonstrations": old, "remote": old}
+    parts.append(downstream_section(downstream))
     r, where = load("proxy_explanations_remote"), "`proxy_explanations_remote.json`"
     lat = r["latency"]
     loc = r["local_backend"]
@@ -1805,8 +1864,8 @@ def page_nl() -> str:
 
 
 def page_scale() -> str:
-    s = load("scale")
-    ray = s["ray"]
+    parts = load_parts("scale")
+    embedding, memory = parts["embedding"], parts["memory"]
 
     def ray_row(label: str, part: dict[str, Any], rate: str, unit: str) -> list[str]:
         sp = part["single_process"]
@@ -1822,47 +1881,80 @@ def page_scale() -> str:
         cells.append("yes" if same else "**no**")
         return cells
 
+    emb = embedding["embedding"]
     rows = [
         ray_row(
-            f"embedding {grouped(ray['embedding']['n_ngrams'])} n-grams, MiniLM, no cache",
-            ray["embedding"],
+            f"embedding {grouped(emb['n_ngrams'])} n-grams, MiniLM, no cache",
+            emb,
             "ngrams_per_second",
             "n-grams / s",
-        ),
-        ray_row(
-            f"{ray['explanation']['explainer'].replace(', ', ' (', 1)}) of TF-IDF + LR, "
-            f"{ray['explanation']['n_texts']} texts",
-            ray["explanation"],
-            "explanations_per_second",
-            "explanations / s",
-        ),
-        ray_row(
-            "SASC over 4 modules (`explain_modules`, an instant scripted LM)",
-            ray["sasc"],
-            "modules_per_second",
-            "modules / s",
-        ),
+        )
     ]
-    t = s["targets"]
-    rd = ray["ray_data_embedding"]
-    mem = [p for p in s["memory_curve"]["points"] if "peak_rss_mb" in p]
+    if "explanations" in parts:
+        ex = parts["explanations"]["explanation"]
+        rows.append(
+            ray_row(
+                f"{ex['explainer'].replace(', ', ' (', 1)}) of TF-IDF + LR, {ex['n_texts']} texts",
+                ex,
+                "explanations_per_second",
+                "explanations / s",
+            )
+        )
+    if "sasc" in parts:
+        rows.append(
+            ray_row(
+                "SASC over 4 modules (`explain_modules`, an instant scripted LM)",
+                parts["sasc"]["sasc"],
+                "modules_per_second",
+                "modules / s",
+            )
+        )
+    rt, mt = embedding["targets"], memory["targets"]
+    rd = parts["ray_data"]["ray_data_embedding"] if "ray_data" in parts else {"skipped": "not run"}
+    if "skipped" in rd:
+        ray_data = f"Ray Data was not measured: {rd['skipped']}."
+    else:
+        ray_data = (
+            "Ray Data (`map_batches` with an actor pool) against `RayExecutor`, every time cold "
+            "(actors started and the model loaded): "
+            f"{grouped(rd['ray_data_1_actor']['ngrams_per_second'])} n-grams / s with one "
+            "actor against "
+            f"{grouped(rd['ray_executor_1_worker']['ngrams_per_second'])} for `RayExecutor` "
+            f"and {grouped(rd['single_process']['ngrams_per_second'])} for the single "
+            "process. "
+            + (
+                "Its vectors equal the single process's."
+                if rd["ray_data_1_actor"]["max_abs_difference"] == 0
+                else "Ray Data cuts batches at its block boundaries, so its vectors differ "
+                f"slightly (max {rd['ray_data_1_actor']['max_abs_difference']:.2e})."
+            )
+        )
+    curve = memory["memory_curve"]
+    mem = [p for p in curve["points"] if "peak_rss_mb" in p]
     mrows = [
         [
             grouped(p["n_docs"]),
+            p["path"],
             grouped(p["vocabulary_size"]),
             f"{grouped(p['peak_rss_mb'])} MB",
-            f"{grouped(p['seconds'])} s "
-            f"({' / '.join(f'{v:.0f}' for v in p['steps_seconds'].values())})",
+            f"{grouped(p['seconds'])} s"
+            + (
+                f" ({' / '.join(f'{v:.0f}' for v in p['steps_seconds'].values())})"
+                if p["steps_seconds"]
+                else ""
+            ),
         ]
         for p in mem
     ]
-    timed_out = [p for p in s["memory_curve"]["points"] if "timed_out_seconds" in p]
-    proj = s["projection_10M_ngrams"]
+    timed_out = [p for p in curve["points"] if "timed_out_seconds" in p]
+    proj = embedding["projection_10M_ngrams"]
+    rss = mt["memory_1M_peak_rss_mb"]
     return page(
         "Scale",
-        "`benchmarks/scale.py` → `scale.json`. Ray 2.60 on one 2-core machine: each ratio "
-        "compares paths run side by side, best of several rounds, the ratio of the medians "
-        "beside it.",
+        "`make bench-scale` (`benchmarks/scale.py`, one file per part: "
+        "`scale/embedding.json`, `explanations`, `sasc`, `ray_data`, `memory`). Ray on one "
+        "2-core machine: each ratio compares paths run side by side, best of "
+        f"{embedding['settings']['rounds']} rounds, the ratio of the medians beside it.",
         "## Ray on one machine\n\n"
         + table(
             [
@@ -1874,38 +1966,41 @@ def page_scale() -> str:
             ],
             rows,
         )
-        + "\n\nTarget: Ray within 15% of the single process on one machine: "
-        f"{met(t['within_15_percent_on_medians'])} on the medians "
-        f"({t['ray_1_worker_embedding_ratio_of_medians']}×), "
-        f"{met(t['within_15_percent_on_best_rounds'])} on the best rounds "
-        f"({t['ray_1_worker_embedding_ratio_best']}×). For embedding on one machine one torch "
-        "process on both cores beats two one-thread actors, so pass `n_workers=1`; "
-        "explanations gain from two workers because one process explains one text at a time.",
-        "Ray Data (`map_batches` with an actor pool) against `RayExecutor`, every time cold "
-        "(actors started and the model loaded): "
-        f"{grouped(rd['ray_data_1_actor']['ngrams_per_second'])} n-grams / s with one actor "
-        "against "
-        f"{grouped(rd['ray_executor_1_worker']['ngrams_per_second'])} for `RayExecutor` and "
-        f"{grouped(rd['single_process']['ngrams_per_second'])} for the single process; Ray "
-        "Data cuts batches at its block boundaries, so its vectors differ slightly (max "
-        f"{rd['ray_data_1_actor']['max_abs_difference']:.4f}).",
+        + "\n\nTarget: Ray with one worker within 15% of the single process: "
+        f"{met(rt['within_15_percent_on_medians'])} on the medians "
+        f"({rt['ray_1_worker_ratio_of_medians']}×), "
+        f"{met(rt['within_15_percent_on_best_rounds'])} on the best rounds "
+        f"({rt['ray_1_worker_ratio_best']}×).",
+        ray_data,
         "## `fit_large`: memory bounded by the vocabulary\n\n"
-        f"{s['memory_curve']['settings']}; a synthetic corpus streamed from halves of the "
-        "built-in training texts. Only the encoder is a stand-in: counting, the count "
-        "matrix, the float16 embedding file and SGD are the real path.\n\n"
+        f"{curve['settings']}; a synthetic corpus streamed from halves of the built-in "
+        "training texts, each size in a fresh process. Only the encoder is a stand-in: "
+        "counting, the count matrix, the float16 embedding file and SGD are the real path.\n\n"
         + table(
-            ["documents", "vocabulary", "peak RSS", "wall time (count / embed / matrix / SGD)"],
+            [
+                "documents",
+                "path",
+                "vocabulary",
+                "peak RSS",
+                "wall time (count / embed / matrix / SGD)",
+            ],
             mrows,
         )
-        + f"\n\nTarget: 1M documents under 4 GB: {met(t['memory_1M_under_4GB'])} "
-        f"({grouped(t['memory_1M_peak_rss_mb'])} MB)."
-        + "".join(f" In memory, {p['note']}." for p in timed_out),
-        "## Projection (not measured)\n\nEmbedding a vocabulary of 10,000,000 n-grams, "
-        f"from the {proj['measured_cpu_worker_ngrams_per_second']} n-grams / s measured on "
-        "one one-CPU Ray worker: "
+        + "\n\nTarget: 1M documents under 4 GB: "
+        + ("not run" if rss is None else f"{met(mt['memory_1M_under_4GB'])} ({grouped(rss)} MB)")
+        + "."
+        + "".join(
+            f" The in-memory `fit` on {grouped(p['n_docs'])} documents did not finish within "
+            f"{grouped(p['timed_out_seconds'])} s."
+            for p in timed_out
+        ),
+        "## Projection (arithmetic, not a measurement)\n\nEmbedding a vocabulary of "
+        "10,000,000 n-grams, from the "
+        f"{proj['measured_cpu_worker_ngrams_per_second']} n-grams / s measured per one-CPU "
+        "Ray worker in `scale/embedding.json`: "
         + ", ".join(f"{h} h on {n}" for n, h in proj["hours_on_cpu_workers"].items())
-        + " CPU workers. On GPU workers it is arithmetic on an assumption, not a "
-        f"measurement ({proj['assumption']}): "
+        + " CPU workers. On GPU workers it rests on an assumption "
+        f"({proj['assumption']}): "
         + "; ".join(
             f"{kind}, " + ", ".join(f"{h} h on {n}" for n, h in hours.items())
             for kind, hours in proj["hours_on_gpu_workers"].items()

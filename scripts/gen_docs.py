@@ -491,7 +491,6 @@ def headline_rows() -> list[list[str]]:
     speed = load("auglinear")
     tree = load("augtree")
     proto = load("protolm")
-    proxy = load("proxy_explanations")
     nl = working_lms(load("nl_explanations"))
     scale = load_parts("scale")["memory"]
 
@@ -574,35 +573,23 @@ def headline_rows() -> list[list[str]]:
             ),
         ]
     )
-    best = proxy_screened_meeting_target()
-    screened: dict[int, bool] = {}
-    task_rows = [{**r, "n_texts": proxy["settings"]["n_texts"]} for r in proxy_task_rows()]
-    for r in task_rows + proxy_scale_rows():
-        if r["mode"].startswith("task-level screening"):
-            n = r["n_texts"]
-            screened[n] = screened.get(n, False) or meets_proxy_target(r)
-    missed = sorted(n for n, ok in screened.items() if not ok)
-    bar = "target: fidelity ≥ 0.90 at ≤ 10% of the calls"
-    if missed:
-        bar += "; **missed** on tasks of " + " and ".join(grouped(n) for n in missed) + " texts"
-    if best:
-        rows.append(
-            [
-                f"Proxy explanations of Gemma-3-270M ({METHODS[best[0]['method']]}, a task of "
-                f"{grouped(best[0]['n_texts'])} texts screened once)",
-                f"fidelity {num(best[0]['fidelity'], 2)} at "
-                f"{pct(best[0]['target_call_fraction'])} of the target's calls",
-                bar,
-            ]
-        )
-    else:
-        rows.append(
-            [
-                "Proxy explanations of Gemma-3-270M, a task screened once",
-                "no screened task meets the target",
-                bar,
-            ]
-        )
+    # The configurations benchmarks/proxy_scale.py declares for its screened tasks, each
+    # shown whatever it measured: no row is picked for meeting the target.
+    screened = [r for r in proxy_scale_rows() if "screen_decision" in r]
+    first = screened[0]
+    rows.append(
+        [
+            f"Proxy explanations of Gemma-3-270M ({METHODS[first['method']]} through "
+            f"{first['proxy']}), each task screened once",
+            "; ".join(
+                f"{grouped(r['n_texts'])} texts: fidelity {num(r['fidelity'], 2)} at "
+                f"{pct(r['target_call_fraction'])} of the target's calls "
+                f"({met(r['screen_decision'] == 'accept' and meets_proxy_target(r))})"
+                for r in screened
+            ),
+            "target: the screen accepts the proxy, fidelity ≥ 0.90 at ≤ 10% of the calls",
+        ]
+    )
     if nl:
         modules = {s["summary"]["modules"] for s in nl.values()}
         rows.append(

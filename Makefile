@@ -88,7 +88,7 @@ $(DOCS_STAMP): $(STAMP)
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/python scripts/gen_docs.py --strict-freshness
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The example notebooks (docs/examples/*.ipynb), executed and saved with their outputs,

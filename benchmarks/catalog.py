@@ -119,7 +119,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "proxy-downstream",
         "proxy_downstream",
         "prompt compression and demonstration pruning; one file per part",
-        75,
+        53,
         runs=(("--part", "compression"), ("--part", "demonstrations"), ("--part", "remote")),
         needs="llama-cpp-python for the remote part (make test installs it)",
     ),
@@ -135,7 +135,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "proxy-scale",
         "proxy_scale",
         "proxies at task scale; one file per part",
-        45,
+        46,
         runs=(("--part", "sizes"), ("--part", "screen_1000"), ("--part", "screen_2000")),
     ),
     Benchmark(

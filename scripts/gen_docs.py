@@ -445,10 +445,7 @@ def proxy_task_rows() -> list[dict[str, Any]]:
 def proxy_scale_rows() -> list[dict[str, Any]]:
     """benchmarks/proxy_scale.py's operating points (each with ``n_texts``): the rows of every
     part file (``proxy_scale/*.json``); the task sizes first, then the screened tasks."""
-    if any((RESULTS / "proxy_scale").glob("*.json")):
-        rows = [r for part in load_parts("proxy_scale").values() for r in part["rows"]]
-    else:  # the single file of the layout before part files
-        rows = list(load("proxy_scale")["rows"])
+    rows = [r for part in load_parts("proxy_scale").values() for r in part["rows"]]
     return sorted(rows, key=lambda r: "screen_decision" in r)  # stable: run order kept
 
 
@@ -1533,16 +1530,16 @@ def downstream_section(parts: dict[str, dict[str, Any]]) -> str:
     if remote and "compression_fixed_30" in remote:
         c30 = remote["compression_fixed_30"]
         text += (
-            f"\n\nThe same target behind llama-cpp-python's server ({remote['server']}), "
-            f"{remote['n_texts']} snippets: {pct(remote['same_answer_as_local'], 0)} the same "
+            f"\n\nThe same target behind a server: {remote['server']}. On "
+            f"{remote['n_texts']} snippets it gives {pct(remote['same_answer_as_local'], 0)} "
+            "the same "
             "answer as the local model (largest difference in a calibrated probability "
             f"{num(remote['max_abs_prob_diff_vs_local'], 3)}); compressing them by 30% kept "
             f"{pct(c30['answer_preservation'], 0)} of the answers with {c30['target_calls']} "
             f"target calls, {c30['seconds_per_target_call']:.2f} s a call."
         )
     elif remote:
-        reason = str(remote.get("skipped", remote.get("why"))).rstrip(".")
-        text += f"\n\nThe server part was not measured: {reason}."
+        text += f"\n\nThe server part did not run: {remote['skipped']}."
     return text
 
 
@@ -1691,12 +1688,7 @@ def page_explanations() -> str:
         "calibrated, which is what the prediction check needs; calibration lowers SmolLM2's "
         "own accuracy, so it stays an option."
     )
-    if any((RESULTS / "proxy_downstream").glob("*.json")):
-        downstream = load_parts("proxy_downstream")
-    else:  # the single file of the layout before part files
-        old = load("proxy_downstream")
-        downstream = {"compression": old, "demonstrations": old, "remote": old}
-    parts.append(downstream_section(downstream))
+    parts.append(downstream_section(load_parts("proxy_downstream")))
     r, where = load("proxy_explanations_remote"), "`proxy_explanations_remote.json`"
     lat = r["latency"]
     loc = r["local_backend"]

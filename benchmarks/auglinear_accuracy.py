@@ -4,8 +4,8 @@ Each invocation measures one part and writes it whole to
 ``benchmarks/results/auglinear_accuracy/<part>.json`` (from an empty cache, in
 one process). The parts are the datasets below and ``speed`` (the default's
 cold fit and table-only inference speed on Rotten Tomatoes 2,000 / 1,000).
-:func:`aggregate` reads the part files for the docs; nothing is merged into a
-result file.
+:func:`aggregate` reads the part files for the docs; no result file takes in
+another run's figures.
 
 Datasets: the development sets (``glasstext.datasets.DEVELOPMENT``: Rotten
 Tomatoes full and 2,000 / 1,000, SMS spam, Reuters R8, 20 Newsgroups 2,000 /

@@ -43,7 +43,7 @@ not accept), then applied to the evaluated texts (:meth:`ProxyTask.screen` /
 counted by their design size (not run).
 
 Each part is one run and one file, written whole from an empty cache
-(``benchmarks/results/proxy_scale/<part>.json``); nothing is merged into
+(``benchmarks/results/proxy_scale/<part>.json``), apart from
 ``proxy_explanations.json``:
 
     python benchmarks/proxy_scale.py --part sizes        # --n-tasks 200 400, both methods

@@ -1,7 +1,7 @@
 """Past one process: Ray's overhead on one machine, and Aug-Linear on 1M documents.
 
 One part per run, each written whole to ``benchmarks/results/scale/<part>.json``
-(``--part PART``; nothing is merged into another run's file):
+(``--part PART``; no run writes into another run's file):
 
 - ``embedding``: MiniLM over n-grams of Rotten Tomatoes, no cache: the
   single-process encoder (2 torch threads) against RayExecutor with its

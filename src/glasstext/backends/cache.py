@@ -224,9 +224,8 @@ class SqliteStore:
         if not _has_table(conn, "entries"):
             # Values (1-4 KB vectors) live in a rowid table, appended in write
             # order; only the small (ns, key) index takes random inserts. A
-            # table clustered on the hash key (the first layout, which older
-            # files keep) measured 4.5x slower to fill and 6x slower to read,
-            # at twice the size on disk.
+            # table clustered on the hash key (the layout older files keep)
+            # fills and reads several times slower, at twice the size on disk.
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS entries ("
                 " ns TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"

@@ -92,12 +92,12 @@ class Encoder(BaseEstimator):
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         ``"auto"`` is bfloat16 on CPUs with native bf16 instructions (AVX-512
         BF16, AMX), float32 on other CPUs, bfloat16 (else float16) on a CUDA
-        GPU and float32 on MPS: measured 1.98x the float32 speed at 0.776
-        against 0.777 Aug-Linear accuracy (docs/benchmarks/auglinear.md,
-        "Embedding speed"). ``"int8"`` runs the linear layers as dynamic int8
-        (per-channel weights; 8-bit activations on CPUs with AVX-512 VNNI,
-        7-bit elsewhere): measured 2.22x, at 0.773, so it is an explicit
-        choice (see :func:`glasstext.backends.runtime.quantize_int8`).
+        GPU and float32 on MPS. ``"int8"`` runs the linear layers as dynamic
+        int8 (per-channel weights; 8-bit activations on CPUs with AVX-512
+        VNNI, 7-bit elsewhere): the fastest on CPU, with vectors further from
+        fp32's, so it is an explicit choice (see
+        :func:`glasstext.backends.runtime.quantize_int8`). Speed and accuracy
+        per precision: docs/benchmarks/auglinear.md, "Embedding speed".
         ``"fp16"`` is GPU only. Part of the cache key (with the int8
         activation width). Vectors are always returned as float32.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"

@@ -115,9 +115,9 @@ def run_alongside(
             block_done.set()
 
 
-#: Up to this many tokens per input, plain matmul attention ("eager") beats
-#: torch's fused CPU kernel ("sdpa"): measured 1.5-4x faster attention at 3-16
-#: tokens in float32 and bfloat16, while from 32 tokens on (float32) sdpa wins.
+#: Up to this many tokens per input, plain matmul attention ("eager") is faster
+#: than torch's fused CPU kernel ("sdpa") in float32 and bfloat16; on longer
+#: inputs sdpa wins.
 SHORT_INPUT_TOKENS = 16
 
 
@@ -128,9 +128,8 @@ class AttentionSwitch:
     switched to ``"eager"`` for batches of at most :data:`SHORT_INPUT_TOKENS`
     tokens and back for longer ones; both compute the same attention (equal
     to float32 rounding). On a GPU, or for a model loaded with another
-    implementation, nothing is switched. n-grams are 3-10 tokens long: a
-    MiniLM forward pass over them measured 5% (float32) to 12% (bfloat16)
-    faster.
+    implementation, nothing is switched. n-grams are 3-10 tokens long, so
+    embedding them runs on the faster path.
     """
 
     def __init__(self, net: Any, on_cpu: bool) -> None:
@@ -197,9 +196,9 @@ def int8_activation_bits() -> int:
     """Bits of the int8 kernels' activations on this CPU: 8 with VNNI, else 7.
 
     Without VNNI, the int8 kernels (fbgemm) add products in saturating 16-bit
-    lanes, so torch keeps activations to 7 bits ("reduce_range"); that costs
-    accuracy (MiniLM n-gram vectors: mean cosine to fp32 0.957 with 7 bits,
-    0.988 with 8). VNNI adds in 32 bits and can use all 8.
+    lanes, so torch keeps activations to 7 bits ("reduce_range"), which moves
+    the vectors further from fp32's (docs/benchmarks/auglinear.md shows int8's
+    cosine to fp32). VNNI adds in 32 bits and can use all 8.
     """
     return 8 if cpu_has_vnni() else 7
 
@@ -261,12 +260,12 @@ def resolve_precision(precision: str) -> Precision:
     """Turn a precision setting into the one to run with.
 
     ``"auto"`` is bfloat16 on CPUs with native bf16 instructions and float32
-    elsewhere. On this project's reference machine (Zen 4, AVX-512 BF16),
-    bf16 embeds n-grams 1.4x faster with the same Aug-Linear accuracy (see
-    benchmarks/results/auglinear.json); without native support it would be
-    emulated, so float32 is kept. ``"int8"`` (dynamic int8 linear layers, see
-    :func:`quantize_int8`) and ``"fp16"`` (GPU only) are only used when asked
-    for; :func:`glasstext.backends.devices.encoder_precision` decides for a GPU.
+    elsewhere: with native support bf16 embeds n-grams faster at Aug-Linear's
+    fp32 accuracy within noise (docs/benchmarks/auglinear.md, "Embedding
+    speed"); without it bf16 would be emulated, so float32 is kept.
+    ``"int8"`` (dynamic int8 linear layers, see :func:`quantize_int8`) and
+    ``"fp16"`` (GPU only) are only used when asked for;
+    :func:`glasstext.backends.devices.encoder_precision` decides for a GPU.
     """
     if precision == "auto":
         return "bf16" if cpu_has_native_bf16() else "fp32"

@@ -1007,7 +1007,7 @@ class AugTreeClassifier(ClassifierMixin, _AugTreeBase):
     ----------
     max_depth : int, default=5
         Maximum number of questions from the root to a leaf. 5 keeps the tree
-        readable; depth 8 measured +0.0 to +8.7 points more.
+        readable; deeper trees can score higher (docs/benchmarks/augtree.md).
     expansion : {"embedding", "llm", "llm+embedding", "none"} or expander, default="embedding"
         How keywords become phrase sets: the nearest n-grams of the training
         vocabulary by ``encoder`` similarity; phrases proposed by ``lm``; both

@@ -40,6 +40,7 @@ MACHINE = {
     "load_average_end",
     "peak_rss_mb",
     "wall_seconds",
+    "thread_environment",
 }
 
 CASES = [
